@@ -1,0 +1,198 @@
+"""The error tree every adapter maps its provider's failures into.
+
+Callers catch these, never ``requests`` or provider-specific exceptions::
+
+    ConnectorError
+    ├── ConfigurationError        the SDK was set up wrong (unknown adapter, missing setting)
+    ├── ValidationError           bad input rejected before any call (naive datetime, unknown zone, ...)
+    ├── NotSupported              the adapter does not offer this capability
+    ├── AuthError                 credentials missing, invalid or expired (after one refresh)
+    ├── PermissionDenied          authenticated, but not allowed
+    ├── NotFound                  the provider object does not exist (any more)
+    ├── Conflict                  the object exists already / version mismatch
+    ├── CapacityFull              the session (or the provider object) has no free seat
+    ├── InvalidRequest            the provider refused the request as malformed
+    ├── QuotaExceeded             a long-lived quota is used up (do not retry before ``resets_at``)
+    ├── ProviderError             anything else the provider answered (status, code, body excerpt)
+    │   └── MalformedResponse     the answer could not be understood (HTML error page, bad JSON)
+    └── TransientError            the call may succeed later (5xx, connection lost, timeout)
+        ├── RateLimited           throttled; ``retry_after`` seconds when the provider said so
+        └── ResponseLost          a non-idempotent request was sent but its answer never came: the
+                                  provider may have acted on it (look it up before sending it again)
+
+Every error carries the evidence that explains it (provider, status, provider code, a short, redacted
+excerpt of the body, the request id) so that a log line is enough to act on.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+__all__ = [
+    "AuthError",
+    "CapacityFull",
+    "ConfigurationError",
+    "Conflict",
+    "ConnectorError",
+    "InvalidRequest",
+    "MalformedResponse",
+    "NotFound",
+    "NotSupported",
+    "PermissionDenied",
+    "ProviderError",
+    "QuotaExceeded",
+    "RateLimited",
+    "ResponseLost",
+    "TransientError",
+    "ValidationError",
+]
+
+_EXCERPT_LIMIT = 300
+
+
+class ConnectorError(Exception):
+    """Base of every error raised by lms-connectors.
+
+    Attributes:
+        message: Human-readable explanation.
+        provider: Adapter name the error comes from, when it comes from one.
+        status: HTTP status code of the provider's answer, if any.
+        code: The provider's own error code (``"invalidtoken"``, ``3001``, ``"rateLimitExceeded"``...).
+        body_excerpt: The first characters of the answer, already redacted.
+        request_id: The provider's request id header, when it sent one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        status: int | None = None,
+        code: str | int | None = None,
+        body_excerpt: str | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.provider = provider
+        self.status = status
+        self.code = code
+        self.body_excerpt = body_excerpt[:_EXCERPT_LIMIT] if body_excerpt else body_excerpt
+        self.request_id = request_id
+
+    def __str__(self) -> str:
+        parts = [self.message]
+        evidence = [
+            f"{name}={value!r}"
+            for name, value in (
+                ("provider", self.provider),
+                ("status", self.status),
+                ("code", self.code),
+                ("request_id", self.request_id),
+            )
+            if value is not None
+        ]
+        if evidence:
+            parts.append("(" + ", ".join(evidence) + ")")
+        return " ".join(parts)
+
+    def evidence(self) -> dict[str, Any]:
+        """Return the structured evidence of this error, e.g. for a log record."""
+        return {
+            "type": type(self).__name__,
+            "message": self.message,
+            "provider": self.provider,
+            "status": self.status,
+            "code": self.code,
+            "body_excerpt": self.body_excerpt,
+            "request_id": self.request_id,
+        }
+
+
+class ConfigurationError(ConnectorError):
+    """The SDK was configured wrongly (unknown adapter name, missing setting, bad credentials file)."""
+
+
+class ValidationError(ConnectorError, ValueError):
+    """Input was rejected before any provider was called (naive datetime, unknown zone, end before start)."""
+
+
+class NotSupported(ConnectorError):
+    """The adapter does not offer a capability.
+
+    Attributes:
+        capability: The capability that was asked for.
+    """
+
+    def __init__(self, message: str, *, capability: str, provider: str | None = None) -> None:
+        super().__init__(message, provider=provider)
+        self.capability = capability
+
+
+class AuthError(ConnectorError):
+    """Credentials are missing, invalid, or still refused after one refresh."""
+
+
+class PermissionDenied(ConnectorError):
+    """The credentials are valid but not allowed to do this."""
+
+
+class NotFound(ConnectorError):
+    """The provider object does not exist, or no longer exists."""
+
+
+class Conflict(ConnectorError):
+    """The object already exists, or it changed since it was read (version mismatch)."""
+
+
+class CapacityFull(ConnectorError):
+    """No free seat: the session's capacity (or the provider's own limit) is reached."""
+
+
+class InvalidRequest(ConnectorError):
+    """The provider refused the request as malformed or invalid."""
+
+
+class QuotaExceeded(ConnectorError):
+    """A long-lived quota is exhausted; retrying before ``resets_at`` is pointless.
+
+    Attributes:
+        resets_at: When the provider said the quota resets, if it said.
+    """
+
+    def __init__(self, message: str, *, resets_at: datetime | None = None, **evidence: Any) -> None:
+        super().__init__(message, **evidence)
+        self.resets_at = resets_at
+
+
+class ProviderError(ConnectorError):
+    """The provider answered with an error the SDK has no more precise type for."""
+
+
+class MalformedResponse(ProviderError):
+    """The provider's answer could not be understood (HTML error page, invalid JSON, missing fields)."""
+
+
+class TransientError(ConnectorError):
+    """The call failed in a way that may succeed later (5xx, connection lost, timeout)."""
+
+
+class RateLimited(TransientError):
+    """The provider throttled the call.
+
+    Attributes:
+        retry_after: Seconds the provider asked to wait, if it said.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **evidence: Any) -> None:
+        super().__init__(message, **evidence)
+        self.retry_after = retry_after
+
+
+class ResponseLost(TransientError):
+    """A request that cannot be safely repeated was sent, and its answer was lost.
+
+    The provider may have committed it. The transport never resends such a request by itself; the adapter
+    looks the object up (by its marker) before trying again.
+    """

@@ -1,0 +1,320 @@
+"""Typed models of the scheduling domain: a training session is the unit, not the learner.
+
+All datetimes are timezone-aware (a naive datetime is refused, never guessed from the host) and all zones
+are IANA names checked against the tz database. Models are immutable; derive changed copies with
+``model_copy(update=...)``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from lms_connectors.errors import ValidationError
+
+__all__ = [
+    "AwareDatetime",
+    "Enrollment",
+    "EnrollmentStatus",
+    "IanaZone",
+    "Meeting",
+    "Modality",
+    "Person",
+    "ProviderRef",
+    "ProviderSession",
+    "Role",
+    "Room",
+    "RosterMember",
+    "Session",
+    "SessionStatus",
+    "TimeSlot",
+    "utc_now",
+]
+
+
+def utc_now() -> datetime:
+    """Return the current time as an aware UTC datetime."""
+    return datetime.now(UTC)
+
+
+def _check_zone(name: str) -> str:
+    # zoneinfo also accepts file paths and the host's "localtime"; neither is a portable zone name.
+    if not name or name.startswith(("/", ".")) or name == "localtime":
+        raise ValidationError(f"unknown time zone {name!r}: give an IANA name such as 'Europe/Paris'")
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationError(
+            f"unknown time zone {name!r}: give an IANA name such as 'Europe/Paris'"
+        ) from exc
+    return name
+
+
+def _check_aware(value: datetime) -> datetime:
+    if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
+        raise ValidationError(
+            f"naive datetime {value.isoformat()} refused: attach a zone (the SDK never guesses one)"
+        )
+    return value
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _check_email(value: str) -> str:
+    value = value.strip()
+    if not _EMAIL.match(value):
+        raise ValidationError(f"invalid email address {value!r}")
+    # Providers disagree on case (Moodle compares emails case-sensitively, Google does not): the SDK
+    # keeps one canonical, lower-case form so that one learner is never two people.
+    return value.lower()
+
+
+IanaZone = Annotated[str, AfterValidator(_check_zone)]
+"""An IANA time-zone name that exists in the tz database."""
+
+AwareDatetime = Annotated[datetime, AfterValidator(_check_aware)]
+"""A datetime with a zone; naive values are refused."""
+
+Email = Annotated[str, AfterValidator(_check_email)]
+"""An email address, normalised to lower case."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Modality(StrEnum):
+    """How learners attend a session."""
+
+    IN_PERSON = "in_person"
+    VIRTUAL = "virtual"
+    HYBRID = "hybrid"
+
+
+class Role(StrEnum):
+    """A person's part in a session."""
+
+    LEARNER = "learner"
+    INSTRUCTOR = "instructor"
+
+
+class SessionStatus(StrEnum):
+    """Lifecycle of a session."""
+
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"
+
+
+class EnrollmentStatus(StrEnum):
+    """Where a learner stands in a session's roster."""
+
+    CONFIRMED = "confirmed"
+    WAITLISTED = "waitlisted"
+    CANCELLED = "cancelled"
+
+
+class TimeSlot(_Model):
+    """When a session happens: two aware instants and the session's home zone.
+
+    The instants are absolute; ``timezone`` says in which zone the session is *set* (how it is shown to its
+    organiser, how providers that need a zone receive it, how recurrence would expand).
+    """
+
+    start: AwareDatetime
+    end: AwareDatetime
+    timezone: IanaZone
+
+    @model_validator(mode="after")
+    def _end_after_start(self) -> TimeSlot:
+        if self.end <= self.start:
+            raise ValidationError(
+                f"session ends ({self.end.isoformat()}) before or when it starts ({self.start.isoformat()})"
+            )
+        return self
+
+    @property
+    def duration(self) -> timedelta:
+        """Length of the slot."""
+        return self.end - self.start
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The home zone as a ``ZoneInfo``."""
+        return ZoneInfo(self.timezone)
+
+    def local_start(self, zone: str | None = None) -> datetime:
+        """Start shown in ``zone`` (default: the home zone)."""
+        return self.start.astimezone(ZoneInfo(zone or self.timezone))
+
+    def local_end(self, zone: str | None = None) -> datetime:
+        """End shown in ``zone`` (default: the home zone)."""
+        return self.end.astimezone(ZoneInfo(zone or self.timezone))
+
+    def start_utc(self) -> datetime:
+        """Start as a UTC datetime."""
+        return self.start.astimezone(UTC)
+
+    def end_utc(self) -> datetime:
+        """End as a UTC datetime."""
+        return self.end.astimezone(UTC)
+
+    def same_instants(self, other: TimeSlot) -> bool:
+        """Whether both slots start and end at the same absolute instants."""
+        return self.start == other.start and self.end == other.end
+
+
+class Person(_Model):
+    """A learner or instructor, with the zone they live in (used to render their invites)."""
+
+    email: Email
+    name: str = Field(min_length=1)
+    timezone: IanaZone | None = None
+    role: Role = Role.LEARNER
+
+    @property
+    def given_name(self) -> str:
+        """First word of the name (providers that split names need one)."""
+        return self.name.split()[0]
+
+    @property
+    def family_name(self) -> str:
+        """Rest of the name, or the given name when the name is one word."""
+        parts = self.name.split(maxsplit=1)
+        return parts[1] if len(parts) > 1 else parts[0]
+
+
+class Room(_Model):
+    """A physical room; ``email`` is its resource calendar where it has one."""
+
+    id: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    email: Email | None = None
+    capacity: int | None = Field(default=None, ge=1)
+    location: str | None = None
+
+
+class Meeting(_Model):
+    """An online meeting that a virtual session takes place in."""
+
+    provider: str
+    join_url: str
+    external_id: str | None = None
+    passcode: str | None = None
+
+
+class Session(_Model):
+    """A training session: the unit the SDK schedules.
+
+    Attributes:
+        id: The caller's stable key for this session; every idempotency key derives from it.
+        title: Shown to learners.
+        slot: When it happens, in which home zone.
+        modality: In person, virtual or hybrid.
+        capacity: Confirmed seats; ``None`` means unlimited. Extra learners are waitlisted.
+        instructors: Who teaches it.
+        room: Where, for in-person and hybrid sessions.
+        meeting: The online meeting, once one exists (set by the scheduler from a meeting adapter).
+        course_id: The LMS course it belongs to, where a target needs one.
+        description: Free text.
+        sequence: iCalendar SEQUENCE, bumped on every reschedule.
+        status: Scheduled or cancelled.
+    """
+
+    id: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
+    title: str = Field(min_length=1, max_length=200)
+    slot: TimeSlot
+    modality: Modality = Modality.IN_PERSON
+    capacity: int | None = Field(default=None, ge=1)
+    instructors: tuple[Person, ...] = ()
+    room: Room | None = None
+    meeting: Meeting | None = None
+    course_id: str | None = None
+    description: str = ""
+    sequence: int = Field(default=0, ge=0)
+    status: SessionStatus = SessionStatus.SCHEDULED
+
+    @property
+    def is_virtual(self) -> bool:
+        """Whether learners join online (virtual or hybrid)."""
+        return self.modality in (Modality.VIRTUAL, Modality.HYBRID)
+
+    def rescheduled(self, slot: TimeSlot) -> Session:
+        """Return a copy moved to ``slot`` with its iCalendar sequence bumped."""
+        return self.model_copy(update={"slot": slot, "sequence": self.sequence + 1})
+
+
+class ProviderRef(_Model):
+    """Where a session lives in one provider.
+
+    Attributes:
+        provider: Adapter name (``"google_calendar"``).
+        external_id: The provider's id of its native object.
+        version: An etag or sequence for optimistic concurrency, where the provider has one.
+        join_url: The meeting link the provider made, if it made one.
+        extra: Provider-specific ids the adapter needs later (a Moodle group id, a calendar id).
+    """
+
+    provider: str
+    external_id: str
+    version: str | None = None
+    join_url: str | None = None
+    extra: dict[str, str] = Field(default_factory=dict)
+
+
+class ProviderSession(_Model):
+    """A session as read back from a provider, in SDK terms.
+
+    Used to check that what the provider holds equals what was scheduled.
+    """
+
+    ref: ProviderRef
+    title: str
+    start: AwareDatetime
+    end: AwareDatetime
+    timezone: str | None = None
+    location: str | None = None
+    join_url: str | None = None
+    cancelled: bool = False
+    attendees: tuple[str, ...] = ()
+    capacity: int | None = None
+    raw: dict[str, Any] = Field(default_factory=dict, repr=False)
+
+
+class RosterMember(_Model):
+    """A person as the provider holds them on a session's roster.
+
+    Attributes:
+        email: The person's email, lower case.
+        external_id: The provider's id of the registration, where it has one (Zoom registrant id).
+        join_url: A personal join link, where the provider makes one.
+        status: Provider-side status (``"approved"``, ``"pending"``, ``"needsAction"``...).
+    """
+
+    email: Email
+    external_id: str | None = None
+    join_url: str | None = None
+    status: str | None = None
+
+
+class Enrollment(_Model):
+    """A learner's place in a session, as the ledger keeps it.
+
+    Attributes:
+        session_id: The session.
+        person: The learner.
+        status: Confirmed, waitlisted or cancelled.
+        position: Order of arrival; the waitlist is promoted in this order.
+        updated_at: Last change.
+    """
+
+    session_id: str
+    person: Person
+    status: EnrollmentStatus
+    position: int = Field(ge=0)
+    updated_at: AwareDatetime = Field(default_factory=utc_now)
