@@ -1,5 +1,6 @@
-"""lms-connectors: schedule instructor-led and virtual training sessions across LMSs, calendars, meeting
-platforms and room-booking systems, through one session-centric interface.
+"""lms-connectors: schedule training sessions across LMSs, calendars, meeting platforms and room booking.
+
+One session-centric interface for instructor-led and virtual sessions.
 
 Import what you need from the submodules; this package stays light so that ``import lms_connectors`` is fast.
 """

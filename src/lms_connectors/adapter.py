@@ -162,7 +162,9 @@ class Adapter(abc.ABC):
         """Everyone on the provider object's roster (lazily paged)."""
         raise self._unsupported(Capability.ROSTER)
 
-    def list_sessions(self, start: datetime, end: datetime, *, page_size: int | None = None) -> Iterator[ProviderSession]:
+    def list_sessions(
+        self, start: datetime, end: datetime, *, page_size: int | None = None
+    ) -> Iterator[ProviderSession]:
         """Every session object that starts in ``[start, end)``, across all pages."""
         raise self._unsupported(Capability.LIST_SESSIONS)
 

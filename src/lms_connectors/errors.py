@@ -13,6 +13,7 @@ Callers catch these, never ``requests`` or provider-specific exceptions::
     ├── CapacityFull              the session (or the provider object) has no free seat
     ├── InvalidRequest            the provider refused the request as malformed
     ├── QuotaExceeded             a long-lived quota is used up (do not retry before ``resets_at``)
+    ├── SchedulingFailed          a multi-provider step failed; says what was undone and what was left
     ├── ProviderError             anything else the provider answered (status, code, body excerpt)
     │   └── MalformedResponse     the answer could not be understood (HTML error page, bad JSON)
     └── TransientError            the call may succeed later (5xx, connection lost, timeout)
@@ -44,6 +45,7 @@ __all__ = [
     "QuotaExceeded",
     "RateLimited",
     "ResponseLost",
+    "SchedulingFailed",
     "TransientError",
     "ValidationError",
 ]
@@ -196,3 +198,29 @@ class ResponseLost(TransientError):
     The provider may have committed it. The transport never resends such a request by itself; the adapter
     looks the object up (by its marker) before trying again.
     """
+
+
+class SchedulingFailed(ConnectorError):
+    """A step of a multi-provider operation failed; earlier steps were compensated.
+
+    Attributes:
+        step: The adapter whose call failed.
+        cause: The error it raised.
+        compensated: Adapters whose objects were undone.
+        leftovers: Adapters whose undo failed too; their refs stay in the ledger for a later retry.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        step: str,
+        cause: ConnectorError,
+        compensated: list[str] | None = None,
+        leftovers: list[str] | None = None,
+    ) -> None:
+        super().__init__(message, provider=step, status=cause.status, code=cause.code)
+        self.step = step
+        self.cause = cause
+        self.compensated = compensated or []
+        self.leftovers = leftovers or []

@@ -109,6 +109,8 @@ class SessionStatus(StrEnum):
 
     SCHEDULED = "scheduled"
     CANCELLED = "cancelled"
+    FAILED = "failed"
+    """Scheduling failed and every provider object made for it was undone."""
 
 
 class EnrollmentStatus(StrEnum):
@@ -310,6 +312,8 @@ class Enrollment(_Model):
         person: The learner.
         status: Confirmed, waitlisted or cancelled.
         position: Order of arrival; the waitlist is promoted in this order.
+        pushed_to: Adapters whose provider roster holds this learner now. The ledger is the source of
+            truth; the scheduler reconciles providers with it, so a failed push is retried, never lost.
         updated_at: Last change.
     """
 
@@ -317,4 +321,5 @@ class Enrollment(_Model):
     person: Person
     status: EnrollmentStatus
     position: int = Field(ge=0)
+    pushed_to: tuple[str, ...] = ()
     updated_at: AwareDatetime = Field(default_factory=utc_now)

@@ -1,0 +1,401 @@
+"""Orchestrate one training session across several providers, with the ledger as the source of truth.
+
+The scheduler fans a session out in a fixed order (rooms and meetings first, then calendars, then LMSs) so
+that a meeting link made by a meeting provider reaches every later target. Each provider-side create carries
+an idempotency key minted once in the ledger, so a retried call never duplicates. When a later step fails the
+earlier ones are undone (compensation) and the ledger and audit log say what happened.
+
+Capacity is an SDK-side rule: learners beyond the capacity are waitlisted in order of arrival and promoted
+automatically when a seat frees. Rosters are *reconciled*: the ledger says who is confirmed, each
+enrolment records which providers hold it (``pushed_to``), and every roster change pushes the difference. A
+push that fails leaves the ledger right and is retried by the next change or by :meth:`Scheduler.sync`, so an
+enrolment is never lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from lms_connectors.adapter import Adapter, Capability
+from lms_connectors.errors import ConnectorError, InvalidRequest, NotFound, SchedulingFailed
+from lms_connectors.models import (
+    Enrollment,
+    EnrollmentStatus,
+    Meeting,
+    Person,
+    ProviderRef,
+    Session,
+    SessionStatus,
+    TimeSlot,
+    utc_now,
+)
+from lms_connectors.store.base import AuditEntry, KeyState, LedgerStore
+
+__all__ = ["ProgressEvent", "Scheduler", "SessionCancelled"]
+
+logger = logging.getLogger("lms_connectors.scheduler")
+
+
+class SessionCancelled(InvalidRequest):
+    """The session is cancelled: it takes no more enrolments and cannot be rescheduled."""
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """One step of the scheduler's work, for progress displays and logs."""
+
+    action: str
+    session_id: str
+    provider: str | None
+    outcome: str
+    detail: str = ""
+
+
+ProgressCallback = Callable[[ProgressEvent], None]
+
+
+class Scheduler:
+    """Schedule sessions across adapters and keep their rosters.
+
+    Args:
+        adapters: The targets. Their order is fixed by :attr:`Adapter.kind` (room, meeting, calendar, LMS),
+            stable within a kind.
+        ledger: Where refs, keys, enrolments and the audit log live.
+        on_progress: Called after every step.
+        notify: Ask providers to notify attendees on reschedule and cancel.
+    """
+
+    def __init__(
+        self,
+        adapters: Sequence[Adapter],
+        ledger: LedgerStore,
+        *,
+        on_progress: ProgressCallback | None = None,
+        notify: bool = True,
+    ) -> None:
+        names = [a.name for a in adapters]
+        if len(set(names)) != len(names):
+            raise InvalidRequest(f"each adapter may appear once, got {names}")
+        self.adapters: list[Adapter] = sorted(adapters, key=lambda a: a.kind.order)
+        self.ledger = ledger
+        self._on_progress = on_progress
+        self._notify = notify
+
+    # -- sessions ---------------------------------------------------------------------------------------
+
+    def schedule(self, session: Session) -> Session:
+        """Create ``session`` in every target; idempotent for ``session.id``.
+
+        Targets that already hold the session (per the ledger) are left alone, so calling this again after a
+        crash or with the same plan resumes instead of duplicating.
+
+        Returns:
+            The session as stored, with its meeting link when a target made one.
+
+        Raises:
+            SchedulingFailed: A target refused; every object made for this session was undone.
+        """
+        stored = self.ledger.get_session(session.id)
+        if stored is not None and stored.status is SessionStatus.SCHEDULED and self._complete(stored):
+            self._progress("schedule", session.id, None, "unchanged", "already scheduled everywhere")
+            return stored
+        current = session.model_copy(update={"status": SessionStatus.SCHEDULED})
+        if stored is not None and stored.meeting is not None and current.meeting is None:
+            current = current.model_copy(update={"meeting": stored.meeting})
+        self.ledger.save_session(current)
+        self._audit(current.id, None, "schedule", title=current.title, start=current.slot.start.isoformat())
+        for adapter in self.adapters:
+            ref = self.ledger.get_ref(current.id, adapter.name)
+            if ref is None:
+                ref = self._create_on(adapter, current)
+            current = self._adopt_meeting(current, adapter, ref)
+        self.ledger.save_session(current)
+        self._reconcile(current)
+        return current
+
+    def reschedule(self, session_id: str, slot: TimeSlot) -> Session:
+        """Move a session to ``slot`` in every target (in place where the provider allows).
+
+        If a target refuses, the targets already moved are moved back and the ledger keeps the old slot.
+        """
+        old = self._require_active(session_id)
+        new = old.rescheduled(slot)
+        moved: list[tuple[Adapter, ProviderRef, ProviderRef]] = []
+        for adapter in self.adapters:
+            ref = self._require_ref(session_id, adapter)
+            try:
+                new_ref = adapter.reschedule_session(ref, new)
+            except ConnectorError as exc:
+                self._progress("reschedule", session_id, adapter.name, "failed", str(exc))
+                undone, leftovers = self._undo_reschedules(old, moved)
+                self._audit(session_id, adapter.name, "reschedule_failed", error=exc.evidence(), undone=undone)
+                raise SchedulingFailed(
+                    f"reschedule of {session_id!r} failed at {adapter.name}: {exc.message}",
+                    step=adapter.name,
+                    cause=exc,
+                    compensated=undone,
+                    leftovers=leftovers,
+                ) from exc
+            self.ledger.put_ref(session_id, new_ref)
+            moved.append((adapter, ref, new_ref))
+            self._audit(session_id, adapter.name, "rescheduled", external_id=new_ref.external_id)
+            self._progress("reschedule", session_id, adapter.name, "done", new_ref.external_id)
+        self.ledger.save_session(new)
+        return new
+
+    def cancel(self, session_id: str) -> Session:
+        """Cancel a session everywhere (targets in reverse order); idempotent.
+
+        A target that fails keeps its ref in the ledger, the others are cancelled, and the error is raised;
+        calling ``cancel`` again finishes the job.
+        """
+        session = self.ledger.get_session(session_id)
+        if session is None:
+            raise NotFound(f"unknown session {session_id!r}")
+        failure: ConnectorError | None = None
+        for adapter in reversed(self.adapters):
+            ref = self.ledger.get_ref(session_id, adapter.name)
+            if ref is None:
+                continue
+            try:
+                adapter.cancel_session(ref, notify=self._notify)
+            except ConnectorError as exc:
+                self._progress("cancel", session_id, adapter.name, "failed", str(exc))
+                self._audit(session_id, adapter.name, "cancel_failed", error=exc.evidence())
+                failure = failure or exc
+                continue
+            self._forget(session_id, adapter, "cancelled")
+        if failure is not None:
+            raise failure
+        cancelled = session.model_copy(update={"status": SessionStatus.CANCELLED})
+        self.ledger.save_session(cancelled)
+        self._audit(session_id, None, "session_cancelled")
+        return cancelled
+
+    # -- roster -----------------------------------------------------------------------------------------
+
+    def enrol(self, session_id: str, person: Person) -> Enrollment:
+        """Enrol one learner: confirmed while seats remain, waitlisted after."""
+        return self.enrol_many(session_id, [person])[0]
+
+    def enrol_many(self, session_id: str, people: Iterable[Person]) -> list[Enrollment]:
+        """Enrol several learners in arrival order; providers receive the confirmed ones in one push each.
+
+        Enrolling someone already confirmed or waitlisted returns their current enrolment unchanged.
+        """
+        session = self._require_active(session_id)
+        results: list[Enrollment] = []
+        with self.ledger.transaction():
+            confirmed = len(self.ledger.list_enrollments(session_id, EnrollmentStatus.CONFIRMED))
+            for person in people:
+                existing = self.ledger.get_enrollment(session_id, person.email)
+                if existing is not None and existing.status is not EnrollmentStatus.CANCELLED:
+                    results.append(existing)
+                    continue
+                seat_free = session.capacity is None or confirmed < session.capacity
+                status = EnrollmentStatus.CONFIRMED if seat_free else EnrollmentStatus.WAITLISTED
+                confirmed += seat_free
+                enrollment = Enrollment(
+                    session_id=session_id,
+                    person=person,
+                    status=status,
+                    position=self.ledger.next_position(session_id),
+                    pushed_to=existing.pushed_to if existing else (),
+                )
+                self.ledger.upsert_enrollment(enrollment)
+                self._audit(session_id, None, "enrolled", email=person.email, status=status.value)
+                results.append(enrollment)
+        self._reconcile(session)
+        return [self.ledger.get_enrollment(session_id, e.person.email) or e for e in results]
+
+    def unenrol(self, session_id: str, email: str) -> Enrollment:
+        """Cancel a learner's place; the first waitlisted learners are promoted into freed seats."""
+        session = self._require_active(session_id)
+        with self.ledger.transaction():
+            existing = self.ledger.get_enrollment(session_id, email.lower())
+            if existing is None:
+                raise NotFound(f"{email} is not enrolled in {session_id!r}")
+            cancelled = existing.model_copy(update={"status": EnrollmentStatus.CANCELLED, "updated_at": utc_now()})
+            self.ledger.upsert_enrollment(cancelled)
+            self._audit(session_id, None, "unenrolled", email=cancelled.person.email)
+            self._promote(session)
+        self._reconcile(session)
+        return self.ledger.get_enrollment(session_id, cancelled.person.email) or cancelled
+
+    def roster(self, session_id: str) -> list[Enrollment]:
+        """Every enrolment of the session, in arrival order."""
+        return self.ledger.list_enrollments(session_id)
+
+    def sync(self, session_id: str) -> None:
+        """Push any roster difference between the ledger and the providers (after a failed push)."""
+        self._reconcile(self._require_active(session_id))
+
+    # -- internals --------------------------------------------------------------------------------------
+
+    def _complete(self, session: Session) -> bool:
+        return all(self.ledger.get_ref(session.id, a.name) is not None for a in self.adapters)
+
+    def _create_on(self, adapter: Adapter, session: Session) -> ProviderRef:
+        record = self.ledger.current_key(session.id, adapter.name)
+        self._progress("create", session.id, adapter.name, "start")
+        try:
+            ref = adapter.create_session(session, key=record.key)
+        except ConnectorError as exc:
+            self._progress("create", session.id, adapter.name, "failed", str(exc))
+            self._fail_schedule(session, adapter, record.key, exc)
+            raise AssertionError("unreachable") from exc  # _fail_schedule always raises
+        with self.ledger.transaction():
+            self.ledger.put_ref(session.id, ref)
+            self.ledger.set_key_state(session.id, adapter.name, record.generation, KeyState.DONE)
+            self._audit(session.id, adapter.name, "created", external_id=ref.external_id, key=record.key)
+        self._progress("create", session.id, adapter.name, "done", ref.external_id)
+        return ref
+
+    def _fail_schedule(self, session: Session, failed: Adapter, key: str, cause: ConnectorError) -> None:
+        """Undo every object of ``session`` (the failed step included, if it committed) and raise."""
+        compensated: list[str] = []
+        leftovers: list[str] = []
+        # The failed create may have committed before its answer was lost: find it by key and undo it too.
+        try:
+            orphan = failed.find_session(key)
+        except ConnectorError:
+            orphan = None
+            leftovers.append(failed.name)
+        if orphan is not None:
+            self.ledger.put_ref(session.id, orphan)
+        for adapter in reversed(self.adapters):
+            ref = self.ledger.get_ref(session.id, adapter.name)
+            if ref is None:
+                continue
+            try:
+                adapter.cancel_session(ref, notify=False)
+            except ConnectorError as exc:
+                leftovers.append(adapter.name)
+                self._audit(session.id, adapter.name, "compensation_failed", error=exc.evidence())
+                continue
+            self._forget(session.id, adapter, "compensated")
+            compensated.append(adapter.name)
+        failed_session = session.model_copy(update={"status": SessionStatus.FAILED})
+        self.ledger.save_session(failed_session)
+        self._audit(
+            session.id, failed.name, "schedule_failed", error=cause.evidence(),
+            compensated=compensated, leftovers=leftovers,
+        )
+        raise SchedulingFailed(
+            f"scheduling {session.id!r} failed at {failed.name}: {cause.message}"
+            + (f"; undone: {', '.join(compensated)}" if compensated else "")
+            + (f"; left for retry: {', '.join(leftovers)}" if leftovers else ""),
+            step=failed.name,
+            cause=cause,
+            compensated=compensated,
+            leftovers=leftovers,
+        ) from cause
+
+    def _forget(self, session_id: str, adapter: Adapter, action: str) -> None:
+        """Drop an adapter's object from the ledger after it was cancelled or compensated."""
+        with self.ledger.transaction():
+            for record in self.ledger.list_keys(session_id):
+                if record.provider == adapter.name and record.state is not KeyState.RETIRED:
+                    self.ledger.set_key_state(session_id, adapter.name, record.generation, KeyState.RETIRED)
+            self.ledger.delete_ref(session_id, adapter.name)
+            for enrollment in self.ledger.list_enrollments(session_id):
+                if adapter.name in enrollment.pushed_to:
+                    remaining = tuple(p for p in enrollment.pushed_to if p != adapter.name)
+                    self.ledger.upsert_enrollment(enrollment.model_copy(update={"pushed_to": remaining}))
+            self._audit(session_id, adapter.name, action)
+        self._progress(action, session_id, adapter.name, "done")
+
+    def _adopt_meeting(self, session: Session, adapter: Adapter, ref: ProviderRef) -> Session:
+        """Carry a meeting link made by ``adapter`` to every later target."""
+        if session.meeting is None and ref.join_url and adapter.supports(Capability.MEETING_LINK):
+            meeting = Meeting(provider=adapter.name, join_url=ref.join_url, external_id=ref.external_id)
+            return session.model_copy(update={"meeting": meeting})
+        return session
+
+    def _undo_reschedules(
+        self, old: Session, moved: list[tuple[Adapter, ProviderRef, ProviderRef]]
+    ) -> tuple[list[str], list[str]]:
+        undone: list[str] = []
+        leftovers: list[str] = []
+        # Moving back is itself a change attendees see, so it carries a newer sequence than the failed move.
+        restore = old.model_copy(update={"sequence": old.sequence + 2})
+        for adapter, previous, current in reversed(moved):
+            try:
+                back = adapter.reschedule_session(current, restore)
+            except ConnectorError as exc:
+                leftovers.append(adapter.name)
+                self._audit(old.id, adapter.name, "reschedule_undo_failed", error=exc.evidence())
+                continue
+            self.ledger.put_ref(old.id, back if back.external_id != previous.external_id else previous)
+            undone.append(adapter.name)
+        if undone:
+            self.ledger.save_session(restore)
+        return undone, leftovers
+
+    def _promote(self, session: Session) -> None:
+        waiting = self.ledger.list_enrollments(session.id, EnrollmentStatus.WAITLISTED)
+        if session.capacity is not None:
+            confirmed = len(self.ledger.list_enrollments(session.id, EnrollmentStatus.CONFIRMED))
+            waiting = waiting[: max(0, session.capacity - confirmed)]
+        for enrollment in waiting:
+            promoted = enrollment.model_copy(update={"status": EnrollmentStatus.CONFIRMED, "updated_at": utc_now()})
+            self.ledger.upsert_enrollment(promoted)
+            self._audit(session.id, None, "promoted", email=enrollment.person.email)
+            self._progress("promote", session.id, None, "done", enrollment.person.email)
+
+    def _reconcile(self, session: Session) -> None:
+        """Make each roster-holding provider match the ledger: remove first (frees seats), then add."""
+        for adapter in self.adapters:
+            if not adapter.supports(Capability.ROSTER):
+                continue
+            ref = self.ledger.get_ref(session.id, adapter.name)
+            if ref is None:
+                continue
+            enrollments = self.ledger.list_enrollments(session.id)
+            wanted = {e.person.email for e in enrollments if e.status is EnrollmentStatus.CONFIRMED}
+            to_remove = [e for e in enrollments if e.person.email not in wanted and adapter.name in e.pushed_to]
+            to_add = [e for e in enrollments if e.person.email in wanted and adapter.name not in e.pushed_to]
+            if to_remove:
+                adapter.unenrol(ref, session, [e.person for e in to_remove])
+                self._mark_pushed(session.id, adapter.name, to_remove, pushed=False)
+            if to_add:
+                adapter.enrol(ref, session, [e.person for e in to_add])
+                self._mark_pushed(session.id, adapter.name, to_add, pushed=True)
+
+    def _mark_pushed(self, session_id: str, provider: str, enrollments: list[Enrollment], *, pushed: bool) -> None:
+        with self.ledger.transaction():
+            for enrollment in enrollments:
+                current = self.ledger.get_enrollment(session_id, enrollment.person.email) or enrollment
+                others = tuple(p for p in current.pushed_to if p != provider)
+                self.ledger.upsert_enrollment(
+                    current.model_copy(update={"pushed_to": (*others, provider) if pushed else others})
+                )
+            self._audit(
+                session_id, provider, "roster_pushed" if pushed else "roster_removed",
+                emails=[e.person.email for e in enrollments],
+            )
+        self._progress("enrol" if pushed else "unenrol", session_id, provider, "done", f"{len(enrollments)} learner(s)")
+
+    def _require_active(self, session_id: str) -> Session:
+        session = self.ledger.get_session(session_id)
+        if session is None:
+            raise NotFound(f"unknown session {session_id!r}")
+        if session.status is not SessionStatus.SCHEDULED:
+            raise SessionCancelled(f"session {session_id!r} is {session.status.value}")
+        return session
+
+    def _require_ref(self, session_id: str, adapter: Adapter) -> ProviderRef:
+        ref = self.ledger.get_ref(session_id, adapter.name)
+        if ref is None:
+            raise NotFound(f"session {session_id!r} has no object in {adapter.name}; schedule it first")
+        return ref
+
+    def _audit(self, session_id: str | None, provider: str | None, action: str, **detail: object) -> None:
+        self.ledger.append_audit(AuditEntry(session_id=session_id, provider=provider, action=action, detail=detail))
+
+    def _progress(self, action: str, session_id: str, provider: str | None, outcome: str, detail: str = "") -> None:
+        logger.info("%s %s %s: %s %s", action, session_id, provider or "-", outcome, detail)
+        if self._on_progress is not None:
+            self._on_progress(ProgressEvent(action, session_id, provider, outcome, detail))
