@@ -103,7 +103,8 @@ class LedgerStore(abc.ABC):
     def current_key(self, session_id: str, provider: str) -> KeyRecord:
         """The live key of the session's create in ``provider``, minted when there is none.
 
-        Minting gives generation 1, or the next generation after a retired one, as ``PENDING``. The key is ``"<session_id>.<provider>.g<generation>"``.
+        Minting gives generation 1, or the next generation after a retired one, as ``PENDING``.
+        The key is ``"<session_id>.<provider>.g<generation>"``.
         """
 
     @abc.abstractmethod
