@@ -121,6 +121,9 @@ class Scheduler:
         If a target refuses, the targets already moved are moved back and the ledger keeps the old slot.
         """
         old = self._require_active(session_id)
+        if old.slot == slot:
+            self._progress("reschedule", session_id, None, "unchanged", "already at that slot")
+            return old
         new = old.rescheduled(slot)
         moved: list[tuple[Adapter, ProviderRef, ProviderRef]] = []
         for adapter in self.adapters:
@@ -217,6 +220,8 @@ class Scheduler:
             existing = self.ledger.get_enrollment(session_id, email.lower())
             if existing is None:
                 raise NotFound(f"{email} is not enrolled in {session_id!r}")
+            if existing.status is EnrollmentStatus.CANCELLED:
+                return existing
             cancelled = existing.model_copy(update={"status": EnrollmentStatus.CANCELLED, "updated_at": utc_now()})
             self.ledger.upsert_enrollment(cancelled)
             self._audit(session_id, None, "unenrolled", email=cancelled.person.email)

@@ -1,0 +1,348 @@
+"""Scheduler behaviour over in-memory adapters: order, idempotency, compensation, waitlist, reconciliation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
+
+import pytest
+from pydantic import BaseModel
+
+from lms_connectors.adapter import Adapter, AdapterKind, Capability
+from lms_connectors.errors import (
+    NotFound,
+    ProviderError,
+    ResponseLost,
+    SchedulingFailed,
+    TransientError,
+)
+from lms_connectors.models import (
+    EnrollmentStatus,
+    Modality,
+    Person,
+    ProviderRef,
+    ProviderSession,
+    RosterMember,
+    Session,
+    SessionStatus,
+    TimeSlot,
+)
+from lms_connectors.scheduler import ProgressEvent, Scheduler, SessionCancelled
+from lms_connectors.store.memory import MemoryLedger
+
+NY = ZoneInfo("America/New_York")
+
+
+class _Config(BaseModel):
+    pass
+
+
+class RecordingAdapter(Adapter):
+    """An adapter that keeps its objects in a dict, so tests can see exactly what a provider would hold."""
+
+    display_name = "Recording"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.ROSTER, Capability.RESCHEDULE_IN_PLACE})
+    config_model = _Config
+
+    def __init__(self, name: str, kind: AdapterKind, *, makes_links: bool = False) -> None:
+        self.name = name  # type: ignore[misc]
+        self.kind = kind  # type: ignore[misc]
+        if makes_links:
+            self.capabilities = self.capabilities | {Capability.MEETING_LINK}  # type: ignore[misc]
+        self.makes_links = makes_links
+        self.objects: dict[str, dict[str, Any]] = {}
+        self.calls: list[str] = []
+        self.fail_next: dict[str, Exception] = {}
+        self.commit_then_fail: set[str] = set()
+        self._seq = 0
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Adapter:
+        raise NotImplementedError
+
+    def _maybe_fail(self, op: str) -> None:
+        if op in self.fail_next:
+            raise self.fail_next.pop(op)
+
+    def create_session(self, session: Session, *, key: str) -> ProviderRef:
+        self.calls.append(f"create:{session.meeting.join_url if session.meeting else '-'}")
+        self._maybe_fail("create")
+        found = self.find_session(key)
+        if found is not None:
+            return found
+        self._seq += 1
+        ext = f"{self.name}-{self._seq}"
+        self.objects[ext] = {"key": key, "session": session, "roster": [], "cancelled": False}
+        if "create" in self.commit_then_fail:
+            self.commit_then_fail.discard("create")
+            raise ResponseLost("answer lost", provider=self.name)
+        link = f"https://meet.example.org/{ext}" if self.makes_links else None
+        return ProviderRef(provider=self.name, external_id=ext, join_url=link)
+
+    def find_session(self, key: str) -> ProviderRef | None:
+        for ext, obj in self.objects.items():
+            if obj["key"] == key and not obj["cancelled"]:
+                return ProviderRef(provider=self.name, external_id=ext)
+        return None
+
+    def get_session(self, ref: ProviderRef) -> ProviderSession:
+        obj = self.objects.get(ref.external_id)
+        if obj is None:
+            raise NotFound("gone", provider=self.name)
+        s: Session = obj["session"]
+        return ProviderSession(
+            ref=ref,
+            title=s.title,
+            start=s.slot.start,
+            end=s.slot.end,
+            cancelled=obj["cancelled"],
+            attendees=tuple(obj["roster"]),
+        )
+
+    def reschedule_session(self, ref: ProviderRef, session: Session) -> ProviderRef:
+        self.calls.append("reschedule")
+        self._maybe_fail("reschedule")
+        self.objects[ref.external_id]["session"] = session
+        return ref
+
+    def cancel_session(self, ref: ProviderRef, *, notify: bool = True) -> None:
+        self.calls.append("cancel")
+        self._maybe_fail("cancel")
+        if ref.external_id in self.objects:
+            self.objects[ref.external_id]["cancelled"] = True
+
+    def enrol(self, ref: ProviderRef, session: Session, people: Sequence[Person]) -> list[RosterMember]:
+        self.calls.append(f"enrol:{len(people)}")
+        self._maybe_fail("enrol")
+        roster = self.objects[ref.external_id]["roster"]
+        roster.extend(p.email for p in people if p.email not in roster)
+        return [RosterMember(email=p.email) for p in people]
+
+    def unenrol(self, ref: ProviderRef, session: Session, people: Sequence[Person]) -> None:
+        self.calls.append(f"unenrol:{len(people)}")
+        roster = self.objects[ref.external_id]["roster"]
+        for p in people:
+            if p.email in roster:
+                roster.remove(p.email)
+
+    def list_roster(self, ref: ProviderRef) -> Iterator[RosterMember]:
+        for email in self.objects[ref.external_id]["roster"]:
+            yield RosterMember(email=email)
+
+    def live(self) -> list[dict[str, Any]]:
+        return [o for o in self.objects.values() if not o["cancelled"]]
+
+
+def _session(**update: Any) -> Session:
+    start = datetime(2027, 3, 16, 9, 0, tzinfo=NY)
+    base = Session(
+        id="ilt-101.s1",
+        title="Forklift safety",
+        slot=TimeSlot(start=start, end=start + timedelta(hours=2), timezone="America/New_York"),
+        modality=Modality.VIRTUAL,
+        capacity=2,
+    )
+    return base.model_copy(update=update)
+
+
+def _people(n: int) -> list[Person]:
+    return [Person(email=f"learner{i}@example.org", name=f"Learner {i}", timezone="Asia/Tokyo") for i in range(n)]
+
+
+@pytest.fixture
+def trio() -> tuple[RecordingAdapter, RecordingAdapter, RecordingAdapter]:
+    return (
+        RecordingAdapter("lms", AdapterKind.LMS),
+        RecordingAdapter("calendar", AdapterKind.CALENDAR),
+        RecordingAdapter("meeting", AdapterKind.MEETING, makes_links=True),
+    )
+
+
+def test_fan_out_order_and_meeting_link_reaches_later_targets(trio: Any) -> None:
+    lms, cal, meet = trio
+    events: list[ProgressEvent] = []
+    scheduler = Scheduler([lms, cal, meet], MemoryLedger(), on_progress=events.append)
+    stored = scheduler.schedule(_session())
+    assert [a.name for a in scheduler.adapters] == ["meeting", "calendar", "lms"]
+    assert meet.calls == ["create:-"]
+    assert cal.calls == ["create:https://meet.example.org/meeting-1"]
+    assert lms.calls == ["create:https://meet.example.org/meeting-1"]
+    assert stored.meeting is not None and stored.meeting.provider == "meeting"
+    assert [e.provider for e in events if e.action == "create" and e.outcome == "done"] == [
+        "meeting",
+        "calendar",
+        "lms",
+    ]
+
+
+def test_schedule_twice_makes_no_second_object(trio: Any) -> None:
+    ledger = MemoryLedger()
+    Scheduler(list(trio), ledger).schedule(_session())
+    Scheduler(list(trio), ledger).schedule(_session())
+    assert all(len(a.objects) == 1 for a in trio)
+    assert all(a.calls == [a.calls[0]] for a in trio)
+
+
+def test_failure_at_last_step_compensates_earlier_ones(trio: Any) -> None:
+    lms, cal, meet = trio
+    ledger = MemoryLedger()
+    lms.fail_next["create"] = ProviderError("boom", provider="lms", status=500)
+    with pytest.raises(SchedulingFailed) as info:
+        Scheduler(list(trio), ledger).schedule(_session())
+    assert info.value.step == "lms"
+    assert info.value.compensated == ["calendar", "meeting"]
+    assert meet.live() == [] and cal.live() == [] and lms.live() == []
+    assert ledger.list_refs("ilt-101.s1") == []
+    stored = ledger.get_session("ilt-101.s1")
+    assert stored is not None and stored.status is SessionStatus.FAILED
+    assert any(a.action == "schedule_failed" for a in ledger.iter_audit("ilt-101.s1"))
+
+
+def test_failed_step_that_committed_is_found_and_undone(trio: Any) -> None:
+    lms, cal, meet = trio
+    cal.commit_then_fail.add("create")
+    with pytest.raises(SchedulingFailed) as info:
+        Scheduler(list(trio), MemoryLedger()).schedule(_session())
+    assert set(info.value.compensated) == {"calendar", "meeting"}
+    assert cal.live() == [] and meet.live() == [] and lms.objects == {}
+
+
+def test_retry_after_failure_uses_new_generation_and_succeeds(trio: Any) -> None:
+    lms, cal, meet = trio
+    ledger = MemoryLedger()
+    scheduler = Scheduler(list(trio), ledger)
+    lms.fail_next["create"] = TransientError("down", provider="lms")
+    with pytest.raises(SchedulingFailed):
+        scheduler.schedule(_session())
+    scheduler.schedule(_session())
+    assert [len(a.live()) for a in trio] == [1, 1, 1]
+    keys = {k.key for k in ledger.list_keys("ilt-101.s1") if k.provider == "calendar"}
+    assert keys == {"ilt-101.s1.calendar.g1", "ilt-101.s1.calendar.g2"}
+
+
+def test_capacity_waitlist_and_promotion(trio: Any) -> None:
+    lms, cal, meet = trio
+    scheduler = Scheduler(list(trio), MemoryLedger())
+    scheduler.schedule(_session())
+    a, b, c = _people(3)
+    results = scheduler.enrol_many("ilt-101.s1", [a, b, c])
+    assert [r.status for r in results] == [EnrollmentStatus.CONFIRMED] * 2 + [EnrollmentStatus.WAITLISTED]
+    calendar_roster = cal.live()[0]["roster"]
+    assert calendar_roster == [a.email, b.email]
+    assert cal.calls.count("enrol:2") == 1  # one push for the batch
+    scheduler.unenrol("ilt-101.s1", a.email)
+    promoted = scheduler.ledger.get_enrollment("ilt-101.s1", c.email)
+    assert promoted is not None and promoted.status is EnrollmentStatus.CONFIRMED
+    assert set(promoted.pushed_to) == {"meeting", "calendar", "lms"}
+    assert cal.live()[0]["roster"] == [b.email, c.email]
+
+
+def test_enrol_is_idempotent(trio: Any) -> None:
+    scheduler = Scheduler(list(trio), MemoryLedger())
+    scheduler.schedule(_session())
+    (a,) = _people(1)
+    first = scheduler.enrol("ilt-101.s1", a)
+    second = scheduler.enrol("ilt-101.s1", a)
+    assert first.position == second.position
+    assert trio[1].calls.count("enrol:1") == 1
+
+
+def test_failed_push_is_kept_in_ledger_and_synced_later(trio: Any) -> None:
+    lms, cal, meet = trio
+    scheduler = Scheduler(list(trio), MemoryLedger())
+    scheduler.schedule(_session())
+    (a,) = _people(1)
+    lms.fail_next["enrol"] = TransientError("down", provider="lms")
+    with pytest.raises(TransientError):
+        scheduler.enrol("ilt-101.s1", a)
+    kept = scheduler.ledger.get_enrollment("ilt-101.s1", a.email)
+    assert kept is not None and kept.status is EnrollmentStatus.CONFIRMED
+    assert "lms" not in kept.pushed_to
+    scheduler.sync("ilt-101.s1")
+    assert lms.live()[0]["roster"] == [a.email]
+
+
+def test_reschedule_bumps_sequence_and_failure_moves_back(trio: Any) -> None:
+    lms, cal, meet = trio
+    scheduler = Scheduler(list(trio), MemoryLedger())
+    original = scheduler.schedule(_session())
+    later = TimeSlot(
+        start=original.slot.start + timedelta(days=1),
+        end=original.slot.end + timedelta(days=1),
+        timezone="America/New_York",
+    )
+    moved = scheduler.reschedule("ilt-101.s1", later)
+    assert moved.sequence == 1
+    assert cal.live()[0]["session"].slot == later
+    lms.fail_next["reschedule"] = ProviderError("no", provider="lms")
+    even_later = later.model_copy(
+        update={"start": later.start + timedelta(days=1), "end": later.end + timedelta(days=1)}
+    )
+    with pytest.raises(SchedulingFailed) as info:
+        scheduler.reschedule("ilt-101.s1", even_later)
+    assert info.value.compensated == ["calendar", "meeting"]
+    assert cal.live()[0]["session"].slot == later
+    assert meet.live()[0]["session"].slot == later
+
+
+def test_cancel_everywhere_then_enrol_refused(trio: Any) -> None:
+    scheduler = Scheduler(list(trio), MemoryLedger())
+    scheduler.schedule(_session())
+    cancelled = scheduler.cancel("ilt-101.s1")
+    assert cancelled.status is SessionStatus.CANCELLED
+    assert all(a.live() == [] for a in trio)
+    assert [a.calls[-1] for a in trio] == ["cancel"] * 3
+    scheduler.cancel("ilt-101.s1")  # idempotent: nothing left to cancel
+    with pytest.raises(SessionCancelled):
+        scheduler.enrol("ilt-101.s1", _people(1)[0])
+
+
+def test_partial_cancel_is_finished_by_a_second_call(trio: Any) -> None:
+    lms, cal, meet = trio
+    ledger = MemoryLedger()
+    scheduler = Scheduler(list(trio), ledger)
+    scheduler.schedule(_session())
+    cal.fail_next["cancel"] = TransientError("down", provider="calendar")
+    with pytest.raises(TransientError):
+        scheduler.cancel("ilt-101.s1")
+    assert [r.provider for r in ledger.list_refs("ilt-101.s1")] == ["calendar"]
+    scheduler.cancel("ilt-101.s1")
+    assert ledger.list_refs("ilt-101.s1") == []
+
+
+def test_duplicate_adapter_names_refused(trio: Any) -> None:
+    from lms_connectors.errors import InvalidRequest
+
+    with pytest.raises(InvalidRequest):
+        Scheduler([trio[0], trio[0]], MemoryLedger())
+
+
+def test_repeating_a_plan_makes_no_provider_call(trio: Any) -> None:
+    ledger = MemoryLedger()
+    scheduler = Scheduler(list(trio), ledger)
+    session = scheduler.schedule(_session())
+    a, b, c = _people(3)
+    later = session.slot.model_copy(
+        update={"start": session.slot.start + timedelta(days=1), "end": session.slot.end + timedelta(days=1)}
+    )
+
+    def plan() -> None:
+        # A declarative plan: enrol whoever has no place yet (re-enrolling a cancelled learner is a new
+        # enrolment by design), cancel one, move the session.
+        scheduler.schedule(_session())
+        scheduler.enrol_many(
+            "ilt-101.s1", [p for p in (a, b, c) if ledger.get_enrollment("ilt-101.s1", p.email) is None]
+        )
+        scheduler.unenrol("ilt-101.s1", a.email)
+        scheduler.reschedule("ilt-101.s1", later)
+
+    plan()
+    calls_after_first = [list(x.calls) for x in trio]
+    audit_after_first = len(list(ledger.iter_audit()))
+    plan()
+    assert [x.calls for x in trio] == calls_after_first
+    assert len(list(ledger.iter_audit())) == audit_after_first
+    stored = ledger.get_session("ilt-101.s1")
+    assert stored is not None and stored.sequence == 1
