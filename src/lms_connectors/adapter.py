@@ -33,7 +33,7 @@ from pydantic import BaseModel
 from lms_connectors.errors import NotSupported
 from lms_connectors.models import Person, ProviderRef, ProviderSession, RosterMember, Session
 
-__all__ = ["Adapter", "AdapterKind", "BusyInterval", "Capability"]
+__all__ = ["Adapter", "AdapterKind", "BusyInterval", "Capability", "DiagnosticCheck"]
 
 
 class AdapterKind(StrEnum):
@@ -80,6 +80,14 @@ class BusyInterval(BaseModel):
 
     start: datetime
     end: datetime
+
+
+class DiagnosticCheck(BaseModel):
+    """One check of ``lms-connectors doctor``: what was checked, whether it passed, and why."""
+
+    name: str
+    ok: bool
+    detail: str = ""
 
 
 class Adapter(abc.ABC):
@@ -171,6 +179,10 @@ class Adapter(abc.ABC):
     def free_busy(self, emails: Sequence[str], start: datetime, end: datetime) -> dict[str, list[BusyInterval]]:
         """Busy intervals of people or rooms in ``[start, end)``."""
         raise self._unsupported(Capability.FREE_BUSY)
+
+    def diagnose(self) -> list[DiagnosticCheck]:
+        """Check the configuration against the provider (reachability, permissions, settings)."""
+        raise NotSupported(f"{self.name} has no doctor checks", capability="diagnose", provider=self.name)
 
     def close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Release the adapter's resources (its HTTP session)."""

@@ -20,9 +20,19 @@ from typing import Any
 from lms_connectors.adapter import Adapter
 from lms_connectors.errors import ConfigurationError
 
-__all__ = ["ENTRY_POINT_GROUP", "AdapterInfo", "available_adapters", "create_adapter", "load_adapter_class"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "HARNESS_GROUP",
+    "AdapterInfo",
+    "available_adapters",
+    "create_adapter",
+    "load_adapter_class",
+    "load_harness",
+]
 
 ENTRY_POINT_GROUP = "lms_connectors.adapters"
+HARNESS_GROUP = "lms_connectors.harnesses"
+"""Entry points of sandbox harnesses (a provider simulator plus an adapter wired to it), by adapter name."""
 
 
 @dataclass(frozen=True)
@@ -34,8 +44,26 @@ class AdapterInfo:
     distribution: str | None
 
 
-def _entry_points() -> dict[str, EntryPoint]:
-    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+def _entry_points(group: str = ENTRY_POINT_GROUP) -> dict[str, EntryPoint]:
+    return {ep.name: ep for ep in entry_points(group=group)}
+
+
+def _load(group: str, name: str, what: str) -> object:
+    found = _entry_points(group)
+    ep = found.get(name)
+    if ep is None:
+        installed = ", ".join(sorted(found)) or "none"
+        close = difflib.get_close_matches(name, list(found), n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ConfigurationError(
+            f"Unknown {what} {name!r}.{hint} Installed: {installed}. "
+            f"It is found through the {group!r} entry-point group: install its package "
+            f"(for example `pip install lms-connectors-{name.replace('_', '-')}`)."
+        )
+    try:
+        return ep.load()
+    except ImportError as exc:
+        raise ConfigurationError(f"{what.capitalize()} {name!r} is installed but cannot be imported: {exc}") from exc
 
 
 def available_adapters() -> list[AdapterInfo]:
@@ -53,26 +81,23 @@ def load_adapter_class(name: str) -> type[Adapter]:
         ConfigurationError: No adapter has that name (the message lists the installed ones and the
             closest match), or the entry point does not point at an :class:`Adapter` subclass.
     """
-    found = _entry_points()
-    ep = found.get(name)
-    if ep is None:
-        installed = ", ".join(sorted(found)) or "none"
-        close = difflib.get_close_matches(name, list(found), n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ConfigurationError(
-            f"Unknown adapter {name!r}.{hint} Installed adapters: {installed}. "
-            f"An adapter is found through the {ENTRY_POINT_GROUP!r} entry-point group: install its package "
-            f"(for example `pip install lms-connectors-{name.replace('_', '-')}`)."
-        )
-    try:
-        loaded = ep.load()
-    except ImportError as exc:
-        raise ConfigurationError(f"Adapter {name!r} is installed but cannot be imported: {exc}") from exc
+    loaded = _load(ENTRY_POINT_GROUP, name, "adapter")
     if not (isinstance(loaded, type) and issubclass(loaded, Adapter)):
-        raise ConfigurationError(f"Entry point {name!r} = {ep.value!r} is not an lms_connectors Adapter subclass")
+        raise ConfigurationError(f"Entry point {name!r} is not an lms_connectors Adapter subclass")
     return loaded
 
 
 def create_adapter(name: str, config: Mapping[str, Any]) -> Adapter:
     """Load the adapter ``name`` and build it from ``config``."""
     return load_adapter_class(name).from_config(config)
+
+
+def load_harness(name: str) -> Any:
+    """Build the sandbox harness of adapter ``name`` (its provider simulator and a wired adapter).
+
+    Used by ``lms-connectors demo`` and the contract kit; a harness needs the ``testing`` extra.
+    """
+    harness_class = _load(HARNESS_GROUP, name, "sandbox harness")
+    if not isinstance(harness_class, type):
+        raise ConfigurationError(f"Harness entry point {name!r} is not a class")
+    return harness_class()

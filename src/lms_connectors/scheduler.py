@@ -285,8 +285,12 @@ class Scheduler:
         failed_session = session.model_copy(update={"status": SessionStatus.FAILED})
         self.ledger.save_session(failed_session)
         self._audit(
-            session.id, failed.name, "schedule_failed", error=cause.evidence(),
-            compensated=compensated, leftovers=leftovers,
+            session.id,
+            failed.name,
+            "schedule_failed",
+            error=cause.evidence(),
+            compensated=compensated,
+            leftovers=leftovers,
         )
         raise SchedulingFailed(
             f"scheduling {session.id!r} failed at {failed.name}: {cause.message}"
@@ -378,7 +382,9 @@ class Scheduler:
                     current.model_copy(update={"pushed_to": (*others, provider) if pushed else others})
                 )
             self._audit(
-                session_id, provider, "roster_pushed" if pushed else "roster_removed",
+                session_id,
+                provider,
+                "roster_pushed" if pushed else "roster_removed",
                 emails=[e.person.email for e in enrollments],
             )
         self._progress("enrol" if pushed else "unenrol", session_id, provider, "done", f"{len(enrollments)} learner(s)")

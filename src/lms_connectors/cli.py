@@ -1,0 +1,127 @@
+"""The ``lms-connectors`` command: ``demo``, ``adapters`` and ``doctor``.
+
+Built with typer (argument parsing, help) and rich (progress lines and tables); imports of adapters and of
+the demo happen inside the commands so that ``lms-connectors --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from lms_connectors.errors import ConnectorError
+
+app = typer.Typer(
+    help="Schedule instructor-led and virtual training sessions across LMSs, calendars and meeting platforms.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console(highlight=False)
+
+
+@app.command()
+def adapters() -> None:
+    """List installed adapters with their kind and capabilities."""
+    from lms_connectors.registry import available_adapters, load_adapter_class
+
+    table = Table(title="Installed adapters")
+    for column in ("name", "kind", "capabilities", "distribution"):
+        table.add_column(column)
+    for info in available_adapters():
+        try:
+            cls = load_adapter_class(info.name)
+        except ConnectorError as exc:
+            table.add_row(info.name, "?", f"[red]cannot load: {exc.message}[/red]", info.distribution or "")
+            continue
+        caps = ", ".join(sorted(c.value for c in cls.capabilities)) or "-"
+        table.add_row(info.name, cls.kind.value, caps, info.distribution or "")
+    console.print(table)
+
+
+@app.command()
+def demo(
+    workdir: Annotated[Path, typer.Option(help="Where the SQLite ledger and the invites go.")] = Path(
+        "lms-connectors-demo"
+    ),
+    quiet: Annotated[bool, typer.Option(help="Only print the summary.")] = False,
+) -> None:
+    """Schedule a small cohort on the providers' sandboxes (no network, no credentials)."""
+    from lms_connectors.demo import run_demo
+    from lms_connectors.models import EnrollmentStatus
+    from lms_connectors.scheduler import ProgressEvent
+
+    def show(event: ProgressEvent) -> None:
+        if quiet:
+            return
+        colour = {"done": "green", "failed": "red", "unchanged": "dim"}.get(event.outcome, "white")
+        where = event.provider or "ledger"
+        console.print(
+            f"  [{colour}]{event.outcome:>9}[/{colour}]  {event.action:<10} {where:<16} {event.session_id}"
+            + (f"  [dim]{event.detail}[/dim]" if event.detail else "")
+        )
+
+    started = time.perf_counter()
+    console.print(f"[bold]lms-connectors demo[/bold]: ledger and invites in {workdir}/")
+    try:
+        report = run_demo(workdir, on_progress=show)
+    except ConnectorError as exc:
+        console.print(f"[red]demo failed:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    elapsed = time.perf_counter() - started
+
+    for session in report.sessions:
+        table = Table(title=f"{session.title}  [dim]({session.id}, sequence {session.sequence})[/dim]")
+        for column in ("learner", "zone", "status", "local start"):
+            table.add_column(column)
+        for person, status in report.rosters[session.id]:
+            zone = person.timezone or session.slot.timezone
+            local = session.slot.local_start(zone).strftime("%a %d %b %Y %H:%M %Z")
+            style = {EnrollmentStatus.CONFIRMED: "green", EnrollmentStatus.WAITLISTED: "yellow"}.get(status, "dim")
+            table.add_row(person.name, zone, f"[{style}]{status.value}[/{style}]", local)
+        console.print(table)
+        home = session.slot.local_start().strftime("%a %d %b %Y %H:%M %Z")
+        where = session.room.name if session.room else (session.meeting.join_url if session.meeting else "-")
+        refs = ", ".join(f"{provider}={external}" for provider, external in report.refs[session.id])
+        console.print(f"  starts {home}; {where}\n  provider objects: {refs}\n")
+    console.print(
+        f"{len(report.invites)} invites written to {workdir / 'invites'}/; "
+        f"{report.provider_calls} provider HTTP calls this run; {elapsed:.2f} s."
+    )
+    if report.provider_calls == 0:
+        console.print("[dim]Nothing to do: the ledger shows this plan was already applied.[/dim]")
+
+
+@app.command()
+def doctor(
+    adapter: Annotated[str, typer.Argument(help="Adapter name, e.g. moodle.")],
+    config: Annotated[Path, typer.Option(help="JSON file with the adapter's configuration.")],
+) -> None:
+    """Check an adapter's configuration against the live provider (site info, permissions, zone)."""
+    from lms_connectors.registry import create_adapter
+
+    settings: dict[str, Any] = json.loads(config.read_text())
+    try:
+        instance = create_adapter(adapter, settings)
+        checks = instance.diagnose()
+    except ConnectorError as exc:
+        console.print(f"[red]doctor failed:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    table = Table(title=f"doctor: {adapter}")
+    for column in ("check", "result", "detail"):
+        table.add_column(column)
+    for check in checks:
+        table.add_row(check.name, "[green]ok[/green]" if check.ok else "[red]FAIL[/red]", check.detail)
+    console.print(table)
+    if not all(check.ok for check in checks):
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    """Entry point of the ``lms-connectors`` console script."""
+    app()
