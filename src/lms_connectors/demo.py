@@ -165,7 +165,8 @@ def run_demo(workdir: Path, on_progress: Callable[[ProgressEvent], None] | None 
         for planned in plan:
             sid = planned.session.id
             session = ledger.get_session(sid)
-            assert session is not None and session.status is SessionStatus.SCHEDULED
+            if session is None or session.status is not SessionStatus.SCHEDULED:
+                raise ConfigurationError(f"the ledger lost session {sid!r}; delete {workdir} and run again")
             report.sessions.append(session)
             roster = ledger.list_enrollments(sid)
             report.rosters[sid] = [(e.person, e.status) for e in roster]
