@@ -1,0 +1,189 @@
+"""An in-process ledger, for tests and one-shot scripts: nothing survives the process.
+
+Records are kept as JSON text, exactly as the SQLite ledger keeps them, so that both behave alike (a value
+that cannot be serialised fails here too, and no caller can mutate a stored record through a reference).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from lms_connectors.models import Enrollment, EnrollmentStatus, ProviderRef, Session, utc_now
+from lms_connectors.store.base import AuditEntry, KeyRecord, KeyState, LedgerStore
+from lms_connectors.store.keys import key_to_mint
+
+__all__ = ["MemoryLedger"]
+
+
+@dataclass
+class _Tables:
+    """Every record of the ledger, as JSON text; dicts keep insertion order, which the interface promises."""
+
+    sessions: dict[str, str] = field(default_factory=dict)
+    refs: dict[tuple[str, str], str] = field(default_factory=dict)
+    keys: dict[tuple[str, str, int], str] = field(default_factory=dict)
+    enrollments: dict[tuple[str, str], str] = field(default_factory=dict)
+    audit: list[str] = field(default_factory=list)
+
+    def copy(self) -> _Tables:
+        # Values are immutable strings, so shallow copies of the containers are a full snapshot.
+        return _Tables(
+            sessions=dict(self.sessions),
+            refs=dict(self.refs),
+            keys=dict(self.keys),
+            enrollments=dict(self.enrollments),
+            audit=list(self.audit),
+        )
+
+
+class MemoryLedger(LedgerStore):
+    """A :class:`LedgerStore` held in memory; thread-safe, with re-entrant all-or-nothing transactions."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._tables = _Tables()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group calls so that they all land or none does.
+
+        The lock is held for the whole block, so other threads see either none or all of it. A nested block
+        that raises undoes only its own changes (like a SQL savepoint); the exception then propagates.
+        """
+        with self._lock:
+            snapshot = self._tables.copy()
+            try:
+                yield
+            except BaseException:
+                self._tables = snapshot
+                raise
+
+    # sessions
+    def save_session(self, session: Session) -> None:
+        """Insert or replace a session by its id."""
+        with self._lock:
+            self._tables.sessions[session.id] = session.model_dump_json()
+
+    def get_session(self, session_id: str) -> Session | None:
+        """The session with this id, or ``None``."""
+        with self._lock:
+            raw = self._tables.sessions.get(session_id)
+        return None if raw is None else Session.model_validate_json(raw)
+
+    def list_sessions(self) -> list[Session]:
+        """Every session, in insertion order."""
+        with self._lock:
+            raws = list(self._tables.sessions.values())
+        return [Session.model_validate_json(raw) for raw in raws]
+
+    # provider refs
+    def put_ref(self, session_id: str, ref: ProviderRef) -> None:
+        """Insert or replace the ref of ``ref.provider`` for this session."""
+        with self._lock:
+            self._tables.refs[(session_id, ref.provider)] = ref.model_dump_json()
+
+    def get_ref(self, session_id: str, provider: str) -> ProviderRef | None:
+        """The session's ref in ``provider``, or ``None``."""
+        with self._lock:
+            raw = self._tables.refs.get((session_id, provider))
+        return None if raw is None else ProviderRef.model_validate_json(raw)
+
+    def list_refs(self, session_id: str) -> list[ProviderRef]:
+        """Every ref of the session, in insertion order."""
+        with self._lock:
+            raws = [raw for (sid, _), raw in self._tables.refs.items() if sid == session_id]
+        return [ProviderRef.model_validate_json(raw) for raw in raws]
+
+    def delete_ref(self, session_id: str, provider: str) -> None:
+        """Forget the session's ref in ``provider`` (no error if absent)."""
+        with self._lock:
+            self._tables.refs.pop((session_id, provider), None)
+
+    # idempotency keys
+    def current_key(self, session_id: str, provider: str) -> KeyRecord:
+        """The live key of the session's create in ``provider``, minting one when there is none.
+
+        See :meth:`LedgerStore.current_key`.
+        """
+        with self._lock:
+            records = self._records(session_id, provider)
+            latest = records[-1] if records else None
+            minted = key_to_mint(session_id, provider, latest)
+            if minted is None:
+                assert latest is not None  # key_to_mint only reuses an existing record
+                return latest
+            self._tables.keys[(session_id, provider, minted.generation)] = minted.model_dump_json()
+            return minted
+
+    def set_key_state(self, session_id: str, provider: str, generation: int, state: KeyState) -> None:
+        """Move the key of that generation to ``state``.
+
+        Raises:
+            KeyError: No key of that generation was minted.
+        """
+        with self._lock:
+            raw = self._tables.keys.get((session_id, provider, generation))
+            if raw is None:
+                raise KeyError(f"no idempotency key g{generation} for session {session_id!r} in {provider!r}")
+            record = KeyRecord.model_validate_json(raw)
+            updated = record.model_copy(update={"state": state, "updated_at": utc_now()})
+            self._tables.keys[(session_id, provider, generation)] = updated.model_dump_json()
+
+    def list_keys(self, session_id: str) -> list[KeyRecord]:
+        """Every key of the session, all generations, by provider then generation."""
+        with self._lock:
+            raws = [raw for (sid, _, _), raw in sorted(self._tables.keys.items()) if sid == session_id]
+        return [KeyRecord.model_validate_json(raw) for raw in raws]
+
+    def _records(self, session_id: str, provider: str) -> list[KeyRecord]:
+        found = [
+            (generation, raw)
+            for (sid, prov, generation), raw in self._tables.keys.items()
+            if sid == session_id and prov == provider
+        ]
+        return [KeyRecord.model_validate_json(raw) for _, raw in sorted(found)]
+
+    # enrolments
+    def upsert_enrollment(self, enrollment: Enrollment) -> None:
+        """Insert or replace the enrolment of ``enrollment.person.email`` in its session."""
+        with self._lock:
+            key = (enrollment.session_id, enrollment.person.email)
+            self._tables.enrollments[key] = enrollment.model_dump_json()
+
+    def get_enrollment(self, session_id: str, email: str) -> Enrollment | None:
+        """The enrolment of that email (compared in lower case) in that session, or ``None``."""
+        with self._lock:
+            raw = self._tables.enrollments.get((session_id, email.strip().lower()))
+        return None if raw is None else Enrollment.model_validate_json(raw)
+
+    def list_enrollments(self, session_id: str, status: EnrollmentStatus | None = None) -> list[Enrollment]:
+        """Enrolments of the session (optionally of one status), ordered by position, then arrival."""
+        with self._lock:
+            raws = [raw for (sid, _), raw in self._tables.enrollments.items() if sid == session_id]
+        enrollments = [Enrollment.model_validate_json(raw) for raw in raws]
+        # sorted() is stable: equal positions keep insertion order, as SQLite's rowid tie-break does.
+        return sorted(
+            (e for e in enrollments if status is None or e.status is status),
+            key=lambda e: e.position,
+        )
+
+    def next_position(self, session_id: str) -> int:
+        """One more than the largest position in the session (cancelled enrolments included), 0 first."""
+        with self._lock:
+            positions = [e.position for e in self.list_enrollments(session_id)]
+        return max(positions, default=-1) + 1
+
+    # audit
+    def append_audit(self, entry: AuditEntry) -> None:
+        """Append to the audit log."""
+        with self._lock:
+            self._tables.audit.append(entry.model_dump_json())
+
+    def iter_audit(self, session_id: str | None = None) -> Iterator[AuditEntry]:
+        """The audit log in order of appending, optionally of one session."""
+        with self._lock:
+            entries = [AuditEntry.model_validate_json(raw) for raw in self._tables.audit]
+        return (entry for entry in entries if session_id is None or entry.session_id == session_id)

@@ -1,0 +1,343 @@
+"""One suite, run against every LedgerStore implementation (see conftest.ledger_factory)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from lms_connectors.models import EnrollmentStatus, ProviderRef, TimeSlot
+from lms_connectors.store.base import AuditEntry, KeyState, LedgerStore
+
+from .conftest import make_enrollment, make_session, run_threads
+
+
+class Boom(Exception):
+    pass
+
+
+# sessions
+
+
+def test_missing_session_is_none(ledger: LedgerStore) -> None:
+    assert ledger.get_session("nope") is None
+    assert ledger.list_sessions() == []
+
+
+def test_session_round_trips_with_its_instants(ledger: LedgerStore) -> None:
+    session = make_session()
+    ledger.save_session(session)
+    loaded = ledger.get_session("s1")
+    assert loaded == session
+    assert loaded is not None
+    assert loaded.slot.start == datetime(2027, 3, 16, 14, 0, tzinfo=ZoneInfo("UTC"))
+    assert loaded.slot.timezone == "America/New_York"
+
+
+def test_save_session_replaces_and_keeps_insertion_order(ledger: LedgerStore) -> None:
+    for sid in ("b", "a", "c"):
+        ledger.save_session(make_session(sid))
+    moved = make_session("a").rescheduled(
+        TimeSlot(
+            start=datetime(2027, 3, 17, 9, 0, tzinfo=ZoneInfo("America/New_York")),
+            end=datetime(2027, 3, 17, 10, 0, tzinfo=ZoneInfo("America/New_York")),
+            timezone="America/New_York",
+        )
+    )
+    ledger.save_session(moved)
+    sessions = ledger.list_sessions()
+    assert [s.id for s in sessions] == ["b", "a", "c"]
+    assert sessions[1].sequence == 1
+    assert sessions[1].slot.same_instants(moved.slot)
+
+
+# provider refs
+
+
+def test_refs_put_get_replace_list_delete(ledger: LedgerStore) -> None:
+    ledger.put_ref("s1", ProviderRef(provider="zoom", external_id="z1", join_url="https://zoom.example/j/1"))
+    ledger.put_ref("s1", ProviderRef(provider="moodle", external_id="m1", extra={"group_id": "7"}))
+    ledger.put_ref("s2", ProviderRef(provider="zoom", external_id="z2"))
+
+    ledger.put_ref("s1", ProviderRef(provider="zoom", external_id="z1", version="etag-2"))
+    zoom = ledger.get_ref("s1", "zoom")
+    assert zoom is not None
+    assert zoom.version == "etag-2"
+    assert zoom.join_url is None
+    assert [r.provider for r in ledger.list_refs("s1")] == ["zoom", "moodle"]
+    assert ledger.list_refs("s1")[1].extra == {"group_id": "7"}
+
+    ledger.delete_ref("s1", "zoom")
+    ledger.delete_ref("s1", "zoom")  # absent: no error
+    assert ledger.get_ref("s1", "zoom") is None
+    assert [r.external_id for r in ledger.list_refs("s1")] == ["m1"]
+    assert [r.external_id for r in ledger.list_refs("s2")] == ["z2"]
+    assert ledger.get_ref("s3", "zoom") is None
+
+
+# idempotency keys
+
+
+def test_first_key_is_generation_one_pending(ledger: LedgerStore) -> None:
+    record = ledger.current_key("s1", "google_calendar")
+    assert record.key == "s1.google_calendar.g1"
+    assert record.generation == 1
+    assert record.state is KeyState.PENDING
+    assert (record.session_id, record.provider) == ("s1", "google_calendar")
+
+
+def test_live_key_is_reused_until_retired(ledger: LedgerStore) -> None:
+    first = ledger.current_key("s1", "zoom")
+    assert ledger.current_key("s1", "zoom").key == first.key
+
+    ledger.set_key_state("s1", "zoom", 1, KeyState.DONE)
+    done = ledger.current_key("s1", "zoom")
+    assert (done.key, done.state) == ("s1.zoom.g1", KeyState.DONE)
+
+    ledger.set_key_state("s1", "zoom", 1, KeyState.RETIRED)
+    second = ledger.current_key("s1", "zoom")
+    assert (second.key, second.generation, second.state) == ("s1.zoom.g2", 2, KeyState.PENDING)
+    assert ledger.current_key("s1", "zoom").key == "s1.zoom.g2"
+
+    ledger.set_key_state("s1", "zoom", 2, KeyState.RETIRED)
+    assert ledger.current_key("s1", "zoom").key == "s1.zoom.g3"
+
+
+def test_pending_key_can_be_retired_directly(ledger: LedgerStore) -> None:
+    ledger.current_key("s1", "zoom")
+    ledger.set_key_state("s1", "zoom", 1, KeyState.RETIRED)
+    assert ledger.current_key("s1", "zoom").generation == 2
+
+
+def test_keys_are_per_session_and_provider(ledger: LedgerStore) -> None:
+    ledger.current_key("s1", "zoom")
+    ledger.set_key_state("s1", "zoom", 1, KeyState.RETIRED)
+    ledger.current_key("s1", "zoom")
+    ledger.current_key("s1", "moodle")
+    ledger.current_key("s2", "zoom")
+
+    keys = ledger.list_keys("s1")
+    assert sorted((k.provider, k.generation, k.state) for k in keys) == [
+        ("moodle", 1, KeyState.PENDING),
+        ("zoom", 1, KeyState.RETIRED),
+        ("zoom", 2, KeyState.PENDING),
+    ]
+    assert [k.key for k in ledger.list_keys("s2")] == ["s2.zoom.g1"]
+    assert ledger.list_keys("s3") == []
+
+
+def test_set_state_of_unknown_generation_raises(ledger: LedgerStore) -> None:
+    ledger.current_key("s1", "zoom")
+    with pytest.raises(KeyError):
+        ledger.set_key_state("s1", "zoom", 2, KeyState.DONE)
+    with pytest.raises(KeyError):
+        ledger.set_key_state("s1", "moodle", 1, KeyState.DONE)
+
+
+# enrolments
+
+
+def test_enrollment_upsert_and_lookup_ignores_case(ledger: LedgerStore) -> None:
+    ledger.upsert_enrollment(make_enrollment("Ana@Example.org", 0))
+    found = ledger.get_enrollment("s1", "ANA@example.ORG")
+    assert found is not None
+    assert found.person.email == "ana@example.org"
+    assert found.person.timezone == "Asia/Tokyo"
+    assert ledger.get_enrollment("s2", "ana@example.org") is None
+
+    ledger.upsert_enrollment(found.model_copy(update={"status": EnrollmentStatus.CANCELLED, "pushed_to": ("zoom",)}))
+    assert len(ledger.list_enrollments("s1")) == 1
+    again = ledger.get_enrollment("s1", "ana@example.org")
+    assert again is not None
+    assert (again.status, again.pushed_to) == (EnrollmentStatus.CANCELLED, ("zoom",))
+
+
+def test_enrollments_are_ordered_by_position_and_filtered_by_status(ledger: LedgerStore) -> None:
+    ledger.upsert_enrollment(make_enrollment("c@example.org", 2, EnrollmentStatus.WAITLISTED))
+    ledger.upsert_enrollment(make_enrollment("a@example.org", 0))
+    ledger.upsert_enrollment(make_enrollment("d@example.org", 3, EnrollmentStatus.WAITLISTED))
+    ledger.upsert_enrollment(make_enrollment("b@example.org", 1))
+    ledger.upsert_enrollment(make_enrollment("x@example.org", 0, session_id="s2"))
+
+    assert [e.person.email for e in ledger.list_enrollments("s1")] == [
+        "a@example.org",
+        "b@example.org",
+        "c@example.org",
+        "d@example.org",
+    ]
+    waiting = ledger.list_enrollments("s1", EnrollmentStatus.WAITLISTED)
+    assert [e.person.email for e in waiting] == ["c@example.org", "d@example.org"]
+    assert ledger.list_enrollments("s1", EnrollmentStatus.CANCELLED) == []
+    assert [e.person.email for e in ledger.list_enrollments("s2")] == ["x@example.org"]
+
+
+def test_promotion_keeps_position(ledger: LedgerStore) -> None:
+    ledger.upsert_enrollment(make_enrollment("a@example.org", 0))
+    ledger.upsert_enrollment(make_enrollment("b@example.org", 1, EnrollmentStatus.WAITLISTED))
+    ledger.upsert_enrollment(make_enrollment("c@example.org", 2, EnrollmentStatus.WAITLISTED))
+    ledger.upsert_enrollment(make_enrollment("a@example.org", 0, EnrollmentStatus.CANCELLED))
+    ledger.upsert_enrollment(make_enrollment("b@example.org", 1, EnrollmentStatus.CONFIRMED))
+
+    assert [e.person.email for e in ledger.list_enrollments("s1", EnrollmentStatus.CONFIRMED)] == ["b@example.org"]
+    assert [e.person.email for e in ledger.list_enrollments("s1", EnrollmentStatus.WAITLISTED)] == ["c@example.org"]
+
+
+def test_next_position_counts_every_arrival(ledger: LedgerStore) -> None:
+    assert ledger.next_position("s1") == 0
+    ledger.upsert_enrollment(make_enrollment("a@example.org", ledger.next_position("s1")))
+    ledger.upsert_enrollment(make_enrollment("b@example.org", ledger.next_position("s1")))
+    assert ledger.next_position("s1") == 2
+    # A cancelled learner keeps their position: a later arrival must not take it.
+    ledger.upsert_enrollment(make_enrollment("b@example.org", 1, EnrollmentStatus.CANCELLED))
+    assert ledger.next_position("s1") == 2
+    ledger.upsert_enrollment(make_enrollment("z@example.org", 9))
+    assert ledger.next_position("s1") == 10
+    assert ledger.next_position("s2") == 0
+
+
+# audit
+
+
+def test_audit_keeps_order_and_filters_by_session(ledger: LedgerStore) -> None:
+    ledger.append_audit(AuditEntry(session_id="s1", provider="zoom", action="create", detail={"id": 1}))
+    ledger.append_audit(AuditEntry(session_id=None, provider=None, action="doctor"))
+    ledger.append_audit(AuditEntry(session_id="s2", provider="moodle", action="create"))
+    ledger.append_audit(AuditEntry(session_id="s1", provider="zoom", action="cancel", detail={"why": ["a", "b"]}))
+
+    assert [e.action for e in ledger.iter_audit()] == ["create", "doctor", "create", "cancel"]
+    mine = list(ledger.iter_audit("s1"))
+    assert [(e.action, e.detail) for e in mine] == [("create", {"id": 1}), ("cancel", {"why": ["a", "b"]})]
+    assert mine[0].at.tzinfo is not None
+    assert list(ledger.iter_audit("s9")) == []
+
+
+# transactions
+
+
+def _write_everything(ledger: LedgerStore, session_id: str) -> None:
+    ledger.save_session(make_session(session_id))
+    ledger.put_ref(session_id, ProviderRef(provider="zoom", external_id="z"))
+    ledger.current_key(session_id, "zoom")
+    ledger.upsert_enrollment(make_enrollment("a@example.org", 0, session_id=session_id))
+    ledger.append_audit(AuditEntry(session_id=session_id, provider="zoom", action="create"))
+
+
+def _nothing_of(ledger: LedgerStore, session_id: str) -> bool:
+    return (
+        ledger.get_session(session_id) is None
+        and ledger.list_refs(session_id) == []
+        and ledger.list_keys(session_id) == []
+        and ledger.list_enrollments(session_id) == []
+        and list(ledger.iter_audit(session_id)) == []
+    )
+
+
+def test_transaction_commits_everything(ledger: LedgerStore) -> None:
+    with ledger.transaction():
+        _write_everything(ledger, "s1")
+    assert ledger.get_session("s1") is not None
+    assert len(ledger.list_refs("s1")) == len(ledger.list_keys("s1")) == len(ledger.list_enrollments("s1")) == 1
+    assert len(list(ledger.iter_audit("s1"))) == 1
+
+
+def test_transaction_rolls_back_on_exception(ledger: LedgerStore) -> None:
+    ledger.current_key("s1", "zoom")
+
+    def fail_half_way() -> None:
+        with ledger.transaction():
+            _write_everything(ledger, "s2")
+            ledger.set_key_state("s1", "zoom", 1, KeyState.RETIRED)
+            raise Boom
+
+    with pytest.raises(Boom):
+        fail_half_way()
+    assert _nothing_of(ledger, "s2")
+    assert ledger.current_key("s1", "zoom").state is KeyState.PENDING
+    # The ledger is usable afterwards.
+    _write_everything(ledger, "s3")
+    assert not _nothing_of(ledger, "s3")
+
+
+def test_nested_transaction_failure_undoes_only_itself(ledger: LedgerStore) -> None:
+    def fail_inside() -> None:
+        with ledger.transaction():
+            _write_everything(ledger, "inner")
+            raise Boom
+
+    with ledger.transaction():
+        ledger.save_session(make_session("outer"))
+        with pytest.raises(Boom):
+            fail_inside()
+        ledger.append_audit(AuditEntry(session_id="outer", provider=None, action="after"))
+    assert ledger.get_session("outer") is not None
+    assert [e.action for e in ledger.iter_audit("outer")] == ["after"]
+    assert _nothing_of(ledger, "inner")
+
+
+def test_nested_failure_that_escapes_rolls_back_all(ledger: LedgerStore) -> None:
+    def fail_after_a_committed_inner_block() -> None:
+        with ledger.transaction():
+            ledger.save_session(make_session("outer"))
+            with ledger.transaction():
+                ledger.save_session(make_session("inner"))
+            with ledger.transaction():
+                raise Boom
+
+    with pytest.raises(Boom):
+        fail_after_a_committed_inner_block()
+    assert ledger.list_sessions() == []
+
+
+def test_other_threads_never_see_half_a_transaction(ledger: LedgerStore) -> None:
+    seen: list[tuple[bool, bool]] = []
+
+    def reader() -> None:
+        seen.append((ledger.get_session("s1") is not None, ledger.get_ref("s1", "zoom") is not None))
+
+    with ledger.transaction():
+        ledger.save_session(make_session("s1"))
+        thread = threading.Thread(target=reader)
+        thread.start()
+        thread.join(timeout=0.2)
+        assert thread.is_alive(), "a reader ran in the middle of another thread's transaction"
+        ledger.put_ref("s1", ProviderRef(provider="zoom", external_id="z"))
+    thread.join(timeout=5)
+    assert seen == [(True, True)]
+
+
+# concurrency
+
+
+THREADS = 8
+PER_THREAD = 40
+
+
+def test_concurrent_writers_lose_no_rows(ledger: LedgerStore) -> None:
+    def writer(index: int) -> None:
+        for n in range(PER_THREAD):
+            email = f"t{index}n{n}@example.org"
+            with ledger.transaction():
+                ledger.upsert_enrollment(make_enrollment(email, ledger.next_position("s1")))
+                ledger.append_audit(AuditEntry(session_id="s1", provider=None, action="enrol", detail={"e": email}))
+            ledger.put_ref(f"s{index}", ProviderRef(provider=f"p{n}", external_id=email))
+
+    run_threads(writer, THREADS)
+    total = THREADS * PER_THREAD
+    enrollments = ledger.list_enrollments("s1")
+    assert len(enrollments) == total
+    assert [e.position for e in enrollments] == list(range(total))
+    assert len(list(ledger.iter_audit("s1"))) == total
+    assert all(len(ledger.list_refs(f"s{i}")) == PER_THREAD for i in range(THREADS))
+
+
+def test_concurrent_current_key_mints_once(ledger: LedgerStore) -> None:
+    keys: list[str] = []
+
+    def ask(_: int) -> None:
+        keys.append(ledger.current_key("s1", "zoom").key)
+
+    run_threads(ask, 16)
+    assert set(keys) == {"s1.zoom.g1"}
+    assert len(ledger.list_keys("s1")) == 1
