@@ -1,0 +1,474 @@
+"""The Google Calendar adapter: a training session is an event on the organizer's calendar.
+
+Endpoints (Calendar API v3 unless said otherwise):
+
+* create: ``POST calendars/{calendarId}/events`` (``events.insert``) with a client-chosen ``id`` derived from
+  the idempotency key, so that a retried insert is refused by Google (409) instead of duplicating the event.
+* find / read: ``GET calendars/{calendarId}/events/{eventId}`` (``events.get``).
+* reschedule: ``PATCH calendars/{calendarId}/events/{eventId}`` (``events.patch``, ``If-Match`` etag).
+* cancel: ``DELETE calendars/{calendarId}/events/{eventId}`` (``events.delete``); Google keeps the event
+  with ``status: cancelled`` and never frees its id.
+* roster: the event's ``attendees``, read with ``events.get`` and written with ``events.patch``.
+* listing: ``GET calendars/{calendarId}/events`` (``events.list``, page tokens).
+* free/busy: ``POST freeBusy`` (``freebusy.query``).
+* rooms (extra): Admin SDK Directory ``GET customer/{customer}/resources/calendars``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+import requests
+from pydantic import ValidationError as PydanticValidationError
+
+from lms_connectors.adapter import Adapter, AdapterKind, BusyInterval, Capability
+from lms_connectors.errors import ConfigurationError, Conflict, MalformedResponse, NotFound, ProviderError
+from lms_connectors.http.pagination import paginate_by_token
+from lms_connectors.http.retry import RetryPolicy
+from lms_connectors.http.transport import CallEvent, HttpTransport
+from lms_connectors.models import Person, ProviderRef, ProviderSession, Room, RosterMember, Session
+from lms_connectors_google_calendar.auth import GoogleAuth, credentials_from_config
+from lms_connectors_google_calendar.config import GoogleCalendarConfig
+from lms_connectors_google_calendar.errors import classify_google_response
+from lms_connectors_google_calendar.ids import event_id_for_key
+from lms_connectors_google_calendar.mapping import (
+    MANAGED_MARKER,
+    event_body,
+    event_is_ours,
+    event_key,
+    event_reschedule_patch,
+    is_cancelled,
+    learner_attendees,
+    merge_attendees,
+    parse_datetime,
+    provider_ref,
+    provider_session,
+    roster_member,
+)
+
+__all__ = ["GoogleCalendarAdapter"]
+
+_FREEBUSY_BATCH = 50  # calendarExpansionMax: Google's limit of calendars per freeBusy query
+_ROSTER_ATTEMPTS = 3  # read-modify-write rounds when another writer changes the event in between
+
+
+class GoogleCalendarAdapter(Adapter):
+    """Sessions as Google Calendar events, learners as attendees, Meet links, rooms as resource attendees.
+
+    Args:
+        config: Validated settings.
+        session: HTTP session to use (one per adapter by default).
+        sleep: How the transport waits between retries (tests pass a recorder).
+        hooks: Called with a :class:`~lms_connectors.http.transport.CallEvent` after every attempt.
+        credentials: google-auth credentials to use instead of those the configuration describes.
+    """
+
+    name: ClassVar[str] = "google_calendar"
+    display_name: ClassVar[str] = "Google Calendar"
+    kind: ClassVar[AdapterKind] = AdapterKind.CALENDAR
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {
+            Capability.RESCHEDULE_IN_PLACE,
+            Capability.ROSTER,
+            Capability.MEETING_LINK,
+            Capability.PUBLISHES_MEETING_LINK,
+            Capability.ROOMS,
+            Capability.FREE_BUSY,
+            Capability.NATIVE_IDEMPOTENCY,
+            Capability.NOTIFIES_ATTENDEES,
+            Capability.LIST_SESSIONS,
+        }
+    )
+    config_model: ClassVar[type[GoogleCalendarConfig]] = GoogleCalendarConfig
+
+    def __init__(
+        self,
+        config: GoogleCalendarConfig,
+        *,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        hooks: Sequence[Callable[[CallEvent], None]] = (),
+        credentials: Any = None,
+    ) -> None:
+        self.config = config
+        http_session = session if session is not None else requests.Session()
+        google_credentials = credentials if credentials is not None else credentials_from_config(config)
+        self.auth = GoogleAuth(google_credentials, http_session)
+        self.http = HttpTransport(
+            provider=self.name,
+            base_url=config.base_url,
+            auth=self.auth,
+            classifier=classify_google_response,
+            retry=RetryPolicy(max_attempts=config.max_attempts, total_timeout=config.total_timeout),
+            session=http_session,
+            hooks=hooks,
+            sleep=sleep,
+        )
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> GoogleCalendarAdapter:
+        """Build the adapter from a mapping of :class:`GoogleCalendarConfig` fields.
+
+        Raises:
+            ConfigurationError: The mapping is not a valid configuration.
+        """
+        try:
+            return cls(GoogleCalendarConfig.model_validate(dict(config)))
+        except PydanticValidationError as exc:
+            raise ConfigurationError(f"invalid google_calendar configuration: {exc}", provider=cls.name) from exc
+
+    # -- standard API ------------------------------------------------------------------------------
+
+    def create_session(self, session: Session, *, key: str) -> ProviderRef:
+        """Insert the session's event; idempotent for ``key``.
+
+        :calls: ``POST calendars/{calendarId}/events`` (then ``GET .../events/{eventId}`` on a 409).
+
+        The event id is derived from ``key``, so the insert may be sent again safely: when an earlier attempt
+        was committed but its answer lost, Google answers 409 and the existing event is read and returned.
+
+        Raises:
+            Conflict: The id belongs to an event that was deleted (the key must get a new generation), or to
+                an event another client made.
+        """
+        event_id = event_id_for_key(key)
+        body = event_body(session, key=key, event_id=event_id)
+        params: dict[str, Any] = {"sendUpdates": self.config.send_updates}
+        if "conferenceData" in body:
+            params["conferenceDataVersion"] = 1  # without it Google silently ignores createRequest
+        try:
+            event = self.http.request_json(
+                "POST", self._events_path(), params=params, json=body, idempotent=True, operation="events.insert"
+            )
+        except Conflict as exc:
+            if exc.status != 409:
+                raise
+            event = self._existing_event(event_id, key, exc)
+        return self._ref(self._as_event(event))
+
+    def find_session(self, key: str) -> ProviderRef | None:
+        """Return the live event a create with ``key`` made, or ``None``.
+
+        :calls: ``GET calendars/{calendarId}/events/{eventId}``
+        """
+        try:
+            event = self._get_event(event_id_for_key(key), self.config.calendar_id)
+        except NotFound:
+            return None
+        if is_cancelled(event) or event_key(event) != key:
+            return None
+        return self._ref(event)
+
+    def get_session(self, ref: ProviderRef) -> ProviderSession:
+        """Read the event back (a deleted event reads back with ``cancelled=True``).
+
+        :calls: ``GET calendars/{calendarId}/events/{eventId}``
+        """
+        calendar_id = self._calendar_of(ref)
+        return provider_session(self._get_event(ref.external_id, calendar_id), calendar_id)
+
+    def reschedule_session(self, ref: ProviderRef, session: Session) -> ProviderRef:
+        """Move the event to the session's slot in place (same id); attendees are notified.
+
+        :calls: ``PATCH calendars/{calendarId}/events/{eventId}`` with ``If-Match`` when ``ref.version`` is set.
+
+        Raises:
+            Conflict: The event changed since ``ref`` was read (412), and not into the requested state.
+        """
+        calendar_id = self._calendar_of(ref)
+        body = event_reschedule_patch(session, key=ref.extra.get("key"))
+        headers = {"If-Match": ref.version} if ref.version else None
+        try:
+            event = self.http.request_json(
+                "PATCH",
+                self._event_path(ref.external_id, calendar_id),
+                params={"sendUpdates": self.config.send_updates},
+                json=body,
+                headers=headers,
+                idempotent=True,  # the body sets absolute values: sending it twice changes nothing more
+                operation="events.patch",
+            )
+        except Conflict as exc:
+            # A retry of a patch whose first answer was lost meets the new etag: accept it when the event
+            # already is where we wanted it.
+            current = self._get_event(ref.external_id, calendar_id)
+            if not _holds_slot(current, session):
+                raise Conflict(
+                    "the event changed since it was read (etag mismatch); read it again before rescheduling",
+                    provider=self.name,
+                    status=exc.status,
+                    code=exc.code,
+                    body_excerpt=exc.body_excerpt,
+                ) from exc
+            event = current
+        return self._ref(self._as_event(event), key=ref.extra.get("key"))
+
+    def cancel_session(self, ref: ProviderRef, *, notify: bool = True) -> None:
+        """Delete the event; attendees are told when ``notify``. Already deleted or missing: success.
+
+        :calls: ``DELETE calendars/{calendarId}/events/{eventId}``
+        """
+        try:
+            self.http.request(
+                "DELETE",
+                self._event_path(ref.external_id, self._calendar_of(ref)),
+                params={"sendUpdates": self.config.send_updates if notify else "none"},
+                operation="events.delete",
+            )
+        except NotFound:
+            return  # 410 Gone (deleted before) or 404: the goal is reached
+
+    def enrol(self, ref: ProviderRef, session: Session, people: Sequence[Person]) -> list[RosterMember]:
+        """Add ``people`` as attendees (Google invites them); everyone already there stays as they are.
+
+        :calls: ``GET .../events/{eventId}``, then ``PATCH .../events/{eventId}`` (``If-Match``) when someone is new.
+
+        Raises:
+            NotFound: The event does not exist or was cancelled.
+        """
+        emails = {person.email for person in people}
+        event = self._change_attendees(ref, add=people)
+        return [roster_member(item) for item in learner_attendees(event) if str(item["email"]).lower() in emails]
+
+    def unenrol(self, ref: ProviderRef, session: Session, people: Sequence[Person]) -> None:
+        """Remove ``people`` (and only them) from the attendees; Google tells them the event is off.
+
+        :calls: ``GET .../events/{eventId}``, then ``PATCH .../events/{eventId}`` (``If-Match``) when one was there.
+        """
+        self._change_attendees(ref, remove=[person.email for person in people])
+
+    def list_roster(self, ref: ProviderRef) -> Iterator[RosterMember]:
+        """The event's learners (rooms, organizer and instructors left out).
+
+        :calls: ``GET .../events/{eventId}`` (Google returns every attendee at once: no paging).
+        """
+        event = self._get_event(ref.external_id, self._calendar_of(ref))
+        return iter([roster_member(item) for item in learner_attendees(event)])
+
+    def list_sessions(
+        self, start: datetime, end: datetime, *, page_size: int | None = None
+    ) -> Iterator[ProviderSession]:
+        """Every event of this SDK that starts in ``[start, end)``, page after page.
+
+        :calls: ``GET calendars/{calendarId}/events`` with ``privateExtendedProperty=lmsc_managed=1``,
+        ``singleEvents=true``, ``orderBy=startTime``, ``maxResults``, ``pageToken``.
+        """
+        calendar_id = self.config.calendar_id
+        params: dict[str, Any] = {
+            "timeMin": start.isoformat(),
+            "timeMax": end.isoformat(),
+            "singleEvents": "true",
+            "orderBy": "startTime",
+            "privateExtendedProperty": f"{MANAGED_MARKER[0]}={MANAGED_MARKER[1]}",
+        }
+        if page_size is not None:
+            params["maxResults"] = page_size
+
+        def fetch_page(token: str | None) -> tuple[list[ProviderSession], str | None]:
+            page = self.http.request_json(
+                "GET",
+                self._events_path(calendar_id),
+                params={**params, "pageToken": token} if token else params,
+                operation="events.list",
+            )
+            if not isinstance(page, dict):
+                raise MalformedResponse("events.list answered without an object", provider=self.name)
+            sessions = [
+                provider_session(item, calendar_id)
+                for item in page.get("items") or ()
+                # timeMin/timeMax select events that overlap the window; the contract is "starts in it".
+                if isinstance(item, dict) and event_is_ours(item) and _starts_within(item, start, end)
+            ]
+            token = page.get("nextPageToken")
+            return sessions, token if isinstance(token, str) else None
+
+        return paginate_by_token(fetch_page)
+
+    def free_busy(self, emails: Sequence[str], start: datetime, end: datetime) -> dict[str, list[BusyInterval]]:
+        """Busy intervals of people or room calendars in ``[start, end)``.
+
+        :calls: ``POST freeBusy`` (one per 50 calendars).
+
+        Raises:
+            NotFound: Google does not know one of the calendars, or may not show it.
+        """
+        result: dict[str, list[BusyInterval]] = {}
+        for offset in range(0, len(emails), _FREEBUSY_BATCH):
+            batch = list(emails[offset : offset + _FREEBUSY_BATCH])
+            body = {
+                "timeMin": start.isoformat(),
+                "timeMax": end.isoformat(),
+                "items": [{"id": email} for email in batch],
+            }
+            # A query, not a write: safe to send again.
+            answer = self.http.request_json("POST", "freeBusy", json=body, idempotent=True, operation="freebusy.query")
+            calendars = answer.get("calendars") if isinstance(answer, dict) else None
+            if not isinstance(calendars, dict):
+                raise MalformedResponse("freeBusy answered without calendars", provider=self.name)
+            by_lower = {str(name).lower(): value for name, value in calendars.items()}
+            for email in batch:
+                result[email] = self._busy_of(email, by_lower.get(email.lower()))
+        return result
+
+    def close(self) -> None:
+        """Close the HTTP session."""
+        self.http.close()
+
+    # -- provider extras ------------------------------------------------------------------------------
+
+    def ex_list_rooms(self, *, page_size: int | None = None, query: str | None = None) -> Iterator[Room]:
+        """The Workspace's room resources (Admin SDK Directory), page after page.
+
+        :calls: ``GET admin/directory/v1/customer/{customer}/resources/calendars``
+
+        Args:
+            page_size: ``maxResults`` (Google's limit is 500).
+            query: Directory filter, e.g. ``"resourceCategory=CONFERENCE_ROOM AND capacity>=10"``.
+        """
+        customer = quote(self.config.customer, safe="")
+        url = f"{self.config.directory_base_url.rstrip('/')}/customer/{customer}/resources/calendars"
+        params: dict[str, Any] = {}
+        if page_size is not None:
+            params["maxResults"] = page_size
+        if query:
+            params["query"] = query
+
+        def fetch_page(token: str | None) -> tuple[list[Room], str | None]:
+            page = self.http.request_json(
+                "GET",
+                url,
+                params={**params, "pageToken": token} if token else params,
+                operation="resources.calendars.list",
+            )
+            if not isinstance(page, dict):
+                raise MalformedResponse("resources.calendars.list answered without an object", provider=self.name)
+            rooms = [_room(item) for item in page.get("items") or () if isinstance(item, dict)]
+            token = page.get("nextPageToken")
+            return rooms, token if isinstance(token, str) else None
+
+        return paginate_by_token(fetch_page)
+
+    def ex_event_id(self, key: str) -> str:
+        """The event id a create with ``key`` uses."""
+        return event_id_for_key(key)
+
+    # -- helpers --------------------------------------------------------------------------------------
+
+    def _calendar_of(self, ref: ProviderRef) -> str:
+        return ref.extra.get("calendar_id") or self.config.calendar_id
+
+    def _events_path(self, calendar_id: str | None = None) -> str:
+        return f"calendars/{quote(calendar_id or self.config.calendar_id, safe='')}/events"
+
+    def _event_path(self, event_id: str, calendar_id: str) -> str:
+        return f"{self._events_path(calendar_id)}/{quote(event_id, safe='')}"
+
+    def _ref(self, event: Mapping[str, Any], *, key: str | None = None) -> ProviderRef:
+        ref = provider_ref(event, self.config.calendar_id)
+        stored_key = key or event_key(event)
+        if stored_key:
+            ref = ref.model_copy(update={"extra": {**ref.extra, "key": stored_key}})
+        return ref
+
+    def _as_event(self, value: Any) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise MalformedResponse("the Calendar API answered without an event object", provider=self.name)
+        return value
+
+    def _get_event(self, event_id: str, calendar_id: str) -> dict[str, Any]:
+        return self._as_event(
+            self.http.request_json("GET", self._event_path(event_id, calendar_id), operation="events.get")
+        )
+
+    def _existing_event(self, event_id: str, key: str, duplicate: Conflict) -> dict[str, Any]:
+        """Resolve a 409 on insert: the event of an earlier attempt of this create, or a real conflict."""
+        try:
+            event = self._get_event(event_id, self.config.calendar_id)
+        except NotFound:
+            raise duplicate from None  # the id is taken in a calendar we cannot read: nothing to return
+        if is_cancelled(event):
+            raise Conflict(
+                f"event id {event_id} belongs to a deleted event and Google never reuses ids: "
+                "create the session again under a new key generation",
+                provider=self.name,
+                status=409,
+                code="deleted",
+            )
+        if event_key(event) != key:
+            raise Conflict(
+                f"event id {event_id} is taken by an event this key did not make", provider=self.name, status=409
+            )
+        return event
+
+    def _change_attendees(
+        self, ref: ProviderRef, *, add: Sequence[Person] = (), remove: Sequence[str] = ()
+    ) -> dict[str, Any]:
+        calendar_id = self._calendar_of(ref)
+        for attempt in range(1, _ROSTER_ATTEMPTS + 1):
+            event = self._get_event(ref.external_id, calendar_id)
+            if is_cancelled(event):
+                raise NotFound(f"event {ref.external_id} was cancelled: its roster is closed", provider=self.name)
+            attendees, changed = merge_attendees(event.get("attendees") or [], add=add, remove=remove)
+            if not changed:
+                return event
+            etag = event.get("etag")
+            try:
+                return self._as_event(
+                    self.http.request_json(
+                        "PATCH",
+                        self._event_path(ref.external_id, calendar_id),
+                        params={"sendUpdates": self.config.send_updates},
+                        json={"attendees": attendees},
+                        # Someone else may change the attendees between our read and write: If-Match makes
+                        # Google refuse our write then (412) instead of dropping their change.
+                        headers={"If-Match": etag} if isinstance(etag, str) else None,
+                        idempotent=True,
+                        operation="events.patch",
+                    )
+                )
+            except Conflict:
+                if attempt == _ROSTER_ATTEMPTS:
+                    raise
+        raise ProviderError("unreachable", provider=self.name)  # pragma: no cover - the loop returns or raises
+
+    def _busy_of(self, email: str, calendar: Any) -> list[BusyInterval]:
+        if not isinstance(calendar, dict):
+            raise MalformedResponse(f"freeBusy answered nothing for {email}", provider=self.name)
+        errors = calendar.get("errors") or []
+        if errors:
+            reasons = ", ".join(str(item.get("reason")) for item in errors if isinstance(item, dict))
+            raise NotFound(f"free/busy of {email} unavailable: {reasons}", provider=self.name, code=reasons)
+        return [
+            BusyInterval(start=datetime.fromisoformat(item["start"]), end=datetime.fromisoformat(item["end"]))
+            for item in calendar.get("busy") or ()
+        ]
+
+
+def _starts_within(event: Mapping[str, Any], start: datetime, end: datetime) -> bool:
+    return start <= parse_datetime(event.get("start"), "start") < end
+
+
+def _holds_slot(event: Mapping[str, Any], session: Session) -> bool:
+    try:
+        start = parse_datetime(event.get("start"), "start")
+        end = parse_datetime(event.get("end"), "end")
+    except MalformedResponse:
+        return False
+    return start == session.slot.start and end == session.slot.end and event.get("summary") == session.title
+
+
+def _room(item: Mapping[str, Any]) -> Room:
+    capacity = item.get("capacity")
+    place = ", ".join(str(item[name]) for name in ("buildingId", "floorName", "floorSection") if item.get(name))
+    return Room(
+        id=str(item.get("resourceId")),
+        name=str(item.get("resourceName") or item.get("generatedResourceName") or item.get("resourceId")),
+        email=item.get("resourceEmail") or None,
+        capacity=capacity if isinstance(capacity, int) and capacity > 0 else None,
+        location=place or None,
+    )
+

@@ -1,0 +1,102 @@
+"""Configuration of the Google Calendar adapter (validated with pydantic).
+
+Two ways to authenticate, exactly one of which must be configured:
+
+* **OAuth refresh token** of the organizer (``client_id``, ``client_secret``, ``refresh_token``): for a single
+  account that consented once (installed-app flow).
+* **Service account with domain-wide delegation** (``service_account_info`` or ``service_account_file``, plus
+  ``subject``, the organizer to act as): for a Google Workspace tenant. Without ``subject`` the account acts as
+  itself, which cannot invite attendees by email nor create Meet links, so ``subject`` is required.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+__all__ = [
+    "CALENDAR_BASE_URL",
+    "DEFAULT_SCOPES",
+    "DIRECTORY_BASE_URL",
+    "TOKEN_URI",
+    "GoogleCalendarConfig",
+    "SendUpdates",
+]
+
+CALENDAR_BASE_URL = "https://www.googleapis.com/calendar/v3"
+DIRECTORY_BASE_URL = "https://admin.googleapis.com/admin/directory/v1"
+TOKEN_URI = "https://oauth2.googleapis.com/token"  # noqa: S105 - an endpoint, not a secret
+DEFAULT_SCOPES: tuple[str, ...] = (
+    "https://www.googleapis.com/auth/calendar.events",
+    "https://www.googleapis.com/auth/calendar.freebusy",
+    "https://www.googleapis.com/auth/admin.directory.resource.calendar.readonly",
+)
+
+SendUpdates = Literal["all", "externalOnly", "none"]
+
+
+class GoogleCalendarConfig(BaseModel):
+    """Settings of one Google Calendar adapter instance.
+
+    Attributes:
+        calendar_id: The organizer's calendar that holds the sessions (``"primary"`` or a calendar id).
+        send_updates: Who Google emails on create, reschedule, roster change and cancel.
+        base_url: Calendar API root (changed only to point at a simulator).
+        directory_base_url: Admin SDK Directory API root, for rooms.
+        token_uri: OAuth 2 token endpoint.
+        customer: Workspace customer whose rooms are listed (``"my_customer"`` is the caller's own).
+        client_id: OAuth client id (refresh-token flow).
+        client_secret: OAuth client secret (refresh-token flow).
+        refresh_token: The organizer's refresh token (refresh-token flow).
+        service_account_info: Parsed service-account key JSON (delegation flow).
+        service_account_file: Path of a service-account key JSON file (delegation flow).
+        subject: The Workspace user the service account acts as; the organizer of every event.
+        scopes: OAuth scopes asked for.
+        max_attempts: Attempts per call, retries included.
+        total_timeout: Upper bound, in seconds, of one call including its retries and waits.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    calendar_id: str = Field(default="primary", min_length=1)
+    send_updates: SendUpdates = "all"
+    base_url: str = CALENDAR_BASE_URL
+    directory_base_url: str = DIRECTORY_BASE_URL
+    token_uri: str = TOKEN_URI
+    customer: str = "my_customer"
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    refresh_token: SecretStr | None = None
+    service_account_info: dict[str, Any] | None = Field(default=None, repr=False)
+    service_account_file: str | None = None
+    subject: str | None = None
+    scopes: tuple[str, ...] = DEFAULT_SCOPES
+    max_attempts: int = Field(default=5, ge=1)
+    total_timeout: float = Field(default=60.0, gt=0)
+
+    @model_validator(mode="after")
+    def _one_auth_method(self) -> GoogleCalendarConfig:
+        oauth = [self.client_id, self.client_secret, self.refresh_token]
+        service = self.service_account_info is not None or self.service_account_file is not None
+        if service and any(value is not None for value in oauth):
+            raise ValueError("configure either an OAuth refresh token or a service account, not both")
+        if service:
+            if self.service_account_info is not None and self.service_account_file is not None:
+                raise ValueError("give service_account_info or service_account_file, not both")
+            if not self.subject:
+                raise ValueError(
+                    "a service account needs 'subject' (the organizer it acts as, through domain-wide delegation)"
+                )
+            return self
+        if not all(value is not None for value in oauth):
+            raise ValueError(
+                "configure OAuth (client_id, client_secret, refresh_token) or a service account "
+                "(service_account_info or service_account_file, with subject)"
+            )
+        return self
+
+    @property
+    def uses_service_account(self) -> bool:
+        """Whether the delegation flow is configured."""
+        return self.service_account_info is not None or self.service_account_file is not None
