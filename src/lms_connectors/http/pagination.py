@@ -1,0 +1,159 @@
+"""Typed lazy iterators over paginated listings.
+
+Each helper fetches a page only when the caller has consumed the previous one, and raises
+:class:`~lms_connectors.errors.ProviderError` when a provider sends the caller round in circles (a page token
+or next link seen before, a page identical to the previous one) instead of looping forever.
+
+Flavours: page token (Google ``pageToken``, Zoom ``next_page_token``), next link (Graph ``@odata.nextLink``),
+offset (Moodle ``limitfrom``), and ``Link`` header (Canvas, whose ``page`` values may be opaque bookmarks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import TypeVar
+
+import requests
+
+from lms_connectors.errors import ProviderError
+
+__all__ = [
+    "LoopGuard",
+    "paginate_by_link_header",
+    "paginate_by_next_url",
+    "paginate_by_offset",
+    "paginate_by_token",
+]
+
+T = TypeVar("T")
+
+
+class LoopGuard:
+    """Remembers the continuation markers of a listing and refuses one seen before.
+
+    Args:
+        what: What the markers are, for the error message ("page token", "next link").
+    """
+
+    def __init__(self, what: str) -> None:
+        self._what = what
+        self._seen: set[str] = set()
+
+    def check(self, marker: str) -> None:
+        """Record ``marker``.
+
+        Raises:
+            ProviderError: ``marker`` was seen before in this listing.
+        """
+        if marker in self._seen:
+            raise ProviderError(
+                f"pagination loop: the provider sent the same {self._what} again after {len(self._seen)} pages"
+            )
+        self._seen.add(marker)
+
+
+def paginate_by_token(fetch_page: Callable[[str | None], tuple[Sequence[T], str | None]]) -> Iterator[T]:
+    """Iterate over a listing paginated by an opaque page token.
+
+    Args:
+        fetch_page: Fetches the page for a token (None for the first page) and returns its items and the next
+            page's token (None or empty on the last page).
+
+    Yields:
+        The items, page after page.
+
+    Raises:
+        ProviderError: A token was repeated.
+    """
+    guard = LoopGuard("page token")
+    token: str | None = None
+    while True:
+        items, token = fetch_page(token)
+        yield from items
+        if not token:
+            return
+        guard.check(token)
+
+
+def paginate_by_next_url(fetch_page: Callable[[str], tuple[Sequence[T], str | None]], first_url: str) -> Iterator[T]:
+    """Iterate over a listing whose pages name the URL of the next one in their body (Graph ``@odata.nextLink``).
+
+    Args:
+        fetch_page: Fetches a page by URL and returns its items and the next page's URL (None at the end).
+        first_url: URL of the first page.
+
+    Yields:
+        The items, page after page.
+
+    Raises:
+        ProviderError: A URL was repeated.
+    """
+    guard = LoopGuard("next link")
+    url: str | None = first_url
+    while url:
+        guard.check(url)
+        items, url = fetch_page(url)
+        yield from items
+
+
+def paginate_by_offset(fetch: Callable[[int], Sequence[T]], page_size: int, *, start: int = 0) -> Iterator[T]:
+    """Iterate over a listing paginated by offset, until a page shorter than ``page_size`` comes back.
+
+    Args:
+        fetch: Fetches ``page_size`` items starting at an offset.
+        page_size: Items asked for per page; a shorter page ends the listing.
+        start: Offset of the first page.
+
+    Yields:
+        The items, page after page.
+
+    Raises:
+        ProviderError: The provider ignored the offset (a full page equal to the previous one) or sent more
+            items than asked for.
+        ValueError: ``page_size`` is not positive.
+    """
+    if page_size < 1:
+        raise ValueError("page_size must be positive")
+    offset = start
+    previous: Sequence[T] | None = None
+    while True:
+        items = fetch(offset)
+        if len(items) > page_size:
+            raise ProviderError(f"pagination: asked for {page_size} items, the provider sent {len(items)}")
+        if previous is not None and items and list(items) == list(previous):
+            raise ProviderError(f"pagination loop: the page at offset {offset} repeats the previous page")
+        yield from items
+        if len(items) < page_size:
+            return
+        previous = items
+        offset += len(items)
+
+
+def paginate_by_link_header(
+    fetch: Callable[[str], requests.Response],
+    first_url: str,
+    parse_items: Callable[[requests.Response], Sequence[T]],
+) -> Iterator[T]:
+    """Iterate over a listing paginated with ``Link: <...>; rel="next"`` headers (RFC 8288).
+
+    The next URL is followed exactly as given: its query values may be opaque bookmarks
+    (Canvas ``page=bookmark:...``) and there may be no ``rel="last"``.
+
+    Args:
+        fetch: Fetches a URL (relative or absolute, e.g. ``lambda url: transport.request("GET", url)``).
+        first_url: URL of the first page.
+        parse_items: Extracts the items from a page's answer.
+
+    Yields:
+        The items, page after page.
+
+    Raises:
+        ProviderError: A next link was repeated.
+    """
+    guard = LoopGuard("next link")
+    url: str | None = first_url
+    while url:
+        guard.check(url)
+        response = fetch(url)
+        yield from parse_items(response)
+        url = response.links.get("next", {}).get("url") or None

@@ -1,0 +1,160 @@
+"""Keep secrets out of logs, errors and recorded traffic.
+
+Two complementary mechanisms, because neither alone is enough:
+
+* **Known values**: the exact secrets in use (the access token the auth holds, a password in the settings) are
+  replaced wherever they appear, in plain or URL-encoded form.
+* **Sensitive keys**: values attached to a key that names a secret (``access_token=...`` in a query or form,
+  ``"client_secret": "..."`` in JSON, ``Authorization: Bearer ...``) are replaced even when the value is not known
+  in advance, e.g. a refresh token the provider just sent back.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import quote, quote_plus, urlsplit, urlunsplit
+
+__all__ = ["REDACTED", "SENSITIVE_KEYS", "is_sensitive_key", "redact_mapping", "redact_text", "redact_url"]
+
+REDACTED = "[REDACTED]"
+
+SENSITIVE_KEYS: frozenset[str] = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "set-cookie",
+        "access_token",
+        "refresh_token",
+        "id_token",
+        "client_secret",
+        "client_assertion",
+        "assertion",
+        "code_verifier",
+        "wstoken",
+        "token",
+        "privatetoken",
+        "sessiontoken",
+        "x-booked-sessiontoken",
+        "password",
+        "passwd",
+        "api_key",
+        "apikey",
+        "x-api-key",
+        "key",
+        "secret",
+        "signature",
+    }
+)
+"""Lower-case names whose values are always secret (header, query, form and JSON keys)."""
+
+# Any key containing one of these words is secret too ("new_password", "webhookSecret", ...).
+_SENSITIVE_WORDS = ("secret", "password", "passwd")
+
+_KEY_ALTERNATION = "|".join(
+    [re.escape(key) for key in sorted(SENSITIVE_KEYS, key=len, reverse=True)]
+    + [rf"[\w\-]*{word}[\w\-]*" for word in _SENSITIVE_WORDS]
+)
+
+# key=value in a query string or urlencoded form; the key may be a bracketed array member as PHP back ends
+# (Moodle) spell them: users[0][password]=... or users%5B0%5D%5Bpassword%5D=...
+_PAIR_RE = re.compile(rf"(?i)(?<![\w\-])((?:[\w\-.%\[\]]*(?:\[|%5B))?(?:{_KEY_ALTERNATION})(?:\]|%5D)?=)([^&\s\"'<>]*)")
+# "key": "value" (or a bare scalar) in JSON.
+_JSON_RE = re.compile(rf"(?i)(\"(?:{_KEY_ALTERNATION})\"\s*:\s*)(\"(?:[^\"\\]|\\.)*\"|[^,\s}}\]]+)")
+# A credential after its scheme, as in an Authorization header dump.
+# (At least 8 characters, so that "Bearer realm=..." in a WWW-Authenticate challenge is left alone.)
+_SCHEME_RE = re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9\-._~+/]{8,}=*")
+# "Key: value" header lines.
+_HEADER_RE = re.compile(r"(?im)^((?:authorization|proxy-authorization|cookie|set-cookie|x-api-key)\s*:\s*)(.+)$")
+
+
+def is_sensitive_key(key: str) -> bool:
+    """Tell whether a header, query, form or JSON key names a secret.
+
+    Args:
+        key: The key, in any case.
+
+    Returns:
+        True when the key's value must never be shown.
+    """
+    lowered = key.lower()
+    return lowered in SENSITIVE_KEYS or any(word in lowered for word in _SENSITIVE_WORDS)
+
+
+def _known_value_forms(secrets: Iterable[str]) -> list[str]:
+    forms: set[str] = set()
+    for secret in secrets:
+        if not secret:
+            continue
+        forms.update({secret, quote(secret, safe=""), quote_plus(secret)})
+    # Longest first, so that a secret containing another one is replaced whole.
+    return sorted(forms, key=len, reverse=True)
+
+
+def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
+    """Replace secrets in free text (a log line, a body excerpt, an exception message).
+
+    Args:
+        text: The text to clean.
+        secrets: Known secret values (plain; their URL-encoded forms are replaced as well).
+
+    Returns:
+        The text with every known secret and every value of a sensitive key replaced by ``[REDACTED]``.
+    """
+    for form in _known_value_forms(secrets):
+        text = text.replace(form, REDACTED)
+    text = _HEADER_RE.sub(lambda m: m.group(1) + REDACTED, text)
+    text = _SCHEME_RE.sub(lambda m: m.group(1) + m.group(2) + REDACTED, text)
+    text = _JSON_RE.sub(lambda m: m.group(1) + f'"{REDACTED}"', text)
+    return _PAIR_RE.sub(lambda m: m.group(1) + REDACTED, text)
+
+
+def redact_url(url: str, secrets: Iterable[str] = ()) -> str:
+    """Return the URL with the password in its user info and the values of sensitive query keys replaced.
+
+    The rest of the URL is kept byte for byte (no re-encoding), so a redacted URL still reads like the real one.
+
+    Args:
+        url: An absolute or relative URL.
+        secrets: Known secret values to replace wherever they appear.
+
+    Returns:
+        The redacted URL.
+    """
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, host = netloc.rpartition("@")
+        user, colon, _password = userinfo.partition(":")
+        netloc = f"{user}{colon}{REDACTED if colon else ''}@{host}"
+    query = _PAIR_RE.sub(lambda m: m.group(1) + REDACTED, parts.query)
+    # OAuth implicit flows put tokens in the fragment.
+    fragment = _PAIR_RE.sub(lambda m: m.group(1) + REDACTED, parts.fragment)
+    rebuilt = urlunsplit((parts.scheme, netloc, parts.path, query, fragment))
+    for form in _known_value_forms(secrets):
+        rebuilt = rebuilt.replace(form, REDACTED)
+    return rebuilt
+
+
+def redact_mapping(mapping: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a copy of a mapping (headers, form, JSON object) with the values of sensitive keys replaced.
+
+    Nested mappings and lists are cleaned recursively.
+
+    Args:
+        mapping: The mapping to clean; it is not modified.
+
+    Returns:
+        A new ``dict``.
+    """
+    return {key: REDACTED if is_sensitive_key(str(key)) else _redact_value(value) for key, value in mapping.items()}
+
+
+def _redact_value(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return redact_mapping(value)
+    if isinstance(value, list | tuple):
+        return type(value)(_redact_value(item) for item in value)
+    return value

@@ -1,0 +1,184 @@
+"""The retry policy of the transport: what is retried, how long to wait, when to give up.
+
+This is the only place where retries are decided. :func:`should_retry` is the one decision; the wait honours
+``Retry-After`` and otherwise backs off exponentially with full jitter; the stop condition bounds both the number
+of attempts and the total time, measured with the transport's (injectable) clock.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import requests
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+from tenacity.stop import stop_base
+from tenacity.wait import wait_base
+from urllib3.exceptions import NewConnectionError
+
+from lms_connectors.errors import ConnectorError, RateLimited, ResponseLost, TransientError
+
+__all__ = ["RetryPolicy", "build_retrying", "failed_before_sending", "should_retry"]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How persistently the transport retries.
+
+    Attributes:
+        max_attempts: Attempts per call, the first included.
+        total_timeout: Seconds from the first attempt after which no new attempt starts; a wait that would end
+            beyond it is not taken.
+        backoff_base: First backoff in seconds; doubled on each further attempt.
+        backoff_max: Upper bound of one backoff.
+        max_retry_after: Longest ``Retry-After`` the transport waits out; a longer one (a daily quota, say) is
+            raised at once as :class:`~lms_connectors.errors.RateLimited` for the caller to schedule.
+        jitter: Full jitter (a uniform draw in ``[0, backoff]``), so that clients throttled together do not
+            come back together.
+    """
+
+    max_attempts: int = 5
+    total_timeout: float = 60.0
+    backoff_base: float = 0.5
+    backoff_max: float = 20.0
+    max_retry_after: float = 120.0
+    jitter: bool = True
+
+
+def failed_before_sending(error: BaseException) -> bool:
+    """Tell whether a connection error certainly happened before any byte of the request was sent.
+
+    True for a connect timeout and for a refused or unresolvable connection; False for a read timeout or a
+    connection dropped while waiting for the answer (the provider may have acted on the request).
+    """
+    if isinstance(error, requests.exceptions.ConnectTimeout):
+        return True
+    if not isinstance(error, requests.exceptions.ConnectionError):
+        return False
+    # requests wraps urllib3's MaxRetryError, whose ``reason`` is the underlying failure; walk the chain.
+    seen: set[int] = set()
+    pending: list[object] = [error]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, NewConnectionError | ConnectionRefusedError):
+            return True
+        if isinstance(current, BaseException):
+            pending.extend(current.args)
+            pending.extend(item for item in (current.__cause__, current.__context__) if item is not None)
+        reason = getattr(current, "reason", None)
+        if reason is not None:
+            pending.append(reason)
+    return False
+
+
+def should_retry(error: BaseException, *, idempotent: bool) -> bool:
+    """Decide whether a failed attempt is tried again. The one retry decision of the transport.
+
+    * Throttling (:class:`~lms_connectors.errors.RateLimited`) is always retried: the provider refused the
+      request before acting on it.
+    * Other transient errors (5xx) are retried when the request is idempotent; a non-idempotent one only after
+      503, which a provider sends before processing.
+    * Connection errors and timeouts are retried when the request is idempotent, or when the connection failed
+      before the request was sent.
+    * Nothing else is retried (4xx, :class:`~lms_connectors.errors.ResponseLost`, programming errors).
+
+    Args:
+        error: What the attempt raised.
+        idempotent: Whether sending the request twice has the effect of sending it once.
+
+    Returns:
+        True to try again.
+    """
+    if isinstance(error, RateLimited):
+        return True
+    if isinstance(error, ConnectorError):
+        if not isinstance(error, TransientError) or isinstance(error, ResponseLost):
+            return False
+        return idempotent or error.status == 503
+    if isinstance(error, requests.exceptions.ConnectionError | requests.exceptions.Timeout):
+        return idempotent or failed_before_sending(error)
+    return False
+
+
+class _Budget:
+    """The total time bound of one call, on the transport's clock."""
+
+    def __init__(self, policy: RetryPolicy, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self._deadline = clock() + policy.total_timeout
+
+    def remaining(self) -> float:
+        return self._deadline - self._clock()
+
+
+class _WaitRetryAfterOrBackoff(wait_base):
+    """Wait what ``Retry-After`` asked for, else an exponential backoff with full jitter, capped."""
+
+    def __init__(self, policy: RetryPolicy, budget: _Budget) -> None:
+        self._policy = policy
+        self._budget = budget
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        error = retry_state.outcome.exception() if retry_state.outcome else None
+        if isinstance(error, RateLimited) and error.retry_after is not None:
+            # The stop condition already refused a Retry-After that does not fit the bounds.
+            return error.retry_after
+        ceiling = min(self._policy.backoff_max, self._policy.backoff_base * 2 ** (retry_state.attempt_number - 1))
+        # Jitter is for spreading clients, not for security.
+        backoff = random.uniform(0, ceiling) if self._policy.jitter else ceiling  # noqa: S311
+        # Never sleep past the total bound: the next attempt would not be allowed to start anyway.
+        return max(0.0, min(backoff, self._budget.remaining()))
+
+
+class _StopWhenOutOfTime(stop_base):
+    """Stop when the time bound is reached, or when a ``Retry-After`` is too long to wait out."""
+
+    def __init__(self, policy: RetryPolicy, budget: _Budget) -> None:
+        self._policy = policy
+        self._budget = budget
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        remaining = self._budget.remaining()
+        if remaining <= 0:
+            return True
+        error = retry_state.outcome.exception() if retry_state.outcome else None
+        if isinstance(error, RateLimited) and error.retry_after is not None:
+            return error.retry_after > self._policy.max_retry_after or error.retry_after > remaining
+        return False
+
+
+def build_retrying(
+    policy: RetryPolicy,
+    *,
+    idempotent: bool,
+    sleep: Callable[[float], None],
+    clock: Callable[[], float],
+    before_sleep: Callable[[RetryCallState], None] | None = None,
+) -> Retrying:
+    """Build the tenacity controller for one call (the time bound starts now).
+
+    The last error is re-raised as is when the controller gives up.
+
+    Args:
+        policy: Attempts, backoff and bounds.
+        idempotent: Passed to :func:`should_retry`.
+        sleep: How to wait (injected by tests and by the contract kit).
+        clock: Monotonic clock for the total time bound.
+        before_sleep: Called before each wait (the transport logs there).
+
+    Returns:
+        A ``tenacity.Retrying``; call it with the attempt function.
+    """
+    budget = _Budget(policy, clock)
+    return Retrying(
+        retry=retry_if_exception(lambda error: should_retry(error, idempotent=idempotent)),
+        wait=_WaitRetryAfterOrBackoff(policy, budget),
+        stop=stop_after_attempt(policy.max_attempts) | _StopWhenOutOfTime(policy, budget),
+        sleep=sleep,
+        before_sleep=before_sleep,
+        reraise=True,
+    )

@@ -1,0 +1,439 @@
+"""The HTTP transport every adapter talks through.
+
+One :class:`HttpTransport` per adapter instance owns one ``requests.Session`` and does, for every call, in
+this order: wait for the rate limiter, apply the auth, send with a timeout, let observers read the answer's
+headers, classify the answer into the error tree, and (in one tenacity loop, see :mod:`.retry`) retry what is
+safe to retry. On an :class:`~lms_connectors.errors.AuthError` it refreshes the auth once and sends again.
+Every attempt is counted and reported to hooks as a :class:`CallEvent`, and logged at debug level on the
+``lms_connectors.http`` logger, with secrets redacted.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from tenacity import RetryCallState
+
+from lms_connectors.errors import (
+    AuthError,
+    ConnectorError,
+    RateLimited,
+    ResponseLost,
+    TransientError,
+)
+from lms_connectors.http.auth import Auth
+from lms_connectors.http.classify import default_classifier, json_body
+from lms_connectors.http.ratelimit import RateLimiter
+from lms_connectors.http.redaction import redact_text, redact_url
+from lms_connectors.http.retry import RetryPolicy, build_retrying, failed_before_sending
+
+__all__ = ["CallCounter", "CallEvent", "HttpTransport", "RetryPolicy"]
+
+logger = logging.getLogger("lms_connectors.http")
+
+_IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
+
+# After these, a non-idempotent request may have been acted on by the provider behind the gateway.
+_AMBIGUOUS_GATEWAY_STATUSES = frozenset({502, 504})
+
+
+@dataclass(frozen=True)
+class CallEvent:
+    """One attempt, as reported to hooks.
+
+    Attributes:
+        provider: The transport's provider name.
+        operation: The operation label (``"GET /calendars/primary/events"`` by default).
+        method: HTTP method.
+        url: Full URL, redacted.
+        status: HTTP status of the answer, None when no answer came.
+        attempt: 1 for the first attempt of a call, 2 for the next one, ...
+        elapsed: Seconds the attempt took, on the transport's clock.
+        error: Name of the error type the attempt ended with, None on success.
+        sent: False when the connection failed before the request was sent.
+    """
+
+    provider: str
+    operation: str
+    method: str
+    url: str
+    status: int | None
+    attempt: int
+    elapsed: float
+    error: str | None
+    sent: bool = True
+
+
+class CallCounter:
+    """Counts the HTTP requests actually sent, in total and per operation label. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_operation: Counter[str] = Counter()
+
+    def record(self, operation: str) -> None:
+        """Count one sent request for ``operation``."""
+        with self._lock:
+            self._by_operation[operation] += 1
+
+    @property
+    def total(self) -> int:
+        """Requests sent so far."""
+        with self._lock:
+            return sum(self._by_operation.values())
+
+    @property
+    def by_operation(self) -> dict[str, int]:
+        """Requests sent so far, per operation label (a copy)."""
+        with self._lock:
+            return dict(self._by_operation)
+
+    def __getitem__(self, operation: str) -> int:
+        with self._lock:
+            return self._by_operation[operation]
+
+    def reset(self) -> None:
+        """Start counting from zero."""
+        with self._lock:
+            self._by_operation.clear()
+
+
+@dataclass(frozen=True)
+class _Call:
+    """What one ``request()`` sends, attempt after attempt."""
+
+    method: str
+    url: str
+    params: Any
+    json: Any
+    data: Any
+    headers: Mapping[str, str] | None
+    operation: str
+    idempotent: bool
+
+
+class HttpTransport:
+    """Sends an adapter's requests: auth, timeouts, rate limiting, classification, retries, counting, redaction.
+
+    Args:
+        provider: Adapter name, written into errors, events and logs.
+        base_url: Prefix of relative URLs.
+        auth: Credentials; None for a provider that takes them elsewhere (e.g. in the form).
+        classifier: Maps an answer to an error of the tree, or None for success.
+        retry: Retry policy (defaults to ``RetryPolicy()``).
+        rate_limiter: Proactive limiter acquired before every attempt.
+        timeout: ``requests`` timeout, ``(connect, read)`` seconds; always set.
+        session: The ``requests.Session`` to use (one per transport; a new one by default).
+        hooks: Called with a :class:`CallEvent` after every attempt.
+        sleep: How to wait between attempts (injected by tests and the contract kit).
+        clock: Monotonic clock for elapsed times and the total retry bound.
+        extra_secrets: Secret values that do not come from ``auth`` (a form token, a password), to redact.
+        response_observers: Called with every answer before it is classified, e.g. to read rate-limit headers
+            and call ``rate_limiter.pause_until``.
+    """
+
+    def __init__(
+        self,
+        *,
+        provider: str,
+        base_url: str,
+        auth: Auth | None = None,
+        classifier: Callable[[requests.Response], ConnectorError | None] = default_classifier,
+        retry: RetryPolicy | None = None,
+        rate_limiter: RateLimiter | None = None,
+        timeout: float | tuple[float, float] = (5.0, 30.0),
+        session: requests.Session | None = None,
+        hooks: Sequence[Callable[[CallEvent], None]] = (),
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        extra_secrets: Sequence[str] = (),
+        response_observers: Sequence[Callable[[requests.Response], None]] = (),
+    ) -> None:
+        self.provider = provider
+        self.base_url = base_url.rstrip("/")
+        self.auth = auth
+        self.classifier = classifier
+        self.retry_policy = retry if retry is not None else RetryPolicy()
+        self.rate_limiter = rate_limiter
+        self.timeout = timeout
+        self.session = session if session is not None else requests.Session()
+        self.counter = CallCounter()
+        self.hooks: list[Callable[[CallEvent], None]] = list(hooks)
+        self.response_observers: list[Callable[[requests.Response], None]] = list(response_observers)
+        self._sleep = sleep
+        self._clock = clock
+        self._extra_secrets = tuple(secret for secret in extra_secrets if secret)
+
+    # -- public API ------------------------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Any = None,
+        json: Any = None,
+        data: Any = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+        operation: str | None = None,
+    ) -> requests.Response:
+        """Send a request and return its successful answer.
+
+        Args:
+            method: HTTP method.
+            url: Relative to ``base_url``, or absolute (a pagination link).
+            params: Query parameters.
+            json: JSON body.
+            data: Form body (dict or list of pairs) or raw bytes.
+            headers: Extra headers.
+            idempotent: Whether the request may be sent twice safely. Defaults to True for GET, HEAD, PUT,
+                DELETE and OPTIONS, False for POST and PATCH; pass True when the request carries an
+                idempotency guarantee (a client-chosen id, an idempotency key).
+            operation: Label for counting (default ``"METHOD /path"``).
+
+        Returns:
+            The answer, classified as a success.
+
+        Raises:
+            ConnectorError: The classified failure, after retries where they are safe; ``ResponseLost`` when a
+                non-idempotent request was sent and its answer was lost.
+        """
+        verb = method.upper()
+        full_url = self.url_for(url)
+        call = _Call(
+            method=verb,
+            url=full_url,
+            params=params,
+            json=json,
+            data=data,
+            headers=headers,
+            operation=operation or f"{verb} {urlsplit(full_url).path or '/'}",
+            idempotent=verb in _IDEMPOTENT_METHODS if idempotent is None else idempotent,
+        )
+        attempts = 0
+        refreshed = False
+
+        def attempt() -> requests.Response:
+            nonlocal attempts, refreshed
+            attempts += 1
+            try:
+                return self._exchange(call, attempts)
+            except AuthError:
+                if refreshed or self.auth is None or not self.auth.can_refresh:
+                    raise
+                refreshed = True
+                logger.debug(
+                    "%s: %s %s refused the credentials; refreshing once",
+                    self.provider,
+                    call.method,
+                    self._redacted_url(call.url),
+                )
+                self.auth.refresh()
+                attempts += 1
+                return self._exchange(call, attempts)
+
+        retrying = build_retrying(
+            self.retry_policy,
+            idempotent=call.idempotent,
+            sleep=self._sleep,
+            clock=self._clock,
+            before_sleep=lambda state: self._log_retry(call, state),
+        )
+        try:
+            return retrying(attempt)
+        except requests.exceptions.RequestException as exc:
+            # ``from None``: the requests exception's message holds the raw URL, secrets included.
+            raise self._connection_failure(call, exc) from None
+        except TransientError as error:
+            if (
+                not call.idempotent
+                and not isinstance(error, RateLimited | ResponseLost)
+                and (error.status in _AMBIGUOUS_GATEWAY_STATUSES)
+            ):
+                raise ResponseLost(
+                    f"{call.operation} answered HTTP {error.status} by a gateway: the provider may have acted on it",
+                    provider=error.provider,
+                    status=error.status,
+                    code=error.code,
+                    body_excerpt=error.body_excerpt,
+                    request_id=error.request_id,
+                ) from error
+            raise
+
+    def request_json(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Any = None,
+        json: Any = None,
+        data: Any = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+        operation: str | None = None,
+    ) -> Any:
+        """Like :meth:`request`, and return the answer's decoded JSON (None for an empty body).
+
+        Raises:
+            MalformedResponse: The answer is an HTML page or not valid JSON.
+            ConnectorError: As :meth:`request`.
+        """
+        response = self.request(
+            method,
+            url,
+            params=params,
+            json=json,
+            data=data,
+            headers=headers,
+            idempotent=idempotent,
+            operation=operation,
+        )
+        try:
+            return json_body(response, self.secrets())
+        except ConnectorError as error:
+            error.provider = error.provider or self.provider
+            raise
+
+    def url_for(self, url: str) -> str:
+        """Return the absolute URL of ``url`` (kept as is when already absolute, else appended to ``base_url``)."""
+        if urlsplit(url).scheme in ("http", "https"):
+            return url
+        return f"{self.base_url}/{url.lstrip('/')}"
+
+    def secrets(self) -> list[str]:
+        """Return every secret value to redact: the auth's and the extra ones."""
+        auth_secrets = self.auth.secrets() if self.auth is not None else []
+        return [*auth_secrets, *self._extra_secrets]
+
+    def close(self) -> None:
+        """Close the session's connections."""
+        self.session.close()
+
+    # -- one attempt -----------------------------------------------------------------------------------
+
+    def _exchange(self, call: _Call, attempt: int) -> requests.Response:
+        """Send the request once and classify the answer; raise the classified error."""
+        if self.rate_limiter is not None:
+            self.rate_limiter.acquire()
+        prepared = self.session.prepare_request(
+            requests.Request(
+                call.method,
+                call.url,
+                params=call.params,
+                json=call.json,
+                data=call.data,
+                headers=dict(call.headers) if call.headers else None,
+            )
+        )
+        if self.auth is not None:
+            self.auth.apply(prepared)
+        settings = self.session.merge_environment_settings(prepared.url, {}, None, None, None)
+        started = self._clock()
+        try:
+            response = self.session.send(prepared, timeout=self.timeout, allow_redirects=True, **settings)
+        except requests.exceptions.RequestException as exc:
+            sent = not failed_before_sending(exc)
+            self._report(call, prepared, attempt, started, status=None, error=type(exc).__name__, sent=sent)
+            raise
+        for observe in self.response_observers:
+            observe(response)
+        error = self.classifier(response)
+        if error is not None:
+            self._finish_error(error)
+        self._report(
+            call,
+            prepared,
+            attempt,
+            started,
+            status=response.status_code,
+            error=type(error).__name__ if error is not None else None,
+            sent=True,
+        )
+        if error is not None:
+            raise error
+        return response
+
+    def _finish_error(self, error: ConnectorError) -> None:
+        """Add the provider name, and redact the secrets only the transport knows about."""
+        secrets = self.secrets()
+        error.provider = error.provider or self.provider
+        error.message = redact_text(error.message, secrets)
+        error.args = (error.message,)
+        if error.body_excerpt:
+            error.body_excerpt = redact_text(error.body_excerpt, secrets)
+
+    def _report(
+        self,
+        call: _Call,
+        prepared: requests.PreparedRequest,
+        attempt: int,
+        started: float,
+        *,
+        status: int | None,
+        error: str | None,
+        sent: bool,
+    ) -> None:
+        elapsed = self._clock() - started
+        if sent:
+            self.counter.record(call.operation)
+        event = CallEvent(
+            provider=self.provider,
+            operation=call.operation,
+            method=call.method,
+            url=self._redacted_url(prepared.url or call.url),
+            status=status,
+            attempt=attempt,
+            elapsed=elapsed,
+            error=error,
+            sent=sent,
+        )
+        logger.debug(
+            "%s: %s %s -> %s in %.3fs (attempt %d, %s)%s",
+            self.provider,
+            event.method,
+            event.url,
+            status if status is not None else "no answer",
+            elapsed,
+            attempt,
+            call.operation,
+            f" {error}" if error else "",
+        )
+        for hook in self.hooks:
+            hook(event)
+
+    # -- failures --------------------------------------------------------------------------------------
+
+    def _connection_failure(self, call: _Call, exc: requests.exceptions.RequestException) -> ConnectorError:
+        """Turn a ``requests`` exception that ended the call into the error tree."""
+        detail = redact_text(f"{type(exc).__name__}: {exc}", self.secrets())
+        if not call.idempotent and not failed_before_sending(exc):
+            return ResponseLost(
+                f"{call.operation} was sent but its answer was lost ({detail}); the provider may have acted on it",
+                provider=self.provider,
+            )
+        if isinstance(exc, requests.exceptions.ConnectionError | requests.exceptions.Timeout):
+            return TransientError(f"{call.operation} failed: {detail}", provider=self.provider)
+        return ConnectorError(f"{call.operation} could not be sent: {detail}", provider=self.provider)
+
+    def _log_retry(self, call: _Call, state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        logger.debug(
+            "%s: retrying %s in %.2fs after attempt %d: %s",
+            self.provider,
+            call.operation,
+            state.upcoming_sleep,
+            state.attempt_number,
+            redact_text(f"{type(error).__name__}: {error}", self.secrets()),
+        )
+
+    def _redacted_url(self, url: str) -> str:
+        return redact_url(url, self.secrets())
