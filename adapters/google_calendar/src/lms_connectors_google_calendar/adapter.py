@@ -205,7 +205,7 @@ class GoogleCalendarAdapter(Adapter):
                     body_excerpt=exc.body_excerpt,
                 ) from exc
             event = current
-        return self._ref(self._as_event(event), key=ref.extra.get("key"))
+        return self._ref(self._as_event(event))
 
     def cancel_session(self, ref: ProviderRef, *, notify: bool = True) -> None:
         """Delete the event; attendees are told when ``notify``. Already deleted or missing: success.
@@ -367,12 +367,8 @@ class GoogleCalendarAdapter(Adapter):
     def _event_path(self, event_id: str, calendar_id: str) -> str:
         return f"{self._events_path(calendar_id)}/{quote(event_id, safe='')}"
 
-    def _ref(self, event: Mapping[str, Any], *, key: str | None = None) -> ProviderRef:
-        ref = provider_ref(event, self.config.calendar_id)
-        stored_key = key or event_key(event)
-        if stored_key:
-            ref = ref.model_copy(update={"extra": {**ref.extra, "key": stored_key}})
-        return ref
+    def _ref(self, event: Mapping[str, Any]) -> ProviderRef:
+        return provider_ref(event, self.config.calendar_id)
 
     def _as_event(self, value: Any) -> dict[str, Any]:
         if not isinstance(value, dict):

@@ -239,17 +239,21 @@ def _join_url(event: Mapping[str, Any]) -> str | None:
 
 
 def provider_ref(event: Mapping[str, Any], calendar_id: str) -> ProviderRef:
-    """The SDK's reference to an event (id, etag as version, Meet link)."""
+    """The SDK's reference to an event (id, etag as version, Meet link, calendar and key in ``extra``)."""
     event_id = event.get("id")
     if not isinstance(event_id, str):
         raise MalformedResponse("event without id", provider=PROVIDER)
     etag = event.get("etag")
+    extra = {"calendar_id": calendar_id}
+    key = event_key(event)
+    if key is not None:
+        extra["key"] = key  # lets a reschedule rewrite the event's private properties
     return ProviderRef(
         provider=PROVIDER,
         external_id=event_id,
         version=etag if isinstance(etag, str) else None,
         join_url=_join_url(event),
-        extra={"calendar_id": calendar_id},
+        extra=extra,
     )
 
 

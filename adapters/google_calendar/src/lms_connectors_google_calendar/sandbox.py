@@ -1,0 +1,708 @@
+"""A simulator of the Google Calendar API v3, its OAuth token endpoint and the Directory's room list.
+
+Served on loopback by :class:`lms_connectors.testing.sandbox.SandboxServer`, it lets the adapter run against
+real HTTP with Google's behaviour, including the parts that bite:
+
+* client-chosen event ids (base32hex, 5-1024 characters, ``400 Invalid resource id value.``), and ids never
+  freed: inserting an id that exists, even as a deleted event, answers ``409 The requested identifier
+  already exists.``;
+* deleted events stay readable with ``status: cancelled``; deleting one again answers ``410``;
+* ``If-Match`` on patch (``412``), etags that change on every write;
+* Meet links only when ``conferenceDataVersion=1`` (otherwise ``createRequest`` is silently ignored), and
+  ``400 Invalid conference type value.`` for a service account acting as itself;
+* ``events.list`` with ``timeMin``/``timeMax`` (overlap), ``singleEvents``, ``orderBy``, ``showDeleted``,
+  ``privateExtendedProperty``, ``maxResults`` and opaque page tokens;
+* ``freeBusy``, and ``resources.calendars.list`` of the Admin SDK Directory (paged);
+* the token endpoint: ``refresh_token`` and JWT-bearer (service account) grants, ``invalid_grant`` for unknown or
+  revoked refresh tokens; the API answers 401 in Google's shape to unknown or expired access tokens.
+
+Error bodies have Google's shape ``{"error": {"code", "message", "errors": [{"domain", "reason", "message"}],
+"status"}}``. All state is guarded by ``self.lock`` (the server takes it around :meth:`handle`).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import itertools
+import json
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from lms_connectors.testing.sandbox import SandboxRequest, SandboxResponse, Simulator
+from lms_connectors_google_calendar.ids import is_valid_event_id
+
+__all__ = ["GoogleCalendarSimulator", "SimulatedRoom", "google_error"]
+
+_CALENDAR_PREFIX = "/calendar/v3"
+_DIRECTORY_PREFIX = "/admin/directory/v1"
+_TOKEN_PATH = "/token"  # noqa: S105 - a path, not a secret
+_JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+_TOKEN_LIFETIME = 3599
+_STATUS_NAMES = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    409: "ALREADY_EXISTS",
+    410: "NOT_FOUND",
+    412: "FAILED_PRECONDITION",
+}
+_EVENT_PATH = re.compile(r"^/calendars/(?P<calendar>[^/]+)/events(?:/(?P<event>[^/]+))?$")
+_ROOMS_PATH = re.compile(r"^/customer/(?P<customer>[^/]+)/resources/calendars$")
+_SEND_UPDATES = frozenset({"all", "externalOnly", "none"})
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def google_error(status: int, message: str, reason: str, domain: str = "global") -> SandboxResponse:
+    """An error answer in the Calendar API's shape."""
+    body = {
+        "error": {
+            "code": status,
+            "message": message,
+            "errors": [{"domain": domain, "reason": reason, "message": message}],
+            "status": _STATUS_NAMES.get(status, "UNKNOWN"),
+        }
+    }
+    return SandboxResponse(status=status, body=body)
+
+
+class _Refused(Exception):
+    """Raised inside a handler to answer with an error."""
+
+    def __init__(self, response: SandboxResponse) -> None:
+        super().__init__(response.status)
+        self.response = response
+
+
+def _bad_request(message: str, reason: str = "invalid") -> _Refused:
+    return _Refused(google_error(400, message, reason))
+
+
+@dataclass(frozen=True)
+class SimulatedRoom:
+    """A room resource of the simulated Workspace.
+
+    Attributes:
+        resource_id: Directory id.
+        name: Display name.
+        email: The room's resource calendar.
+        capacity: Seats.
+        building_id: Building.
+        floor_name: Floor.
+    """
+
+    resource_id: str
+    name: str
+    email: str
+    capacity: int
+    building_id: str = "main"
+    floor_name: str = "1"
+
+
+@dataclass
+class _Token:
+    expires_at: float
+    principal: str
+    delegated: bool
+    scope: str
+
+
+@dataclass
+class _Calendar:
+    events: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def _parse_instant(value: Mapping[str, Any] | None, which: str) -> datetime:
+    if not isinstance(value, Mapping):
+        raise _bad_request(f"Missing {which} time.", "required")
+    zone_name = value.get("timeZone")
+    zone = None
+    if zone_name is not None:
+        try:
+            zone = ZoneInfo(str(zone_name))
+        except (ZoneInfoNotFoundError, ValueError):
+            raise _bad_request(f"Invalid time zone definition for {which} time.") from None
+    text = value.get("dateTime")
+    if not isinstance(text, str):
+        raise _bad_request(f"Missing {which} time.", "required")
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise _bad_request(f"Invalid {which} time.") from None
+    if parsed.tzinfo is None:
+        if zone is None:
+            raise _bad_request(f"Missing time zone definition for {which} time.", "required")
+        parsed = parsed.replace(tzinfo=zone)
+    return parsed
+
+
+def _rfc3339(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _merge(target: dict[str, Any], patch: Mapping[str, Any]) -> None:
+    # Patch semantics: objects merge field by field, arrays and scalars replace.
+    for name, value in patch.items():
+        if isinstance(value, Mapping) and isinstance(target.get(name), dict):
+            _merge(target[name], value)
+        else:
+            target[name] = json.loads(json.dumps(value))
+
+
+def _meet_code(request_id: str) -> str:
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    digest = hashlib.sha256(request_id.encode("utf-8")).digest()
+    code = "".join(letters[byte % 26] for byte in digest[:10])
+    return f"{code[:3]}-{code[3:7]}-{code[7:10]}"
+
+
+class GoogleCalendarSimulator(Simulator):
+    """Calendar API v3 + token endpoint + Directory rooms, for one organizer in one Workspace.
+
+    Args:
+        organizer: Email of the user whose ``primary`` calendar holds the events.
+        clients: OAuth clients, ``{client_id: client_secret}``.
+        refresh_tokens: Valid refresh tokens, ``{refresh_token: client_id}``.
+        service_accounts: Service accounts' public keys, ``{client_email: {key_id: public_key_pem}}``.
+        rooms: Room resources of the Workspace.
+        customer_id: The Workspace customer id (``my_customer`` always works).
+        clock: Wall clock in seconds, for token expiry and timestamps.
+    """
+
+    def __init__(
+        self,
+        *,
+        organizer: str = "organizer@example.com",
+        clients: Mapping[str, str] | None = None,
+        refresh_tokens: Mapping[str, str] | None = None,
+        service_accounts: Mapping[str, Mapping[str, str]] | None = None,
+        rooms: Iterable[SimulatedRoom] = (),
+        customer_id: str = "C0sandbox",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__()
+        self.organizer = organizer.lower()
+        self.clients = dict(clients or {})
+        self.refresh_tokens = dict(refresh_tokens or {})
+        self.service_accounts = {email: dict(keys) for email, keys in (service_accounts or {}).items()}
+        self.rooms = list(rooms)
+        self.customer_id = customer_id
+        self.calendars: dict[str, _Calendar] = {self.organizer: _Calendar()}
+        self.tokens: dict[str, _Token] = {}
+        self.token_requests = 0
+        self._clock = clock
+        self._serial = itertools.count(1)
+        self._etag_serial = itertools.count(3_000_000_000_000_000, 1_000)
+
+    # -- test controls ---------------------------------------------------------------------------------
+
+    def expire_access_tokens(self) -> None:
+        """Make every access token issued so far expired (the API then answers 401)."""
+        with self.lock:
+            for token in self.tokens.values():
+                token.expires_at = 0.0
+
+    def revoke_refresh_token(self, refresh_token: str) -> None:
+        """Revoke a refresh token (the token endpoint then answers ``invalid_grant``)."""
+        with self.lock:
+            self.refresh_tokens.pop(refresh_token, None)
+
+    def events(self, calendar_id: str = "primary", *, include_deleted: bool = True) -> list[dict[str, Any]]:
+        """A copy of a calendar's events, in insertion order."""
+        with self.lock:
+            calendar = self.calendars.get(self._calendar_key(calendar_id))
+            events = list(calendar.events.values()) if calendar else []
+            return [json.loads(json.dumps(e)) for e in events if include_deleted or e.get("status") != "cancelled"]
+
+    # -- dispatch --------------------------------------------------------------------------------------
+
+    def handle(self, request: SandboxRequest) -> SandboxResponse:
+        """Answer one request."""
+        with self.lock:
+            try:
+                return self._route(request)
+            except _Refused as refused:
+                return refused.response
+
+    def _route(self, request: SandboxRequest) -> SandboxResponse:
+        path = request.path
+        if path == _TOKEN_PATH and request.method == "POST":
+            return self._token(request)
+        if path.startswith(_CALENDAR_PREFIX):
+            token = self._authenticate(request)
+            rest = path[len(_CALENDAR_PREFIX) :]
+            if rest == "/freeBusy" and request.method == "POST":
+                return self._free_busy(request)
+            match = _EVENT_PATH.match(rest)
+            if match:
+                return self._events(request, match["calendar"], match["event"], token)
+        elif path.startswith(_DIRECTORY_PREFIX):
+            self._authenticate(request)
+            match = _ROOMS_PATH.match(path[len(_DIRECTORY_PREFIX) :])
+            if match and request.method == "GET":
+                return self._list_rooms(request, match["customer"])
+        return google_error(404, "Not Found", "notFound")
+
+    def _events(self, request: SandboxRequest, calendar: str, event_id: str | None, token: _Token) -> SandboxResponse:
+        self._check_send_updates(request)
+        calendar_key = self._calendar_key(calendar)
+        if calendar_key not in self.calendars:
+            raise _Refused(google_error(404, "Not Found", "notFound"))
+        events = self.calendars[calendar_key].events
+        method = request.method
+        if event_id is None:
+            if method == "POST":
+                return self._insert(request, events, token)
+            if method == "GET":
+                return self._list(request, calendar_key, events)
+        elif method == "GET":
+            return SandboxResponse(200, self._existing(events, event_id))
+        elif method in ("PATCH", "PUT"):
+            return self._patch(request, events, event_id, token, replace=method == "PUT")
+        elif method == "DELETE":
+            return self._delete(events, event_id)
+        raise _Refused(google_error(405, "Method Not Allowed", "httpMethodNotAllowed"))
+
+    # -- auth ------------------------------------------------------------------------------------------
+
+    def _authenticate(self, request: SandboxRequest) -> _Token:
+        header = request.headers.get("authorization", "")
+        if not header.startswith("Bearer "):
+            raise _Refused(
+                google_error(
+                    401,
+                    "Request is missing required authentication credential. Expected OAuth 2 access token, "
+                    "login cookie or other valid authentication credential.",
+                    "required",
+                )
+            )
+        token = self.tokens.get(header[len("Bearer ") :])
+        if token is None or token.expires_at <= self._clock():
+            response = google_error(
+                401,
+                "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie "
+                "or other valid authentication credential.",
+                "authError",
+            )
+            response.headers["WWW-Authenticate"] = 'Bearer realm="https://accounts.google.com/", error="invalid_token"'
+            raise _Refused(response)
+        return token
+
+    def _token(self, request: SandboxRequest) -> SandboxResponse:
+        self.token_requests += 1
+        form = dict(request.form())
+        grant = form.get("grant_type")
+        if grant == "refresh_token":
+            client_id = form.get("client_id", "")
+            if self.clients.get(client_id) is None or self.clients[client_id] != form.get("client_secret"):
+                return SandboxResponse(
+                    401, {"error": "invalid_client", "error_description": "The OAuth client was not found."}
+                )
+            refresh_token = form.get("refresh_token", "")
+            if self.refresh_tokens.get(refresh_token) != client_id:
+                return SandboxResponse(
+                    400, {"error": "invalid_grant", "error_description": "Token has been expired or revoked."}
+                )
+            return self._issue(principal=self.organizer, delegated=True, scope=form.get("scope", ""))
+        if grant == _JWT_BEARER:
+            return self._jwt_grant(form.get("assertion", ""), request)
+        return SandboxResponse(
+            400, {"error": "unsupported_grant_type", "error_description": f"Invalid grant_type: {grant}"}
+        )
+
+    def _jwt_grant(self, assertion: str, request: SandboxRequest) -> SandboxResponse:
+        from google.auth import exceptions as google_exceptions
+        from google.auth import jwt
+
+        invalid = SandboxResponse(400, {"error": "invalid_grant", "error_description": "Invalid JWT Signature."})
+        try:
+            unverified = jwt.decode(assertion, verify=False)  # type: ignore[no-untyped-call]
+        except (ValueError, google_exceptions.GoogleAuthError):
+            return invalid
+        issuer = str(unverified.get("iss", ""))
+        keys = self.service_accounts.get(issuer)
+        if not keys:
+            return SandboxResponse(400, {"error": "invalid_grant", "error_description": "Invalid email or User ID"})
+        try:
+            claims = jwt.decode(assertion, certs=keys, verify=True)  # type: ignore[no-untyped-call]
+        except (ValueError, google_exceptions.GoogleAuthError):
+            return invalid
+        if not str(claims.get("aud", "")).endswith(_TOKEN_PATH):
+            return SandboxResponse(400, {"error": "invalid_grant", "error_description": "Invalid JWT: audience."})
+        subject = claims.get("sub")
+        principal = str(subject).lower() if subject else issuer
+        return self._issue(principal=principal, delegated=bool(subject), scope=str(claims.get("scope", "")))
+
+    def _issue(self, *, principal: str, delegated: bool, scope: str) -> SandboxResponse:
+        access_token = f"ya29.sandbox-{next(self._serial)}"
+        self.tokens[access_token] = _Token(self._clock() + _TOKEN_LIFETIME, principal, delegated, scope)
+        return SandboxResponse(
+            200,
+            {"access_token": access_token, "expires_in": _TOKEN_LIFETIME, "scope": scope, "token_type": "Bearer"},
+        )
+
+    # -- events ----------------------------------------------------------------------------------------
+
+    def _calendar_key(self, calendar: str) -> str:
+        return self.organizer if calendar == "primary" else calendar.lower()
+
+    def _check_send_updates(self, request: SandboxRequest) -> None:
+        value = request.query_one("sendUpdates")
+        if value is not None and value not in _SEND_UPDATES:
+            raise _bad_request(f"Invalid value for: {value} is not a valid value")
+
+    def _conference_version(self, request: SandboxRequest) -> int:
+        value = request.query_one("conferenceDataVersion", "0") or "0"
+        if value not in ("0", "1"):
+            raise _bad_request("Invalid conference data version.")
+        return int(value)
+
+    def _existing(self, events: Mapping[str, dict[str, Any]], event_id: str) -> dict[str, Any]:
+        event = events.get(event_id)
+        if event is None:
+            raise _Refused(google_error(404, "Not Found", "notFound"))
+        return event
+
+    def _body(self, request: SandboxRequest) -> dict[str, Any]:
+        try:
+            body = request.json()
+        except ValueError:
+            raise _bad_request("Parse Error", "parseError") from None
+        if not isinstance(body, dict):
+            raise _bad_request("Parse Error", "parseError")
+        return body
+
+    def _insert(self, request: SandboxRequest, events: dict[str, dict[str, Any]], token: _Token) -> SandboxResponse:
+        body = self._body(request)
+        event_id = body.get("id")
+        if event_id is None:
+            event_id = hashlib.sha256(f"server-{next(self._serial)}".encode()).hexdigest()[:26]
+        elif not isinstance(event_id, str) or not is_valid_event_id(event_id):
+            raise _bad_request("Invalid resource id value.")
+        if event_id in events:  # deleted events keep their id forever
+            raise _Refused(google_error(409, "The requested identifier already exists.", "duplicate"))
+        now = self._now()
+        event: dict[str, Any] = {
+            "kind": "calendar#event",
+            "id": event_id,
+            "status": "confirmed",
+            "htmlLink": f"https://www.google.com/calendar/event?eid={event_id}",
+            "created": now,
+            "updated": now,
+            "creator": {"email": self.organizer, "self": True},
+            "organizer": {"email": self.organizer, "self": True},
+            "iCalUID": f"{event_id}@google.com",
+            "sequence": 0,
+            "reminders": {"useDefault": True},
+            "eventType": "default",
+        }
+        conference = body.pop("conferenceData", None)
+        _merge(event, {name: value for name, value in body.items() if name != "id"})
+        self._validate_times(event)
+        self._settle_attendees(event, events, previous={})
+        if self._conference_version(request) == 1 and isinstance(conference, Mapping):
+            self._apply_conference(event, conference, token)
+        event["etag"] = self._etag()
+        events[event_id] = event
+        return SandboxResponse(200, event)
+
+    def _patch(
+        self,
+        request: SandboxRequest,
+        events: dict[str, dict[str, Any]],
+        event_id: str,
+        token: _Token,
+        *,
+        replace: bool,
+    ) -> SandboxResponse:
+        event = self._existing(events, event_id)
+        if event.get("status") == "cancelled":
+            # Reported behaviour: writing to a deleted event is refused, not resurrected.
+            raise _Refused(google_error(403, "Forbidden", "forbidden"))
+        if_match = request.headers.get("if-match")
+        if if_match is not None and if_match != "*" and if_match != event["etag"]:
+            raise _Refused(google_error(412, "Precondition Failed", "conditionNotMet"))
+        body = self._body(request)
+        if "id" in body and body["id"] != event_id:
+            raise _bad_request("Invalid resource id value.")
+        updated = json.loads(json.dumps(event))
+        conference = body.pop("conferenceData", None)
+        previous = {str(a.get("email", "")).lower(): a for a in event.get("attendees") or ()}
+        if replace:
+            for name in list(updated):
+                if name not in {"kind", "id", "created", "creator", "organizer", "iCalUID", "sequence", "etag"}:
+                    updated.pop(name)
+            updated["status"] = "confirmed"
+        _merge(updated, body)
+        self._validate_times(updated)
+        self._settle_attendees(updated, events, previous=previous)
+        if self._conference_version(request) == 1 and isinstance(conference, Mapping):
+            self._apply_conference(updated, conference, token)
+        if updated.get("start") != event.get("start") or updated.get("end") != event.get("end"):
+            updated["sequence"] = int(event.get("sequence", 0)) + 1
+        updated["updated"] = self._now()
+        updated["etag"] = self._etag()
+        events[event_id] = updated
+        return SandboxResponse(200, updated)
+
+    def _delete(self, events: dict[str, dict[str, Any]], event_id: str) -> SandboxResponse:
+        event = self._existing(events, event_id)
+        if event.get("status") == "cancelled":
+            raise _Refused(google_error(410, "Resource has been deleted", "deleted"))
+        event["status"] = "cancelled"
+        event["updated"] = self._now()
+        event["etag"] = self._etag()
+        return SandboxResponse(204)
+
+    def _validate_times(self, event: Mapping[str, Any]) -> None:
+        start = _parse_instant(event.get("start"), "start")
+        end = _parse_instant(event.get("end"), "end")
+        if end < start:
+            raise _bad_request("The specified time range is empty.", "timeRangeEmpty")
+
+    def _settle_attendees(
+        self, event: dict[str, Any], events: Mapping[str, dict[str, Any]], previous: Mapping[str, Mapping[str, Any]]
+    ) -> None:
+        attendees = event.get("attendees")
+        if attendees is None:
+            return
+        seen: set[str] = set()
+        settled = []
+        for attendee in attendees:
+            email = str(attendee.get("email", "")).lower() if isinstance(attendee, Mapping) else ""
+            if not _EMAIL.match(email):
+                raise _bad_request("Invalid attendee email.")
+            if email in seen:
+                continue  # Google folds duplicates into one attendee
+            seen.add(email)
+            entry = dict(attendee)
+            entry["email"] = email
+            old = previous.get(email)
+            if old is not None and "responseStatus" in old:
+                entry["responseStatus"] = old["responseStatus"]
+            elif entry.get("resource"):
+                # A room's calendar answers by itself: it declines when it is already booked.
+                entry["responseStatus"] = "declined" if self._room_busy(email, event, events) else "accepted"
+            else:
+                entry.setdefault("responseStatus", "needsAction")
+            if email == self.organizer:
+                entry["organizer"] = True
+                entry["self"] = True
+            settled.append(entry)
+        event["attendees"] = settled
+
+    def _room_busy(self, email: str, event: Mapping[str, Any], events: Mapping[str, dict[str, Any]]) -> bool:
+        start = _parse_instant(event.get("start"), "start")
+        end = _parse_instant(event.get("end"), "end")
+        for other in events.values():
+            if other.get("id") == event.get("id") or other.get("status") == "cancelled":
+                continue
+            booked = any(
+                a.get("email") == email and a.get("responseStatus") == "accepted" for a in other.get("attendees") or ()
+            )
+            if booked and _parse_instant(other["start"], "start") < end and start < _parse_instant(other["end"], "end"):
+                return True
+        return False
+
+    def _apply_conference(self, event: dict[str, Any], conference: Mapping[str, Any], token: _Token) -> None:
+        create = conference.get("createRequest")
+        if not isinstance(create, Mapping):
+            event["conferenceData"] = json.loads(json.dumps(conference))
+            return
+        existing = event.get("conferenceData")
+        if isinstance(existing, Mapping) and existing.get("createRequest", {}).get("requestId") == create.get(
+            "requestId"
+        ):
+            return  # the same request again: Google keeps the conference it made
+        solution = create.get("conferenceSolutionKey") or {}
+        if solution.get("type") != "hangoutsMeet" or not token.delegated:
+            # Google's answer to an unknown solution type, and to a service account acting as itself.
+            raise _bad_request("Invalid conference type value.")
+        request_id = create.get("requestId")
+        if not isinstance(request_id, str) or not request_id:
+            raise _bad_request("Invalid conference create request: missing requestId.", "required")
+        code = _meet_code(request_id)
+        link = f"https://meet.google.com/{code}"
+        event["hangoutLink"] = link
+        event["conferenceData"] = {
+            "createRequest": {
+                "requestId": request_id,
+                "conferenceSolutionKey": {"type": "hangoutsMeet"},
+                "status": {"statusCode": "success"},
+            },
+            "entryPoints": [{"entryPointType": "video", "uri": link, "label": f"meet.google.com/{code}"}],
+            "conferenceSolution": {"key": {"type": "hangoutsMeet"}, "name": "Google Meet"},
+            "conferenceId": code,
+        }
+
+    def _list(
+        self, request: SandboxRequest, calendar_key: str, events: Mapping[str, dict[str, Any]]
+    ) -> SandboxResponse:
+        max_results = self._int_param(request, "maxResults", 250, 1, 2500)
+        time_min = self._time_param(request, "timeMin")
+        time_max = self._time_param(request, "timeMax")
+        single = request.query_one("singleEvents") == "true"
+        show_deleted = request.query_one("showDeleted") == "true"
+        order_by = request.query_one("orderBy")
+        if order_by == "startTime" and not single:
+            raise _bad_request("The requested ordering is not available for the particular query.")
+        wanted = [value.split("=", 1) for value in request.query.get("privateExtendedProperty", [])]
+        if any(len(pair) != 2 for pair in wanted):
+            raise _bad_request("Invalid privateExtendedProperty value: expected propertyName=value.")
+        selected = []
+        for event in events.values():
+            if event.get("status") == "cancelled" and not show_deleted:
+                continue
+            private = (event.get("extendedProperties") or {}).get("private") or {}
+            if any(private.get(name) != value for name, value in wanted):
+                continue
+            start = _parse_instant(event["start"], "start")
+            end = _parse_instant(event["end"], "end")
+            # Google's window is an overlap: timeMin bounds the end, timeMax bounds the start.
+            if (time_min is not None and end <= time_min) or (time_max is not None and start >= time_max):
+                continue
+            selected.append(event)
+        if order_by == "startTime":
+            selected.sort(key=lambda e: _parse_instant(e["start"], "start"))
+        offset = self._page_offset(request.query_one("pageToken"))
+        page = selected[offset : offset + max_results]
+        body: dict[str, Any] = {
+            "kind": "calendar#events",
+            "etag": self._etag(),
+            "summary": calendar_key,
+            "updated": self._now(),
+            "timeZone": "UTC",
+            "accessRole": "owner",
+            "defaultReminders": [],
+            "items": page,
+        }
+        if offset + max_results < len(selected):
+            body["nextPageToken"] = self._page_token(offset + max_results)
+        else:
+            body["nextSyncToken"] = base64.urlsafe_b64encode(f"sync-{next(self._serial)}".encode()).decode()
+        return SandboxResponse(200, body)
+
+    # -- free/busy and rooms ---------------------------------------------------------------------------
+
+    def _free_busy(self, request: SandboxRequest) -> SandboxResponse:
+        body = self._body(request)
+        time_min = _parse_instant({"dateTime": body.get("timeMin")}, "start") if body.get("timeMin") else None
+        time_max = _parse_instant({"dateTime": body.get("timeMax")}, "end") if body.get("timeMax") else None
+        if time_min is None or time_max is None:
+            raise _bad_request("Missing timeMin or timeMax.", "required")
+        items = body.get("items") or []
+        if len(items) > 50:
+            raise _bad_request("Too many calendars requested.", "tooManyCalendarsRequested")
+        room_emails = {room.email.lower() for room in self.rooms}
+        calendars: dict[str, Any] = {}
+        for item in items:
+            calendar_id = str(item.get("id", ""))
+            email = self._calendar_key(calendar_id)
+            busy = []
+            known = email == self.organizer or email in room_emails
+            for event in self.calendars[self.organizer].events.values():
+                if event.get("status") == "cancelled":
+                    continue
+                attendee = next((a for a in event.get("attendees") or () if a.get("email") == email), None)
+                if attendee is not None:
+                    known = True
+                if email != self.organizer and (attendee is None or attendee.get("responseStatus") == "declined"):
+                    continue
+                start = _parse_instant(event["start"], "start")
+                end = _parse_instant(event["end"], "end")
+                if start < time_max and end > time_min:
+                    busy.append((max(start, time_min), min(end, time_max)))
+            if not known:
+                calendars[calendar_id] = {"errors": [{"domain": "global", "reason": "notFound"}], "busy": []}
+                continue
+            busy.sort()
+            calendars[calendar_id] = {"busy": [{"start": _rfc3339(s), "end": _rfc3339(e)} for s, e in busy]}
+        body = {
+            "kind": "calendar#freeBusy",
+            "timeMin": _rfc3339(time_min),
+            "timeMax": _rfc3339(time_max),
+            "calendars": calendars,
+        }
+        return SandboxResponse(200, body)
+
+    def _list_rooms(self, request: SandboxRequest, customer: str) -> SandboxResponse:
+        if customer not in ("my_customer", self.customer_id):
+            raise _Refused(google_error(404, "Resource Not Found: customer", "notFound"))
+        max_results = self._int_param(request, "maxResults", 100, 1, 500)
+        offset = self._page_offset(request.query_one("pageToken"))
+        page = self.rooms[offset : offset + max_results]
+        body: dict[str, Any] = {
+            "kind": "admin#directory#resources#calendars#calendarResourcesList",
+            "etag": self._etag(),
+            "items": [
+                {
+                    "kind": "admin#directory#resources#calendars#CalendarResource",
+                    "etag": self._etag(),
+                    "resourceId": room.resource_id,
+                    "resourceName": room.name,
+                    "generatedResourceName": f"{room.building_id}-{room.floor_name}-{room.name} ({room.capacity})",
+                    "resourceType": "Conference room",
+                    "resourceEmail": room.email,
+                    "capacity": room.capacity,
+                    "buildingId": room.building_id,
+                    "floorName": room.floor_name,
+                    "resourceCategory": "CONFERENCE_ROOM",
+                }
+                for room in page
+            ],
+        }
+        if offset + max_results < len(self.rooms):
+            body["nextPageToken"] = self._page_token(offset + max_results)
+        return SandboxResponse(200, body)
+
+    # -- small helpers ---------------------------------------------------------------------------------
+
+    def _now(self) -> str:
+        return _rfc3339(datetime.fromtimestamp(self._clock(), UTC))
+
+    def _etag(self) -> str:
+        return f'"{next(self._etag_serial)}"'
+
+    def _int_param(self, request: SandboxRequest, name: str, default: int, low: int, high: int) -> int:
+        raw = request.query_one(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise _bad_request(f"Invalid value '{raw}'. Values must match the regular expression '-?\\d+'") from None
+        if not low <= value:
+            raise _bad_request(f"Invalid value '{raw}' for {name}.")
+        return min(value, high)
+
+    def _time_param(self, request: SandboxRequest, name: str) -> datetime | None:
+        raw = request.query_one(name)
+        if raw is None:
+            return None
+        try:
+            parsed = datetime.fromisoformat(raw)
+        except ValueError:
+            raise _bad_request("Bad Request", "badRequest") from None
+        if parsed.tzinfo is None:  # Google requires the offset in timeMin / timeMax
+            raise _bad_request("Bad Request", "badRequest")
+        return parsed
+
+    @staticmethod
+    def _page_token(offset: int) -> str:
+        return base64.urlsafe_b64encode(json.dumps({"o": offset}).encode()).decode().rstrip("=")
+
+    @staticmethod
+    def _page_offset(token: str | None) -> int:
+        if token is None:
+            return 0
+        try:
+            decoded = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+            return int(decoded["o"])
+        except (ValueError, KeyError, TypeError):
+            raise _bad_request("Invalid page token", "invalid") from None
