@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+import pytest
+
+from lms_connectors.http import RateLimiter
+
+if TYPE_CHECKING:
+    from tests.http.conftest import FakeClock
+
+
+def test_burst_goes_at_once_then_rate_applies(clock: FakeClock) -> None:
+    limiter = RateLimiter(rate=2.0, burst=3, clock=clock, sleep=clock.sleep)
+    for _ in range(3):
+        assert limiter.acquire() == 0.0
+    assert limiter.acquire() == pytest.approx(0.5)
+    assert limiter.acquire() == pytest.approx(0.5)
+    assert clock.sleeps == pytest.approx([0.5, 0.5])
+
+
+def test_bucket_refills_while_idle_but_not_beyond_burst(clock: FakeClock) -> None:
+    limiter = RateLimiter(rate=1.0, burst=2, clock=clock, sleep=clock.sleep)
+    limiter.acquire()
+    limiter.acquire()
+    clock.advance(100)
+    assert [limiter.acquire() for _ in range(3)] == pytest.approx([0.0, 0.0, 1.0])
+
+
+def test_pause_until_holds_callers_and_is_never_shortened(clock: FakeClock) -> None:
+    limiter = RateLimiter(rate=100.0, burst=100, clock=clock, sleep=clock.sleep)
+    limiter.pause_until(clock() + 30)
+    limiter.pause_until(clock() + 10)  # an earlier instant does not shorten the pause
+    assert limiter.acquire() == pytest.approx(30.0)
+    assert limiter.acquire() == 0.0
+
+
+def test_pause_for(clock: FakeClock) -> None:
+    limiter = RateLimiter(rate=100.0, burst=100, clock=clock, sleep=clock.sleep)
+    limiter.pause_for(4)
+    assert limiter.acquire() == pytest.approx(4.0)
+
+
+def test_threads_reserve_distinct_slots() -> None:
+    # Real threads against a frozen clock: every caller must get its own slot, none two at the same time.
+    frozen = 0.0
+    waits: list[float] = []
+    lock = threading.Lock()
+
+    def record(seconds: float) -> None:
+        with lock:
+            waits.append(seconds)
+
+    limiter = RateLimiter(rate=10.0, burst=1, clock=lambda: frozen, sleep=record)
+    threads = [threading.Thread(target=limiter.acquire) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(waits) == pytest.approx([0.1, 0.2, 0.3, 0.4, 0.5])
+
+
+@pytest.mark.parametrize(("rate", "burst"), [(0, 1), (-1, 1), (1, 0)])
+def test_invalid_settings(rate: float, burst: int) -> None:
+    with pytest.raises(ValueError, match="must be"):
+        RateLimiter(rate=rate, burst=burst)

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import pytest
+
+from lms_connectors.http import REDACTED, SENSITIVE_KEYS, redact_mapping, redact_text, redact_url
+
+
+@pytest.mark.parametrize(
+    "key", ["authorization", "access_token", "refresh_token", "client_secret", "wstoken", "token", "password"]
+)
+def test_documented_keys_are_sensitive(key: str) -> None:
+    assert key in SENSITIVE_KEYS
+
+
+def test_redact_url_query_userinfo_and_fragment() -> None:
+    url = "https://bob:hunter2@lms.example.test/webservice/rest/server.php?wstoken=abc123&wsfunction=core_x&Password=p#access_token=zz&state=1"
+    redacted = redact_url(url)
+    assert redacted == (
+        f"https://bob:{REDACTED}@lms.example.test/webservice/rest/server.php"
+        f"?wstoken={REDACTED}&wsfunction=core_x&Password={REDACTED}#access_token={REDACTED}&state=1"
+    )
+
+
+def test_redact_url_keeps_encoding_and_known_secrets() -> None:
+    url = "https://x.test/a?page=bookmark:WzEwXQ%3D%3D&q=my%2Bkey&sig=s%2Fecret"
+    assert redact_url(url) == url
+    assert redact_url(url, ["s/ecret"]) == f"https://x.test/a?page=bookmark:WzEwXQ%3D%3D&q=my%2Bkey&sig={REDACTED}"
+
+
+def test_redact_text_form_json_header_and_php_arrays() -> None:
+    text = (
+        "grant_type=refresh_token&refresh_token=rt-1&client_secret=cs-2 "
+        '{"access_token": "at-3", "expires_in": 3600, "nested": {"password": "pw-4"}} '
+        "users%5B0%5D%5Bpassword%5D=pw-5&users[1][password]=pw-6&users[0][username]=ann "
+        "Authorization: Bearer eyJhbGciOi.abc.def\n"
+        "x-api-key: k-7"
+    )
+    redacted = redact_text(text)
+    for secret in ["rt-1", "cs-2", "at-3", "pw-4", "pw-5", "pw-6", "eyJhbGciOi", "k-7"]:
+        assert secret not in redacted
+    assert "grant_type=refresh_token" in redacted  # a value named like a key is not a secret
+    assert '"expires_in": 3600' in redacted
+    assert "users[0][username]=ann" in redacted
+
+
+def test_redact_text_json_with_non_string_value_and_escapes() -> None:
+    redacted = redact_text('{"token": 123456, "secret": "a\\"b", "ok": 1}')
+    assert redacted == f'{{"token": "{REDACTED}", "secret": "{REDACTED}", "ok": 1}}'
+
+
+def test_redact_text_known_secrets_plain_and_url_encoded() -> None:
+    secret = "a b/c+d"
+    text = "plain a b/c+d, quoted a%20b%2Fc%2Bd, form a+b%2Fc%2Bd"
+    assert redact_text(text, [secret, ""]) == f"plain {REDACTED}, quoted {REDACTED}, form {REDACTED}"
+
+
+def test_redact_text_leaves_challenges_and_prose_alone() -> None:
+    text = 'WWW-Authenticate: Bearer realm="canvas-lms"; Invalid token - token not found'
+    assert redact_text(text) == text
+
+
+def test_redact_mapping_is_recursive_and_case_insensitive() -> None:
+    original = {
+        "Authorization": "Bearer x",
+        "events": [{"name": "n", "privatetoken": "p"}],
+        "config": {"clientSecret": "s", "webhook_secret_token": "w", "id": 1},
+        "title": "ok",
+    }
+    assert redact_mapping(original) == {
+        "Authorization": REDACTED,
+        "events": [{"name": "n", "privatetoken": REDACTED}],
+        "config": {"clientSecret": REDACTED, "webhook_secret_token": REDACTED, "id": 1},
+        "title": "ok",
+    }
+    assert original["Authorization"] == "Bearer x"  # not modified
