@@ -106,3 +106,13 @@ def test_static_token() -> None:
     assert auth.secrets() == ["pat-123"]
     with pytest.raises(AuthError):
         auth.refresh()
+
+
+def test_short_lived_token_is_not_refetched_on_every_request(clock: FakeClock) -> None:
+    source = CountingSource(expires_in=30)  # shorter than the 60 s margin
+    auth = BearerTokenAuth(source, clock=clock, early_refresh_seconds=60)
+    header(auth)
+    clock.advance(10)
+    assert header(auth) == "Bearer token-1"
+    clock.advance(5)  # half-way through its life
+    assert header(auth) == "Bearer token-2"

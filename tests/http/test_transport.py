@@ -585,3 +585,26 @@ def test_secrets_never_reach_logs_events_or_errors(
     # Redaction kept the text useful.
     assert "q=ok" in events[0].url
     assert "invalid_request" in (errors[0].body_excerpt or "")
+
+
+def test_failing_hook_does_not_fail_the_call(
+    mocked: responses.RequestsMock, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    mocked.get(THINGS, json={"ok": True})
+
+    def broken(event: CallEvent) -> None:
+        raise RuntimeError("metrics backend down")
+
+    seen: list[CallEvent] = []
+    transport = make_transport(clock, hooks=[broken, seen.append])
+    with caplog.at_level(logging.ERROR, logger="lms_connectors.http"):
+        assert transport.request_json("GET", "things") == {"ok": True}
+    assert len(seen) == 1
+    assert len(mocked.calls) == 1
+    assert "hook" in caplog.text
+
+
+@pytest.mark.parametrize("options", [{"max_attempts": 0}, {"total_timeout": -1.0}])
+def test_retry_policy_is_validated(options: dict[str, float]) -> None:
+    with pytest.raises(ValueError, match=r"RetryPolicy|max_attempts"):
+        RetryPolicy(**options)  # type: ignore[arg-type]

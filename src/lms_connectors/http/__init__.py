@@ -23,7 +23,13 @@ from lms_connectors.http.classify import (
     provider_code,
     response_evidence,
 )
-from lms_connectors.http.pagination import paginate_by_link_header, paginate_by_offset, paginate_by_token
+from lms_connectors.http.pagination import (
+    LoopGuard,
+    paginate_by_link_header,
+    paginate_by_next_url,
+    paginate_by_offset,
+    paginate_by_token,
+)
 from lms_connectors.http.ratelimit import RateLimiter
 from lms_connectors.http.redaction import REDACTED, SENSITIVE_KEYS, redact_mapping, redact_text, redact_url
 from lms_connectors.http.retry import RetryPolicy, failed_before_sending, should_retry
@@ -38,6 +44,7 @@ __all__ = [
     "CallEvent",
     "GatewayErrorPage",
     "HttpTransport",
+    "LoopGuard",
     "RateLimiter",
     "RetryPolicy",
     "StaticTokenAuth",
@@ -47,6 +54,7 @@ __all__ = [
     "is_html",
     "json_body",
     "paginate_by_link_header",
+    "paginate_by_next_url",
     "paginate_by_offset",
     "paginate_by_token",
     "parse_retry_after",

@@ -79,7 +79,7 @@ class BearerTokenAuth(Auth):
             expiry" (the token is kept until :meth:`invalidate` or :meth:`refresh`).
         clock: Wall or monotonic clock in seconds (injected by tests).
         early_refresh_seconds: How long before the announced expiry a new token is fetched, so that a token
-            never expires while a request is on the wire.
+            never expires while a request is on the wire (at most half the token's lifetime).
     """
 
     def __init__(
@@ -137,7 +137,13 @@ class BearerTokenAuth(Auth):
             raise AuthError("the token endpoint returned an empty access token")
         fetched_at = self._clock()
         self._token = token
-        self._valid_until = None if expires_in is None else fetched_at + expires_in - self._early_refresh_seconds
+        if expires_in is None:
+            self._valid_until = None
+        else:
+            # A token shorter-lived than the margin would otherwise be "expired" at once and fetched on every
+            # request: renew it half-way through its life instead.
+            margin = min(self._early_refresh_seconds, expires_in / 2)
+            self._valid_until = fetched_at + expires_in - margin
         if token not in self._issued:
             self._issued.append(token)
             del self._issued[:-16]  # bounded: a long-running process refreshes many times

@@ -45,6 +45,12 @@ class RetryPolicy:
     max_retry_after: float = 120.0
     jitter: bool = True
 
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        if min(self.total_timeout, self.backoff_base, self.backoff_max, self.max_retry_after) < 0:
+            raise ValueError("times in a RetryPolicy cannot be negative")
+
 
 def failed_before_sending(error: BaseException) -> bool:
     """Tell whether a connection error certainly happened before any byte of the request was sent.

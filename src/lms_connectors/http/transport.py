@@ -408,7 +408,11 @@ class HttpTransport:
             f" {error}" if error else "",
         )
         for hook in self.hooks:
-            hook(event)
+            # A failing metrics hook must not fail (or, worse, retry) the provider call it observes.
+            try:
+                hook(event)
+            except Exception:
+                logger.exception("%s: call hook %r failed", self.provider, hook)
 
     # -- failures --------------------------------------------------------------------------------------
 
