@@ -608,3 +608,18 @@ def test_failing_hook_does_not_fail_the_call(
 def test_retry_policy_is_validated(options: dict[str, float]) -> None:
     with pytest.raises(ValueError, match=r"RetryPolicy|max_attempts"):
         RetryPolicy(**options)  # type: ignore[arg-type]
+
+
+def test_retries_are_logged_with_their_wait(
+    mocked: responses.RequestsMock, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    mocked.get(THINGS, status=429, headers={"Retry-After": "4"})
+    mocked.get(THINGS, json={})
+    with caplog.at_level(logging.DEBUG, logger="lms_connectors.http"):
+        make_transport(clock).request("GET", "things")
+    retry_lines = [r.getMessage() for r in caplog.records if "retrying" in r.getMessage()]
+    assert retry_lines == [
+        "example: retrying GET /api/v1/things in 4.00s after attempt 1: "
+        "RateLimited: the provider throttled the call (provider='example', status=429)"
+    ]
+    assert all(r.levelno == logging.DEBUG for r in caplog.records)

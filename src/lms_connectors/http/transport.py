@@ -39,7 +39,8 @@ __all__ = ["CallCounter", "CallEvent", "HttpTransport", "RetryPolicy"]
 
 logger = logging.getLogger("lms_connectors.http")
 
-_IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
+# RFC 9110 idempotent methods, plus WebDAV's read-only PROPFIND and REPORT (CalDAV).
+_IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE", "PROPFIND", "REPORT"})
 
 # After these, a non-idempotent request may have been acted on by the provider behind the gateway.
 _AMBIGUOUS_GATEWAY_STATUSES = frozenset({502, 504})
@@ -434,7 +435,7 @@ class HttpTransport:
             "%s: retrying %s in %.2fs after attempt %d: %s",
             self.provider,
             call.operation,
-            state.upcoming_sleep,
+            state.next_action.sleep if state.next_action is not None else 0.0,
             state.attempt_number,
             redact_text(f"{type(error).__name__}: {error}", self.secrets()),
         )
