@@ -1,0 +1,402 @@
+"""The Zoom adapter: a session is a scheduled meeting, its roster the meeting's registrants.
+
+=====================  =========================================================================================
+SDK operation          Zoom API
+=====================  =========================================================================================
+create_session         ``GET /users/{userId}/meetings?type=upcoming`` (marker lookup), then
+                       ``POST /users/{userId}/meetings`` (type 2)
+find_session           ``GET /users/{userId}/meetings?type=upcoming`` (paged), agenda marker ``[lmsc:<key>]``
+get_session            ``GET /meetings/{meetingId}``
+reschedule_session     ``PATCH /meetings/{meetingId}`` (204, same meeting)
+cancel_session         ``DELETE /meetings/{meetingId}?cancel_meeting_reminder=true|false``
+enrol                  ``POST /meetings/{meetingId}/registrants`` per learner; with native capacity also
+                       ``GET .../registrants?status=approved|pending`` and ``PUT .../registrants/status``
+unenrol                ``GET .../registrants`` (ids), ``PUT .../registrants/status {action: cancel}`` (≤30 each)
+list_roster            ``GET /meetings/{meetingId}/registrants?status=approved|pending`` (paged)
+list_sessions          ``GET /users/{userId}/meetings?type=scheduled`` (paged)
+=====================  =========================================================================================
+
+Capacity: with ``native_capacity`` on, a session with a capacity becomes a meeting with manual approval
+(``approval_type=1``). Enrolling approves registrants while seats are free (``auto_approve``); beyond the capacity
+they stay ``pending``, which is Zoom's own waitlist, and are approved when enrolled again after a seat freed (the
+scheduler pushes a promoted learner that way). :meth:`ZoomAdapter.list_roster` reports each member's status so
+approved and pending people are told apart.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+import requests
+from pydantic import BaseModel
+
+from lms_connectors.adapter import Adapter, AdapterKind, Capability
+from lms_connectors.errors import MalformedResponse, NotFound, ResponseLost
+from lms_connectors.http.pagination import paginate_by_token
+from lms_connectors.http.ratelimit import RateLimiter
+from lms_connectors.http.transport import HttpTransport, RetryPolicy
+from lms_connectors.models import Person, ProviderRef, ProviderSession, RosterMember, Session
+from lms_connectors_zoom import mapping
+from lms_connectors_zoom.auth import ZoomTokenSource, zoom_bearer_auth
+from lms_connectors_zoom.classify import ZoomClassifier
+from lms_connectors_zoom.config import ZoomConfig
+from lms_connectors_zoom.settings import ApprovalType
+from lms_connectors_zoom.token_cache import FileTokenCache, TokenCache
+
+__all__ = ["ZoomAdapter"]
+
+_STATUS_BATCH = 30  # PUT /meetings/{id}/registrants/status takes at most 30 registrants
+_ROSTER_STATUSES = ("approved", "pending")
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class ZoomAdapter(Adapter):
+    """Zoom Meetings through a Server-to-Server OAuth app.
+
+    Args:
+        config: The adapter's settings.
+        token_cache: Where access tokens are shared with other workers of the same app (default: the file
+            named by ``config.token_cache_file``, else this adapter's memory).
+        sleep: How the transport waits between retries (the contract kit injects a recorder).
+        session: The ``requests.Session`` for API calls.
+    """
+
+    name: ClassVar[str] = "zoom"
+    display_name: ClassVar[str] = "Zoom"
+    kind: ClassVar[AdapterKind] = AdapterKind.MEETING
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {
+            Capability.RESCHEDULE_IN_PLACE,
+            Capability.ROSTER,
+            Capability.MEETING_LINK,
+            Capability.NATIVE_CAPACITY,
+            Capability.NOTIFIES_ATTENDEES,
+            Capability.LIST_SESSIONS,
+        }
+    )
+    config_model: ClassVar[type[BaseModel]] = ZoomConfig
+
+    def __init__(
+        self,
+        config: ZoomConfig,
+        *,
+        token_cache: TokenCache | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.config = config
+        if token_cache is None and config.token_cache_file is not None:
+            token_cache = FileTokenCache(config.token_cache_file)
+        secret = config.client_secret.get_secret_value()
+        self.token_source = ZoomTokenSource(
+            account_id=config.account_id,
+            client_id=config.client_id,
+            client_secret=secret,
+            token_url=config.token_url,
+            cache=token_cache,
+            sleep=sleep,
+        )
+        self.auth = zoom_bearer_auth(self.token_source)
+        limiter = RateLimiter(config.requests_per_second, burst=1) if config.requests_per_second else None
+        self.transport = HttpTransport(
+            provider=self.name,
+            base_url=config.base_url,
+            auth=self.auth,
+            classifier=ZoomClassifier(),
+            retry=RetryPolicy(max_attempts=config.max_attempts, total_timeout=config.total_timeout),
+            rate_limiter=limiter,
+            sleep=sleep,
+            session=session,
+            extra_secrets=(secret,),
+            response_observers=(self._observe_limits,),
+        )
+        self._user_path = f"/users/{quote(config.user_id, safe='@')}"
+        self._daily_remaining: int | None = None
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> ZoomAdapter:
+        """Build an adapter from a configuration mapping (see :class:`ZoomConfig`)."""
+        return cls(ZoomConfig.model_validate(config))
+
+    # -- sessions -------------------------------------------------------------------------------------------
+
+    def create_session(self, session: Session, *, key: str) -> ProviderRef:
+        """Create the meeting, unless a meeting marked with ``key`` exists already.
+
+        :calls: ``GET /users/{userId}/meetings?type=upcoming``, ``POST /users/{userId}/meetings``
+
+        Zoom has no idempotency key, so the meeting is looked up by its agenda marker first; when the create's
+        answer is lost (the meeting may exist), it is looked up again before one more create.
+        """
+        existing = self.find_session(key)
+        if existing is not None:
+            return existing
+        body = mapping.create_body(session, key, self.config.meeting_settings, self._approval_type(session))
+        try:
+            meeting = self._create(body)
+        except ResponseLost:
+            existing = self.find_session(key)
+            if existing is not None:
+                return existing
+            meeting = self._create(body)  # the lost create never committed: creating now cannot duplicate
+        return mapping.meeting_ref(meeting, key=key)
+
+    def _create(self, body: dict[str, Any]) -> Mapping[str, Any]:
+        meeting = self.transport.request_json(
+            "POST", f"{self._user_path}/meetings", json=body, operation="create meeting"
+        )
+        return self._object(meeting, "create meeting")
+
+    def find_session(self, key: str) -> ProviderRef | None:
+        """Find the upcoming meeting whose agenda carries the marker of ``key``.
+
+        :calls: ``GET /users/{userId}/meetings?type=upcoming&page_size=...&next_page_token=...``
+        """
+        for meeting in self._meetings("upcoming", self.config.page_size):
+            if mapping.key_in(meeting.get("agenda")) == key:
+                return mapping.meeting_ref(meeting, key=key)
+        return None
+
+    def get_session(self, ref: ProviderRef) -> ProviderSession:
+        """Read the meeting back.
+
+        :calls: ``GET /meetings/{meetingId}``
+
+        Raises:
+            NotFound: The meeting does not exist (Zoom code 3001), e.g. it was cancelled.
+        """
+        meeting = self.transport.request_json("GET", self._meeting_path(ref), operation="get meeting")
+        return mapping.provider_session(self._object(meeting, "get meeting"), ref)
+
+    def reschedule_session(self, ref: ProviderRef, session: Session) -> ProviderRef:
+        """Move the meeting in place (same id) and carry the session's other fields.
+
+        :calls: ``PATCH /meetings/{meetingId}`` (204)
+        """
+        key = ref.extra.get("key") or self._key_of(ref)
+        body = mapping.update_body(session, key, self.config.meeting_settings, self._approval_type(session))
+        # The body sets every field the adapter owns: applying it twice leaves the same meeting, so a retry after a
+        # lost answer is safe.
+        self.transport.request("PATCH", self._meeting_path(ref), json=body, idempotent=True,
+                               operation="update meeting")
+        return ref
+
+    def cancel_session(self, ref: ProviderRef, *, notify: bool = True) -> None:
+        """Delete the meeting; Zoom emails the registrants when ``notify``. A meeting already gone is fine.
+
+        :calls: ``DELETE /meetings/{meetingId}?cancel_meeting_reminder=true|false``
+        """
+        try:
+            self.transport.request(
+                "DELETE",
+                self._meeting_path(ref),
+                params={"cancel_meeting_reminder": "true" if notify else "false"},
+                operation="delete meeting",
+            )
+        except NotFound:
+            return
+
+    def _key_of(self, ref: ProviderRef) -> str:
+        """The key marked in a meeting's agenda (for refs that do not carry it)."""
+        meeting = self.transport.request_json("GET", self._meeting_path(ref), operation="get meeting")
+        key = mapping.key_in(self._object(meeting, "get meeting").get("agenda"))
+        if key is None:
+            raise MalformedResponse(f"meeting {ref.external_id} carries no [lmsc:...] marker", provider=self.name)
+        return key
+
+    # -- roster ---------------------------------------------------------------------------------------------
+
+    def enrol(self, ref: ProviderRef, session: Session, people: Sequence[Person]) -> list[RosterMember]:
+        """Register ``people``; with native capacity, approve them while seats are free, keep the rest pending.
+
+        :calls: ``POST /meetings/{meetingId}/registrants`` per new registrant; with native capacity also
+            ``GET /meetings/{meetingId}/registrants?status=approved|pending`` and, for pending registrants
+            promoted into a free seat, ``PUT /meetings/{meetingId}/registrants/status {action: approve}``.
+
+        Returns:
+            One member per person, in order; ``status`` is ``approved`` or ``pending`` and ``join_url`` is the
+            registrant's own link when Zoom gave one (never under manual approval while pending).
+
+        Raises:
+            RegistrationNotEnabled: The meeting does not take registrants.
+            CapacityFull: Zoom's own registrant limit is reached (code 3043).
+        """
+        unique = list({person.email: person for person in people}.values())
+        if not unique:
+            return []
+        approval = self._approval_type(session)
+        if self._manages_capacity(session, approval):
+            assert session.capacity is not None  # checked by _manages_capacity
+            return self._enrol_within_capacity(ref, session.capacity, unique)
+        return [self._register(ref, person, approval, auto_approve=None) for person in unique]
+
+    def _enrol_within_capacity(self, ref: ProviderRef, capacity: int, people: list[Person]) -> list[RosterMember]:
+        approved = {m.email: m for m in self._registrants(ref, "approved")}
+        pending = {m.email: m for m in self._registrants(ref, "pending")}
+        seats = capacity - len(approved)
+        members: dict[str, RosterMember] = {}
+        promote: list[RosterMember] = []
+        for person in people:
+            if person.email in approved:
+                members[person.email] = approved[person.email]
+            elif person.email in pending:
+                if seats > 0:
+                    seats -= 1
+                    promote.append(pending[person.email])
+                members[person.email] = pending[person.email]
+            else:
+                take_seat = seats > 0
+                seats -= take_seat
+                members[person.email] = self._register(ref, person, ApprovalType.MANUAL, auto_approve=take_seat)
+        for batch in _chunks(promote, _STATUS_BATCH):
+            self._set_status(ref, "approve", batch)
+            for member in batch:
+                members[member.email] = member.model_copy(update={"status": "approved"})
+        return [members[person.email] for person in people]
+
+    def _register(
+        self, ref: ProviderRef, person: Person, approval: ApprovalType, *, auto_approve: bool | None
+    ) -> RosterMember:
+        answer = self.transport.request_json(
+            "POST",
+            f"{self._meeting_path(ref)}/registrants",
+            json=mapping.registrant_body(person, auto_approve=auto_approve),
+            operation="add registrant",
+        )
+        registrant = self._object(answer, "add registrant")
+        # Zoom's answer carries no status: a join link means approved; without one (manual approval) pending.
+        approved = bool(registrant.get("join_url")) or approval is ApprovalType.AUTOMATIC
+        return mapping.roster_member(registrant, email=person.email, status="approved" if approved else "pending")
+
+    def unenrol(self, ref: ProviderRef, session: Session, people: Sequence[Person]) -> None:
+        """Cancel the registrations of ``people`` (and only theirs); people not registered are ignored.
+
+        :calls: ``GET /meetings/{meetingId}/registrants?status=approved|pending``,
+            ``PUT /meetings/{meetingId}/registrants/status {action: cancel}`` (at most 30 per call)
+        """
+        emails = {person.email for person in people}
+        if not emails:
+            return
+        members = [m for m in self.list_roster(ref) if m.email in emails]
+        for batch in _chunks(members, _STATUS_BATCH):
+            self._set_status(ref, "cancel", batch)
+
+    def list_roster(self, ref: ProviderRef) -> Iterator[RosterMember]:
+        """Approved registrants, then pending ones (the waitlist), each with its status; lazily paged.
+
+        :calls: ``GET /meetings/{meetingId}/registrants?status=approved|pending&page_size&next_page_token``
+        """
+        for status in _ROSTER_STATUSES:
+            yield from self._registrants(ref, status)
+
+    def _registrants(self, ref: ProviderRef, status: str) -> Iterator[RosterMember]:
+        path = f"{self._meeting_path(ref)}/registrants"
+
+        def fetch(token: str | None) -> tuple[list[RosterMember], str | None]:
+            params: dict[str, str | int] = {"status": status, "page_size": self.config.page_size}
+            if token:
+                params["next_page_token"] = token
+            page = self._object(
+                self.transport.request_json("GET", path, params=params, operation="list registrants"),
+                "list registrants",
+            )
+            items = page.get("registrants") or []
+            return [mapping.roster_member(r, status=status) for r in items], page.get("next_page_token") or None
+
+        return paginate_by_token(fetch)
+
+    def _set_status(self, ref: ProviderRef, action: str, members: Sequence[RosterMember]) -> None:
+        body = {
+            "action": action,
+            "registrants": [{"id": m.external_id, "email": m.email} for m in members],
+        }
+        self.transport.request(
+            "PUT", f"{self._meeting_path(ref)}/registrants/status", json=body, operation=f"{action} registrants"
+        )
+
+    # -- listing --------------------------------------------------------------------------------------------
+
+    def list_sessions(
+        self, start: datetime, end: datetime, *, page_size: int | None = None
+    ) -> Iterator[ProviderSession]:
+        """The host's scheduled meetings that start in ``[start, end)``, across every page.
+
+        :calls: ``GET /users/{userId}/meetings?type=scheduled&page_size&next_page_token``
+        """
+        for meeting in self._meetings("scheduled", page_size or self.config.page_size):
+            if meeting.get("start_time") is None:
+                continue  # a recurring meeting without a fixed time
+            found = mapping.provider_session(meeting)
+            if start <= found.start < end:
+                yield found
+
+    def _meetings(self, kind: str, page_size: int) -> Iterator[Mapping[str, Any]]:
+        def fetch(token: str | None) -> tuple[list[Mapping[str, Any]], str | None]:
+            params: dict[str, str | int] = {"type": kind, "page_size": min(page_size, 300)}
+            if token:
+                params["next_page_token"] = token
+            page = self._object(
+                self.transport.request_json(
+                    "GET", f"{self._user_path}/meetings", params=params, operation="list meetings"
+                ),
+                "list meetings",
+            )
+            items = [m for m in page.get("meetings") or [] if isinstance(m, Mapping)]
+            return items, page.get("next_page_token") or None
+
+        return paginate_by_token(fetch)
+
+    # -- internals ------------------------------------------------------------------------------------------
+
+    def _approval_type(self, session: Session) -> ApprovalType:
+        configured = self.config.meeting_settings.approval_type
+        if configured is not None:
+            return configured
+        if self.config.native_capacity and session.capacity is not None:
+            return ApprovalType.MANUAL
+        return ApprovalType.AUTOMATIC
+
+    def _manages_capacity(self, session: Session, approval: ApprovalType) -> bool:
+        return self.config.native_capacity and session.capacity is not None and approval is ApprovalType.MANUAL
+
+    @staticmethod
+    def _meeting_path(ref: ProviderRef) -> str:
+        return f"/meetings/{quote(ref.external_id, safe='')}"
+
+    def _object(self, value: Any, what: str) -> Mapping[str, Any]:
+        if not isinstance(value, Mapping):
+            raise MalformedResponse(f"{what}: Zoom answered {type(value).__name__}, not an object", provider=self.name)
+        return value
+
+    def _observe_limits(self, response: requests.Response) -> None:
+        # Zoom reports the host's remaining daily create/update allowance on those calls.
+        if response.headers.get("X-RateLimit-Type", "").lower() == "daily-limit":
+            remaining = response.headers.get("X-RateLimit-Remaining", "")
+            if remaining.isdigit():
+                self._daily_remaining = int(remaining)
+
+    def close(self) -> None:
+        """Close the API and token endpoint connections."""
+        self.transport.close()
+        self.token_source.close()
+
+    # -- Zoom-only extras -----------------------------------------------------------------------------------
+
+    @property
+    def ex_daily_limit_remaining(self) -> int | None:
+        """Meeting create/update calls the host has left today, as Zoom last reported (None before any)."""
+        return self._daily_remaining
+
+    def ex_meeting(self, ref: ProviderRef) -> Mapping[str, Any]:
+        """The raw meeting object (``GET /meetings/{meetingId}``), e.g. for its ``start_url`` or settings."""
+        return self._object(
+            self.transport.request_json("GET", self._meeting_path(ref), operation="get meeting"), "get meeting"
+        )

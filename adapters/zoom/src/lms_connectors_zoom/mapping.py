@@ -1,0 +1,241 @@
+"""Mapping between a training session and a Zoom meeting (and a learner and a registrant).
+
+Time: ``start_time`` is always sent in **UTC with a ``Z`` suffix**, together with ``timezone`` = the session's
+IANA zone (which Zoom then uses for display, invitations and recurrence). Zoom also accepts a local wall time
+without ``Z`` plus ``timezone``, but a wall time cannot say which of the two 01:30 a fall-back night has, and it
+depends on Zoom's copy of the tz rules matching ours; a UTC instant is exact for every instant. Never is a
+non-UTC wall time labelled ``Z`` (the classic bug of Zoom clients). Zoom answers ``start_time`` in UTC too.
+
+Idempotency: Zoom has no idempotency key, so the agenda's first line carries a marker of the create's key,
+``[lmsc:<key>]``, by which :meth:`ZoomAdapter.find_session` recognises a meeting it made. It is the first line
+so that it survives any shortening of a long agenda.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from lms_connectors.errors import MalformedResponse
+from lms_connectors.models import Person, ProviderRef, ProviderSession, RosterMember, Session
+from lms_connectors_zoom.settings import ApprovalType, ZoomMeetingSettings
+
+__all__ = [
+    "AGENDA_MAX",
+    "MEETING_TYPE_SCHEDULED",
+    "TOPIC_MAX",
+    "agenda_for",
+    "capacity_in",
+    "create_body",
+    "duration_minutes",
+    "format_start_time",
+    "key_in",
+    "marker_for",
+    "meeting_ref",
+    "parse_start_time",
+    "provider_session",
+    "registrant_body",
+    "roster_member",
+    "update_body",
+]
+
+MEETING_TYPE_SCHEDULED = 2
+TOPIC_MAX = 200
+AGENDA_MAX = 2000
+
+_MARKER = re.compile(r"\[lmsc:(?P<key>[A-Za-z0-9._:-]+)\]")
+_CAPACITY = re.compile(r"\[lmsc-capacity:(?P<n>\d+)\]")
+
+
+def marker_for(key: str) -> str:
+    """The marker of an idempotency key, as written into the agenda: ``[lmsc:<key>]``."""
+    return f"[lmsc:{key}]"
+
+
+def key_in(agenda: str | None) -> str | None:
+    """The idempotency key marked in an agenda, or None."""
+    match = _MARKER.search(agenda or "")
+    return match.group("key") if match else None
+
+
+def capacity_in(agenda: str | None) -> int | None:
+    """The session capacity recorded in an agenda, or None (Zoom itself stores no seat count)."""
+    match = _CAPACITY.search(agenda or "")
+    return int(match.group("n")) if match else None
+
+
+def agenda_for(session: Session, key: str) -> str:
+    """The agenda: a first line with the key marker (and capacity), then the session's description."""
+    head = marker_for(key)
+    if session.capacity is not None:
+        head += f" [lmsc-capacity:{session.capacity}]"
+    if not session.description:
+        return head
+    room = AGENDA_MAX - len(head) - 2
+    description = session.description if len(session.description) <= room else session.description[: room - 1] + "…"
+    return f"{head}\n\n{description}"
+
+
+def format_start_time(start: datetime) -> str:
+    """An aware instant as Zoom's UTC form ``yyyy-MM-ddTHH:mm:ssZ`` (seconds precision)."""
+    if start.tzinfo is None:
+        raise ValueError("a naive datetime has no instant; attach a zone")
+    return start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_start_time(value: str, timezone: str | None) -> datetime:
+    """Read Zoom's ``start_time``: UTC with ``Z`` (or an offset), or a wall time in ``timezone``.
+
+    Raises:
+        MalformedResponse: The value is not a date-time, or is a wall time without a zone.
+    """
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise MalformedResponse(f"Zoom start_time {value!r} is not a date-time", provider="zoom") from exc
+    if parsed.tzinfo is not None:
+        return parsed
+    if not timezone:
+        raise MalformedResponse(f"Zoom start_time {value!r} has neither an offset nor a timezone", provider="zoom")
+    return parsed.replace(tzinfo=ZoneInfo(timezone))
+
+
+def duration_minutes(session: Session) -> int:
+    """The slot's length in whole minutes, rounded up (a session is never cut short)."""
+    return max(1, math.ceil(session.slot.duration / timedelta(minutes=1)))
+
+
+def _alternative_hosts(session: Session) -> list[str]:
+    # The host is the configured user; every instructor becomes an alternative host (Zoom ignores the host's own
+    # address there, and a co-instructor can then start the meeting).
+    return [person.email for person in session.instructors]
+
+
+def _meeting_fields(
+    session: Session, key: str, settings: ZoomMeetingSettings, approval_type: ApprovalType
+) -> dict[str, Any]:
+    return {
+        "topic": session.title[:TOPIC_MAX],
+        "type": MEETING_TYPE_SCHEDULED,
+        "start_time": format_start_time(session.slot.start),
+        "timezone": session.slot.timezone,
+        "duration": duration_minutes(session),
+        "agenda": agenda_for(session, key),
+        "settings": settings.to_zoom(approval_type=approval_type, alternative_hosts=_alternative_hosts(session)),
+    }
+
+
+def create_body(
+    session: Session, key: str, settings: ZoomMeetingSettings, approval_type: ApprovalType
+) -> dict[str, Any]:
+    """Body of ``POST /users/{userId}/meetings`` for ``session`` (a scheduled meeting, type 2)."""
+    return _meeting_fields(session, key, settings, approval_type)
+
+
+def update_body(
+    session: Session, key: str, settings: ZoomMeetingSettings, approval_type: ApprovalType
+) -> dict[str, Any]:
+    """Body of ``PATCH /meetings/{meetingId}``: every field the adapter owns, settings included.
+
+    The settings are sent again on purpose: a meeting whose ``approval_type`` was never pushed on update refuses
+    registrants ("Registration has not been enabled for this meeting").
+    """
+    return _meeting_fields(session, key, settings, approval_type)
+
+
+def registrant_body(person: Person, *, auto_approve: bool | None = None) -> dict[str, Any]:
+    """Body of ``POST /meetings/{meetingId}/registrants`` for one learner.
+
+    Args:
+        person: The learner.
+        auto_approve: Under manual approval, whether Zoom approves this registrant at once (a free seat); not
+            sent when None.
+    """
+    body: dict[str, Any] = {
+        "email": person.email,
+        "first_name": person.given_name,
+        "last_name": person.family_name,
+    }
+    if auto_approve is not None:
+        body["auto_approve"] = auto_approve
+    return body
+
+
+def meeting_ref(meeting: Mapping[str, Any], *, key: str | None = None) -> ProviderRef:
+    """A :class:`ProviderRef` for a meeting object; the int64 meeting id is kept as a string.
+
+    Raises:
+        MalformedResponse: The object has no id.
+    """
+    meeting_id = meeting.get("id")
+    if meeting_id is None or isinstance(meeting_id, bool) or str(meeting_id) == "":
+        raise MalformedResponse("Zoom meeting without an id", provider="zoom", body_excerpt=str(dict(meeting))[:300])
+    extra: dict[str, str] = {}
+    found_key = key or key_in(meeting.get("agenda"))
+    if found_key:
+        extra["key"] = found_key
+    if meeting.get("uuid"):
+        extra["uuid"] = str(meeting["uuid"])
+    join_url = meeting.get("join_url")
+    return ProviderRef(
+        provider="zoom",
+        external_id=str(meeting_id),
+        join_url=join_url if isinstance(join_url, str) and join_url else None,
+        extra=extra,
+    )
+
+
+def provider_session(meeting: Mapping[str, Any], ref: ProviderRef | None = None) -> ProviderSession:
+    """A meeting read back (``GET /meetings/{meetingId}``) in SDK terms.
+
+    Raises:
+        MalformedResponse: ``start_time`` or ``duration`` is missing or unreadable.
+    """
+    timezone = meeting.get("timezone") or None
+    start_value = meeting.get("start_time")
+    duration = meeting.get("duration")
+    if not isinstance(start_value, str) or not isinstance(duration, int) or isinstance(duration, bool):
+        raise MalformedResponse(
+            "Zoom meeting without start_time or duration", provider="zoom", body_excerpt=str(dict(meeting))[:300]
+        )
+    start = parse_start_time(start_value, timezone)
+    actual = meeting_ref(meeting)
+    if ref is not None:
+        actual = ref.model_copy(update={"join_url": actual.join_url or ref.join_url})
+    return ProviderSession(
+        ref=actual,
+        title=str(meeting.get("topic", "")),
+        start=start,
+        end=start + timedelta(minutes=duration),
+        timezone=timezone,
+        join_url=actual.join_url,
+        capacity=capacity_in(meeting.get("agenda")),
+        raw=dict(meeting),
+    )
+
+
+def roster_member(
+    registrant: Mapping[str, Any], *, email: str | None = None, status: str | None = None
+) -> RosterMember:
+    """A registrant as a :class:`RosterMember`; its own ``join_url`` is kept when Zoom gave one.
+
+    Under manual approval Zoom answers an add-registrant without ``join_url`` (the registrant is pending):
+    that is a normal answer, not a malformed one.
+
+    Args:
+        registrant: A registrant of a listing, or the answer of an add-registrant (which has no email).
+        email: The email, when the object has none.
+        status: The status, when the object has none.
+    """
+    registrant_id = registrant.get("id") or registrant.get("registrant_id")
+    join_url = registrant.get("join_url")
+    return RosterMember(
+        email=email or str(registrant.get("email", "")),
+        external_id=str(registrant_id) if registrant_id else None,
+        join_url=join_url if isinstance(join_url, str) and join_url else None,
+        status=status or (str(registrant["status"]) if registrant.get("status") else None),
+    )
