@@ -1,0 +1,242 @@
+"""iCalendar invitations (RFC 5545 objects, RFC 5546 methods) for a session, built with ``icalendar``.
+
+One session keeps one UID for its whole life, so that a reschedule updates the event already in the
+learner's calendar instead of adding a second one; ``SEQUENCE`` (the session's, bumped on every reschedule)
+tells clients which version is newest. A learner's copy is written in her own zone, with the matching
+``VTIMEZONE``, so that her calendar shows her wall time even when her zone and the session's switch daylight
+saving time on different dates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Literal
+
+from icalendar import Calendar, Event, vCalAddress, vUri
+
+from lms_connectors.errors import ValidationError
+from lms_connectors.models import Modality, Person, Session, SessionStatus, utc_now
+from lms_connectors.timezones import format_local, require_zone
+
+__all__ = ["InviteMethod", "PRODID", "build_invite", "invite_uid", "write_invites"]
+
+InviteMethod = Literal["REQUEST", "CANCEL"]
+"""iTIP method: ``REQUEST`` creates or updates the event, ``CANCEL`` removes it."""
+
+PRODID = "-//lms-connectors//invites//EN"
+"""Identifies the program that wrote the calendar (RFC 5545 PRODID)."""
+
+# A VTIMEZONE only has to describe the offsets in force around the event; a year either side keeps the file
+# small while covering any client that expands the zone to show a neighbouring week.
+_VTIMEZONE_MARGIN = timedelta(days=366)
+
+
+def invite_uid(session: Session, uid_domain: str = "lms-connectors") -> str:
+    """The UID of every invitation of a session: derived from its id only, so it survives reschedules.
+
+    Args:
+        session: The session.
+        uid_domain: Right-hand side of the UID, to keep UIDs of different senders apart.
+
+    Returns:
+        ``"<session.id>@<uid_domain>"``.
+    """
+    return f"{session.id}@{uid_domain}"
+
+
+def _address(person: Person) -> vCalAddress:
+    address = vCalAddress(f"mailto:{person.email}")
+    address.params["CN"] = person.name
+    return address
+
+
+def _attendee(person: Person) -> vCalAddress:
+    address = _address(person)
+    address.params["CUTYPE"] = "INDIVIDUAL"
+    address.params["ROLE"] = "REQ-PARTICIPANT"
+    address.params["PARTSTAT"] = "NEEDS-ACTION"
+    address.params["RSVP"] = "TRUE"
+    return address
+
+
+def _location(session: Session) -> str | None:
+    if session.room is not None:
+        place = session.room.name
+        return f"{place}, {session.room.location}" if session.room.location else place
+    if session.is_virtual and session.meeting is not None:
+        return session.meeting.join_url
+    return None
+
+
+def _description(session: Session, zone: str) -> str:
+    start, end = session.slot.start, session.slot.end
+    lines = [session.description.strip()] if session.description.strip() else []
+    if lines:
+        lines.append("")
+    lines.append(f"When ({zone}): {format_local(start, zone)} to {format_local(end, zone)}")
+    if zone != session.slot.timezone:
+        home = session.slot.timezone
+        lines.append(f"Session time ({home}): {format_local(start, home)} to {format_local(end, home)}")
+    if session.room is not None and session.modality is not Modality.VIRTUAL:
+        lines.append(f"Where: {_location(session)}")
+    if session.is_virtual and session.meeting is not None:
+        lines.append(f"Join online: {session.meeting.join_url}")
+        if session.meeting.passcode:
+            lines.append(f"Passcode: {session.meeting.passcode}")
+    return "\n".join(lines)
+
+
+def build_invite(
+    session: Session,
+    *,
+    organizer: Person | None,
+    attendees: Sequence[Person],
+    method: InviteMethod = "REQUEST",
+    for_person: Person | None = None,
+    uid_domain: str = "lms-connectors",
+    stamp: datetime | None = None,
+) -> bytes:
+    """An iCalendar invitation (or cancellation) of a session.
+
+    Args:
+        session: The session; its ``sequence`` becomes ``SEQUENCE``.
+        organizer: Who sends it. ``None`` takes the session's first instructor; with no instructor either,
+            the calendar has no ORGANIZER and clients import it as a plain event rather than a meeting.
+        attendees: One ``ATTENDEE`` each (duplicates by email are dropped), asked to reply.
+        method: ``"REQUEST"`` to create or update, ``"CANCEL"`` to remove (adds ``STATUS:CANCELLED``).
+        for_person: The reader of this copy: when she has a zone, ``DTSTART``/``DTEND`` are written in it
+            (same instants) and the description shows her local time.
+        uid_domain: Right-hand side of the UID (see :func:`invite_uid`).
+        stamp: ``DTSTAMP`` (when this copy was made); now by default.
+
+    Returns:
+        The calendar as bytes (UTF-8, CRLF line ends), ready to attach as ``text/calendar``.
+
+    Raises:
+        ValidationError: An unknown method, a REQUEST for a cancelled session, or a naive ``stamp``.
+    """
+    if method not in ("REQUEST", "CANCEL"):
+        raise ValidationError(f"unknown invite method {method!r}: use 'REQUEST' or 'CANCEL'")
+    if method == "REQUEST" and session.status is SessionStatus.CANCELLED:
+        raise ValidationError(f"session {session.id!r} is cancelled: send a CANCEL, not a REQUEST")
+    if stamp is not None and (stamp.tzinfo is None or stamp.utcoffset() is None):
+        raise ValidationError("the invite stamp must be an aware datetime")
+
+    zone_name = (for_person.timezone if for_person is not None else None) or session.slot.timezone
+    zone = require_zone(zone_name)
+    start, end = session.slot.start.astimezone(zone), session.slot.end.astimezone(zone)
+
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", method)
+
+    event = Event()
+    event.add("uid", invite_uid(session, uid_domain))
+    event.add("sequence", session.sequence)
+    # DTSTAMP is always UTC (RFC 5545 3.8.7.2); whole seconds, as most clients store it.
+    event.add("dtstamp", (stamp or utc_now()).astimezone(require_zone("UTC")).replace(microsecond=0))
+    event.add("dtstart", start)
+    event.add("dtend", end)
+    event.add("summary", session.title)
+    event.add("description", _description(session, zone_name))
+    location = _location(session)
+    if location:
+        event.add("location", location)
+    if session.is_virtual and session.meeting is not None:
+        event.add("url", vUri(session.meeting.join_url), parameters={"VALUE": "URI"})
+        # RFC 7986 CONFERENCE: how clients that understand it render a "Join" button.
+        event.add(
+            "conference",
+            vUri(session.meeting.join_url),
+            parameters={"VALUE": "URI", "FEATURE": "AUDIO,VIDEO", "LABEL": f"Join ({session.meeting.provider})"},
+        )
+    event.add("status", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
+    event.add("transp", "OPAQUE")
+
+    sender = organizer or (session.instructors[0] if session.instructors else None)
+    if sender is not None:
+        event.add("organizer", _address(sender))
+    seen: set[str] = set()
+    for person in attendees:
+        if person.email not in seen:
+            seen.add(person.email)
+            event.add("attendee", _attendee(person))
+
+    calendar.add_component(event)
+    # icalendar writes each VTIMEZONE from the zone's own tz data, for every TZID the event uses.
+    calendar.add_missing_timezones(
+        first_date=(session.slot.start - _VTIMEZONE_MARGIN).date(),
+        last_date=(session.slot.end + _VTIMEZONE_MARGIN).date(),
+    )
+    return bytes(calendar.to_ical())
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._@+-]")
+
+
+def _safe(text: str) -> str:
+    # Leading dots would hide the file on Unix; the rest keeps names portable to Windows file systems.
+    return _UNSAFE.sub("_", text).lstrip(".") or "_"
+
+
+def write_invites(
+    session: Session,
+    people: Sequence[Person],
+    folder: str | Path,
+    *,
+    organizer: Person | None = None,
+    method: InviteMethod = "REQUEST",
+    uid_domain: str = "lms-connectors",
+    stamp: datetime | None = None,
+) -> list[Path]:
+    """Write one ``.ics`` per person, each in that person's own zone.
+
+    Each file lists only its reader as attendee, so learners never see one another's addresses.
+
+    Args:
+        session: The session.
+        people: The readers (duplicates by email are written once).
+        folder: Where to write; created when missing.
+        organizer: See :func:`build_invite`.
+        method: See :func:`build_invite`.
+        uid_domain: See :func:`build_invite`.
+        stamp: See :func:`build_invite`; one stamp is used for every file.
+
+    Returns:
+        The files written, in the order of ``people``: ``<session id>-<email>.ics`` with unsafe characters
+        replaced (and a short hash added when two addresses would share a name).
+    """
+    target = Path(folder)
+    target.mkdir(parents=True, exist_ok=True)
+    moment = stamp or utc_now()
+    written: list[Path] = []
+    used: set[str] = set()
+    seen: set[str] = set()
+    for person in people:
+        if person.email in seen:
+            continue
+        seen.add(person.email)
+        name = f"{_safe(session.id)}-{_safe(person.email)}"
+        if name.casefold() in used:
+            name = f"{name}-{hashlib.sha256(person.email.encode()).hexdigest()[:8]}"
+        used.add(name.casefold())
+        path = target / f"{name}.ics"
+        path.write_bytes(
+            build_invite(
+                session,
+                organizer=organizer,
+                attendees=[person],
+                method=method,
+                for_person=person,
+                uid_domain=uid_domain,
+                stamp=moment,
+            )
+        )
+        written.append(path)
+    return written
