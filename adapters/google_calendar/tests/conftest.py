@@ -1,13 +1,17 @@
 from __future__ import annotations
 
+import importlib.util
+import re
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from pathlib import Path
+from types import ModuleType
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from lms_connectors.models import Modality, Person, Room, Session, TimeSlot
-from lms_connectors.testing.sandbox import SandboxServer
+from lms_connectors.testing.sandbox import SandboxRequest, SandboxServer
 from lms_connectors_google_calendar.adapter import GoogleCalendarAdapter
 from lms_connectors_google_calendar.config import GoogleCalendarConfig
 from lms_connectors_google_calendar.sandbox import GoogleCalendarSimulator, SimulatedRoom
@@ -34,10 +38,55 @@ def simulator() -> GoogleCalendarSimulator:
     return make_simulator()
 
 
+def _load_helper(name: str) -> ModuleType:
+    # Test helpers are loaded by path: the suite runs with --import-mode=importlib (no sys.path changes).
+    spec = importlib.util.spec_from_file_location(f"gcal_tests_{name}", Path(__file__).with_name(f"{name}.py"))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+discovery_schema = _load_helper("discovery_schema")
+CALENDAR = discovery_schema.Discovery(discovery_schema.CALENDAR)
+DIRECTORY = discovery_schema.Discovery(discovery_schema.DIRECTORY)
+
+_ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = (
+    ("POST", re.compile(r"^/calendar/v3/calendars/[^/]+/events$"), "calendar.events.insert"),
+    ("GET", re.compile(r"^/calendar/v3/calendars/[^/]+/events$"), "calendar.events.list"),
+    ("GET", re.compile(r"^/calendar/v3/calendars/[^/]+/events/[0-9a-v]{5,1024}$"), "calendar.events.get"),
+    ("PATCH", re.compile(r"^/calendar/v3/calendars/[^/]+/events/[0-9a-v]{5,1024}$"), "calendar.events.patch"),
+    ("DELETE", re.compile(r"^/calendar/v3/calendars/[^/]+/events/[0-9a-v]{5,1024}$"), "calendar.events.delete"),
+    ("POST", re.compile(r"^/calendar/v3/freeBusy$"), "calendar.freebusy.query"),
+    ("GET", re.compile(r"^/admin/directory/v1/customer/[^/]+/resources/calendars$"), "directory.resources.calendars.list"),
+)
+
+
+def check_against_discovery(requests: list[SandboxRequest]) -> int:
+    """Validate every API request (route, query parameters, JSON body) against Google's discovery documents."""
+    checked = 0
+    for request in requests:
+        if request.path == "/token":
+            continue  # OAuth endpoint: not part of the discovery documents
+        method_id = next(
+            (mid for verb, pattern, mid in _ROUTES if verb == request.method and pattern.match(request.path)), None
+        )
+        assert method_id is not None, f"request not in the discovery document: {request.method} {request.path}"
+        discovery = DIRECTORY if method_id.startswith("directory.") else CALENDAR
+        discovery.validate_query(method_id, request.query)
+        if "request" in discovery.method(method_id):
+            discovery.validate_body(method_id, request.json())
+        checked += 1
+    return checked
+
+
 @pytest.fixture
 def server(simulator: GoogleCalendarSimulator) -> Iterator[SandboxServer]:
+    """The simulator on loopback; every request the test made is checked against the discovery document."""
     with SandboxServer(simulator) as running:
         yield running
+        assert not running.errors, running.errors
+    check_against_discovery(running.requests)
 
 
 class Sleeps(list[float]):

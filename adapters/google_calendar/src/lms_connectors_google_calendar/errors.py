@@ -182,4 +182,8 @@ def classify_google_response(response: requests.Response) -> ConnectorError | No
     for rule in RULES:
         if rule.matches(error):
             return rule.make(error, response, evidence)
-    return default_classifier(response)
+    fallback = default_classifier(response)  # 5xx and unlisted statuses: transient or generic
+    if fallback is not None:
+        fallback.provider = PROVIDER
+        fallback.code = evidence["code"]
+    return fallback

@@ -1,0 +1,293 @@
+"""The adapter against the Calendar simulator on loopback: idempotency, faults, roster, listing, Meet.
+
+Every request these tests make is also checked against Google's discovery document (see ``conftest.server``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from lms_connectors.errors import AuthError, Conflict, NotFound, QuotaExceeded
+from lms_connectors.models import Meeting, Modality, TimeSlot
+from lms_connectors.testing.sandbox import Fault, SandboxServer
+from lms_connectors_google_calendar.ids import event_id_for_key
+from lms_connectors_google_calendar.sandbox import GoogleCalendarSimulator
+
+from .conftest import NY, REFRESH_TOKEN, ROOM, learner, make_session
+
+KEY = "s-1.google_calendar.g1"
+EVENTS = r"/calendar/v3/calendars/primary/events"
+
+
+def api_calls(server: SandboxServer) -> list[tuple[str, str]]:
+    return [(r.method, r.path.rsplit("/", 1)[-1] if "/events/" in r.path else r.path) for r in server.requests if r.path != "/token"]
+
+
+def live(simulator: GoogleCalendarSimulator) -> list[dict]:
+    return simulator.events(include_deleted=False)
+
+
+# -- create ---------------------------------------------------------------------------------------------
+
+
+def test_create_reads_back_equal(adapter, server, simulator) -> None:
+    session = make_session()
+    ref = adapter.create_session(session, key=KEY)
+    assert ref.external_id == event_id_for_key(KEY)
+    back = adapter.get_session(ref)
+    assert (back.start, back.end, back.timezone) == (session.slot.start, session.slot.end, "America/New_York")
+    assert back.title == session.title and back.location == "HQ, floor 1" and back.capacity == 12
+    event = live(simulator)[0]
+    assert event["guestsCanInviteOthers"] is False
+    assert {"email": ROOM.email, "displayName": "Room 101", "resource": True, "responseStatus": "accepted"} in event["attendees"]
+    insert = next(server.requests_to("POST", EVENTS + "$"))
+    assert insert.query == {"sendUpdates": ["all"]}  # no conferenceDataVersion for an in-person session
+
+
+def test_commit_then_drop_leaves_exactly_one_event(adapter, server, simulator) -> None:
+    server.faults.add(Fault.drop_after_commit(method="POST", path=EVENTS + "$"))
+    ref = adapter.create_session(make_session(), key=KEY)
+    assert len(simulator.events()) == 1
+    assert ref.external_id == simulator.events()[0]["id"]
+    assert api_calls(server) == [("POST", EVENTS), ("POST", EVENTS), ("GET", ref.external_id)]
+
+
+def test_create_twice_is_one_event(adapter, simulator) -> None:
+    first = adapter.create_session(make_session(), key=KEY)
+    second = adapter.create_session(make_session(), key=KEY)
+    assert first.external_id == second.external_id
+    assert len(simulator.events()) == 1
+    assert adapter.find_session(KEY) == second
+
+
+def test_recreate_after_cancel_needs_a_new_generation(adapter, simulator) -> None:
+    ref = adapter.create_session(make_session(), key=KEY)
+    adapter.cancel_session(ref)
+    with pytest.raises(Conflict, match="new key generation"):
+        adapter.create_session(make_session(), key=KEY)
+    again = adapter.create_session(make_session(), key="s-1.google_calendar.g2")
+    assert again.external_id != ref.external_id
+    assert len(live(simulator)) == 1
+
+
+def test_403_rate_limit_is_waited_out_without_duplicate(adapter, server, simulator, sleeps) -> None:
+    body = {"error": {"code": 403, "message": "Rate Limit Exceeded",
+                      "errors": [{"domain": "usageLimits", "reason": "rateLimitExceeded", "message": "Rate Limit Exceeded"}]}}
+    server.faults.add(Fault.error(403, body, method="POST", path=EVENTS + "$", times=2))
+    adapter.create_session(make_session(), key=KEY)
+    assert len(sleeps) == 2  # exponential backoff: Google sent no Retry-After
+    assert len(simulator.events()) == 1
+
+
+def test_429_with_retry_after_is_honoured(adapter, server, sleeps) -> None:
+    server.faults.add(Fault.throttle(429, retry_after="2", method="GET"))
+    assert adapter.find_session(KEY) is None
+    assert sleeps == [2.0]
+
+
+def test_quota_exceeded_is_not_retried(adapter, server, simulator, sleeps) -> None:
+    body = {"error": {"code": 403, "message": "Calendar usage limits exceeded.",
+                      "errors": [{"domain": "usageLimits", "reason": "quotaExceeded", "message": "Calendar usage limits exceeded."}]}}
+    server.faults.add(Fault.error(403, body, method="POST", path=EVENTS + "$", times=3))
+    with pytest.raises(QuotaExceeded):
+        adapter.create_session(make_session(), key=KEY)
+    assert sleeps == []
+    assert len(list(server.requests_to("POST", EVENTS + "$"))) == 1
+    assert simulator.events() == []
+
+
+# -- Meet -----------------------------------------------------------------------------------------------
+
+
+def test_virtual_session_gets_a_meet_link(adapter, server, simulator) -> None:
+    ref = adapter.create_session(make_session(modality=Modality.VIRTUAL, room=None), key=KEY)
+    assert ref.join_url is not None and ref.join_url.startswith("https://meet.google.com/")
+    assert adapter.get_session(ref).join_url == ref.join_url
+    insert = next(server.requests_to("POST", EVENTS + "$"))
+    assert insert.query["conferenceDataVersion"] == ["1"]
+    # A retried create asks for the same conference (same requestId): the link does not change.
+    server.faults.add(Fault.drop_after_commit(method="POST", path=EVENTS + "$"))
+    again = adapter.create_session(make_session(modality=Modality.VIRTUAL, room=None), key=KEY)
+    assert again.join_url == ref.join_url
+
+
+def test_meeting_from_elsewhere_is_not_replaced_by_meet(adapter, simulator) -> None:
+    zoom = Meeting(provider="zoom", join_url="https://zoom.us/j/555")
+    ref = adapter.create_session(make_session(modality=Modality.VIRTUAL, room=None, meeting=zoom), key=KEY)
+    event = simulator.events()[0]
+    assert "hangoutLink" not in event and "conferenceData" not in event
+    assert event["location"] == "https://zoom.us/j/555"
+    assert ref.join_url == "https://zoom.us/j/555"
+
+
+# -- reschedule / cancel --------------------------------------------------------------------------------
+
+
+def later_slot(days: int = 7) -> TimeSlot:
+    start = datetime(2026, 3, 10, 14, 0, tzinfo=NY) + timedelta(days=days)
+    return TimeSlot(start=start, end=start + timedelta(hours=1), timezone="America/New_York")
+
+
+def test_reschedule_in_place_with_if_match(adapter, server, simulator) -> None:
+    session = make_session()
+    ref = adapter.create_session(session, key=KEY)
+    adapter.enrol(ref, session, [learner(1)])
+    moved = session.rescheduled(later_slot())
+    fresh = adapter.get_session(ref).ref  # the enrolment changed the etag
+    new_ref = adapter.reschedule_session(fresh, moved)
+    assert new_ref.external_id == ref.external_id and new_ref.version != fresh.version
+    back = adapter.get_session(new_ref)
+    assert (back.start, back.end) == (moved.slot.start, moved.slot.end)
+    assert "learner1@example.org" in back.attendees  # the roster survived the patch
+    patch = list(server.requests_to("PATCH", ref.external_id))[-1]
+    assert patch.headers["if-match"] == fresh.version
+    assert patch.query == {"sendUpdates": ["all"]}
+    assert simulator.events()[0]["sequence"] == 1
+    assert len(simulator.events()) == 1
+
+
+def test_reschedule_with_stale_etag_is_a_conflict(adapter) -> None:
+    session = make_session()
+    ref = adapter.create_session(session, key=KEY)
+    adapter.enrol(ref, session, [learner(1)])
+    with pytest.raises(Conflict, match="etag"):
+        adapter.reschedule_session(ref, session.rescheduled(later_slot()))
+
+
+def test_reschedule_whose_answer_was_lost_is_accepted(adapter, server, simulator) -> None:
+    session = make_session()
+    ref = adapter.create_session(session, key=KEY)
+    server.faults.add(Fault.drop_after_commit(method="PATCH"))
+    moved = session.rescheduled(later_slot())
+    new_ref = adapter.reschedule_session(ref, moved)  # the retry meets the new etag: 412, then a read
+    assert adapter.get_session(new_ref).start == moved.slot.start
+
+
+def test_cancel_is_idempotent_and_closes_the_roster(adapter, server, simulator) -> None:
+    session = make_session()
+    ref = adapter.create_session(session, key=KEY)
+    adapter.cancel_session(ref)
+    assert adapter.get_session(ref).cancelled
+    adapter.cancel_session(ref)  # 410 Gone: already done
+    assert adapter.find_session(KEY) is None
+    with pytest.raises(NotFound, match="cancelled"):
+        adapter.enrol(ref, session, [learner(1)])
+    deletes = list(server.requests_to("DELETE", ref.external_id))
+    assert [d.query for d in deletes] == [{"sendUpdates": ["all"]}] * 2
+    adapter.cancel_session(adapter.create_session(session, key="s-1.google_calendar.g2"), notify=False)
+    assert list(server.requests_to("DELETE"))[-1].query == {"sendUpdates": ["none"]}
+
+
+def test_get_missing_event_is_not_found(adapter) -> None:
+    ref = adapter.create_session(make_session(), key=KEY)
+    with pytest.raises(NotFound):
+        adapter.get_session(ref.model_copy(update={"external_id": "0" * 26}))
+
+
+# -- roster ---------------------------------------------------------------------------------------------
+
+
+def test_enrol_and_unenrol_touch_only_the_given_people(adapter, server, simulator) -> None:
+    session = make_session()
+    ref = adapter.create_session(session, key=KEY)
+    members = adapter.enrol(ref, session, [learner(1), learner(2, "Europe/Paris")])
+    assert [m.email for m in members] == ["learner1@example.org", "learner2@example.org"]
+    assert all(m.status == "needsAction" for m in members)
+    before = len(server.requests)
+    adapter.enrol(ref, session, [learner(2)])  # already there: read, no write
+    assert [r.method for r in server.requests[before:]] == ["GET"]
+    adapter.unenrol(ref, session, [learner(1)])
+    assert [m.email for m in adapter.list_roster(ref)] == ["learner2@example.org"]
+    emails = [a["email"] for a in simulator.events()[0]["attendees"]]
+    assert emails == ["ines@example.com", ROOM.email, "learner2@example.org"]
+
+
+def test_enrol_retries_when_someone_else_wrote_in_between(adapter, server) -> None:
+    session = make_session()
+    ref = adapter.create_session(session, key=KEY)
+    server.faults.add(Fault.error(412, {"error": {"code": 412, "message": "Precondition Failed",
+                                                   "errors": [{"domain": "global", "reason": "conditionNotMet"}]}},
+                                  method="PATCH"))
+    adapter.enrol(ref, session, [learner(3)])
+    assert [m.email for m in adapter.list_roster(ref)] == ["learner3@example.org"]
+
+
+# -- listing, free/busy, rooms --------------------------------------------------------------------------
+
+
+def test_list_sessions_pages_through_everything(adapter, server, simulator) -> None:
+    base = datetime(2026, 4, 6, 9, 0, tzinfo=ZoneInfo("Europe/Paris"))
+    for n in range(5):
+        slot = TimeSlot(start=base + timedelta(days=n), end=base + timedelta(days=n, hours=2), timezone="Europe/Paris")
+        adapter.create_session(make_session(f"s-{n}", slot=slot, room=None), key=f"s-{n}.google_calendar.g1")
+    window_end = base + timedelta(days=30)
+    adapter.http.counter.reset()
+    sessions = list(adapter.list_sessions(base, window_end, page_size=2))
+    assert [s.start for s in sessions] == [base + timedelta(days=n) for n in range(5)]
+    assert adapter.http.counter["events.list"] == 3
+    lists = list(server.requests_to("GET", EVENTS + "$"))
+    assert [r.query_one("pageToken") is None for r in lists] == [True, False, False]
+    assert all(r.query["privateExtendedProperty"] == ["lmsc_managed=1"] for r in lists)
+    # Starts in [start, end): an event that began before the window but overlaps it is left out.
+    assert len(list(adapter.list_sessions(base + timedelta(hours=1), window_end, page_size=2))) == 4
+
+
+def test_free_busy_and_rooms(adapter, simulator) -> None:
+    session = make_session()
+    adapter.create_session(session, key=KEY)
+    day = datetime(2026, 3, 10, 0, 0, tzinfo=NY)
+    busy = adapter.free_busy([ROOM.email, "c_room102@resource.calendar.google.com"], day, day + timedelta(days=1))
+    assert [(b.start, b.end) for b in busy[ROOM.email]] == [(session.slot.start, session.slot.end)]
+    assert busy["c_room102@resource.calendar.google.com"] == []
+    with pytest.raises(NotFound):
+        adapter.free_busy(["nobody@example.net"], day, day + timedelta(days=1))
+    rooms = list(adapter.ex_list_rooms(page_size=1))
+    assert [(r.id, r.email, r.capacity) for r in rooms] == [("r-101", ROOM.email, 12), ("r-102", "c_room102@resource.calendar.google.com", 6)]
+
+
+def test_double_booked_room_declines(adapter, simulator) -> None:
+    adapter.create_session(make_session(), key=KEY)
+    adapter.create_session(make_session("s-2"), key="s-2.google_calendar.g1")
+    second = simulator.events()[1]
+    room = next(a for a in second["attendees"] if a.get("resource"))
+    assert room["responseStatus"] == "declined"
+
+
+# -- auth -----------------------------------------------------------------------------------------------
+
+
+def test_expired_token_is_refreshed_once(adapter, server, simulator) -> None:
+    adapter.find_session(KEY)
+    simulator.expire_access_tokens()
+    assert adapter.find_session(KEY) is None
+    assert [r.path for r in server.requests].count("/token") == 2
+
+
+def test_revoked_refresh_token_is_an_auth_error(adapter, simulator) -> None:
+    adapter.find_session(KEY)
+    simulator.expire_access_tokens()
+    simulator.revoke_refresh_token(REFRESH_TOKEN)
+    with pytest.raises(AuthError, match="invalid_grant"):
+        adapter.find_session(KEY)
+
+
+# -- cost -----------------------------------------------------------------------------------------------
+
+
+def test_calls_per_operation(adapter) -> None:
+    counter = adapter.http.counter
+    session = make_session()
+    ref = adapter.create_session(session, key=KEY)
+    assert counter.total == 1
+    counter.reset()
+    ref = adapter.reschedule_session(ref, session.rescheduled(later_slot()))
+    assert counter.total == 1
+    counter.reset()
+    adapter.enrol(ref, session, [learner(n) for n in range(10)])
+    assert counter.by_operation == {"events.get": 1, "events.patch": 1}
+    counter.reset()
+    adapter.cancel_session(ref)
+    assert counter.total == 1
