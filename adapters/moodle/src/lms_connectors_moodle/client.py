@@ -1,0 +1,92 @@
+"""The one place that speaks Moodle's REST web-service protocol.
+
+Every call is ``POST /webservice/rest/server.php`` with a form body holding ``wstoken``, ``wsfunction``,
+``moodlewsrestformat=json`` and the function's parameters in PHP bracket form. The token travels in the
+body only (never in a URL, so it cannot leak into access logs), and it is handed to the transport as an
+extra secret so that it is redacted from every log line, error and cassette.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from lms_connectors.http.transport import CallEvent, HttpTransport
+
+from lms_connectors_moodle.encoding import encode_params
+from lms_connectors_moodle.errors import classify_moodle
+
+__all__ = ["ENDPOINT", "MoodleClient"]
+
+ENDPOINT = "/webservice/rest/server.php"
+
+
+class MoodleClient:
+    """Calls Moodle web-service functions.
+
+    Args:
+        base_url: The site's root URL (``https://moodle.example.edu``).
+        token: The web-service token (Site administration > Server > Web services > Manage tokens).
+        sleep: How the transport waits between attempts (injected by tests).
+        timeout: ``(connect, read)`` seconds.
+        hooks: Transport call hooks (metrics).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        sleep: Callable[[float], None] | None = None,
+        timeout: float | tuple[float, float] = (5.0, 30.0),
+        hooks: Sequence[Callable[[CallEvent], None]] = (),
+    ) -> None:
+        self._token = token
+        kwargs: dict[str, Any] = {}
+        if sleep is not None:
+            kwargs["sleep"] = sleep
+        self.transport = HttpTransport(
+            provider="moodle",
+            base_url=base_url,
+            auth=None,  # the token goes in the form body, not in a header
+            classifier=classify_moodle,
+            timeout=timeout,
+            hooks=hooks,
+            extra_secrets=[token],
+            **kwargs,
+        )
+
+    @property
+    def calls(self) -> int:
+        """How many HTTP calls this client has made."""
+        return self.transport.counter.total
+
+    def call(self, wsfunction: str, params: Mapping[str, Any] | None = None, *, idempotent: bool = False) -> Any:
+        """Call one web-service function and return its decoded JSON answer.
+
+        Args:
+            wsfunction: The function name (``core_calendar_create_calendar_events``).
+            params: Its parameters (nested mappings and lists are bracket-encoded, booleans sent as 0/1).
+            idempotent: Whether resending the call is harmless (reads, deletes, natural-key creates). A
+                call that is not is never resent after its answer was lost: the transport raises
+                :class:`~lms_connectors.errors.ResponseLost` and the caller looks the object up.
+
+        Returns:
+            The answer (``None`` for functions that answer the JSON literal ``null`` on success).
+
+        Raises:
+            ConnectorError: The classified failure (see :mod:`lms_connectors_moodle.errors`).
+        """
+        form = [
+            ("wstoken", self._token),
+            ("wsfunction", wsfunction),
+            ("moodlewsrestformat", "json"),
+            *encode_params(params or {}),
+        ]
+        return self.transport.request_json(
+            "POST", ENDPOINT, data=form, idempotent=idempotent, operation=wsfunction
+        )
+
+    def close(self) -> None:
+        """Close the HTTP session."""
+        self.transport.close()

@@ -1,0 +1,239 @@
+"""The simulated site's data: users, courses, enrolments, groups, events, tokens; and its transactions.
+
+Like Moodle on PostgreSQL, a web-service call that fails rolls back everything it changed (batches are
+all-or-nothing), but ids handed out inside the failed transaction stay used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+__all__ = ["ADMIN_ID", "ROLES", "SERVICE_FUNCTIONS", "MoodleError", "SiteData", "SiteState"]
+
+ADMIN_ID = 2
+SITE_COURSE_ID = 1
+
+ROLES: dict[int, str] = {1: "manager", 2: "coursecreator", 3: "editingteacher", 4: "teacher", 5: "student"}
+"""Moodle's default roles (id -> shortname)."""
+
+_TEACHING_ROLES = {1, 3}  # roles holding moodle/calendar:manageentries and moodle/course:managegroups
+
+SERVICE_FUNCTIONS: tuple[str, ...] = (
+    "core_webservice_get_site_info", "core_course_create_courses", "core_course_get_courses_by_field",
+    "core_course_update_courses", "core_course_delete_courses", "core_course_get_courses", "core_course_get_contents",
+    "core_user_create_users", "core_user_get_users_by_field", "core_user_update_users", "core_user_delete_users",
+    "core_user_get_users", "enrol_manual_enrol_users", "enrol_manual_unenrol_users", "core_enrol_get_enrolled_users",
+    "core_enrol_get_users_courses", "core_enrol_get_course_enrolment_methods", "core_group_create_groups",
+    "core_group_add_group_members", "core_group_delete_group_members", "core_group_get_course_groups",
+    "core_group_get_group_members", "core_group_delete_groups", "core_calendar_create_calendar_events",
+    "core_calendar_get_calendar_events", "core_calendar_get_action_events_by_course",
+    "core_calendar_get_action_events_by_courses", "core_calendar_get_action_events_by_timesort",
+    "core_calendar_delete_calendar_events", "core_calendar_update_event_start_day",
+    "core_calendar_submit_create_update_form", "core_calendar_get_calendar_event_by_id",
+    "core_calendar_get_calendar_upcoming_view", "core_calendar_get_calendar_day_view",
+    "core_calendar_get_calendar_monthly_view", "core_calendar_get_allowed_event_types",
+    "core_calendar_get_calendar_access_information", "core_calendar_get_timestamps",
+    "mod_bigbluebuttonbn_get_bigbluebuttonbns_by_courses", "mod_bigbluebuttonbn_meeting_info",
+    "mod_bigbluebuttonbn_get_join_url", "mod_bigbluebuttonbn_can_join", "mod_bigbluebuttonbn_end_meeting",
+    "mod_bigbluebuttonbn_get_recordings", "mod_bigbluebuttonbn_view_bigbluebuttonbn", "core_message_get_messages",
+)
+"""The functions of the recorded site's external service (``ilt_sdk``), in its order."""
+
+OTHER_SITE_FUNCTIONS: frozenset[str] = frozenset({"core_message_send_instant_messages", "core_group_get_course_user_groups"})
+"""Functions that exist on the site but are not in that service (calling them is ``accessexception``)."""
+
+
+class MoodleError(Exception):
+    """An exception Moodle would turn into ``{"exception", "errorcode", "message"[, "debuginfo"]}``."""
+
+    def __init__(self, exception: str, errorcode: str | None, message: str, debuginfo: str | None = None) -> None:
+        super().__init__(message)
+        self.exception = exception
+        self.errorcode = errorcode
+        self.message = message
+        self.debuginfo = debuginfo
+
+    @classmethod
+    def invalid_parameter(cls, debuginfo: str) -> MoodleError:
+        """``invalid_parameter_exception``."""
+        return cls("core\\exception\\invalid_parameter_exception", "invalidparameter",
+                   "Invalid parameter value detected", debuginfo)
+
+    @classmethod
+    def missing_record(cls, table: str, debuginfo: str | None = None) -> MoodleError:
+        """``dml_missing_record_exception`` for ``table``."""
+        return cls("dml_missing_record_exception", "invalidrecord",
+                   f"Can't find data record in database table {table}.", debuginfo)
+
+    @classmethod
+    def invalid_user(cls, userid: int) -> MoodleError:
+        """``dml_missing_record_exception`` / ``invaliduser``."""
+        return cls("dml_missing_record_exception", "invaliduser", "Invalid user",
+                   f"SELECT * FROM {{user}} WHERE id = ?\n[array (\n  0 => {userid},\n)]")
+
+    @classmethod
+    def no_permissions(cls, what: str, *, capability: bool = True) -> MoodleError:
+        """``nopermissions`` (``required_capability_exception`` or a plain ``moodle_exception``)."""
+        exception = "core\\exception\\required_capability_exception" if capability else "core\\exception\\moodle_exception"
+        return cls(exception, "nopermissions",
+                   f"Sorry, but you do not currently have permissions to do that ({what}).")
+
+    @classmethod
+    def sentence(cls, sentence: str) -> MoodleError:
+        """A ``moodle_exception`` whose errorcode is an English sentence (``error/<sentence>``)."""
+        return cls("core\\exception\\moodle_exception", sentence, f"error/{sentence}")
+
+
+@dataclass
+class SiteData:
+    """Everything a transaction can roll back."""
+
+    users: dict[int, dict[str, Any]] = field(default_factory=dict)
+    courses: dict[int, dict[str, Any]] = field(default_factory=dict)
+    enrolments: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
+    groups: dict[int, dict[str, Any]] = field(default_factory=dict)
+    events: dict[int, dict[str, Any]] = field(default_factory=dict)
+    messages: list[dict[str, Any]] = field(default_factory=list)
+
+
+class SiteState:
+    """The site: its data, sequences, tokens, settings and clock.
+
+    Args:
+        site_timezone: The site default zone (``99`` in a profile means this one).
+        clock: Current Unix time (injected so recordings can be replayed at their own time).
+    """
+
+    def __init__(self, *, site_timezone: str = "Europe/London", clock: Callable[[], float] = time.time) -> None:
+        self.data = SiteData()
+        self.sequences: dict[str, int] = {}
+        self.site_timezone = site_timezone
+        self.clock = clock
+        self.tokens: dict[str, str] = {}
+        self.webservices_enabled = True
+        self.rest_enabled = True
+        self.debug_developer = False
+        self.mail_broken = False
+        self.max_input_vars = 5000
+        self.sitename = "ILT Reference Moodle"
+        self.siteurl = "http://127.0.0.1:8080"
+        self.service_functions: list[str] = list(SERVICE_FUNCTIONS)
+        self._seed()
+
+    # -- set-up -------------------------------------------------------------------------------------------
+
+    def _seed(self) -> None:
+        now = int(self.clock())
+        self.insert_user({"username": "guest", "firstname": "Guest user", "lastname": " ", "email": "root@localhost",
+                          "auth": "manual", "timezone": "99"})
+        self.insert_user({"username": "admin", "firstname": "Admin", "lastname": "User", "email": "admin@example.com",
+                          "auth": "manual", "timezone": "99"})
+        self.data.users[ADMIN_ID]["preferences"] = [{"name": "last_time_enrolments_synced", "value": str(now)}]
+        course_id = self.next_id("course")
+        self.data.courses[course_id] = {
+            "id": course_id, "fullname": self.sitename, "shortname": "iltref", "categoryid": 0, "idnumber": "",
+            "summary": "Local reference Moodle for ILT SDK recordings", "summaryformat": 1, "format": "site",
+            "showgrades": 1, "newsitems": 3, "startdate": 0, "enddate": 0, "visible": 1, "lang": "",
+            "timecreated": now, "timemodified": now, "enablecompletion": 0,
+        }
+
+    def add_token(self, token: str, username: str) -> None:
+        """Issue ``token`` for ``username`` on the site's service (the user may be created later)."""
+        self.tokens[token] = username
+
+    # -- sequences and transactions -----------------------------------------------------------------------
+
+    def next_id(self, table: str) -> int:
+        """Hand out the next id of ``table`` (never given back, as with database sequences)."""
+        self.sequences[table] = self.sequences.get(table, 0) + 1
+        return self.sequences[table]
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Run a call's changes all-or-nothing (ids used inside stay used)."""
+        snapshot = copy.deepcopy(self.data)
+        try:
+            yield
+        except BaseException:
+            self.data = snapshot
+            raise
+
+    # -- users ----------------------------------------------------------------------------------------------
+
+    def insert_user(self, fields: dict[str, Any]) -> int:
+        """Add a user row with Moodle's defaults."""
+        user_id = self.next_id("user")
+        record: dict[str, Any] = {
+            "id": user_id, "username": "", "firstname": "", "lastname": "", "email": "", "department": "",
+            "idnumber": "", "firstaccess": 0, "lastaccess": 0, "auth": "manual", "suspended": False,
+            "confirmed": True, "lang": "en", "theme": "", "timezone": "99", "mailformat": 1, "trackforums": 0,
+            "city": "", "country": "", "password": "",
+        }
+        record.update(fields)
+        record["id"] = user_id
+        self.data.users[user_id] = record
+        return user_id
+
+    def user(self, user_id: int) -> dict[str, Any]:
+        """The user row, or ``invaliduser``."""
+        found = self.data.users.get(user_id)
+        if found is None or found.get("deleted"):
+            raise MoodleError.invalid_user(user_id)
+        return found
+
+    def user_zone(self, user_id: int) -> ZoneInfo:
+        """The zone a user's dates are shown in (``99`` and unknown names fall back to the site zone)."""
+        name = str(self.data.users[user_id].get("timezone") or "99")
+        if name == "99":
+            name = self.site_timezone
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            return ZoneInfo(self.site_timezone)
+
+    # -- courses and roles ------------------------------------------------------------------------------------
+
+    def course(self, course_id: int, *, table: str = "course") -> dict[str, Any]:
+        """The course row, or ``invalidrecord`` on table ``course``."""
+        found = self.data.courses.get(course_id)
+        if found is None:
+            raise MoodleError.missing_record(table)
+        return found
+
+    def is_admin(self, user_id: int) -> bool:
+        """Whether the user is a site administrator (holds every capability)."""
+        return user_id == ADMIN_ID
+
+    def is_enrolled(self, course_id: int, user_id: int, *, only_active: bool = False) -> bool:
+        """Whether the user has an enrolment in the course (active now, when asked)."""
+        enrolment = self.data.enrolments.get((course_id, user_id))
+        if enrolment is None:
+            return False
+        return not only_active or self.enrolment_active(enrolment)
+
+    def enrolment_active(self, enrolment: dict[str, Any]) -> bool:
+        """Whether an enrolment is active now (not suspended, inside its window)."""
+        now = int(self.clock())
+        if enrolment["status"] != 0:
+            return False
+        if enrolment["timestart"] and enrolment["timestart"] > now:
+            return False
+        return not (enrolment["timeend"] and enrolment["timeend"] < now)
+
+    def can_manage_course(self, user_id: int, course_id: int) -> bool:
+        """``moodle/calendar:manageentries`` / ``moodle/course:managegroups`` in the course."""
+        if self.is_admin(user_id):
+            return True
+        enrolment = self.data.enrolments.get((course_id, user_id))
+        return enrolment is not None and bool(_TEACHING_ROLES & set(enrolment["roles"]))
+
+    def group_members(self, group_id: int) -> list[int]:
+        """Member ids of a group, ordered like Moodle (by last name, then first name)."""
+        members = self.data.groups[group_id]["members"]
+        return sorted(members, key=lambda uid: (self.data.users[uid]["lastname"], self.data.users[uid]["firstname"]))
