@@ -231,7 +231,8 @@ def roster_member(
         email: The email, when the object has none.
         status: The status, when the object has none.
     """
-    registrant_id = registrant.get("id") or registrant.get("registrant_id")
+    # An add-registrant answer names the registrant "registrant_id" (its "id" is the meeting's); a listing "id".
+    registrant_id = registrant.get("registrant_id") or registrant.get("id")
     join_url = registrant.get("join_url")
     return RosterMember(
         email=email or str(registrant.get("email", "")),
