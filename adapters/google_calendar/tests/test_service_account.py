@@ -71,7 +71,7 @@ def test_service_account_acting_as_itself_cannot_create_meet(sa_server) -> None:
 
 def test_unknown_key_is_refused(sa_server) -> None:
     _, other_public = key_pair()
-    sa_server.simulator.service_accounts[ACCOUNT] = {"key-1": other_public}
+    sa_server.simulator.oauth.service_accounts[ACCOUNT] = {"key-1": other_public}
     with GoogleCalendarAdapter(config(sa_server.url)) as adapter, pytest.raises(AuthError, match="invalid_grant"):
         adapter.find_session("s.google_calendar.g1")
 

@@ -13,8 +13,8 @@ real HTTP with Google's behaviour, including the parts that bite:
 * ``events.list`` with ``timeMin``/``timeMax`` (overlap), ``singleEvents``, ``orderBy``, ``showDeleted``,
   ``privateExtendedProperty``, ``maxResults`` and opaque page tokens;
 * ``freeBusy``, and ``resources.calendars.list`` of the Admin SDK Directory (paged);
-* the token endpoint: ``refresh_token`` and JWT-bearer (service account) grants, ``invalid_grant`` for unknown or
-  revoked refresh tokens; the API answers 401 in Google's shape to unknown or expired access tokens.
+* the OAuth token endpoint (see :mod:`~lms_connectors_google_calendar.sandbox_oauth`); the API answers 401 in
+  Google's shape to missing, unknown or expired access tokens.
 
 Error bodies have Google's shape ``{"error": {"code", "message", "errors": [{"domain", "reason", "message"}],
 "status"}}``. All state is guarded by ``self.lock`` (the server takes it around :meth:`handle`).
@@ -36,14 +36,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from lms_connectors.testing.sandbox import SandboxRequest, SandboxResponse, Simulator
 from lms_connectors_google_calendar.ids import is_valid_event_id
+from lms_connectors_google_calendar.sandbox_oauth import AccessToken, SimulatedOAuth
 
 __all__ = ["GoogleCalendarSimulator", "SimulatedRoom", "google_error"]
 
 _CALENDAR_PREFIX = "/calendar/v3"
 _DIRECTORY_PREFIX = "/admin/directory/v1"
 _TOKEN_PATH = "/token"  # noqa: S105 - a path, not a secret
-_JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
-_TOKEN_LIFETIME = 3599
 _STATUS_NAMES = {
     400: "INVALID_ARGUMENT",
     401: "UNAUTHENTICATED",
@@ -103,14 +102,6 @@ class SimulatedRoom:
     capacity: int
     building_id: str = "main"
     floor_name: str = "1"
-
-
-@dataclass
-class _Token:
-    expires_at: float
-    principal: str
-    delegated: bool
-    scope: str
 
 
 @dataclass
@@ -188,14 +179,16 @@ class GoogleCalendarSimulator(Simulator):
     ) -> None:
         super().__init__()
         self.organizer = organizer.lower()
-        self.clients = dict(clients or {})
-        self.refresh_tokens = dict(refresh_tokens or {})
-        self.service_accounts = {email: dict(keys) for email, keys in (service_accounts or {}).items()}
+        self.oauth = SimulatedOAuth(
+            user=self.organizer,
+            clients=clients,
+            refresh_tokens=refresh_tokens,
+            service_accounts=service_accounts,
+            clock=clock,
+        )
         self.rooms = list(rooms)
         self.customer_id = customer_id
         self.calendars: dict[str, _Calendar] = {self.organizer: _Calendar()}
-        self.tokens: dict[str, _Token] = {}
-        self.token_requests = 0
         self._clock = clock
         self._serial = itertools.count(1)
         self._etag_serial = itertools.count(3_000_000_000_000_000, 1_000)
@@ -205,13 +198,12 @@ class GoogleCalendarSimulator(Simulator):
     def expire_access_tokens(self) -> None:
         """Make every access token issued so far expired (the API then answers 401)."""
         with self.lock:
-            for token in self.tokens.values():
-                token.expires_at = 0.0
+            self.oauth.expire_all()
 
     def revoke_refresh_token(self, refresh_token: str) -> None:
         """Revoke a refresh token (the token endpoint then answers ``invalid_grant``)."""
         with self.lock:
-            self.refresh_tokens.pop(refresh_token, None)
+            self.oauth.revoke(refresh_token)
 
     def events(self, calendar_id: str = "primary", *, include_deleted: bool = True) -> list[dict[str, Any]]:
         """A copy of a calendar's events, in insertion order."""
@@ -233,7 +225,7 @@ class GoogleCalendarSimulator(Simulator):
     def _route(self, request: SandboxRequest) -> SandboxResponse:
         path = request.path
         if path == _TOKEN_PATH and request.method == "POST":
-            return self._token(request)
+            return self.oauth.token_endpoint(request)
         if path.startswith(_CALENDAR_PREFIX):
             token = self._authenticate(request)
             rest = path[len(_CALENDAR_PREFIX) :]
@@ -249,7 +241,9 @@ class GoogleCalendarSimulator(Simulator):
                 return self._list_rooms(request, match["customer"])
         return google_error(404, "Not Found", "notFound")
 
-    def _events(self, request: SandboxRequest, calendar: str, event_id: str | None, token: _Token) -> SandboxResponse:
+    def _events(
+        self, request: SandboxRequest, calendar: str, event_id: str | None, token: AccessToken
+    ) -> SandboxResponse:
         self._check_send_updates(request)
         calendar_key = self._calendar_key(calendar)
         if calendar_key not in self.calendars:
@@ -271,7 +265,7 @@ class GoogleCalendarSimulator(Simulator):
 
     # -- auth ------------------------------------------------------------------------------------------
 
-    def _authenticate(self, request: SandboxRequest) -> _Token:
+    def _authenticate(self, request: SandboxRequest) -> AccessToken:
         header = request.headers.get("authorization", "")
         if not header.startswith("Bearer "):
             raise _Refused(
@@ -282,8 +276,8 @@ class GoogleCalendarSimulator(Simulator):
                     "required",
                 )
             )
-        token = self.tokens.get(header[len("Bearer ") :])
-        if token is None or token.expires_at <= self._clock():
+        token = self.oauth.lookup(header[len("Bearer ") :])
+        if token is None:
             response = google_error(
                 401,
                 "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie "
@@ -293,59 +287,6 @@ class GoogleCalendarSimulator(Simulator):
             response.headers["WWW-Authenticate"] = 'Bearer realm="https://accounts.google.com/", error="invalid_token"'
             raise _Refused(response)
         return token
-
-    def _token(self, request: SandboxRequest) -> SandboxResponse:
-        self.token_requests += 1
-        form = dict(request.form())
-        grant = form.get("grant_type")
-        if grant == "refresh_token":
-            client_id = form.get("client_id", "")
-            if self.clients.get(client_id) is None or self.clients[client_id] != form.get("client_secret"):
-                return SandboxResponse(
-                    401, {"error": "invalid_client", "error_description": "The OAuth client was not found."}
-                )
-            refresh_token = form.get("refresh_token", "")
-            if self.refresh_tokens.get(refresh_token) != client_id:
-                return SandboxResponse(
-                    400, {"error": "invalid_grant", "error_description": "Token has been expired or revoked."}
-                )
-            return self._issue(principal=self.organizer, delegated=True, scope=form.get("scope", ""))
-        if grant == _JWT_BEARER:
-            return self._jwt_grant(form.get("assertion", ""), request)
-        return SandboxResponse(
-            400, {"error": "unsupported_grant_type", "error_description": f"Invalid grant_type: {grant}"}
-        )
-
-    def _jwt_grant(self, assertion: str, request: SandboxRequest) -> SandboxResponse:
-        from google.auth import exceptions as google_exceptions
-        from google.auth import jwt
-
-        invalid = SandboxResponse(400, {"error": "invalid_grant", "error_description": "Invalid JWT Signature."})
-        try:
-            unverified = jwt.decode(assertion, verify=False)  # type: ignore[no-untyped-call]
-        except (ValueError, google_exceptions.GoogleAuthError):
-            return invalid
-        issuer = str(unverified.get("iss", ""))
-        keys = self.service_accounts.get(issuer)
-        if not keys:
-            return SandboxResponse(400, {"error": "invalid_grant", "error_description": "Invalid email or User ID"})
-        try:
-            claims = jwt.decode(assertion, certs=keys, verify=True)  # type: ignore[no-untyped-call]
-        except (ValueError, google_exceptions.GoogleAuthError):
-            return invalid
-        if not str(claims.get("aud", "")).endswith(_TOKEN_PATH):
-            return SandboxResponse(400, {"error": "invalid_grant", "error_description": "Invalid JWT: audience."})
-        subject = claims.get("sub")
-        principal = str(subject).lower() if subject else issuer
-        return self._issue(principal=principal, delegated=bool(subject), scope=str(claims.get("scope", "")))
-
-    def _issue(self, *, principal: str, delegated: bool, scope: str) -> SandboxResponse:
-        access_token = f"ya29.sandbox-{next(self._serial)}"
-        self.tokens[access_token] = _Token(self._clock() + _TOKEN_LIFETIME, principal, delegated, scope)
-        return SandboxResponse(
-            200,
-            {"access_token": access_token, "expires_in": _TOKEN_LIFETIME, "scope": scope, "token_type": "Bearer"},
-        )
 
     # -- events ----------------------------------------------------------------------------------------
 
@@ -378,7 +319,9 @@ class GoogleCalendarSimulator(Simulator):
             raise _bad_request("Parse Error", "parseError")
         return body
 
-    def _insert(self, request: SandboxRequest, events: dict[str, dict[str, Any]], token: _Token) -> SandboxResponse:
+    def _insert(
+        self, request: SandboxRequest, events: dict[str, dict[str, Any]], token: AccessToken
+    ) -> SandboxResponse:
         body = self._body(request)
         event_id = body.get("id")
         if event_id is None:
@@ -417,7 +360,7 @@ class GoogleCalendarSimulator(Simulator):
         request: SandboxRequest,
         events: dict[str, dict[str, Any]],
         event_id: str,
-        token: _Token,
+        token: AccessToken,
         *,
         replace: bool,
     ) -> SandboxResponse:
@@ -510,7 +453,7 @@ class GoogleCalendarSimulator(Simulator):
                 return True
         return False
 
-    def _apply_conference(self, event: dict[str, Any], conference: Mapping[str, Any], token: _Token) -> None:
+    def _apply_conference(self, event: dict[str, Any], conference: Mapping[str, Any], token: AccessToken) -> None:
         create = conference.get("createRequest")
         if not isinstance(create, Mapping):
             event["conferenceData"] = json.loads(json.dumps(conference))

@@ -1,0 +1,154 @@
+"""Contract-kit harness of the Google Calendar adapter (used by ``contract_tests/test_google_calendar.py``).
+
+Recording against the sandbox serves :class:`~lms_connectors_google_calendar.sandbox.GoogleCalendarSimulator`
+on loopback: the Calendar API under ``/calendar/v3``, the Directory under ``/admin/directory/v1`` and the
+OAuth token endpoint at ``/token``; :attr:`GoogleCalendarHarness.canonical_hosts` maps each back to Google's
+real host in the cassettes. Replay builds the adapter on Google's real URLs with placeholder credentials.
+
+Re-recording against a live Google Workspace tenant reads its credentials from the environment, see
+:meth:`GoogleCalendarHarness.live_adapter`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from lms_connectors.testing.contract import ContractHarness
+
+from lms_connectors.adapter import Adapter
+from lms_connectors.errors import ConfigurationError
+from lms_connectors.testing.sandbox import Fault, Simulator
+from lms_connectors_google_calendar.adapter import GoogleCalendarAdapter
+from lms_connectors_google_calendar.auth import oauth_credentials
+from lms_connectors_google_calendar.config import (
+    CALENDAR_BASE_URL,
+    DIRECTORY_BASE_URL,
+    TOKEN_URI,
+    GoogleCalendarConfig,
+)
+from lms_connectors_google_calendar.sandbox import GoogleCalendarSimulator, SimulatedRoom
+
+__all__ = ["GoogleCalendarHarness"]
+
+PLACEHOLDER_CLIENT_ID = "lmsc-placeholder.apps.googleusercontent.com"
+PLACEHOLDER_CLIENT_SECRET = "placeholder-client-secret"  # noqa: S105 - a placeholder, never a real secret
+PLACEHOLDER_REFRESH_TOKEN = "placeholder-refresh-token"  # noqa: S105 - a placeholder, never a real secret
+REVOKED_REFRESH_TOKEN = "revoked-refresh-token"  # noqa: S105 - a placeholder the token endpoint refuses
+STALE_ACCESS_TOKEN = "ya29.stale-access-token"  # noqa: S105 - an access token the API no longer accepts
+SANDBOX_ORGANIZER = "training-desk@example.com"
+
+RATE_LIMIT_BODY = {
+    "error": {
+        "code": 403,
+        "message": "Rate Limit Exceeded",
+        "errors": [{"domain": "usageLimits", "reason": "rateLimitExceeded", "message": "Rate Limit Exceeded"}],
+    }
+}
+"""Google's throttling answer: a 403 with reason ``rateLimitExceeded`` (and, usually, no Retry-After)."""
+
+
+class GoogleCalendarHarness(ContractHarness):
+    """How the contract kit builds, records and breaks the Google Calendar adapter."""
+
+    adapter_name: ClassVar[str] = "google_calendar"
+    canonical_base_url: ClassVar[str] = CALENDAR_BASE_URL
+    canonical_hosts: ClassVar[dict[str, str]] = {
+        "/calendar/v3": CALENDAR_BASE_URL,
+        "/admin/directory/v1": DIRECTORY_BASE_URL,
+        "/token": TOKEN_URI,
+    }
+
+    def make_simulator(self) -> Simulator:
+        """A fresh Calendar simulator that knows the placeholder OAuth client and refresh token."""
+        return GoogleCalendarSimulator(
+            organizer=SANDBOX_ORGANIZER,
+            clients={PLACEHOLDER_CLIENT_ID: PLACEHOLDER_CLIENT_SECRET},
+            refresh_tokens={PLACEHOLDER_REFRESH_TOKEN: PLACEHOLDER_CLIENT_ID},
+            rooms=[
+                SimulatedRoom("room-101", "Room 101", "c_room101@resource.calendar.google.com", capacity=12),
+                SimulatedRoom("room-102", "Room 102", "c_room102@resource.calendar.google.com", capacity=6),
+            ],
+        )
+
+    def build_adapter(self, base_url: str, *, sleep: Callable[[float], None]) -> Adapter:
+        """The adapter on Google's URLs (replay) or on the sandbox's (recording), with placeholder credentials."""
+        root = base_url.rstrip("/")
+        if root == self.canonical_base_url:
+            urls = {"base_url": CALENDAR_BASE_URL, "directory_base_url": DIRECTORY_BASE_URL, "token_uri": TOKEN_URI}
+        else:  # the sandbox serves every Google host under one loopback origin
+            urls = {
+                "base_url": f"{root}/calendar/v3",
+                "directory_base_url": f"{root}/admin/directory/v1",
+                "token_uri": f"{root}/token",
+            }
+        config = GoogleCalendarConfig.model_validate(
+            {
+                **urls,
+                "client_id": PLACEHOLDER_CLIENT_ID,
+                "client_secret": PLACEHOLDER_CLIENT_SECRET,
+                "refresh_token": PLACEHOLDER_REFRESH_TOKEN,
+            }
+        )
+        return GoogleCalendarAdapter(config, sleep=sleep)
+
+    def live_adapter(self, *, sleep: Callable[[float], None]) -> Adapter:
+        """The adapter on a live Google account, from environment variables.
+
+        OAuth refresh token: ``LMSC_GOOGLE_CLIENT_ID``, ``LMSC_GOOGLE_CLIENT_SECRET``, ``LMSC_GOOGLE_REFRESH_TOKEN``.
+        Or a service account with domain-wide delegation: ``LMSC_GOOGLE_SERVICE_ACCOUNT_FILE`` (key JSON) and
+        ``LMSC_GOOGLE_SUBJECT`` (the organizer it acts as). ``LMSC_GOOGLE_CALENDAR_ID`` defaults to ``primary``
+        (keep it so: cassettes replay against ``primary``).
+
+        Raises:
+            ConfigurationError: Neither set of variables is complete.
+        """
+        env = os.environ
+        values: dict[str, Any] = {"calendar_id": env.get("LMSC_GOOGLE_CALENDAR_ID", "primary")}
+        if env.get("LMSC_GOOGLE_SERVICE_ACCOUNT_FILE") and env.get("LMSC_GOOGLE_SUBJECT"):
+            values["service_account_file"] = env["LMSC_GOOGLE_SERVICE_ACCOUNT_FILE"]
+            values["subject"] = env["LMSC_GOOGLE_SUBJECT"]
+        elif all(env.get(f"LMSC_GOOGLE_{name}") for name in ("CLIENT_ID", "CLIENT_SECRET", "REFRESH_TOKEN")):
+            values["client_id"] = env["LMSC_GOOGLE_CLIENT_ID"]
+            values["client_secret"] = env["LMSC_GOOGLE_CLIENT_SECRET"]
+            values["refresh_token"] = env["LMSC_GOOGLE_REFRESH_TOKEN"]
+        else:
+            raise ConfigurationError(
+                "live recording needs LMSC_GOOGLE_CLIENT_ID, LMSC_GOOGLE_CLIENT_SECRET and LMSC_GOOGLE_REFRESH_TOKEN, "
+                "or LMSC_GOOGLE_SERVICE_ACCOUNT_FILE and LMSC_GOOGLE_SUBJECT",
+                provider=self.adapter_name,
+            )
+        return GoogleCalendarAdapter(GoogleCalendarConfig.model_validate(values), sleep=sleep)
+
+    def throttle_fault(self) -> Fault:
+        """Google's throttling answer: 403 ``rateLimitExceeded`` without Retry-After (the transport backs off)."""
+        return Fault.throttle(status=403, retry_after=None, body=json.loads(json.dumps(RATE_LIMIT_BODY)))
+
+    def expire_auth(self, adapter: Adapter) -> None:
+        """Send a stale access token next: the API answers 401 and the adapter refreshes once."""
+        _google(adapter).auth.invalidate(STALE_ACCESS_TOKEN)
+
+    def break_auth(self, adapter: Adapter) -> None:
+        """Swap in a revoked refresh token and a stale access token: 401, then ``invalid_grant`` on refresh."""
+        google = _google(adapter)
+        config = google.config
+        google.auth.replace_credentials(
+            oauth_credentials(
+                client_id=config.client_id or PLACEHOLDER_CLIENT_ID,
+                client_secret=PLACEHOLDER_CLIENT_SECRET,
+                refresh_token=REVOKED_REFRESH_TOKEN,
+                token_uri=config.token_uri,
+                scopes=config.scopes,
+            )
+        )
+        google.auth.invalidate(STALE_ACCESS_TOKEN)
+
+
+def _google(adapter: Adapter) -> GoogleCalendarAdapter:
+    if not isinstance(adapter, GoogleCalendarAdapter):
+        raise TypeError(f"expected a GoogleCalendarAdapter, got {type(adapter).__name__}")
+    return adapter
+
+
