@@ -88,9 +88,12 @@ _BEARER_RE = re.compile(r"(?i)\bbearer\s+(?P<credential>[A-Za-z0-9\-._~+/\[\]%]{
 
 
 class _HarnessLike(Protocol):
-    adapter_name: str
-    canonical_base_url: str
-    canonical_hosts: Mapping[str, str]
+    @property
+    def adapter_name(self) -> str: ...
+    @property
+    def canonical_base_url(self) -> str: ...
+    @property
+    def canonical_hosts(self) -> Mapping[str, str]: ...
 
 
 class CassetteScrubber:
