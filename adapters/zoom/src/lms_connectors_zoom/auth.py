@@ -75,6 +75,7 @@ class ZoomTokenSource:
     ) -> None:
         self._account_id = account_id
         self._token_url = token_url
+        self._client_id = client_id
         basic = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode("ascii")
         self._basic = f"Basic {basic}"
         self.cache: TokenCache = cache if cache is not None else MemoryTokenCache()
@@ -111,6 +112,13 @@ class ZoomTokenSource:
                 self.cache.store(self.cache_key, token)
             self._last_handed_out = token.access_token
             return token.access_token, token.expires_at - now
+
+    def set_client_secret(self, client_secret: str) -> None:
+        """Use a new client secret from the next mint on (after the secret was rotated in the Zoom app)."""
+        basic = base64.b64encode(f"{self._client_id}:{client_secret}".encode()).decode("ascii")
+        with self._lock:
+            # Sent only inside the Authorization header, which the transport and the cassettes redact by name.
+            self._basic = f"Basic {basic}"
 
     def _mint(self, now: float) -> CachedToken:
         """``POST /oauth/token?grant_type=account_credentials&account_id=<id>`` (HTTP Basic)."""

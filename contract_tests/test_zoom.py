@@ -1,0 +1,6 @@
+from lms_connectors.testing.contract import AdapterContract
+from lms_connectors_zoom.testing import ZoomHarness
+
+
+class TestZoomContract(AdapterContract):
+    harness = ZoomHarness()
