@@ -39,7 +39,7 @@ def test_create_reads_back_equal(adapter, server, simulator) -> None:
     assert ref.external_id == event_id_for_key(KEY)
     back = adapter.get_session(ref)
     assert (back.start, back.end, back.timezone) == (session.slot.start, session.slot.end, "America/New_York")
-    assert back.title == session.title and back.location == "HQ, floor 1" and back.capacity == 12
+    assert back.title == session.title and back.location == "Room 101, HQ, floor 1" and back.capacity == 12
     event = live(simulator)[0]
     assert event["guestsCanInviteOthers"] is False
     assert {"email": ROOM.email, "displayName": "Room 101", "resource": True, "responseStatus": "accepted"} in event["attendees"]
@@ -224,10 +224,10 @@ def test_list_sessions_pages_through_everything(adapter, server, simulator) -> N
         slot = TimeSlot(start=base + timedelta(days=n), end=base + timedelta(days=n, hours=2), timezone="Europe/Paris")
         adapter.create_session(make_session(f"s-{n}", slot=slot, room=None), key=f"s-{n}.google_calendar.g1")
     window_end = base + timedelta(days=30)
-    adapter.http.counter.reset()
+    adapter.transport.counter.reset()
     sessions = list(adapter.list_sessions(base, window_end, page_size=2))
     assert [s.start for s in sessions] == [base + timedelta(days=n) for n in range(5)]
-    assert adapter.http.counter["events.list"] == 3
+    assert adapter.transport.counter["events.list"] == 3
     lists = list(server.requests_to("GET", EVENTS + "$"))
     assert [r.query_one("pageToken") is None for r in lists] == [True, False, False]
     assert all(r.query["privateExtendedProperty"] == ["lmsc_managed=1"] for r in lists)
@@ -278,7 +278,7 @@ def test_revoked_refresh_token_is_an_auth_error(adapter, simulator) -> None:
 
 
 def test_calls_per_operation(adapter) -> None:
-    counter = adapter.http.counter
+    counter = adapter.transport.counter
     session = make_session()
     ref = adapter.create_session(session, key=KEY)
     assert counter.total == 1

@@ -35,7 +35,7 @@ def test_in_person_body() -> None:
     assert body["id"] == event_id_for_key(KEY)
     assert body["start"] == {"dateTime": "2026-03-10T09:00:00-04:00", "timeZone": "America/New_York"}
     assert body["end"] == {"dateTime": "2026-03-10T11:00:00-04:00", "timeZone": "America/New_York"}
-    assert body["location"] == "HQ, floor 1"
+    assert body["location"] == "Room 101, HQ, floor 1"
     assert {"email": ROOM.email, "displayName": "Room 101", "resource": True} in body["attendees"]
     assert {"email": "ines@example.com", "displayName": "Ines Instructor"} in body["attendees"]
     assert body["guestsCanInviteOthers"] is False
@@ -70,7 +70,7 @@ def test_meeting_made_elsewhere_is_carried_not_created() -> None:
 def test_hybrid_with_meeting_keeps_room_as_location_and_link_in_description() -> None:
     zoom = Meeting(provider="zoom", join_url="https://zoom.us/j/9")
     body = event_body(make_session(modality=Modality.HYBRID, meeting=zoom), key=KEY, event_id=event_id_for_key(KEY))
-    assert body["location"] == "HQ, floor 1"
+    assert body["location"] == "Room 101, HQ, floor 1"
     assert body["description"].endswith("Join: https://zoom.us/j/9")
 
 
@@ -83,7 +83,7 @@ def test_round_trip_across_dst() -> None:
     assert back.end == session.slot.end
     assert back.timezone == "America/New_York"
     assert back.title == session.title
-    assert back.location == "HQ, floor 1"
+    assert back.location == "Room 101, HQ, floor 1"
     assert back.capacity == 2
     assert back.join_url == "https://meet.google.com/abc-defg-hij"
     assert back.ref.external_id == event_id_for_key(KEY)

@@ -98,7 +98,7 @@ class GoogleCalendarAdapter(Adapter):
         http_session = session if session is not None else requests.Session()
         google_credentials = credentials if credentials is not None else credentials_from_config(config)
         self.auth = GoogleAuth(google_credentials, http_session)
-        self.http = HttpTransport(
+        self.transport = HttpTransport(
             provider=self.name,
             base_url=config.base_url,
             auth=self.auth,
@@ -141,7 +141,7 @@ class GoogleCalendarAdapter(Adapter):
         if "conferenceData" in body:
             params["conferenceDataVersion"] = 1  # without it Google silently ignores createRequest
         try:
-            event = self.http.request_json(
+            event = self.transport.request_json(
                 "POST", self._events_path(), params=params, json=body, idempotent=True, operation="events.insert"
             )
         except Conflict as exc:
@@ -183,7 +183,7 @@ class GoogleCalendarAdapter(Adapter):
         body = event_reschedule_patch(session, key=ref.extra.get("key"))
         headers = {"If-Match": ref.version} if ref.version else None
         try:
-            event = self.http.request_json(
+            event = self.transport.request_json(
                 "PATCH",
                 self._event_path(ref.external_id, calendar_id),
                 params={"sendUpdates": self.config.send_updates},
@@ -213,7 +213,7 @@ class GoogleCalendarAdapter(Adapter):
         :calls: ``DELETE calendars/{calendarId}/events/{eventId}``
         """
         try:
-            self.http.request(
+            self.transport.request(
                 "DELETE",
                 self._event_path(ref.external_id, self._calendar_of(ref)),
                 params={"sendUpdates": self.config.send_updates if notify else "none"},
@@ -269,7 +269,7 @@ class GoogleCalendarAdapter(Adapter):
             params["maxResults"] = page_size
 
         def fetch_page(token: str | None) -> tuple[list[ProviderSession], str | None]:
-            page = self.http.request_json(
+            page = self.transport.request_json(
                 "GET",
                 self._events_path(calendar_id),
                 params={**params, "pageToken": token} if token else params,
@@ -305,7 +305,9 @@ class GoogleCalendarAdapter(Adapter):
                 "items": [{"id": email} for email in batch],
             }
             # A query, not a write: safe to send again.
-            answer = self.http.request_json("POST", "freeBusy", json=body, idempotent=True, operation="freebusy.query")
+            answer = self.transport.request_json(
+                "POST", "freeBusy", json=body, idempotent=True, operation="freebusy.query"
+            )
             calendars = answer.get("calendars") if isinstance(answer, dict) else None
             if not isinstance(calendars, dict):
                 raise MalformedResponse("freeBusy answered without calendars", provider=self.name)
@@ -316,7 +318,7 @@ class GoogleCalendarAdapter(Adapter):
 
     def close(self) -> None:
         """Close the HTTP session."""
-        self.http.close()
+        self.transport.close()
 
     # -- provider extras ------------------------------------------------------------------------------
 
@@ -338,7 +340,7 @@ class GoogleCalendarAdapter(Adapter):
             params["query"] = query
 
         def fetch_page(token: str | None) -> tuple[list[Room], str | None]:
-            page = self.http.request_json(
+            page = self.transport.request_json(
                 "GET",
                 url,
                 params={**params, "pageToken": token} if token else params,
@@ -377,7 +379,7 @@ class GoogleCalendarAdapter(Adapter):
 
     def _get_event(self, event_id: str, calendar_id: str) -> dict[str, Any]:
         return self._as_event(
-            self.http.request_json("GET", self._event_path(event_id, calendar_id), operation="events.get")
+            self.transport.request_json("GET", self._event_path(event_id, calendar_id), operation="events.get")
         )
 
     def _existing_event(self, event_id: str, key: str, duplicate: Conflict) -> dict[str, Any]:
@@ -414,7 +416,7 @@ class GoogleCalendarAdapter(Adapter):
             etag = event.get("etag")
             try:
                 return self._as_event(
-                    self.http.request_json(
+                    self.transport.request_json(
                         "PATCH",
                         self._event_path(ref.external_id, calendar_id),
                         params={"sendUpdates": self.config.send_updates},

@@ -103,7 +103,8 @@ def attendee_for(person: Person) -> dict[str, Any]:
 
 def _location(session: Session) -> str | None:
     if session.room is not None:
-        return session.room.location or session.room.name
+        # The name first: it is what attendees look for; the address helps them find it.
+        return f"{session.room.name}, {session.room.location}" if session.room.location else session.room.name
     if session.meeting is not None:
         return session.meeting.join_url
     return None

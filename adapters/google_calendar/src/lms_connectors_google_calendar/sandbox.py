@@ -539,6 +539,8 @@ class GoogleCalendarSimulator(Simulator):
         time_max = _parse_instant({"dateTime": body.get("timeMax")}, "end") if body.get("timeMax") else None
         if time_min is None or time_max is None:
             raise _bad_request("Missing timeMin or timeMax.", "required")
+        if time_max < time_min:
+            raise _bad_request("The specified time range is empty.", "timeRangeEmpty")
         items = body.get("items") or []
         if len(items) > 50:
             raise _bad_request("Too many calendars requested.", "tooManyCalendarsRequested")

@@ -14,12 +14,14 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
-
-from lms_connectors.testing.contract import ContractHarness
+from zoneinfo import ZoneInfo
 
 from lms_connectors.adapter import Adapter
 from lms_connectors.errors import ConfigurationError
+from lms_connectors.models import Session, TimeSlot
+from lms_connectors.testing.contract import ContractHarness
 from lms_connectors.testing.sandbox import Fault, Simulator
 from lms_connectors_google_calendar.adapter import GoogleCalendarAdapter
 from lms_connectors_google_calendar.auth import oauth_credentials
@@ -60,6 +62,8 @@ class GoogleCalendarHarness(ContractHarness):
         "/admin/directory/v1": DIRECTORY_BASE_URL,
         "/token": TOKEN_URI,
     }
+    keeps: ClassVar[frozenset[str]] = frozenset({"timezone", "location", "capacity"})
+    missing_external_id: ClassVar[str] = "contractmissing0"  # a well-formed base32hex id that names no event
 
     def make_simulator(self) -> Simulator:
         """A fresh Calendar simulator that knows the placeholder OAuth client and refresh token."""
@@ -122,12 +126,20 @@ class GoogleCalendarHarness(ContractHarness):
             )
         return GoogleCalendarAdapter(GoogleCalendarConfig.model_validate(values), sleep=sleep)
 
+    def secret_values(self) -> list[str]:
+        """The placeholder credentials; recorded cassettes are proven free of them."""
+        return [PLACEHOLDER_CLIENT_SECRET, PLACEHOLDER_REFRESH_TOKEN, REVOKED_REFRESH_TOKEN, STALE_ACCESS_TOKEN]
+
     def throttle_fault(self) -> Fault:
         """Google's throttling answer: 403 ``rateLimitExceeded`` without Retry-After (the transport backs off)."""
         return Fault.throttle(status=403, retry_after=None, body=json.loads(json.dumps(RATE_LIMIT_BODY)))
 
     def expire_auth(self, adapter: Adapter) -> None:
-        """Send a stale access token next: the API answers 401 and the adapter refreshes once."""
+        """Send a stale access token next: the API answers 401 and the adapter refreshes once.
+
+        This works the same against the sandbox, on replay and against Google itself (which cannot be told to
+        expire a token), so the recorded 401 is the provider's own answer to a token it does not accept.
+        """
         _google(adapter).auth.invalidate(STALE_ACCESS_TOKEN)
 
     def break_auth(self, adapter: Adapter) -> None:
@@ -144,6 +156,25 @@ class GoogleCalendarHarness(ContractHarness):
             )
         )
         google.auth.invalidate(STALE_ACCESS_TOKEN)
+
+
+    def provoke_invalid_request(self, adapter: Adapter) -> None:
+        """Ask for free/busy over an inverted window: Google answers 400 "The specified time range is empty."."""
+        start = datetime(2027, 5, 3, 10, 0, tzinfo=ZoneInfo("America/New_York"))
+        _google(adapter).free_busy(["c_room101@resource.calendar.google.com"], start, start - timedelta(hours=1))
+
+    def provoke_conflict(self, adapter: Adapter) -> None:
+        """Create, cancel, and create again under the same key: Google never reuses a deleted event's id (409)."""
+        start = datetime(2027, 5, 4, 10, 0, tzinfo=ZoneInfo("America/New_York"))
+        session = Session(
+            id="contract-typed-errors-conflict",
+            title="Contract typed errors conflict",
+            slot=TimeSlot(start=start, end=start + timedelta(hours=1), timezone="America/New_York"),
+        )
+        key = f"{session.id}.{self.adapter_name}.g1"
+        ref = adapter.create_session(session, key=key)
+        adapter.cancel_session(ref, notify=False)
+        adapter.create_session(session, key=key)
 
 
 def _google(adapter: Adapter) -> GoogleCalendarAdapter:

@@ -1,0 +1,65 @@
+"""The contract cassettes of this adapter: free of secrets, on Google's hosts, and every request valid."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import yaml
+
+from lms_connectors.testing.sandbox import SandboxRequest
+from lms_connectors.testing.vcr import scan_for_secrets
+from lms_connectors_google_calendar.testing import GoogleCalendarHarness
+
+from .conftest import check_against_discovery
+
+CASSETTES = Path(__file__).resolve().parents[3] / "contract_tests" / "cassettes" / "google_calendar"
+FILES = sorted(CASSETTES.glob("*.yaml"))
+HOSTS = {"www.googleapis.com", "admin.googleapis.com", "oauth2.googleapis.com"}
+
+pytestmark = pytest.mark.skipif(not FILES, reason="cassettes live in the source tree only")
+
+
+def interactions(path: Path) -> list[dict]:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))["interactions"]
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
+def test_cassette_holds_no_secret(path: Path) -> None:
+    assert scan_for_secrets(path, GoogleCalendarHarness().secret_values()) == []
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
+def test_cassette_requests_fit_the_discovery_document(path: Path) -> None:
+    requests = []
+    for interaction in interactions(path):
+        recorded = interaction["request"]
+        url = urlsplit(recorded["uri"])
+        assert url.scheme == "https" and url.hostname in HOSTS, recorded["uri"]
+        body = recorded.get("body") or b""
+        requests.append(
+            SandboxRequest(
+                method=recorded["method"],
+                path=url.path,
+                query=parse_qs(url.query, keep_blank_values=True),
+                headers={},
+                body=body.encode() if isinstance(body, str) else body,
+            )
+        )
+    assert check_against_discovery(requests) >= 1
+
+
+def test_every_case_is_recorded() -> None:
+    from lms_connectors.testing.contract import CASES
+
+    assert {p.stem for p in FILES} == set(CASES)
+
+
+def test_throttling_is_recorded_as_google_sends_it() -> None:
+    statuses = [i["response"]["status"]["code"] for i in interactions(CASSETTES / "rate_limited.yaml")]
+    assert statuses.count(403) == 2
+    bodies = [json.loads(i["response"]["body"]["string"]) for i in interactions(CASSETTES / "rate_limited.yaml")
+              if i["response"]["status"]["code"] == 403]
+    assert all(b["error"]["errors"][0]["reason"] == "rateLimitExceeded" for b in bodies)
