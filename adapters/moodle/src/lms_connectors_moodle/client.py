@@ -12,7 +12,6 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from lms_connectors.http.transport import CallEvent, HttpTransport
-
 from lms_connectors_moodle.encoding import encode_params
 from lms_connectors_moodle.errors import classify_moodle
 

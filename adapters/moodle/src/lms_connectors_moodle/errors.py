@@ -1,4 +1,4 @@
-"""Classify Moodle's answers into the SDK's error tree.
+r"""Classify Moodle's answers into the SDK's error tree.
 
 Moodle answers almost every failure with **HTTP 200** and a JSON body::
 
@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
+
 from lms_connectors.errors import (
     AuthError,
     Conflict,

@@ -3,7 +3,7 @@
 Serve it with :class:`lms_connectors.testing.sandbox.SandboxServer`::
 
     simulator = MoodleSimulator(tokens={"sandbox-token": "admin"})
-    simulator.site.seed_course(...)   # or create one through core_course_create_courses
+    course_id = simulator.site.add_course("ILT-101", "Instructor-led training")
     with SandboxServer(simulator) as server:
         ...
 

@@ -203,8 +203,11 @@ def _touch(site: SiteState, event: dict[str, Any]) -> None:
 
 
 def update_event_start_day(site: SiteState, caller: int, params: dict[str, Any]) -> Any:
-    """``core_calendar_update_event_start_day``: the day from the caller's zone, the time of day kept in the
-    *site* zone (so the UTC instant moves by an hour across a site DST change)."""
+    """``core_calendar_update_event_start_day``.
+
+    The day from the caller's zone, the time of day kept in the *site* zone (so the UTC instant moves by an
+    hour across a site DST change).
+    """
     event = site.data.events.get(params["eventid"])
     if event is None:
         raise MoodleError.sentence(f"Unable to find event with id {params['eventid']}")
@@ -244,8 +247,10 @@ def _form_start(form: dict[Any, Any], zone: ZoneInfo) -> int | None:
 
 
 def submit_create_update_form(site: SiteState, caller: int, params: dict[str, Any]) -> Any:
-    """``core_calendar_submit_create_update_form``: the event form as a URL-encoded string; any form error is
-    only ``{"validationerror": true}``."""
+    """``core_calendar_submit_create_update_form``.
+
+    The event form as a URL-encoded string; any form error is only ``{"validationerror": true}``.
+    """
     form = parse_php_form(parse_qsl(params["formdata"], keep_blank_values=True))
     invalid = {"validationerror": True}
     name = str(form.get("name", "")).strip()
@@ -400,8 +405,11 @@ _ACTION_TIMESORT = Single({"timesortfrom": Value("int", 0, allow_null=True),
 
 
 def get_action_events_by_course(site: SiteState, caller: int, params: dict[str, Any]) -> Any:
-    """``core_calendar_get_action_events_by_course``: only the caller's own courses; otherwise Moodle builds
-    an answer its own schema rejects (``invalidresponse``), as recorded for a non-enrolled admin."""
+    """``core_calendar_get_action_events_by_course``.
+
+    Only the caller's own courses; otherwise Moodle builds an answer its own schema rejects
+    (``invalidresponse``), as recorded for a non-enrolled admin.
+    """
     if not site.is_enrolled(params["courseid"], caller):
         raise MoodleError("core\\exception\\invalid_response_exception", "invalidresponse",
                           "Invalid response value detected",

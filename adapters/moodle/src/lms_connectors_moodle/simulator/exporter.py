@@ -55,7 +55,8 @@ def _formatted_name(name: str) -> str:
 def legacy_row(event: dict[str, Any]) -> dict[str, Any]:
     """The row rebuilt from Moodle's event objects (zeros become ``null``)."""
     return {
-        "id": event["id"], "name": _formatted_name(event["name"]), "description": event["description"], "format": event["format"],
+        "id": event["id"], "name": _formatted_name(event["name"]), "description": event["description"],
+        "format": event["format"],
         "courseid": event["courseid"], "categoryid": None, "groupid": event["groupid"] or None,
         "userid": event["userid"], "repeatid": event["repeatid"] or None, "modulename": None, "instance": None,
         "eventtype": event["eventtype"], "timestart": event["timestart"], "timeduration": event["timeduration"],
@@ -125,6 +126,7 @@ def exported(site: SiteState, event: dict[str, Any], reader: int) -> dict[str, A
         "isactionevent": False, "iscourseevent": eventtype == "course", "iscategoryevent": False,
         "groupname": group["name"] if group else None, "normalisedeventtype": eventtype,
         "normalisedeventtypetext": _TYPE_TEXT.get(eventtype, "Course event"), "purpose": "none", "branded": False,
-        "url": f"{site.siteurl}/course/view.php?id={course_id}" if "course" in result else f"{site.siteurl}/?redirect=0",
+        "url": (f"{site.siteurl}/course/view.php?id={course_id}" if "course" in result
+                else f"{site.siteurl}/?redirect=0"),
     })
     return result

@@ -119,11 +119,8 @@ def get_courses_by_field(site: SiteState, caller: int, params: dict[str, Any]) -
     field, value = params["field"], params["value"]
     courses = []
     for course in sorted(site.data.courses.values(), key=lambda c: c["id"]):
-        if field == "":
-            courses.append(course)
-        elif field == "id" and str(course["id"]) == value:
-            courses.append(course)
-        elif field in ("shortname", "idnumber") and course[field] == value:
+        by_id = field == "id" and str(course["id"]) == value
+        if field == "" or by_id or (field in ("shortname", "idnumber") and course[field] == value):
             courses.append(course)
     return {"courses": [_course_record(site, c) for c in courses], "warnings": []}
 
@@ -224,8 +221,11 @@ _ENROL = Single({"enrolments": Multiple(Single({
 
 
 def enrol_users(site: SiteState, caller: int, params: dict[str, Any]) -> Any:
-    """``enrol_manual_enrol_users``: all-or-nothing; re-enrolling overwrites the window and status (left-out
-    fields reset) and adds the role; a new enrolment sends a welcome message after the commit."""
+    """``enrol_manual_enrol_users``.
+
+    All-or-nothing; re-enrolling overwrites the window and status (left-out fields reset) and adds the role; a
+    new enrolment sends a welcome message after the commit.
+    """
     welcomes: list[tuple[int, int]] = []
     with site.transaction():
         for item in params["enrolments"]:
@@ -278,8 +278,11 @@ _UNENROL = Single({"enrolments": Multiple(Single({
 
 
 def unenrol_users(site: SiteState, caller: int, params: dict[str, Any]) -> Any:
-    """``enrol_manual_unenrol_users``: removes the whole enrolment (``roleid`` is ignored) and the user's
-    group memberships in the course; unenrolling someone not enrolled is a no-op."""
+    """``enrol_manual_unenrol_users``.
+
+    Removes the whole enrolment (``roleid`` is ignored) and the user's group memberships in the course;
+    unenrolling someone not enrolled is a no-op.
+    """
     with site.transaction():
         for item in params["enrolments"]:
             course_id, user_id = item["courseid"], item["userid"]
@@ -299,8 +302,11 @@ _ENROLLED = Single({"courseid": Value("int"), "options": Multiple(Single({
 
 
 def get_enrolled_users(site: SiteState, caller: int, params: dict[str, Any]) -> Any:
-    """``core_enrol_get_enrolled_users`` with ``userfields``, ``onlyactive``, ``onlysuspended``, ``groupid``,
-    ``withcapability``, ``limitfrom`` and ``limitnumber``."""
+    """``core_enrol_get_enrolled_users``.
+
+    Options: ``userfields``, ``onlyactive``, ``onlysuspended``, ``groupid``, ``withcapability``, ``limitfrom``
+    and ``limitnumber``.
+    """
     course_id = params["courseid"]
     site.course(course_id)
     options = {o["name"]: o["value"] for o in params["options"]}

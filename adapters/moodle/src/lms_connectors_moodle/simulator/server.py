@@ -8,7 +8,6 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from lms_connectors.testing.sandbox import SandboxRequest, SandboxResponse, Simulator
-
 from lms_connectors_moodle.simulator.calendar import CALENDAR_FUNCTIONS
 from lms_connectors_moodle.simulator.params import ParamError, Single
 from lms_connectors_moodle.simulator.people import PEOPLE_FUNCTIONS

@@ -45,7 +45,9 @@ SERVICE_FUNCTIONS: tuple[str, ...] = (
 )
 """The functions of the recorded site's external service (``ilt_sdk``), in its order."""
 
-OTHER_SITE_FUNCTIONS: frozenset[str] = frozenset({"core_message_send_instant_messages", "core_group_get_course_user_groups"})
+OTHER_SITE_FUNCTIONS: frozenset[str] = frozenset(
+    {"core_message_send_instant_messages", "core_group_get_course_user_groups"}
+)
 """Functions that exist on the site but are not in that service (calling them is ``accessexception``)."""
 
 
@@ -75,12 +77,15 @@ class MoodleError(Exception):
     def invalid_user(cls, userid: int) -> MoodleError:
         """``dml_missing_record_exception`` / ``invaliduser``."""
         return cls("dml_missing_record_exception", "invaliduser", "Invalid user",
-                   f"SELECT * FROM {{user}} WHERE id = ?\n[array (\n  0 => {userid},\n)]")
+                   f"SELECT * FROM {{user}} WHERE id = ?\n[array (\n  0 => {userid},\n)]")  # noqa: S608
 
     @classmethod
     def no_permissions(cls, what: str, *, capability: bool = True) -> MoodleError:
         """``nopermissions`` (``required_capability_exception`` or a plain ``moodle_exception``)."""
-        exception = "core\\exception\\required_capability_exception" if capability else "core\\exception\\moodle_exception"
+        exception = (
+            "core\\exception\\required_capability_exception" if capability
+            else "core\\exception\\moodle_exception"
+        )
         return cls(exception, "nopermissions",
                    f"Sorry, but you do not currently have permissions to do that ({what}).")
 
@@ -142,6 +147,18 @@ class SiteState:
             "showgrades": 1, "newsitems": 3, "startdate": 0, "enddate": 0, "visible": 1, "lang": "",
             "timecreated": now, "timemodified": now, "enablecompletion": 0,
         }
+
+    def add_course(self, shortname: str, fullname: str, *, startdate: int = 0) -> int:
+        """Create a course with a manual enrolment instance (what an administrator sets up by hand)."""
+        now = int(self.clock())
+        course_id = self.next_id("course")
+        self.data.courses[course_id] = {
+            "id": course_id, "fullname": fullname, "shortname": shortname, "categoryid": 1, "idnumber": shortname,
+            "summary": "", "summaryformat": 1, "format": "topics", "showgrades": 1, "newsitems": 5,
+            "startdate": startdate, "enddate": 0, "visible": 1, "lang": "", "timecreated": now,
+            "timemodified": now, "enablecompletion": 1,
+        }
+        return course_id
 
     def add_token(self, token: str, username: str) -> None:
         """Issue ``token`` for ``username`` on the site's service (the user may be created later)."""

@@ -1,0 +1,433 @@
+"""The Moodle adapter: a session is a course calendar event plus a course group holding its roster.
+
+Calls per operation (N learners, all fitting under ``max_input_vars``):
+
+* create: 3 (look up by marker, create group, create event) + 1 when a location or join link must be set;
+* reschedule: 1 (``core_calendar_submit_create_update_form`` with the exact Unix start);
+* cancel: 2 (delete event, delete group);
+* enrol N: 4 + 1 the first time per course (users by email, enrolled users, enrol the missing ones, add to
+  the groups) + 1 if profiles' zones change + 1 if accounts are created -- independent of N;
+* unenrol N: 4 or 5 (users, course groups, members, remove from group, unenrol those the SDK enrolled).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any, ClassVar
+from urllib.parse import urlencode
+
+from lms_connectors.adapter import Adapter, AdapterKind, Capability
+from lms_connectors.errors import (
+    Conflict,
+    InvalidRequest,
+    NotFound,
+    PermissionDenied,
+    ProviderError,
+    ResponseLost,
+    ValidationError,
+)
+from lms_connectors.models import Person, ProviderRef, ProviderSession, RosterMember, Session
+from lms_connectors_moodle.batching import batches
+from lms_connectors_moodle.client import MoodleClient
+from lms_connectors_moodle.config import MoodleConfig
+from lms_connectors_moodle.errors import raise_for_warnings
+from lms_connectors_moodle.mapping import (
+    description_html,
+    event_instants,
+    group_idnumber,
+    group_name,
+    join_url_of,
+    key_of,
+    location_of,
+    marker,
+)
+from lms_connectors_moodle.users import UserDirectory
+
+__all__ = ["ENROLLED_BY_SDK_IDNUMBER", "MoodleAdapter"]
+
+logger = logging.getLogger("lms_connectors.moodle")
+
+ENROLLED_BY_SDK_IDNUMBER = "lmsc:enrolled-by-sdk"
+"""ID number of the course group whose members are the users this SDK enrolled (and may unenrol)."""
+
+
+class MoodleAdapter(Adapter):
+    """Sessions as Moodle course calendar events, rosters as manual enrolments plus a group per session.
+
+    Args:
+        config: Site settings.
+        sleep: How the transport waits between retries (tests inject a fake).
+    """
+
+    name: ClassVar[str] = "moodle"
+    display_name: ClassVar[str] = "Moodle"
+    kind: ClassVar[AdapterKind] = AdapterKind.LMS
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({
+        Capability.RESCHEDULE_IN_PLACE,
+        Capability.ROSTER,
+        Capability.PUBLISHES_MEETING_LINK,
+        Capability.LIST_SESSIONS,
+    })
+    config_model: ClassVar[type[MoodleConfig]] = MoodleConfig
+
+    def __init__(self, config: MoodleConfig, *, sleep: Callable[[float], None] | None = None) -> None:
+        self.config = config
+        self.client = MoodleClient(
+            config.base_url, config.token.get_secret_value(), sleep=sleep, timeout=(5.0, config.timeout_seconds)
+        )
+        self.users = UserDirectory(self.client, config)
+        self._marker_groups: dict[int, int] = {}
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> MoodleAdapter:
+        """Build the adapter from a mapping validated by :class:`MoodleConfig`."""
+        return cls(MoodleConfig.model_validate(dict(config)))
+
+    # -- sessions ---------------------------------------------------------------------------------------
+
+    def _course_of(self, session: Session | None) -> int:
+        raw = session.course_id if session is not None and session.course_id else self.config.course_id
+        if raw is None:
+            raise ValidationError("a Moodle session needs a course: set Session.course_id or the course_id setting")
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValidationError(f"Moodle course ids are integers, got {raw!r}") from None
+
+    def create_session(self, session: Session, *, key: str) -> ProviderRef:
+        """Create the session's group and calendar event; idempotent for ``key``.
+
+        :calls: ``core_calendar_get_calendar_events`` (marker lookup), ``core_group_create_groups``,
+            ``core_calendar_create_calendar_events``, ``core_calendar_submit_create_update_form`` (location).
+        """
+        course_id = self._course_of(session)
+        existing = self._find(key, course_id)
+        if existing is not None:
+            return existing
+        group_id = self._ensure_group(course_id, group_idnumber(key), group_name(session, key),
+                                      f"Roster of {session.title}")
+        start = int(session.slot.start.timestamp())
+        event = {
+            "name": session.title, "description": description_html(session, key), "format": 1,
+            "courseid": course_id, "eventtype": self.config.event_type, "timestart": start,
+            "timeduration": int(session.slot.duration.total_seconds()),
+        }
+        if self.config.event_type == "group":
+            event["groupid"] = group_id
+        try:
+            answer = self.client.call("core_calendar_create_calendar_events", {"events": [event]})
+        except ResponseLost:
+            # Moodle may have created it: never resend blindly (it would make a second event).
+            found = self._find(key, course_id)
+            if found is not None:
+                return found
+            answer = self.client.call("core_calendar_create_calendar_events", {"events": [event]})
+        raise_for_warnings(answer.get("warnings"), items=[session.title], what=f"creating event {session.title!r}")
+        created = answer["events"][0]
+        ref = self._ref(created, session, course_id, group_id, key)
+        location = location_of(session)
+        if location:
+            self._submit_form(ref, session, key, location)
+        return ref
+
+    def find_session(self, key: str) -> ProviderRef | None:
+        """Find the event a previous ``create_session(key=key)`` made, by the marker in its description.
+
+        :calls: ``core_calendar_get_calendar_events`` (the configured course, filtered on our side).
+        """
+        if self.config.course_id is None:
+            return None
+        return self._find(key, self.config.course_id)
+
+    def _find(self, key: str, course_id: int) -> ProviderRef | None:
+        answer = self.client.call("core_calendar_get_calendar_events", {
+            "events": {"courseids": [course_id]},
+            "options": {"userevents": False, "siteevents": False, "ignorehidden": False},
+        }, idempotent=True)
+        tagged = [e for e in answer.get("events", []) if marker(key) in (e.get("description") or "")]
+        if not tagged and self.config.event_type == "group":
+            tagged = self._find_group_events(key, course_id)
+        if not tagged:
+            return None
+        event = min(tagged, key=lambda e: int(e["id"]))
+        group = self._group_by_idnumber(course_id, group_idnumber(key))
+        return self._ref(event, None, course_id, group["id"] if group else 0, key)
+
+    def _find_group_events(self, key: str, course_id: int) -> list[dict[str, Any]]:
+        group = self._group_by_idnumber(course_id, group_idnumber(key))
+        if group is None:
+            return []
+        answer = self.client.call("core_calendar_get_calendar_events", {
+            "events": {"groupids": [group["id"]]},
+            "options": {"userevents": False, "siteevents": False, "ignorehidden": False},
+        }, idempotent=True)
+        return [e for e in answer.get("events", []) if marker(key) in (e.get("description") or "")]
+
+    def _ref(self, event: Mapping[str, Any], session: Session | None, course_id: int, group_id: int,
+             key: str) -> ProviderRef:
+        extra = {"course_id": str(course_id), "group_id": str(group_id), "key": key,
+                 "owner_id": str(event.get("userid") or "")}
+        if session is not None:
+            extra["timezone"] = session.slot.timezone
+        return ProviderRef(provider=self.name, external_id=str(event["id"]),
+                           join_url=session.meeting.join_url if session and session.meeting else None, extra=extra)
+
+    def get_session(self, ref: ProviderRef) -> ProviderSession:
+        """Read the event back (its location comes only from the rich exporter).
+
+        :calls: ``core_calendar_get_calendar_event_by_id``.
+
+        Raises:
+            NotFound: The event does not exist (Moodle itself answers a missing id with ``nopermissions``;
+                the adapter checks by id before saying so).
+        """
+        try:
+            answer = self.client.call("core_calendar_get_calendar_event_by_id", {"eventid": int(ref.external_id)},
+                                      idempotent=True)
+        except PermissionDenied:
+            if not self._event_exists(int(ref.external_id)):
+                raise NotFound(f"Moodle event {ref.external_id} does not exist", provider=self.name) from None
+            raise
+        event = answer["event"]
+        start, end = event_instants(event)
+        return ProviderSession(
+            ref=ref, title=str(event["name"]), start=start, end=end, timezone=ref.extra.get("timezone"),
+            location=event.get("location") or None, join_url=join_url_of(str(event.get("description", ""))),
+            raw=event,
+        )
+
+    def _event_exists(self, event_id: int) -> bool:
+        answer = self.client.call("core_calendar_get_calendar_events", {
+            "events": {"eventids": [event_id]}, "options": {"userevents": False, "siteevents": False},
+        }, idempotent=True)
+        return any(int(e["id"]) == event_id for e in answer.get("events", []))
+
+    def reschedule_session(self, ref: ProviderRef, session: Session) -> ProviderRef:
+        """Move the event in place, to the exact instant.
+
+        Uses the event form with a plain integer ``timestart`` (taken as-is, no zone involved), never
+        ``core_calendar_update_event_start_day``, which keeps the time of day in the *site* zone and so
+        shifts the instant by an hour across a DST change.
+
+        :calls: ``core_calendar_submit_create_update_form``.
+        """
+        key = ref.extra.get("key") or ""
+        self._submit_form(ref, session, key, location_of(session))
+        extra = {**ref.extra, "timezone": session.slot.timezone}
+        return ref.model_copy(update={"extra": extra,
+                                      "join_url": session.meeting.join_url if session.meeting else ref.join_url})
+
+    def _submit_form(self, ref: ProviderRef, session: Session, key: str, location: str) -> None:
+        seconds = int(session.slot.duration.total_seconds())
+        if seconds % 60:
+            raise ValidationError("Moodle's event form takes durations in whole minutes")
+        course_id = ref.extra.get("course_id") or str(self._course_of(session))
+        fields: list[tuple[str, str]] = [
+            ("id", ref.external_id), ("userid", ref.extra.get("owner_id", "")), ("modulename", ""),
+            ("instance", "0"), ("visible", "1"), ("sesskey", "ignored-for-ws"),
+            ("_qf__core_calendar_local_event_forms_update", "1"), ("name", session.title),
+            ("eventtype", self.config.event_type), ("courseid", course_id),
+        ]
+        if self.config.event_type == "group":
+            fields += [("groupcourseid", course_id), ("groupid", ref.extra.get("group_id", "0"))]
+        fields += [
+            ("description[text]", description_html(session, key)), ("description[format]", "1"),
+            ("description[itemid]", "0"), ("location", location), ("duration", "2"),
+            ("timedurationminutes", str(seconds // 60)), ("timestart", str(int(session.slot.start.timestamp()))),
+        ]
+        answer = self.client.call("core_calendar_submit_create_update_form", {"formdata": urlencode(fields)},
+                                  idempotent=True)
+        if answer.get("validationerror"):
+            raise InvalidRequest(f"Moodle's event form refused the update of event {ref.external_id} "
+                                 "(it gives no detail: name, type, course or permission)", provider=self.name,
+                                 code="validationerror")
+
+    def cancel_session(self, ref: ProviderRef, *, notify: bool = True) -> None:
+        """Delete the event and the session's group; already gone is fine.
+
+        :calls: ``core_calendar_delete_calendar_events``, ``core_group_delete_groups``.
+        """
+        try:
+            self.client.call("core_calendar_delete_calendar_events",
+                             {"events": [{"eventid": int(ref.external_id), "repeat": False}]}, idempotent=True)
+        except NotFound:
+            logger.debug("moodle event %s was already deleted", ref.external_id)
+        group_id = int(ref.extra.get("group_id") or 0)
+        if group_id:
+            try:
+                self.client.call("core_group_delete_groups", {"groupids": [group_id]}, idempotent=True)
+            except NotFound:
+                logger.debug("moodle group %s was already deleted", group_id)
+
+    def list_sessions(
+        self, start: datetime, end: datetime, *, page_size: int | None = None
+    ) -> Iterator[ProviderSession]:
+        """Events of the configured course starting in ``[start, end)`` that this SDK created.
+
+        Moodle returns the whole window in one answer (the function has no paging).
+
+        :calls: ``core_calendar_get_calendar_events``.
+        """
+        course_id = self._course_of(None)
+        answer = self.client.call("core_calendar_get_calendar_events", {
+            "events": {"courseids": [course_id]},
+            "options": {"userevents": False, "siteevents": False, "timestart": int(start.timestamp()),
+                        "timeend": int(end.timestamp())},
+        }, idempotent=True)
+        for event in answer.get("events", []):
+            key = key_of(str(event.get("description") or ""))
+            begin, finish = event_instants(event)
+            if key is None or not start <= begin < end:
+                continue
+            ref = ProviderRef(provider=self.name, external_id=str(event["id"]),
+                              extra={"course_id": str(course_id), "key": key})
+            yield ProviderSession(ref=ref, title=str(event["name"]), start=begin, end=finish,
+                                  join_url=join_url_of(str(event.get("description") or "")), raw=event)
+
+    # -- groups -----------------------------------------------------------------------------------------
+
+    def _course_groups(self, course_id: int) -> list[dict[str, Any]]:
+        groups: list[dict[str, Any]] = self.client.call("core_group_get_course_groups", {"courseid": course_id},
+                                                        idempotent=True)
+        return groups
+
+    def _group_by_idnumber(self, course_id: int, idnumber: str) -> dict[str, Any] | None:
+        return next((g for g in self._course_groups(course_id) if g.get("idnumber") == idnumber), None)
+
+    def _ensure_group(self, course_id: int, idnumber: str, name: str, description: str) -> int:
+        """Create a group, or find the one a previous attempt made (its ID number is the natural key)."""
+        group = {"courseid": course_id, "name": name, "description": description, "idnumber": idnumber}
+        try:
+            created = self.client.call("core_group_create_groups", {"groups": [group]})
+            return int(created[0]["id"])
+        except (Conflict, InvalidRequest, ResponseLost) as exc:
+            # A duplicate ID number is 'idnumbertaken', a duplicate name 'invalidparameter'; a lost answer
+            # may have created it. In every case the group with our ID number is the one to use.
+            found = self._group_by_idnumber(course_id, idnumber)
+            if found is None:
+                raise exc
+            return int(found["id"])
+
+    def _marker_group(self, course_id: int) -> int:
+        if course_id not in self._marker_groups:
+            self._marker_groups[course_id] = self._ensure_group(
+                course_id, ENROLLED_BY_SDK_IDNUMBER, "lms-connectors: enrolled by the SDK",
+                "Members are the users lms-connectors enrolled in this course; it unenrols only them.",
+            )
+        return self._marker_groups[course_id]
+
+    # -- roster -----------------------------------------------------------------------------------------
+
+    def enrol(self, ref: ProviderRef, session: Session, people: Sequence[Person]) -> list[RosterMember]:
+        """Enrol ``people`` in the course (only those not enrolled yet) and add them to the session's group.
+
+        Re-enrolling an enrolled user is not a no-op in Moodle (it resets the enrolment window and status),
+        so enrolled users are only added to the group. Every step is one call per ``max_input_vars`` batch.
+
+        :calls: ``core_user_get_users_by_field``, [``core_user_create_users``], [``core_user_update_users``],
+            ``core_enrol_get_enrolled_users``, ``enrol_manual_enrol_users``, ``core_group_add_group_members``.
+        """
+        if not people:
+            return []
+        course_id = int(ref.extra.get("course_id") or self._course_of(session))
+        group_id = int(ref.extra.get("group_id") or 0)
+        users = self.users.resolve(people)
+        enrolled = self._enrolled_ids(course_id)
+        newcomers = [users[p.email] for p in people if users[p.email] not in enrolled]
+        if newcomers:
+            self._enrol_ids(course_id, newcomers)
+        marker_group = self._marker_group(course_id) if newcomers else 0
+        members = [{"groupid": group_id, "userid": users[p.email]} for p in people if group_id]
+        members += [{"groupid": marker_group, "userid": uid} for uid in newcomers]
+        for batch in batches(members, 2, self.config.max_input_vars):
+            self.client.call("core_group_add_group_members", {"members": list(batch)}, idempotent=True)
+        fresh = set(newcomers)
+        return [RosterMember(email=p.email, external_id=str(users[p.email]),
+                             status="enrolled" if users[p.email] in fresh else "added_to_group") for p in people]
+
+    def _enrolled_ids(self, course_id: int) -> set[int]:
+        answer = self.client.call("core_enrol_get_enrolled_users", {
+            "courseid": course_id, "options": [{"name": "userfields", "value": "id"}],
+        }, idempotent=True)
+        return {int(row["id"]) for row in answer}
+
+    def _enrol_ids(self, course_id: int, user_ids: Sequence[int]) -> None:
+        rows = [{"roleid": self.config.student_role_id, "userid": uid, "courseid": course_id} for uid in user_ids]
+        for batch in batches(rows, 3, self.config.max_input_vars):
+            try:
+                self.client.call("enrol_manual_enrol_users", {"enrolments": list(batch)}, idempotent=True)
+            except ProviderError as exc:
+                # 'Message was not sent.': the welcome mail failed AFTER the enrolment committed.
+                if "notification" not in exc.message and "Message was not sent" not in str(exc.code):
+                    raise
+                missing = {r["userid"] for r in batch} - self._enrolled_ids(course_id)
+                if missing:
+                    raise
+                logger.warning("moodle enrolled %d users but could not send their welcome message", len(batch))
+
+    def unenrol(self, ref: ProviderRef, session: Session, people: Sequence[Person]) -> None:
+        """Remove ``people`` from the session's group; unenrol only those this SDK enrolled.
+
+        A user leaves the course only when the SDK enrolled them and they are in no other session of the
+        course (Moodle's unenrol drops every group membership); the others only leave the group.
+
+        :calls: ``core_user_get_users_by_field``, ``core_group_get_course_groups``,
+            ``core_group_get_group_members``, ``core_group_delete_group_members``, ``enrol_manual_unenrol_users``.
+        """
+        if not people:
+            return
+        course_id = int(ref.extra.get("course_id") or self._course_of(session))
+        group_id = int(ref.extra.get("group_id") or 0)
+        users = self.users.find(people)
+        ids = [users[p.email] for p in people if p.email in users]
+        if not ids:
+            return
+        ours = [g for g in self._course_groups(course_id) if str(g.get("idnumber", "")).startswith("lmsc:")]
+        members: dict[int, set[int]] = {}
+        if ours:
+            answer = self.client.call("core_group_get_group_members",
+                                      {"groupids": [int(g["id"]) for g in ours]}, idempotent=True)
+            members = {int(row["groupid"]): {int(u) for u in row["userids"]} for row in answer}
+        marker_id = next((int(g["id"]) for g in ours if g.get("idnumber") == ENROLLED_BY_SDK_IDNUMBER), None)
+        enrolled_by_us = members.get(marker_id, set()) if marker_id is not None else set()
+        other_sessions = [m for gid, m in members.items() if gid not in (group_id, marker_id)]
+        leaving = [uid for uid in ids if uid in enrolled_by_us and not any(uid in m for m in other_sessions)]
+        staying = [uid for uid in ids if uid not in leaving and uid in members.get(group_id, set())]
+        for batch in batches([{"groupid": group_id, "userid": uid} for uid in staying], 2, self.config.max_input_vars):
+            self.client.call("core_group_delete_group_members", {"members": list(batch)}, idempotent=True)
+        rows = [{"userid": uid, "courseid": course_id} for uid in leaving]
+        for batch in batches(rows, 2, self.config.max_input_vars):
+            self.client.call("enrol_manual_unenrol_users", {"enrolments": list(batch)}, idempotent=True)
+
+    def list_roster(self, ref: ProviderRef) -> Iterator[RosterMember]:
+        """Members of the session's group.
+
+        :calls: ``core_group_get_group_members``, ``core_user_get_users_by_field`` (by id, batched).
+        """
+        group_id = int(ref.extra.get("group_id") or 0)
+        if not group_id:
+            return
+        answer = self.client.call("core_group_get_group_members", {"groupids": [group_id]}, idempotent=True)
+        ids = [int(u) for row in answer for u in row["userids"]]
+        for person in self.users.by_ids(ids):
+            yield RosterMember(email=str(person["email"]).lower(), external_id=str(person["id"]), status="member")
+
+    # -- lifecycle and extras -----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the HTTP session."""
+        self.client.close()
+
+    def diagnose(self) -> list[Any]:
+        """Checks for ``lms-connectors doctor`` (see :func:`lms_connectors_moodle.doctor.check_site`)."""
+        from lms_connectors_moodle.doctor import check_site
+
+        return list(check_site(self))
+
+    def ex_call(self, wsfunction: str, params: Mapping[str, Any] | None = None) -> Any:
+        """Call any web-service function of the token's service (Moodle-only escape hatch)."""
+        return self.client.call(wsfunction, params)
+
+

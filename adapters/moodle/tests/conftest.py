@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from lms_connectors.testing.sandbox import SandboxServer
+from lms_connectors_moodle.adapter import MoodleAdapter
+from lms_connectors_moodle.config import MoodleConfig
+from lms_connectors_moodle.sandbox import MoodleSimulator
+
+TOKEN = "sandbox-token-0123456789"
+
+
+@dataclass
+class Site:
+    simulator: MoodleSimulator
+    server: SandboxServer
+    adapter: MoodleAdapter
+    course_id: int
+
+
+def make_site(**settings: object) -> Iterator[Site]:
+    simulator = MoodleSimulator(tokens={TOKEN: "admin"}, site_timezone="Europe/London")
+    course_id = simulator.site.add_course("ILT-101", "Instructor-led training")
+    with SandboxServer(simulator) as server:
+        config = MoodleConfig.model_validate({"base_url": server.url, "token": TOKEN, "course_id": course_id,
+                                              **settings})
+        adapter = MoodleAdapter(config, sleep=lambda _s: None)
+        try:
+            yield Site(simulator, server, adapter, course_id)
+        finally:
+            adapter.close()
+
+
+@pytest.fixture
+def site() -> Iterator[Site]:
+    yield from make_site()
+
+
+@pytest.fixture
+def creating_site() -> Iterator[Site]:
+    yield from make_site(create_missing_users=True)
