@@ -1,0 +1,131 @@
+"""The Zoom simulator answers with Zoom's statuses, codes and headers (raw HTTP, no adapter)."""
+
+from __future__ import annotations
+
+import base64
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+import pytest
+import requests
+
+from lms_connectors.testing.sandbox import SandboxServer
+from lms_connectors_zoom.sandbox import ZoomSimulator
+
+NOW = datetime(2027, 1, 4, 23, 0, tzinfo=UTC)
+BASIC = "Basic " + base64.b64encode(b"sim-client-id:sim-client-secret").decode()
+
+
+@pytest.fixture
+def sim() -> ZoomSimulator:
+    return ZoomSimulator(now=lambda: NOW, daily_meeting_limit=2)
+
+
+@pytest.fixture
+def url(sim: ZoomSimulator):
+    with SandboxServer(sim) as server:
+        yield server.url
+
+
+def token(url: str) -> dict[str, str]:
+    answer = requests.post(f"{url}/oauth/token", params={"grant_type": "account_credentials",
+                                                         "account_id": "sim-account"},
+                           headers={"Authorization": BASIC}, timeout=5)
+    assert answer.status_code == 200
+    assert answer.json()["expires_in"] == 3600
+    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+
+MEETING = {"topic": "T", "type": 2, "start_time": "2027-02-10T14:00:00Z", "duration": 60,
+           "timezone": "America/New_York", "settings": {"approval_type": 1}}
+
+
+def test_token_endpoint_refusals(url: str) -> None:
+    wrong = requests.post(f"{url}/oauth/token", params={"grant_type": "account_credentials",
+                                                        "account_id": "sim-account"},
+                          headers={"Authorization": "Basic eDp5"}, timeout=5)
+    assert wrong.status_code == 400 and wrong.json()["error"] == "invalid_client"
+    no_grant = requests.post(f"{url}/oauth/token", params={"account_id": "sim-account"},
+                             headers={"Authorization": BASIC}, timeout=5)
+    assert no_grant.json()["error"] == "unsupported_grant_type"
+
+
+def test_expired_and_unknown_tokens_are_401_code_124(url: str, sim: ZoomSimulator) -> None:
+    headers = token(url)
+    assert requests.get(f"{url}/v2/users/me/meetings", headers=headers, timeout=5).status_code == 200
+    sim.expire_tokens()
+    expired = requests.get(f"{url}/users/me/meetings", headers=headers, timeout=5)
+    assert (expired.status_code, expired.json()) == (401, {"code": 124, "message": "Access token is expired."})
+    unknown = requests.get(f"{url}/users/me/meetings", headers={"Authorization": "Bearer nope"}, timeout=5)
+    assert unknown.json()["code"] == 124
+
+
+def test_a_new_token_revokes_the_previous_one(url: str) -> None:
+    first = token(url)
+    token(url)
+    assert requests.get(f"{url}/users/me/meetings", headers=first, timeout=5).status_code == 401
+
+
+def test_meeting_lifecycle_and_errors(url: str) -> None:
+    headers = token(url)
+    created = requests.post(f"{url}/users/me/meetings", json=MEETING, headers=headers, timeout=5)
+    assert created.status_code == 201
+    meeting = created.json()
+    assert meeting["id"] > 2**32 and meeting["start_time"] == "2027-02-10T14:00:00Z"
+    assert "registration_url" in meeting
+    wall = requests.post(f"{url}/users/me/meetings", headers=headers, timeout=5,
+                         json={**MEETING, "start_time": "2027-02-10T09:00:00"})
+    assert wall.json()["start_time"] == "2027-02-10T14:00:00Z"  # wall time read in the given timezone
+    patched = requests.patch(f"{url}/meetings/{meeting['id']}", json={"duration": 30}, headers=headers, timeout=5)
+    assert patched.status_code == 429  # the third create/update of the day with a limit of 2
+    assert requests.delete(f"{url}/meetings/{meeting['id']}", headers=headers, timeout=5).status_code == 204
+    gone = requests.get(f"{url}/meetings/{meeting['id']}", headers=headers, timeout=5)
+    assert (gone.status_code, gone.json()["code"]) == (404, 3001)
+    user = requests.get(f"{url}/users/nobody@example.com/meetings", headers=headers, timeout=5)
+    assert (user.status_code, user.json()["code"]) == (404, 1001)
+    bad = requests.post(f"{url}/users/me/meetings", json={**MEETING, "duration": "long"}, headers=headers, timeout=5)
+    assert (bad.status_code, bad.json()["code"]) == (400, 300)
+
+
+def test_daily_limit_answer(url: str) -> None:
+    headers = token(url)
+    for _ in range(2):
+        ok = requests.post(f"{url}/users/me/meetings", json=MEETING, headers=headers, timeout=5)
+        assert ok.headers["X-RateLimit-Type"] == "Daily-limit"
+    assert ok.headers["X-RateLimit-Remaining"] == "0"
+    refused = requests.post(f"{url}/users/me/meetings", json=MEETING, headers=headers, timeout=5)
+    assert refused.status_code == 429
+    assert "daily rate limit (2)" in refused.json()["message"]
+    assert refused.headers["Retry-After"] == "2027-01-05T00:00:00Z"
+
+
+def test_registrant_flow(url: str, sim: ZoomSimulator) -> None:
+    headers = token(url)
+    mid = requests.post(f"{url}/users/me/meetings", json=MEETING, headers=headers, timeout=5).json()["id"]
+    pending = requests.post(f"{url}/meetings/{mid}/registrants", headers=headers, timeout=5,
+                            json={"email": "a@example.com", "first_name": "A", "last_name": "B"})
+    assert pending.status_code == 201 and "join_url" not in pending.json()
+    approved = requests.post(f"{url}/meetings/{mid}/registrants", headers=headers, timeout=5,
+                             json={"email": "b@example.com", "first_name": "B", "last_name": "C", "auto_approve": True})
+    assert approved.json()["join_url"]
+    too_many = requests.put(f"{url}/meetings/{mid}/registrants/status", headers=headers, timeout=5,
+                            json={"action": "approve", "registrants": [{"id": str(n)} for n in range(31)]})
+    assert (too_many.status_code, too_many.json()["code"]) == (400, 300)
+    host = requests.post(f"{url}/meetings/{mid}/registrants", headers=headers, timeout=5,
+                         json={"email": "host@example.com", "first_name": "H", "last_name": "H"})
+    assert host.json()["code"] == 3027
+    listed = requests.get(f"{url}/meetings/{mid}/registrants", params={"status": "pending"}, headers=headers,
+                          timeout=5).json()
+    assert [r["email"] for r in listed["registrants"]] == ["a@example.com"]
+
+
+def test_concurrent_creates_get_distinct_ids(url: str, sim: ZoomSimulator) -> None:
+    sim.daily_meeting_limit = 100
+    headers = token(url)
+
+    def create(_: int) -> int:
+        return int(requests.post(f"{url}/users/me/meetings", json=MEETING, headers=headers, timeout=5).json()["id"])
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        ids = list(pool.map(create, range(24)))
+    assert len(set(ids)) == 24 == sim.meeting_count()
