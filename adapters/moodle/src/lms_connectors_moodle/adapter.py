@@ -28,6 +28,7 @@ from lms_connectors.errors import (
     ResponseLost,
     ValidationError,
 )
+from lms_connectors.http.transport import HttpTransport
 from lms_connectors.models import Person, ProviderRef, ProviderSession, RosterMember, Session
 from lms_connectors_moodle.batching import batches
 from lms_connectors_moodle.client import MoodleClient
@@ -84,6 +85,11 @@ class MoodleAdapter(Adapter):
     def from_config(cls, config: Mapping[str, Any]) -> MoodleAdapter:
         """Build the adapter from a mapping validated by :class:`MoodleConfig`."""
         return cls(MoodleConfig.model_validate(dict(config)))
+
+    @property
+    def transport(self) -> HttpTransport:
+        """The HTTP transport (counts calls, retries, redacts the token)."""
+        return self.client.transport
 
     # -- sessions ---------------------------------------------------------------------------------------
 

@@ -66,7 +66,8 @@ def location_of(session: Session) -> str:
     """What goes into the event's location field: the room, and the join link for virtual sessions."""
     parts = []
     if session.room is not None:
-        parts.append(session.room.location or session.room.name)
+        room = session.room
+        parts.append(f"{room.name}, {room.location}" if room.location else room.name)
     if session.meeting is not None:
         parts.append(session.meeting.join_url)
     return " | ".join(parts)

@@ -1,0 +1,96 @@
+"""The Moodle harness of the contract kit (:class:`MoodleHarness`), shipped with the adapter.
+
+Recording against the sandbox serves :class:`~lms_connectors_moodle.sandbox.MoodleSimulator` (a site whose
+default zone is Europe/London, course 2 ``ILT-101``, token user ``admin``). Recording against a live site
+reads ``LMS_CONNECTORS_MOODLE_URL``, ``LMS_CONNECTORS_MOODLE_TOKEN`` and ``LMS_CONNECTORS_MOODLE_COURSE_ID``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from lms_connectors.adapter import Adapter
+from lms_connectors.errors import ConfigurationError
+from lms_connectors.testing.contract import ContractHarness
+from lms_connectors.testing.sandbox import Simulator
+
+from lms_connectors_moodle.adapter import MoodleAdapter
+from lms_connectors_moodle.config import MoodleConfig
+from lms_connectors_moodle.sandbox import MoodleSimulator
+
+__all__ = ["SANDBOX_COURSE_ID", "SANDBOX_TOKEN", "MoodleHarness"]
+
+SANDBOX_TOKEN = "sandbox-moodle-token-00000000000000"
+"""Placeholder token of the sandbox's admin (cassettes are checked to be free of it)."""
+SANDBOX_COURSE_ID = 2
+
+
+def _adapter(base_url: str, token: str, course_id: int, sleep: Callable[[float], None]) -> MoodleAdapter:
+    config = MoodleConfig(base_url=base_url, token=token, course_id=course_id,  # type: ignore[arg-type]
+                          create_missing_users=True)
+    return MoodleAdapter(config, sleep=sleep)
+
+
+class MoodleHarness(ContractHarness):
+    """How the acceptance matrix drives the Moodle adapter."""
+
+    adapter_name: ClassVar[str] = "moodle"
+    canonical_base_url: ClassVar[str] = "https://moodle.example.edu"
+    keeps: ClassVar[frozenset[str]] = frozenset({"timezone", "location"})
+    missing_external_id: ClassVar[str] = "999999"
+    unsupported: ClassVar[dict[str, str]] = {
+        "expired_auth": "Moodle web-service tokens cannot be refreshed: an expired or revoked token is answered "
+                        "'invalidtoken' in an HTTP 200 body (there is no 401), which is an AuthError at once",
+        "pagination": "core_calendar_get_calendar_events has no paging: a course's events in a window come back in "
+                      "one answer, so a listing cannot be split into pages",
+    }
+
+    def make_simulator(self) -> Simulator:
+        """A fresh site: admin token, course 2 ``ILT-101`` starting 2027-01-01."""
+        simulator = MoodleSimulator(tokens={SANDBOX_TOKEN: "admin"}, site_timezone="Europe/London")
+        course_id = simulator.site.add_course("ILT-101", "Instructor-led Safety Fundamentals", startdate=1798761600)
+        assert course_id == SANDBOX_COURSE_ID
+        return simulator
+
+    def build_adapter(self, base_url: str, *, sleep: Callable[[float], None]) -> Adapter:
+        """The adapter with the placeholder token."""
+        return _adapter(base_url, SANDBOX_TOKEN, SANDBOX_COURSE_ID, sleep)
+
+    def live_adapter(self, *, sleep: Callable[[float], None]) -> Adapter:
+        """The adapter for a live Moodle, from environment variables."""
+        try:
+            url = os.environ["LMS_CONNECTORS_MOODLE_URL"]
+            token = os.environ["LMS_CONNECTORS_MOODLE_TOKEN"]
+            course_id = int(os.environ["LMS_CONNECTORS_MOODLE_COURSE_ID"])
+        except (KeyError, ValueError) as exc:
+            raise ConfigurationError(
+                "set LMS_CONNECTORS_MOODLE_URL, LMS_CONNECTORS_MOODLE_TOKEN and LMS_CONNECTORS_MOODLE_COURSE_ID"
+            ) from exc
+        return _adapter(url, token, course_id, sleep)
+
+    def session_extras(self) -> dict[str, Any]:
+        """Sessions belong to the sandbox course."""
+        return {"course_id": str(SANDBOX_COURSE_ID)}
+
+    def secret_values(self) -> list[str]:
+        """The placeholder token."""
+        token = os.environ.get("LMS_CONNECTORS_MOODLE_TOKEN")
+        return [SANDBOX_TOKEN, *([token] if token else [])]
+
+    def provoke_invalid_request(self, adapter: Adapter) -> None:
+        """An event name with HTML tags: PARAM_TEXT refuses it (``invalidparameter``)."""
+        assert isinstance(adapter, MoodleAdapter)
+        adapter.ex_call("core_calendar_create_calendar_events", {"events": [
+            {"name": "<b>Contract</b> invalid", "courseid": SANDBOX_COURSE_ID, "eventtype": "course",
+             "timestart": 1802000000},
+        ]})
+
+    def provoke_conflict(self, adapter: Adapter) -> None:
+        """A second group with the same ID number (``idnumbertaken``)."""
+        assert isinstance(adapter, MoodleAdapter)
+        for name in ("Contract conflict A", "Contract conflict B"):
+            adapter.ex_call("core_group_create_groups", {"groups": [
+                {"courseid": SANDBOX_COURSE_ID, "name": name, "description": "", "idnumber": "contract-conflict"},
+            ]})
