@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+
 from lms_connectors.testing.sandbox import SandboxServer
 from lms_connectors_moodle.adapter import MoodleAdapter
 from lms_connectors_moodle.config import MoodleConfig

@@ -35,7 +35,7 @@ SEMANTIC_KEYS = frozenset({
     "can_join", "repeatid",
 })
 
-_ABBREVIATION = re.compile(r"«(.)×(\d+)»")
+_ABBREVIATION = re.compile("«(.)\u00d7(\\d+)»")  # a character, a multiplication sign, a count
 
 
 @dataclass
@@ -60,7 +60,7 @@ def load() -> list[Interaction]:
 
 
 def expand(text: str) -> str:
-    """Undo the recordings' ``«X×N»`` abbreviation."""
+    """Undo the recordings' run-length abbreviation (a character, a multiplication sign, a count)."""
     return _ABBREVIATION.sub(lambda m: m.group(1) * int(m.group(2)), text)
 
 
@@ -97,9 +97,9 @@ def shape_diff(expected: Any, actual: Any, path: str = "$") -> list[str]:
                             f"extra {sorted(set(actual) - set(expected))}")
         for key in set(expected) & set(actual):
             problems += shape_diff(expected[key], actual[key], f"{path}.{key}")
-            if key in SEMANTIC_KEYS and not isinstance(expected[key], dict | list) and expected[key] != actual[key]:
-                if not (key == "name" and "«" in str(expected[key])):
-                    problems.append(f"{path}.{key}: {expected[key]!r} != {actual[key]!r}")
+            differs = key in SEMANTIC_KEYS and not isinstance(expected[key], dict | list) and expected[key] != actual[key]
+            if differs and not (key == "name" and "«" in str(expected[key])):
+                problems.append(f"{path}.{key}: {expected[key]!r} != {actual[key]!r}")
         return problems
     if isinstance(expected, list) and isinstance(actual, list):
         if len(expected) != len(actual):

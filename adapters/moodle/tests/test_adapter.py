@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from lms_connectors.errors import NotFound
 from lms_connectors.models import Meeting, Modality, Person, Session, TimeSlot
 from lms_connectors.testing.sandbox import Fault

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import requests
+
 from lms_connectors.testing.sandbox import SandboxServer
 from lms_connectors_moodle.sandbox import MoodleSimulator
 

@@ -15,20 +15,19 @@ from lms_connectors.adapter import Adapter
 from lms_connectors.errors import ConfigurationError
 from lms_connectors.testing.contract import ContractHarness
 from lms_connectors.testing.sandbox import Simulator
-
 from lms_connectors_moodle.adapter import MoodleAdapter
 from lms_connectors_moodle.config import MoodleConfig
 from lms_connectors_moodle.sandbox import MoodleSimulator
 
 __all__ = ["SANDBOX_COURSE_ID", "SANDBOX_TOKEN", "MoodleHarness"]
 
-SANDBOX_TOKEN = "sandbox-moodle-token-00000000000000"
+SANDBOX_TOKEN = "sandbox-moodle-token-00000000000000"  # noqa: S105 - a placeholder, not a credential
 """Placeholder token of the sandbox's admin (cassettes are checked to be free of it)."""
 SANDBOX_COURSE_ID = 2
 
 
 def _adapter(base_url: str, token: str, course_id: int, sleep: Callable[[float], None]) -> MoodleAdapter:
-    config = MoodleConfig(base_url=base_url, token=token, course_id=course_id,  # type: ignore[arg-type]
+    config = MoodleConfig(base_url=base_url, token=token, course_id=course_id,
                           create_missing_users=True)
     return MoodleAdapter(config, sleep=sleep)
 
