@@ -12,6 +12,7 @@ from lms_connectors_google_calendar.mapping import (
     event_reschedule_patch,
     learner_attendees,
     merge_attendees,
+    owned_fingerprint,
     parse_datetime,
     provider_session,
 )
@@ -88,7 +89,7 @@ def test_round_trip_across_dst() -> None:
     assert back.join_url == "https://meet.google.com/abc-defg-hij"
     assert back.ref.external_id == event_id_for_key(KEY)
     assert back.ref.version == '"1"'
-    assert back.ref.extra == {"calendar_id": "primary", "key": KEY}
+    assert back.ref.extra == {"calendar_id": "primary", "key": KEY, "owned": owned_fingerprint(body)}
     assert back.attendees == ("ines@example.com",)  # the room is a resource, not a person
     assert not back.cancelled
     assert event_is_ours(body)
@@ -139,6 +140,20 @@ def test_merge_attendees_adds_and_removes_only_the_given_people() -> None:
     assert not changed_again and same == merged
     removed, changed = merge_attendees(merged, remove=["LEARNER1@example.org"])
     assert changed and [a["email"] for a in removed] == [ROOM.email, "learner2@example.org"]
+
+
+def test_owned_fingerprint_ignores_roster_and_answers_but_not_times_or_text() -> None:
+    body = event_body(make_session(), key=KEY, event_id=event_id_for_key(KEY))
+    event = as_google_returns(body)
+    same = {**event, "etag": '"2"', "attendees": [*body["attendees"], {"email": "x@example.org", "responseStatus": "accepted"}]}
+    assert owned_fingerprint(same) == owned_fingerprint(event)
+    # The same instant written with another offset is the same time.
+    utc = {**event, "start": {"dateTime": "2026-03-10T13:00:00Z", "timeZone": "America/New_York"}}
+    assert owned_fingerprint(utc) == owned_fingerprint(event)
+    moved = {**event, "start": {"dateTime": "2026-03-10T10:00:00-04:00", "timeZone": "America/New_York"}}
+    retitled = {**event, "summary": "Another title"}
+    assert owned_fingerprint(moved) != owned_fingerprint(event)
+    assert owned_fingerprint(retitled) != owned_fingerprint(event)
 
 
 def test_parse_datetime_uses_time_zone_when_no_offset() -> None:

@@ -44,6 +44,7 @@ from lms_connectors_google_calendar.mapping import (
     is_cancelled,
     learner_attendees,
     merge_attendees,
+    owned_fingerprint,
     parse_datetime,
     provider_ref,
     provider_session,
@@ -174,38 +175,41 @@ class GoogleCalendarAdapter(Adapter):
     def reschedule_session(self, ref: ProviderRef, session: Session) -> ProviderRef:
         """Move the event to the session's slot in place (same id); attendees are notified.
 
-        :calls: ``PATCH calendars/{calendarId}/events/{eventId}`` with ``If-Match`` when ``ref.version`` is set.
+        :calls: ``PATCH calendars/{calendarId}/events/{eventId}`` with ``If-Match`` when ``ref.version`` is set;
+        on a 412, ``GET`` the event and, when only fields the SDK does not own changed, ``PATCH`` once more.
+
+        The etag changes whenever anything on the event changes, attendees' answers and this SDK's own
+        enrolments included, so a ref kept since the create is usually stale. What must not be overwritten is
+        someone else's change to what the SDK owns (times, title, text, location): ``ref.extra["owned"]``
+        fingerprints those fields as they were, and the patch is re-sent on the fresh etag only if they are
+        unchanged.
 
         Raises:
-            Conflict: The event changed since ``ref`` was read (412), and not into the requested state.
+            Conflict: Someone else changed the event's times, title, text or location since ``ref`` was read.
         """
         calendar_id = self._calendar_of(ref)
         body = event_reschedule_patch(session, key=ref.extra.get("key"))
-        headers = {"If-Match": ref.version} if ref.version else None
         try:
-            event = self.transport.request_json(
-                "PATCH",
-                self._event_path(ref.external_id, calendar_id),
-                params={"sendUpdates": self.config.send_updates},
-                json=body,
-                headers=headers,
-                idempotent=True,  # the body sets absolute values: sending it twice changes nothing more
-                operation="events.patch",
-            )
+            event = self._patch_event(ref.external_id, calendar_id, body, etag=ref.version)
         except Conflict as exc:
-            # A retry of a patch whose first answer was lost meets the new etag: accept it when the event
-            # already is where we wanted it.
             current = self._get_event(ref.external_id, calendar_id)
-            if not _holds_slot(current, session):
+            if _holds_slot(current, session):
+                # A retried patch whose first answer was lost meets its own new etag: it is done.
+                event = current
+            elif ref.extra.get("owned") is not None and owned_fingerprint(current) == ref.extra["owned"]:
+                etag = current.get("etag")
+                event = self._patch_event(
+                    ref.external_id, calendar_id, body, etag=etag if isinstance(etag, str) else None
+                )
+            else:
                 raise Conflict(
-                    "the event changed since it was read (etag mismatch); read it again before rescheduling",
+                    "someone else changed the event's times or text since it was read; read it again first",
                     provider=self.name,
                     status=exc.status,
                     code=exc.code,
                     body_excerpt=exc.body_excerpt,
                 ) from exc
-            event = current
-        return self._ref(self._as_event(event))
+        return self._ref(event)
 
     def cancel_session(self, ref: ProviderRef, *, notify: bool = True) -> None:
         """Delete the event; attendees are told when ``notify``. Already deleted or missing: success.
@@ -380,6 +384,21 @@ class GoogleCalendarAdapter(Adapter):
     def _get_event(self, event_id: str, calendar_id: str) -> dict[str, Any]:
         return self._as_event(
             self.transport.request_json("GET", self._event_path(event_id, calendar_id), operation="events.get")
+        )
+
+    def _patch_event(
+        self, event_id: str, calendar_id: str, body: dict[str, Any], *, etag: str | None
+    ) -> dict[str, Any]:
+        return self._as_event(
+            self.transport.request_json(
+                "PATCH",
+                self._event_path(event_id, calendar_id),
+                params={"sendUpdates": self.config.send_updates},
+                json=body,
+                headers={"If-Match": etag} if etag else None,
+                idempotent=True,  # the body sets absolute values: sending it twice changes nothing more
+                operation="events.patch",
+            )
         )
 
     def _existing_event(self, event_id: str, key: str, duplicate: Conflict) -> dict[str, Any]:

@@ -22,6 +22,8 @@ Guests may not invite others (``guestsCanInviteOthers: false``): the roster is t
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -43,6 +45,7 @@ __all__ = [
     "is_cancelled",
     "learner_attendees",
     "merge_attendees",
+    "owned_fingerprint",
     "parse_datetime",
     "provider_ref",
     "provider_session",
@@ -239,13 +242,35 @@ def _join_url(event: Mapping[str, Any]) -> str | None:
     return stored if isinstance(stored, str) else None
 
 
+def owned_fingerprint(event: Mapping[str, Any]) -> str:
+    """A digest of the fields the SDK owns on an event: instants, zone, title, description, location.
+
+    Attendees' answers and roster changes change the event's etag but not this fingerprint, so comparing it
+    tells a harmless etag change from someone else moving or editing the session.
+    """
+    owned: dict[str, Any] = {name: event.get(name) or "" for name in ("summary", "description", "location")}
+    for name in ("start", "end"):
+        value = event.get(name)
+        try:
+            instant = parse_datetime(value if isinstance(value, Mapping) else None, name).timestamp()
+        except MalformedResponse:
+            instant = None
+        owned[name] = [instant, value.get("timeZone") if isinstance(value, Mapping) else None]
+    text = json.dumps(owned, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
 def provider_ref(event: Mapping[str, Any], calendar_id: str) -> ProviderRef:
-    """The SDK's reference to an event (id, etag as version, Meet link, calendar and key in ``extra``)."""
+    """The SDK's reference to an event.
+
+    The etag is the version; ``extra`` holds the calendar, the key, and the fingerprint of the fields the SDK
+    owns (see :func:`owned_fingerprint`).
+    """
     event_id = event.get("id")
     if not isinstance(event_id, str):
         raise MalformedResponse("event without id", provider=PROVIDER)
     etag = event.get("etag")
-    extra = {"calendar_id": calendar_id}
+    extra = {"calendar_id": calendar_id, "owned": owned_fingerprint(event)}
     key = event_key(event)
     if key is not None:
         extra["key"] = key  # lets a reschedule rewrite the event's private properties
