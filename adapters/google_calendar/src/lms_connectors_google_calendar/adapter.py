@@ -26,7 +26,7 @@ import requests
 from pydantic import ValidationError as PydanticValidationError
 
 from lms_connectors.adapter import Adapter, AdapterKind, BusyInterval, Capability
-from lms_connectors.errors import ConfigurationError, Conflict, MalformedResponse, NotFound, ProviderError
+from lms_connectors.errors import ConfigurationError, Conflict, MalformedResponse, NotFound
 from lms_connectors.http.pagination import paginate_by_token
 from lms_connectors.http.retry import RetryPolicy
 from lms_connectors.http.transport import CallEvent, HttpTransport
@@ -425,7 +425,9 @@ class GoogleCalendarAdapter(Adapter):
         self, ref: ProviderRef, *, add: Sequence[Person] = (), remove: Sequence[str] = ()
     ) -> dict[str, Any]:
         calendar_id = self._calendar_of(ref)
-        for attempt in range(1, _ROSTER_ATTEMPTS + 1):
+        attempt = 0
+        while True:
+            attempt += 1
             event = self._get_event(ref.external_id, calendar_id)
             if is_cancelled(event):
                 raise NotFound(f"event {ref.external_id} was cancelled: its roster is closed", provider=self.name)
@@ -434,23 +436,14 @@ class GoogleCalendarAdapter(Adapter):
                 return event
             etag = event.get("etag")
             try:
-                return self._as_event(
-                    self.transport.request_json(
-                        "PATCH",
-                        self._event_path(ref.external_id, calendar_id),
-                        params={"sendUpdates": self.config.send_updates},
-                        json={"attendees": attendees},
-                        # Someone else may change the attendees between our read and write: If-Match makes
-                        # Google refuse our write then (412) instead of dropping their change.
-                        headers={"If-Match": etag} if isinstance(etag, str) else None,
-                        idempotent=True,
-                        operation="events.patch",
-                    )
+                # Someone else may change the attendees between our read and our write: If-Match makes Google
+                # refuse our write then (412) instead of dropping their change; we read again and merge again.
+                return self._patch_event(
+                    ref.external_id, calendar_id, {"attendees": attendees}, etag=etag if isinstance(etag, str) else None
                 )
             except Conflict:
-                if attempt == _ROSTER_ATTEMPTS:
+                if attempt >= _ROSTER_ATTEMPTS:
                     raise
-        raise ProviderError("unreachable", provider=self.name)  # pragma: no cover - the loop returns or raises
 
     def _busy_of(self, email: str, calendar: Any) -> list[BusyInterval]:
         if not isinstance(calendar, dict):
