@@ -104,7 +104,8 @@ class GoogleAuth(Auth):
     def __init__(self, credentials: Any, session: requests.Session) -> None:
         self._credentials = credentials
         self._request = google.auth.transport.requests.Request(session)
-        self._lock = threading.Lock()
+        # Re-entrant: redaction asks for secrets() while a token refresh holds the lock (same thread).
+        self._lock = threading.RLock()
         self._issued: list[str] = []
 
     @property
