@@ -116,3 +116,20 @@ def test_short_lived_token_is_not_refetched_on_every_request(clock: FakeClock) -
     assert header(auth) == "Bearer token-1"
     clock.advance(5)  # half-way through its life
     assert header(auth) == "Bearer token-2"
+
+
+def test_secrets_can_be_read_while_the_token_is_being_fetched() -> None:
+    # The cassette scrubber reads auth.secrets() while the token request is on the wire; with a plain lock
+    # held during fetch_token() that deadlocked.
+    from lms_connectors.http.auth import BearerTokenAuth
+
+    seen: list[list[str]] = []
+
+    def fetch() -> tuple[str, float | None]:
+        seen.append(auth.secrets())
+        return "tok-1", 3600.0
+
+    auth = BearerTokenAuth(fetch)
+    auth.refresh()
+    assert seen == [[]]
+    assert "tok-1" in auth.secrets()

@@ -92,7 +92,8 @@ class BearerTokenAuth(Auth):
         self._fetch_token = fetch_token
         self._clock = clock
         self._early_refresh_seconds = early_refresh_seconds
-        self._lock = threading.Lock()
+        # Re-entrant: secrets() may be read (by the cassette scrubber) while fetch_token() runs.
+        self._lock = threading.RLock()
         self._token: str | None = None
         self._valid_until: float | None = None
         # Tokens handed out earlier stay redacted: a log line may be written after a refresh.
