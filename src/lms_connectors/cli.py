@@ -89,10 +89,9 @@ def demo(
         where = session.room.name if session.room else (session.meeting.join_url if session.meeting else "-")
         refs = ", ".join(f"{provider}={external}" for provider, external in report.refs[session.id])
         console.print(f"  starts {home}; {where}\n  provider objects: {refs}\n")
-    console.print(
-        f"{len(report.invites)} invites written to {workdir / 'invites'}/; "
-        f"{report.provider_calls} provider HTTP calls this run; {elapsed:.2f} s."
-    )
+    console.print(f"invites written: {len(report.invites)} in {workdir / 'invites'}/", soft_wrap=True)
+    console.print(f"provider HTTP calls this run: {report.provider_calls}", soft_wrap=True)
+    console.print(f"elapsed: {elapsed:.2f} s", soft_wrap=True)
     if report.provider_calls == 0:
         console.print("[dim]Nothing to do: the ledger shows this plan was already applied.[/dim]")
 

@@ -1,0 +1,159 @@
+"""HTTP calls per matrix operation, per adapter, against the minimum each provider's API allows.
+
+Every installed adapter with a sandbox harness is driven through the same operations against its provider
+simulator on 127.0.0.1; the transport's call counter gives the HTTP requests actually sent (retries and token
+fetches included). The "minimum" column is the fewest requests the provider's published API needs for the
+same result, with the reason; the VILT table does the same for a whole virtual session across Zoom, Google
+Calendar and Moodle through the scheduler.
+
+    python benchmarks/calls_per_operation.py
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from lms_connectors.adapter import Adapter, Capability
+from lms_connectors.models import Modality, Person, ProviderRef, Session, TimeSlot
+from lms_connectors.registry import available_adapters, load_harness
+from lms_connectors.scheduler import Scheduler
+from lms_connectors.store.memory import MemoryLedger
+from lms_connectors.testing.sandbox import SandboxServer
+
+NY = ZoneInfo("America/New_York")
+
+# Fewest requests the provider's API needs, with why. Token fetches are excluded from the minimum (one per
+# token lifetime, amortised); the measured figures include them when they happened.
+MINIMUM: dict[str, dict[str, tuple[str, str]]] = {
+    "google_calendar": {
+        "create": ("1", "events.insert with a client id (no look-up needed)"),
+        "reschedule": ("1", "events.patch"),
+        "cancel": ("1", "events.delete"),
+        "enrol N": ("1", "events.patch of attendees (the list is replaced whole)"),
+        "unenrol 1": ("1", "events.patch of attendees"),
+        "list 5 (page 2)": ("3", "events.list, 3 pages of at most 2"),
+    },
+    "zoom": {
+        "create": ("1", "POST /users/{id}/meetings"),
+        "reschedule": ("1", "PATCH /meetings/{id}"),
+        "cancel": ("1", "DELETE /meetings/{id}"),
+        "enrol N": ("ceil(N/30)", "POST batch_registrants (<=30 each, auto-approve)"),
+        "unenrol 1": ("1", "PUT registrants/status action=cancel"),
+        "list 5 (page 2)": ("3", "GET /users/{id}/meetings, 3 pages"),
+    },
+    "moodle": {
+        "create": ("2", "create_calendar_events + create_groups (the roster's group)"),
+        "reschedule": ("1", "submit_create_update_form"),
+        "cancel": ("1", "delete_calendar_events (the group may stay)"),
+        "enrol N": ("3", "get_users_by_field + enrol_users + add_group_members, all batched"),
+        "unenrol 1": ("1", "unenrol_users (or delete_group_members)"),
+        "list 5 (page 2)": ("1", "get_calendar_events (not paged by Moodle)"),
+    },
+}
+
+
+def _session(sid: str, day: int, extras: dict[str, Any]) -> Session:
+    start = datetime(2027, 4, day, 10, 0, tzinfo=NY)
+    slot = TimeSlot(start=start, end=start + timedelta(hours=1), timezone="America/New_York")
+    fields: dict[str, Any] = {"id": sid, "title": f"Bench {sid}", "slot": slot, "modality": Modality.VIRTUAL}
+    fields.update(extras)
+    return Session(**fields)
+
+
+def _people(n: int, tag: str) -> list[Person]:
+    return [Person(email=f"{tag}{i}@example.org", name=f"Learner {tag} {i}", timezone="Europe/Berlin") for i in range(n)]
+
+
+@contextlib.contextmanager
+def _sandboxed(name: str) -> Iterator[tuple[Any, Adapter]]:
+    harness = load_harness(name)
+    with SandboxServer(harness.make_simulator()) as server:
+        adapter = harness.build_adapter(server.url, sleep=lambda _s: None)
+        try:
+            yield harness, adapter
+        finally:
+            adapter.close()
+
+
+def measure(name: str) -> list[tuple[str, int]]:
+    """Calls per operation for adapter ``name`` against its sandbox."""
+    rows: list[tuple[str, int]] = []
+    with _sandboxed(name) as (harness, adapter):
+        counter = harness.transport_of(adapter).counter
+        extras = harness.session_extras()
+
+        def count(label: str, op: Callable[[], Any]) -> Any:
+            before = counter.total
+            result = op()
+            rows.append((label, counter.total - before))
+            return result
+
+        session = _session("bench.s1", 5, extras)
+        ref: ProviderRef = count("create", lambda: adapter.create_session(session, key="bench.s1.g1"))
+        moved = session.rescheduled(session.slot.model_copy(update={
+            "start": session.slot.start + timedelta(days=1), "end": session.slot.end + timedelta(days=1)}))
+        ref = count("reschedule", lambda: adapter.reschedule_session(ref, moved)) or ref
+        if adapter.supports(Capability.ROSTER):
+            for n in (1, 10, 100):
+                people = _people(n, f"n{n}-")
+                count(f"enrol N={n}", lambda people=people: adapter.enrol(ref, moved, people))
+            first = _people(1, "n1-")
+            count("unenrol 1", lambda: adapter.unenrol(ref, moved, first))
+        count("cancel", lambda: adapter.cancel_session(ref))
+        if adapter.supports(Capability.LIST_SESSIONS):
+            for i in range(5):
+                s = _session(f"bench.l{i}", 10 + i, extras)
+                adapter.create_session(s, key=f"bench.l{i}.g1")
+            window = (datetime(2027, 4, 9, tzinfo=NY), datetime(2027, 4, 20, tzinfo=NY))
+            count("list 5 (page 2)", lambda: list(adapter.list_sessions(*window, page_size=2)))
+    return rows
+
+
+def measure_vilt() -> list[tuple[str, int]]:
+    """Calls per scheduler operation for one virtual session on Zoom + Google Calendar + Moodle."""
+    names = [n for n in ("zoom", "google_calendar", "moodle") if n in {a.name for a in available_adapters()}]
+    rows: list[tuple[str, int]] = []
+    with contextlib.ExitStack() as stack:
+        pairs = [stack.enter_context(_sandboxed(n)) for n in names]
+        extras: dict[str, Any] = {}
+        for harness, _ in pairs:
+            extras.update(harness.session_extras())
+        counters = [h.transport_of(a).counter for h, a in pairs]
+        scheduler = Scheduler([a for _, a in pairs], MemoryLedger())
+
+        def count(label: str, op: Callable[[], Any]) -> None:
+            before = [c.total for c in counters]
+            op()
+            per = [c.total - b for c, b in zip(counters, before, strict=True)]
+            rows.append((f"{label} ({' + '.join(f'{n}={p}' for n, p in zip(names, per, strict=True))})", sum(per)))
+
+        session = _session("vilt.s1", 6, extras)
+        count("schedule", lambda: scheduler.schedule(session))
+        count("enrol 10 (batch)", lambda: scheduler.enrol_many(session.id, _people(10, "v")))
+        later = session.slot.model_copy(update={
+            "start": session.slot.start + timedelta(days=1), "end": session.slot.end + timedelta(days=1)})
+        count("reschedule", lambda: scheduler.reschedule(session.id, later))
+        count("cancel", lambda: scheduler.cancel(session.id))
+    return rows
+
+
+def main() -> None:
+    installed = {a.name for a in available_adapters()}
+    for name in sorted(installed & set(MINIMUM)):
+        print(f"\n{name}")
+        print(f"  {'operation':<18}{'calls':>6}   minimum the API allows")
+        for label, calls in measure(name):
+            key = "enrol N" if label.startswith("enrol N=") else label
+            minimum, why = MINIMUM[name].get(key, ("?", ""))
+            print(f"  {label:<18}{calls:>6}   {minimum} ({why})")
+    print("\nVILT session through the scheduler (meeting -> calendar -> LMS)")
+    for label, calls in measure_vilt():
+        print(f"  {calls:>4}  {label}")
+
+
+if __name__ == "__main__":
+    main()

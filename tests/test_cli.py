@@ -1,0 +1,92 @@
+"""The ``lms-connectors`` command: demo (twice, idempotent), adapters, doctor, and the embedding example."""
+
+from __future__ import annotations
+
+import re
+import runpy
+from pathlib import Path
+
+import pytest
+from icalendar import Calendar
+from typer.testing import CliRunner
+
+from lms_connectors.cli import app
+from lms_connectors.models import EnrollmentStatus
+from lms_connectors.store.sqlite import SQLiteLedger
+
+runner = CliRunner()
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _calls(output: str) -> int:
+    match = re.search(r"provider HTTP calls this run: (\d+)", output)
+    assert match, output
+    return int(match.group(1))
+
+
+def test_demo_schedules_the_cohort_and_is_idempotent(tmp_path: Path) -> None:
+    first = runner.invoke(app, ["demo", "--workdir", str(tmp_path)])
+    assert first.exit_code == 0, first.output
+    assert _calls(first.output) > 0
+    assert "waitlisted" in first.output
+
+    ledger = SQLiteLedger(tmp_path / "ledger.sqlite")
+    try:
+        sessions = ledger.list_sessions()
+        assert len(sessions) == 2
+        virtual = next(s for s in sessions if s.is_virtual)
+        in_person = next(s for s in sessions if not s.is_virtual)
+        assert virtual.meeting is not None and virtual.meeting.join_url.startswith("https://")
+        assert virtual.sequence == 1  # rescheduled once
+        assert in_person.room is not None
+        statuses = [e.status for e in ledger.list_enrollments(in_person.id)]
+        # Five learners, capacity three: the cancellation promoted the first waitlisted learner.
+        assert statuses.count(EnrollmentStatus.CONFIRMED) == 3
+        assert statuses.count(EnrollmentStatus.WAITLISTED) == 1
+        assert statuses.count(EnrollmentStatus.CANCELLED) == 1
+        promoted = ledger.list_enrollments(in_person.id)[3]
+        assert promoted.status is EnrollmentStatus.CONFIRMED and promoted.pushed_to
+        audit_rows = len(list(ledger.iter_audit()))
+    finally:
+        ledger.close()
+
+    invites = sorted((tmp_path / "invites").glob("*.ics"))
+    assert len(invites) == 3 + 1 + 3  # in person: 3 seats + 1 cancel notice; virtual: 3 seats
+    for path in invites:
+        calendar = Calendar.from_ical(path.read_bytes())
+        assert calendar.get("METHOD") in ("REQUEST", "CANCEL")
+
+    second = runner.invoke(app, ["demo", "--workdir", str(tmp_path), "--quiet"])
+    assert second.exit_code == 0, second.output
+    assert _calls(second.output) == 0
+    ledger = SQLiteLedger(tmp_path / "ledger.sqlite")
+    try:
+        assert len(list(ledger.iter_audit())) == audit_rows
+    finally:
+        ledger.close()
+
+
+def test_adapters_lists_installed_adapters_with_capabilities() -> None:
+    result = runner.invoke(app, ["adapters"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    for name in ("google_calendar", "moodle", "zoom", "acme_lms"):
+        assert name in result.output
+    assert "meeting_link" in result.output
+
+
+def test_doctor_names_the_unknown_adapter(tmp_path: Path) -> None:
+    config = tmp_path / "config.json"
+    config.write_text("{}")
+    result = runner.invoke(app, ["doctor", "mooodle", "--config", str(config)], terminal_width=200)
+    assert result.exit_code == 1
+    assert "Unknown adapter 'mooodle'" in result.output
+    assert "Did you mean 'moodle'?" in result.output
+
+
+def test_embedding_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    runpy.run_path(str(ROOT / "examples" / "embed.py"), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "join at https://" in out
+    assert "waitlisted" in out
+    # 14:00 in Berlin on 18 March 2027 (CET, UTC+1) is 22:00 in Tokyo.
+    assert "starts 2027-03-18 22:00 JST his time" in out
