@@ -72,11 +72,18 @@ class PlannedSession:
     move_to: TimeSlot | None = None
 
 
-def demo_plan(installed: set[str]) -> list[PlannedSession]:
-    """The cohort: an in-person session on the calendar, a virtual one on the meeting platform too."""
+def demo_plan(installed: set[str], course_id: str | None = None) -> list[PlannedSession]:
+    """The cohort: an in-person session on the calendar; a virtual one on Zoom, the calendar and the LMS.
+
+    Zoom and Moodle legs are added when their adapters are installed (Moodle needs the sandbox's course).
+    """
     if "google_calendar" not in installed:
         raise ConfigurationError("the demo needs the google_calendar adapter (pip install lms-connectors[google])")
-    virtual_targets = ("zoom", "google_calendar") if "zoom" in installed else ("google_calendar",)
+    virtual_targets = tuple(
+        name
+        for name in ("zoom", "google_calendar", "moodle")
+        if name in installed and (name != "moodle" or course_id is not None)
+    )
     in_person = Session(
         id="demo.forklift-safety.2027-03-16",
         title="Forklift Safety (in person)",
@@ -95,6 +102,7 @@ def demo_plan(installed: set[str]) -> list[PlannedSession]:
         capacity=3,
         instructors=(INSTRUCTOR,),
         description="Welcome session for the March cohort.",
+        course_id=course_id,
     )
     return [
         PlannedSession(in_person, ("google_calendar",), cancel=(LEARNERS[0].email,)),
@@ -143,7 +151,8 @@ def run_demo(workdir: Path, on_progress: Callable[[ProgressEvent], None] | None 
         number of provider calls this run made (zero when the plan had already been applied).
     """
     installed = {info.name for info in available_adapters()}
-    plan = demo_plan(installed)
+    course_id = load_harness("moodle").session_extras().get("course_id") if "moodle" in installed else None
+    plan = demo_plan(installed, course_id)
     workdir.mkdir(parents=True, exist_ok=True)
     ledger = SQLiteLedger(workdir / "ledger.sqlite")
     report = DemoReport()
