@@ -218,6 +218,8 @@ def test_retry_after_failure_uses_new_generation_and_succeeds(trio: Any) -> None
         scheduler.schedule(_session())
     scheduler.schedule(_session())
     assert [len(a.live()) for a in trio] == [1, 1, 1]
+    # The retry must not carry the join link of the meeting the compensation deleted.
+    assert cal.calls[-1] == "create:https://meet.example.org/meeting-2"
     keys = {k.key for k in ledger.list_keys("ilt-101.s1") if k.provider == "calendar"}
     assert keys == {"ilt-101.s1.calendar.g1", "ilt-101.s1.calendar.g2"}
 

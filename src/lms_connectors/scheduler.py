@@ -103,7 +103,9 @@ class Scheduler:
             return stored
         current = session.model_copy(update={"status": SessionStatus.SCHEDULED})
         if stored is not None and stored.meeting is not None and current.meeting is None:
-            current = current.model_copy(update={"meeting": stored.meeting})
+            # Reuse the meeting only while it still exists: one undone by a compensation or a cancel is dead.
+            if self.ledger.get_ref(stored.id, stored.meeting.provider) is not None:
+                current = current.model_copy(update={"meeting": stored.meeting})
         self.ledger.save_session(current)
         self._audit(current.id, None, "schedule", title=current.title, start=current.slot.start.isoformat())
         for adapter in self.adapters:
@@ -282,7 +284,10 @@ class Scheduler:
                 continue
             self._forget(session.id, adapter, "compensated")
             compensated.append(adapter.name)
-        failed_session = session.model_copy(update={"status": SessionStatus.FAILED})
+        meeting = session.meeting
+        if meeting is not None and self.ledger.get_ref(session.id, meeting.provider) is None:
+            meeting = None  # its meeting was undone with the rest
+        failed_session = session.model_copy(update={"status": SessionStatus.FAILED, "meeting": meeting})
         self.ledger.save_session(failed_session)
         self._audit(
             session.id,
