@@ -102,10 +102,14 @@ class Scheduler:
             self._progress("schedule", session.id, None, "unchanged", "already scheduled everywhere")
             return stored
         current = session.model_copy(update={"status": SessionStatus.SCHEDULED})
-        if stored is not None and stored.meeting is not None and current.meeting is None:
-            # Reuse the meeting only while it still exists: one undone by a compensation or a cancel is dead.
-            if self.ledger.get_ref(stored.id, stored.meeting.provider) is not None:
-                current = current.model_copy(update={"meeting": stored.meeting})
+        # Reuse the stored meeting only while it still exists: one undone by a compensation or a cancel is dead.
+        if (
+            stored is not None
+            and stored.meeting is not None
+            and current.meeting is None
+            and self.ledger.get_ref(stored.id, stored.meeting.provider) is not None
+        ):
+            current = current.model_copy(update={"meeting": stored.meeting})
         self.ledger.save_session(current)
         self._audit(current.id, None, "schedule", title=current.title, start=current.slot.start.isoformat())
         for adapter in self.adapters:

@@ -136,7 +136,7 @@ def test_create_with_a_fault_at_each_step_leaves_no_orphan_and_no_duplicate(
     try:
         scheduler.schedule(session)
     except SchedulingFailed as exc:
-        assert exc.step == step
+        assert exc.step == step  # noqa: PT017 - either outcome is allowed; each has its own checks
         _assert_nothing_anywhere(legs)
         assert ledger.list_refs(session.id) == []
         failed = ledger.get_session(session.id)
