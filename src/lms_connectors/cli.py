@@ -121,6 +121,16 @@ def doctor(
         raise typer.Exit(1)
 
 
+@app.command()
+def matrix(
+    cassettes: Annotated[Path, typer.Option(help="Root of the contract cassettes.")] = Path("contract_tests/cassettes"),
+) -> None:
+    """Print the support matrix (capabilities and contract cases) generated from the installed adapters."""
+    from lms_connectors.support_matrix import render_support_matrix
+
+    typer.echo(render_support_matrix(cassettes), nl=False)
+
+
 def main() -> None:
     """Entry point of the ``lms-connectors`` console script."""
     app()
