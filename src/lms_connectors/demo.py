@@ -16,13 +16,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from lms_connectors.adapter import Adapter
 from lms_connectors.errors import ConfigurationError
 from lms_connectors.invites import build_invite
 from lms_connectors.models import (
+    Enrollment,
     EnrollmentStatus,
     Modality,
     Person,
@@ -186,15 +187,17 @@ def run_demo(workdir: Path, on_progress: Callable[[ProgressEvent], None] | None 
     return report
 
 
-def _write_invites(session: Session, roster: list[Any], folder: Path) -> list[Path]:
+def _write_invites(session: Session, roster: list[Enrollment], folder: Path) -> list[Path]:
     """One invite per learner: REQUEST for a seat, CANCEL for a learner who gave theirs up."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for enrollment in roster:
         if enrollment.status is EnrollmentStatus.WAITLISTED:
             continue
-        method = "REQUEST" if enrollment.status is EnrollmentStatus.CONFIRMED else "CANCEL"
-        person: Person = enrollment.person
+        method: Literal["REQUEST", "CANCEL"] = (
+            "REQUEST" if enrollment.status is EnrollmentStatus.CONFIRMED else "CANCEL"
+        )
+        person = enrollment.person
         data = build_invite(session, organizer=INSTRUCTOR, attendees=[person], method=method, for_person=person)
         path = folder / f"{session.id}--{person.email.replace('@', '_at_')}.ics"
         path.write_bytes(data)
