@@ -90,3 +90,31 @@ def test_embedding_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
     assert "waitlisted" in out
     # 14:00 in Berlin on 18 March 2027 (CET, UTC+1) is 22:00 in Tokyo.
     assert "starts 2027-03-18 22:00 JST his time" in out
+
+
+def test_doctor_checks_a_moodle_site_served_on_loopback(tmp_path: Path) -> None:
+    import json
+
+    from lms_connectors.registry import load_harness
+    from lms_connectors.testing.sandbox import SandboxServer
+
+    harness = load_harness("moodle")
+    simulator = harness.make_simulator()
+    with SandboxServer(simulator) as server:
+        config = tmp_path / "moodle.json"
+        config.write_text(json.dumps({
+            "base_url": server.url, "token": "sandbox-moodle-token-00000000000000", "course_id": 2,
+            "site_timezone": "Europe/London",
+        }))
+        healthy = runner.invoke(app, ["doctor", "moodle", "--config", str(config)], env={"COLUMNS": "200"})
+        assert healthy.exit_code == 0, healthy.output
+        assert "FAIL" not in healthy.output
+        assert "Europe/London" in healthy.output
+        # The token must never be printed.
+        assert "sandbox-moodle-token" not in healthy.output
+
+        simulator.site.rest_enabled = False  # an admin switched the REST protocol off
+        broken = runner.invoke(app, ["doctor", "moodle", "--config", str(config)], env={"COLUMNS": "200"})
+        assert broken.exit_code == 1
+        assert "FAIL" in broken.output
+        assert "disabled" in broken.output
