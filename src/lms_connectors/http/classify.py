@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -33,6 +34,7 @@ from lms_connectors.errors import (
 from lms_connectors.http.redaction import redact_text
 
 __all__ = [
+    "CodeRule",
     "GatewayErrorPage",
     "body_excerpt",
     "default_classifier",
@@ -44,6 +46,26 @@ __all__ = [
 ]
 
 _EXCERPT_CHARS = 300
+
+
+@dataclass(frozen=True)
+class CodeRule:
+    """One row of a provider's error table: a provider error code becomes this error type of the tree.
+
+    Providers that name their errors by code (Moodle's ``errorcode``, Zoom's numeric ``code``) keep a dict of
+    these; the status alone would say too little (Moodle answers every error with HTTP 200).
+
+    Attributes:
+        error: The error type to raise.
+        meaning: What the code means, in words a reader of the log can act on.
+    """
+
+    error: type[ConnectorError]
+    meaning: str
+
+    def build(self, detail: str | None = None, **evidence: Any) -> ConnectorError:
+        """The error, its message being the meaning followed by the provider's own ``detail``."""
+        return self.error(f"{self.meaning}: {detail}" if detail else self.meaning, **evidence)
 
 # Headers in which providers (or their gateways) name the request, most specific first.
 _REQUEST_ID_HEADERS = (

@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import requests
@@ -35,7 +34,7 @@ from lms_connectors.errors import (
     PermissionDenied,
     ProviderError,
 )
-from lms_connectors.http.classify import default_classifier, response_evidence
+from lms_connectors.http.classify import CodeRule, default_classifier, response_evidence
 
 __all__ = [
     "ERROR_RULES",
@@ -48,12 +47,8 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class ErrorRule:
-    """How one Moodle error code maps into the error tree."""
-
-    error: type[ConnectorError]
-    meaning: str
+# The rows are the core's CodeRule; the name says which table they belong to.
+ErrorRule = CodeRule
 
 
 ERROR_RULES: dict[str, ErrorRule] = {

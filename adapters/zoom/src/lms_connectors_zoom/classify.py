@@ -19,7 +19,6 @@ Two answers need more than a code:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -35,7 +34,7 @@ from lms_connectors.errors import (
     PermissionDenied,
     QuotaExceeded,
 )
-from lms_connectors.http.classify import default_classifier, response_evidence
+from lms_connectors.http.classify import CodeRule, default_classifier, response_evidence
 from lms_connectors.models import utc_now
 
 __all__ = [
@@ -50,14 +49,6 @@ __all__ = [
 
 class RegistrationNotEnabled(InvalidRequest):
     """The meeting takes no registrants (``approval_type`` 2): it has no roster to add people to."""
-
-
-@dataclass(frozen=True)
-class CodeRule:
-    """Zoom error code -> error type, with the message the SDK gives."""
-
-    error: type[ConnectorError]
-    message: str
 
 
 CODE_RULES: dict[int, CodeRule] = {
@@ -164,7 +155,7 @@ class ZoomClassifier:
         code = _int_code(payload)
         rule = CODE_RULES.get(code) if code is not None else None
         if rule is not None:
-            return rule.error(f"{rule.message}: {message}" if message else rule.message, **evidence)
+            return rule.build(message, **evidence)
         return default_classifier(response)
 
     @staticmethod
