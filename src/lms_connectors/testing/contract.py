@@ -363,23 +363,32 @@ def open_contract_run(
         folder.mkdir(parents=True, exist_ok=True)
         cassette.unlink(missing_ok=True)  # re-record from scratch; vcrpy would otherwise keep old interactions
     sleep = SleepRecorder(real=target == "live")
-    secrets = harness.secret_values()
+    built: list[Adapter] = []
+
+    def known_secrets() -> list[str]:
+        # The harness's credentials, plus whatever the adapter's transport holds now (tokens issued mid-run).
+        values = harness.secret_values()
+        for adapter in built:
+            with contextlib.suppress(ConfigurationError):
+                values += harness.transport_of(adapter).secrets()
+        return values
+
     with contextlib.ExitStack() as stack:
         server: SandboxServer | None = None
         if target == "sandbox":
             server = stack.enter_context(SandboxServer(harness.make_simulator()))
             harness.sandbox = server
             stack.callback(setattr, harness, "sandbox", None)
-        recorder = make_vcr(harness, cassette_root, record_mode=target, secret_values=secrets)
+        recorder = make_vcr(harness, cassette_root, record_mode=target, secret_values=known_secrets)
         stack.enter_context(recorder.use_cassette(case))
         if target == "live":
             adapter = harness.live_adapter(sleep=sleep)
         else:
             adapter = harness.build_adapter(server.url if server else harness.canonical_base_url, sleep=sleep)
+        built.append(adapter)
         stack.callback(adapter.close)
-        run = ContractRun(harness, case, target, adapter, sleep, cassette, server)
-        yield run
-        secrets = [*secrets, *run.transport.secrets()]
+        yield ContractRun(harness, case, target, adapter, sleep, cassette, server)
+        secrets = known_secrets()
     if target != "none":
         _write_readme(folder, harness, target)
         findings = scan_for_secrets(cassette, secrets) if cassette.exists() else []
@@ -534,7 +543,7 @@ class AdapterContract:
             assert len(lost) == 1, f"no {run.harness.create_method} was sent: the fault never fired"
             second = run.adapter.create_session(session, key=key)
             if first is not None:
-                assert _same_ref(first, second)
+                assert _same_ref(first, second), "the retried create must return the object the first one made"
             assert _same_ref(run.adapter.find_session(key), second)
             if run.adapter.supports(Capability.LIST_SESSIONS):
                 listed = _listed_with_title(run, session)
@@ -547,7 +556,8 @@ class AdapterContract:
         with self.contract_run(request, "reschedule") as run:
             before = wall_slot(2027, 3, 13, 10, 0, 60, NEW_YORK)
             after = wall_slot(2027, 3, 14, 10, 0, 60, NEW_YORK)
-            assert after.start - before.start == timedelta(hours=23), "the move must cross the DST change"
+            # Same-zone datetime arithmetic is wall-clock arithmetic in Python: compare in UTC.
+            assert after.start_utc() - before.start_utc() == timedelta(hours=23), "the move must cross the DST change"
             session = run.session(slot=before)
             ref = run.create(session)
             moved = session.rescheduled(after)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, quote, quote_plus, urlsplit
@@ -104,18 +104,25 @@ class CassetteScrubber:
             here by default, its path appended.
         canonical_hosts: Loopback path prefixes that map elsewhere, longest first (``{"/oauth/token":
             "https://zoom.us/oauth/token"}``): the provider's other hosts, served by the same sandbox.
-        secret_values: Literal values to replace wherever they appear (the credentials in use).
+        secret_values: Literal values to replace wherever they appear (the credentials in use), or a callable
+            returning them, asked again for every interaction (tokens issued while recording).
     """
 
     def __init__(
         self,
         canonical_base_url: str,
         canonical_hosts: Mapping[str, str] | None = None,
-        secret_values: Iterable[str] = (),
+        secret_values: Iterable[str] | Callable[[], Iterable[str]] = (),
     ) -> None:
         self.canonical_base_url = canonical_base_url.rstrip("/")
         self.canonical_hosts = sorted((canonical_hosts or {}).items(), key=lambda item: len(item[0]), reverse=True)
-        self.secret_values = [value for value in secret_values if value]
+        self._secret_values = secret_values if callable(secret_values) else list(secret_values)
+
+    @property
+    def secret_values(self) -> list[str]:
+        """The literal secrets to replace, as known now."""
+        values = self._secret_values() if callable(self._secret_values) else self._secret_values
+        return [value for value in values if value]
 
     # -- URLs -------------------------------------------------------------------------------------------
 
@@ -215,7 +222,7 @@ def make_vcr(
     record_mode: RecordTarget | None = None,
     canonical_base_url: str | None = None,
     canonical_hosts: Mapping[str, str] | None = None,
-    secret_values: Sequence[str] = (),
+    secret_values: Iterable[str] | Callable[[], Iterable[str]] = (),
 ) -> Any:
     """Build the ``vcr.VCR`` that records and replays one adapter's cassettes.
 
@@ -227,7 +234,7 @@ def make_vcr(
         canonical_base_url: The provider's real base URL (default: the harness's). Required with a name.
         canonical_hosts: Loopback path prefix -> canonical URL, for the provider's other hosts (default: the
             harness's).
-        secret_values: Literal secrets to scrub wherever they appear.
+        secret_values: Literal secrets to scrub wherever they appear, or a callable returning the ones known now.
 
     Returns:
         A configured ``vcr.VCR``; use ``.use_cassette("<case>.yaml")``.
