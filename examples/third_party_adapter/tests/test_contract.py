@@ -1,0 +1,12 @@
+"""The acceptance matrix of lms-connectors, run against the Acme LMS adapter's cassettes."""
+
+from pathlib import Path
+
+from acme_lms_connector.testing import AcmeLmsHarness
+
+from lms_connectors.testing.contract import AdapterContract
+
+
+class TestAcmeLmsContract(AdapterContract):
+    harness = AcmeLmsHarness()
+    cassette_dir = Path(__file__).parent / "cassettes"
