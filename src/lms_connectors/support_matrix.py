@@ -12,22 +12,10 @@ from pathlib import Path
 from lms_connectors.adapter import Capability
 from lms_connectors.errors import ConnectorError
 from lms_connectors.registry import available_adapters, load_adapter_class, load_harness
+from lms_connectors.testing.harness import CASES
 
 __all__ = ["render_support_matrix"]
 
-CASES: tuple[str, ...] = (
-    "create",
-    "idempotent_create",
-    "reschedule",
-    "cancel",
-    "enrol_across_zones",
-    "capacity_overflow",
-    "rate_limited",
-    "expired_auth",
-    "pagination",
-    "typed_errors",
-)
-"""The acceptance matrix's cases, in the order the contract kit runs them."""
 
 
 def render_support_matrix(cassette_root: Path) -> str:

@@ -213,3 +213,16 @@ def test_plugin_import_is_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_harnesses_load_without_pytest_or_vcrpy() -> None:
+    """`lms-connectors demo`, `doctor` and `matrix` load harnesses at run time, where pytest may be absent."""
+    code = (
+        "import sys\n"
+        "from lms_connectors.registry import available_adapters, load_harness\n"
+        "import lms_connectors.support_matrix\n"
+        "for info in available_adapters(): load_harness(info.name)\n"
+        "print(sorted(m for m in ('pytest', '_pytest', 'vcr') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "[]"

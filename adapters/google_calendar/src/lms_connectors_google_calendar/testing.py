@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from lms_connectors.adapter import Adapter
 from lms_connectors.errors import ConfigurationError
 from lms_connectors.models import Session, TimeSlot
-from lms_connectors.testing.contract import ContractHarness
+from lms_connectors.testing.harness import ContractHarness
 from lms_connectors.testing.sandbox import Fault, Simulator
 from lms_connectors_google_calendar.adapter import GoogleCalendarAdapter
 from lms_connectors_google_calendar.auth import oauth_credentials

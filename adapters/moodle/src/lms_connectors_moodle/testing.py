@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 from lms_connectors.adapter import Adapter
 from lms_connectors.errors import ConfigurationError
-from lms_connectors.testing.contract import ContractHarness
+from lms_connectors.testing.harness import ContractHarness
 from lms_connectors.testing.sandbox import Simulator
 from lms_connectors_moodle.adapter import MoodleAdapter
 from lms_connectors_moodle.config import MoodleConfig

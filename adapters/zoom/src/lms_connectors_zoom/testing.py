@@ -22,7 +22,7 @@ from lms_connectors.adapter import Adapter
 from lms_connectors.errors import ConfigurationError
 from lms_connectors.http.transport import HttpTransport
 from lms_connectors.models import Modality, Person, Session, TimeSlot
-from lms_connectors.testing.contract import ContractHarness
+from lms_connectors.testing.harness import ContractHarness
 from lms_connectors.testing.sandbox import Fault
 from lms_connectors_zoom.adapter import ZoomAdapter
 from lms_connectors_zoom.config import API_BASE_URL, TOKEN_URL, ZoomConfig

@@ -21,7 +21,7 @@ from acme_lms_connector.config import API_BASE_URL, AcmeLmsConfig
 from acme_lms_connector.simulator import AcmeLmsSimulator
 from lms_connectors.adapter import Adapter
 from lms_connectors.models import Session, TimeSlot
-from lms_connectors.testing.contract import ContractHarness
+from lms_connectors.testing.harness import ContractHarness
 from lms_connectors.testing.sandbox import Fault
 
 __all__ = ["AcmeLmsHarness"]

@@ -1,0 +1,131 @@
+"""What the contract kit needs to know about one adapter, and the matrix's cases: importable without pytest.
+
+Each adapter package ships a :class:`ContractHarness`; the contract kit (:mod:`lms_connectors.testing.contract`)
+runs the matrix with it, and ``lms-connectors demo``/``doctor``/``matrix`` use it at run time (which is why
+this module does not import pytest or vcrpy).
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from lms_connectors.adapter import Adapter
+from lms_connectors.errors import ConfigurationError
+from lms_connectors.http.transport import HttpTransport
+from lms_connectors.testing.sandbox import Fault, SandboxServer, Simulator
+
+__all__ = ["CASES", "ContractHarness"]
+
+CASES: tuple[str, ...] = (
+    "create",
+    "idempotent_create",
+    "reschedule",
+    "cancel",
+    "enrol_across_zones",
+    "capacity_overflow",
+    "rate_limited",
+    "expired_auth",
+    "pagination",
+    "typed_errors",
+)
+"""The acceptance matrix, one test per case."""
+
+
+class ContractHarness(abc.ABC):
+    """What the contract kit needs to know about one adapter; each adapter package ships one.
+
+    Class attributes say where the provider lives and what it keeps; methods build the simulator and the
+    adapter, and provoke the provider-specific situations (expired token, conflict) the matrix checks.
+
+    Attributes:
+        sandbox: The running sandbox while a case records against it (``None`` on replay and live runs).
+            Hooks that change provider state (``expire_auth``, ``break_auth``) reach the simulator through it.
+    """
+
+    adapter_name: ClassVar[str]
+    """The adapter's registry name; also the cassette folder's name."""
+    canonical_base_url: ClassVar[str]
+    """The provider's real base URL; cassettes store it, replay builds the adapter with it."""
+    canonical_hosts: ClassVar[dict[str, str]] = {}
+    """Loopback path prefix -> canonical URL, for endpoints on another host (an OAuth token endpoint)."""
+    unsupported: ClassVar[dict[str, str]] = {}
+    """Case (or ``"<case>.<part>"``) -> why this provider cannot support it; such a case is skipped with it."""
+    keeps: ClassVar[frozenset[str]] = frozenset()
+    """Read-back fields the provider keeps beyond title and instants: ``timezone``, ``location``, ``capacity``."""
+    create_method: ClassVar[str] = "POST"
+    """HTTP method of the request that creates the provider object (its answer is lost in idempotent_create)."""
+    missing_external_id: ClassVar[str] = "contract-missing-0"
+    """A well-formed external id that names no object (typed_errors: NotFound)."""
+    page_size: ClassVar[int] = 2
+    """Page size asked for in the pagination case (five sessions are listed)."""
+
+    sandbox: SandboxServer | None = None
+
+    @abc.abstractmethod
+    def make_simulator(self) -> Simulator:
+        """Return a fresh simulator of the provider (empty state, known dummy credentials)."""
+
+    @abc.abstractmethod
+    def build_adapter(self, base_url: str, *, sleep: Callable[[float], None]) -> Adapter:
+        """Build the adapter against ``base_url`` with placeholder credentials.
+
+        Args:
+            base_url: The sandbox's URL while recording, :attr:`canonical_base_url` on replay.
+            sleep: Pass it to the adapter's ``HttpTransport`` so that the kit sees every wait.
+        """
+
+    def live_adapter(self, *, sleep: Callable[[float], None]) -> Adapter:
+        """Build the adapter for a live tenant from environment variables (re-recording against the real API).
+
+        Raises:
+            ConfigurationError: Always, unless overridden: this harness has no live configuration.
+        """
+        raise ConfigurationError(f"the {self.adapter_name} harness cannot record against a live tenant")
+
+    def session_extras(self) -> dict[str, Any]:
+        """Fields the provider needs on a :class:`Session` (a Moodle ``course_id``, a modality)."""
+        return {}
+
+    def secret_values(self) -> list[str]:
+        """Credentials in use (placeholders included); recorded cassettes are proven free of them."""
+        return []
+
+    def transport_of(self, adapter: Adapter) -> HttpTransport:
+        """The adapter's HTTP transport (default: its ``transport`` attribute).
+
+        Raises:
+            ConfigurationError: The adapter has no ``HttpTransport`` there; override this hook.
+        """
+        transport = getattr(adapter, "transport", None)
+        if not isinstance(transport, HttpTransport):
+            raise ConfigurationError(
+                f"{type(adapter).__name__} has no HttpTransport at .transport; override {type(self).__name__}"
+                ".transport_of"
+            )
+        return transport
+
+    def throttle_fault(self) -> Fault:
+        """The provider's throttling answer (default: 429 with ``Retry-After: 1``)."""
+        return Fault.throttle(429, retry_after="1")
+
+    def expire_auth(self, adapter: Adapter) -> None:
+        """Make the provider refuse the adapter's current access token, so that its next call gets a 401.
+
+        While recording against the sandbox, act on ``self.sandbox.simulator``; on replay do nothing (the
+        cassette holds the 401).
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not implement expire_auth")
+
+    def break_auth(self, adapter: Adapter) -> None:
+        """Make the adapter's credentials permanently invalid, so that refreshing does not help."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement break_auth")
+
+    def provoke_invalid_request(self, adapter: Adapter) -> None:
+        """Make one call the provider refuses as invalid (the kit expects ``InvalidRequest``)."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement provoke_invalid_request")
+
+    def provoke_conflict(self, adapter: Adapter) -> None:
+        """Make one call the provider refuses as a conflict (the kit expects ``Conflict``)."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement provoke_conflict")
