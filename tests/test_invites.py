@@ -147,6 +147,22 @@ def test_virtual_session_location_is_the_link() -> None:
     assert "Where:" not in event["DESCRIPTION"]
 
 
+def test_a_personal_join_link_replaces_the_meetings_everywhere() -> None:
+    session = virtual_session(modality=Modality.VIRTUAL, room=None)
+    own = "https://zoom.example/w/851?tk=yuki-only"
+    _, event = parse(build_invite(session, organizer=IAN, attendees=[YUKI], join_url=own, stamp=STAMP))
+    assert event["LOCATION"] == own and str(event["URL"]) == own and str(event["CONFERENCE"]) == own
+    assert f"Join online: {own}" in event["DESCRIPTION"]
+    assert "pwd=x" not in event["DESCRIPTION"]
+
+
+def test_write_invites_gives_each_reader_her_own_link(tmp_path: Path) -> None:
+    own = {YUKI.email: "https://zoom.example/w/851?tk=yuki-only"}
+    yuki, lea = write_invites(virtual_session(), [YUKI, LEA], tmp_path, join_urls=own, stamp=STAMP)
+    assert str(parse(yuki.read_bytes())[1]["URL"]) == own[YUKI.email]
+    assert str(parse(lea.read_bytes())[1]["URL"]) == "https://zoom.example/j/851?pwd=x"
+
+
 def test_custom_uid_domain() -> None:
     session = virtual_session()
     _, event = parse(build_invite(session, organizer=IAN, attendees=[], uid_domain="academy.example", stamp=STAMP))

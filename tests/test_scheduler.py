@@ -120,7 +120,14 @@ class RecordingAdapter(Adapter):
         roster.extend(p.email for p in people if p.email not in roster)
         return [RosterMember(email=p.email) for p in people]
 
-    def unenrol(self, ref: ProviderRef, session: Session, people: Sequence[Person]) -> None:
+    def unenrol(
+        self,
+        ref: ProviderRef,
+        session: Session,
+        people: Sequence[Person],
+        *,
+        registrations: Mapping[str, RosterMember] | None = None,
+    ) -> None:
         self.calls.append(f"unenrol:{len(people)}")
         roster = self.objects[ref.external_id]["roster"]
         for p in people:

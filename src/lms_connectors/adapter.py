@@ -162,8 +162,24 @@ class Adapter(abc.ABC):
         """Add ``people`` to the provider object's roster in as few calls as the provider allows."""
         raise self._unsupported(Capability.ROSTER)
 
-    def unenrol(self, ref: ProviderRef, session: Session, people: Sequence[Person]) -> None:
-        """Remove ``people`` (and only them) from the provider object's roster."""
+    def unenrol(
+        self,
+        ref: ProviderRef,
+        session: Session,
+        people: Sequence[Person],
+        *,
+        registrations: Mapping[str, RosterMember] | None = None,
+    ) -> None:
+        """Remove ``people`` (and only them) from the provider object's roster.
+
+        Args:
+            ref: The provider object.
+            session: The session it stands for.
+            people: Who leaves.
+            registrations: What :meth:`enrol` answered for some of them, by email (the scheduler keeps it in
+                the ledger). An adapter may use it to skip looking the registrations up; it must still work
+                for people missing from it.
+        """
         raise self._unsupported(Capability.ROSTER)
 
     def list_roster(self, ref: ProviderRef) -> Iterator[RosterMember]:

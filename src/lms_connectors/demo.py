@@ -198,7 +198,14 @@ def _write_invites(session: Session, roster: list[Enrollment], folder: Path) -> 
             "REQUEST" if enrollment.status is EnrollmentStatus.CONFIRMED else "CANCEL"
         )
         person = enrollment.person
-        data = build_invite(session, organizer=INSTRUCTOR, attendees=[person], method=method, for_person=person)
+        data = build_invite(
+            session,
+            organizer=INSTRUCTOR,
+            attendees=[person],
+            method=method,
+            for_person=person,
+            join_url=enrollment.join_url(session),
+        )
         path = folder / f"{session.id}--{person.email.replace('@', '_at_')}.ics"
         path.write_bytes(data)
         written.append(path)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
@@ -63,16 +63,14 @@ def _attendee(person: Person) -> vCalAddress:
     return address
 
 
-def _location(session: Session) -> str | None:
+def _location(session: Session, join_url: str | None) -> str | None:
     if session.room is not None:
         place = session.room.name
         return f"{place}, {session.room.location}" if session.room.location else place
-    if session.is_virtual and session.meeting is not None:
-        return session.meeting.join_url
-    return None
+    return join_url
 
 
-def _description(session: Session, zone: str) -> str:
+def _description(session: Session, zone: str, join_url: str | None) -> str:
     start, end = session.slot.start, session.slot.end
     lines = [session.description.strip()] if session.description.strip() else []
     if lines:
@@ -82,10 +80,10 @@ def _description(session: Session, zone: str) -> str:
         home = session.slot.timezone
         lines.append(f"Session time ({home}): {format_local(start, home)} to {format_local(end, home)}")
     if session.room is not None and session.modality is not Modality.VIRTUAL:
-        lines.append(f"Where: {_location(session)}")
-    if session.is_virtual and session.meeting is not None:
-        lines.append(f"Join online: {session.meeting.join_url}")
-        if session.meeting.passcode:
+        lines.append(f"Where: {_location(session, None)}")
+    if join_url is not None:
+        lines.append(f"Join online: {join_url}")
+        if session.meeting is not None and session.meeting.passcode:
             lines.append(f"Passcode: {session.meeting.passcode}")
     return "\n".join(lines)
 
@@ -97,6 +95,7 @@ def build_invite(
     attendees: Sequence[Person],
     method: InviteMethod = "REQUEST",
     for_person: Person | None = None,
+    join_url: str | None = None,
     uid_domain: str = "lms-connectors",
     stamp: datetime | None = None,
 ) -> bytes:
@@ -110,6 +109,8 @@ def build_invite(
         method: ``"REQUEST"`` to create or update, ``"CANCEL"`` to remove (adds ``STATUS:CANCELLED``).
         for_person: The reader of this copy: when she has a zone, ``DTSTART``/``DTEND`` are written in it
             (same instants) and the description shows her local time.
+        join_url: The reader's own join link (a Zoom registrant's, see
+            :meth:`~lms_connectors.models.Enrollment.join_url`); the meeting's link by default.
         uid_domain: Right-hand side of the UID (see :func:`invite_uid`).
         stamp: ``DTSTAMP`` (when this copy was made); now by default.
 
@@ -144,16 +145,17 @@ def build_invite(
     event.add("dtstart", start)
     event.add("dtend", end)
     event.add("summary", session.title)
-    event.add("description", _description(session, zone_name))
-    location = _location(session)
+    link = (join_url or session.meeting.join_url) if session.is_virtual and session.meeting is not None else None
+    event.add("description", _description(session, zone_name, link))
+    location = _location(session, link)
     if location:
         event.add("location", location)
-    if session.is_virtual and session.meeting is not None:
-        event.add("url", vUri(session.meeting.join_url), parameters={"VALUE": "URI"})
+    if link is not None and session.meeting is not None:
+        event.add("url", vUri(link), parameters={"VALUE": "URI"})
         # RFC 7986 CONFERENCE: how clients that understand it render a "Join" button.
         event.add(
             "conference",
-            vUri(session.meeting.join_url),
+            vUri(link),
             parameters={"VALUE": "URI", "FEATURE": "AUDIO,VIDEO", "LABEL": f"Join ({session.meeting.provider})"},
         )
     event.add("status", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
@@ -192,6 +194,7 @@ def write_invites(
     *,
     organizer: Person | None = None,
     method: InviteMethod = "REQUEST",
+    join_urls: Mapping[str, str] | None = None,
     uid_domain: str = "lms-connectors",
     stamp: datetime | None = None,
 ) -> list[Path]:
@@ -205,6 +208,7 @@ def write_invites(
         folder: Where to write; created when missing.
         organizer: See :func:`build_invite`.
         method: See :func:`build_invite`.
+        join_urls: Email -> that reader's own join link (see :func:`build_invite`'s ``join_url``).
         uid_domain: See :func:`build_invite`.
         stamp: See :func:`build_invite`; one stamp is used for every file.
 
@@ -234,6 +238,7 @@ def write_invites(
                 attendees=[person],
                 method=method,
                 for_person=person,
+                join_url=(join_urls or {}).get(person.email),
                 uid_domain=uid_domain,
                 stamp=moment,
             )

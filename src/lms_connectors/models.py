@@ -314,6 +314,9 @@ class Enrollment(_Model):
         position: Order of arrival; the waitlist is promoted in this order.
         pushed_to: Adapters whose provider roster holds this learner now. The ledger is the source of
             truth; the scheduler reconciles providers with it, so a failed push is retried, never lost.
+        registrations: Adapter -> the learner's registration there, as the provider answered the enrolment
+            (a Zoom registrant's id and personal join link). Kept so that her invite carries her own link and
+            unenrolling her needs no look-up.
         updated_at: Last change.
     """
 
@@ -322,4 +325,16 @@ class Enrollment(_Model):
     status: EnrollmentStatus
     position: int = Field(ge=0)
     pushed_to: tuple[str, ...] = ()
+    registrations: dict[str, RosterMember] = Field(default_factory=dict)
     updated_at: AwareDatetime = Field(default_factory=utc_now)
+
+    def join_url(self, session: Session) -> str | None:
+        """The link this learner joins ``session`` with.
+
+        Her personal one where the meeting provider made one (a registration), else the meeting's; ``None`` for
+        a session without a meeting.
+        """
+        if session.meeting is None:
+            return None
+        registration = self.registrations.get(session.meeting.provider)
+        return (registration.join_url if registration else None) or session.meeting.join_url

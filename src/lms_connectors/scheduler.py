@@ -26,6 +26,7 @@ from lms_connectors.models import (
     Meeting,
     Person,
     ProviderRef,
+    RosterMember,
     Session,
     SessionStatus,
     TimeSlot,
@@ -212,6 +213,7 @@ class Scheduler:
                     status=status,
                     position=self.ledger.next_position(session_id),
                     pushed_to=existing.pushed_to if existing else (),
+                    registrations=existing.registrations if existing else {},
                 )
                 self.ledger.upsert_enrollment(enrollment)
                 self._audit(session_id, None, "enrolled", email=person.email, status=status.value)
@@ -319,9 +321,12 @@ class Scheduler:
                     self.ledger.set_key_state(session_id, adapter.name, record.generation, KeyState.RETIRED)
             self.ledger.delete_ref(session_id, adapter.name)
             for enrollment in self.ledger.list_enrollments(session_id):
-                if adapter.name in enrollment.pushed_to:
+                if adapter.name in enrollment.pushed_to or adapter.name in enrollment.registrations:
                     remaining = tuple(p for p in enrollment.pushed_to if p != adapter.name)
-                    self.ledger.upsert_enrollment(enrollment.model_copy(update={"pushed_to": remaining}))
+                    registrations = {k: v for k, v in enrollment.registrations.items() if k != adapter.name}
+                    self.ledger.upsert_enrollment(
+                        enrollment.model_copy(update={"pushed_to": remaining, "registrations": registrations})
+                    )
             self._audit(session_id, adapter.name, action)
         self._progress(action, session_id, adapter.name, "done")
 
@@ -376,19 +381,36 @@ class Scheduler:
             to_remove = [e for e in enrollments if e.person.email not in wanted and adapter.name in e.pushed_to]
             to_add = [e for e in enrollments if e.person.email in wanted and adapter.name not in e.pushed_to]
             if to_remove:
-                adapter.unenrol(ref, session, [e.person for e in to_remove])
+                known = {
+                    e.person.email: e.registrations[adapter.name] for e in to_remove if adapter.name in e.registrations
+                }
+                adapter.unenrol(ref, session, [e.person for e in to_remove], registrations=known)
                 self._mark_pushed(session.id, adapter.name, to_remove, pushed=False)
             if to_add:
-                adapter.enrol(ref, session, [e.person for e in to_add])
-                self._mark_pushed(session.id, adapter.name, to_add, pushed=True)
+                members = adapter.enrol(ref, session, [e.person for e in to_add])
+                self._mark_pushed(session.id, adapter.name, to_add, pushed=True, members=members)
 
-    def _mark_pushed(self, session_id: str, provider: str, enrollments: list[Enrollment], *, pushed: bool) -> None:
+    def _mark_pushed(
+        self,
+        session_id: str,
+        provider: str,
+        enrollments: list[Enrollment],
+        *,
+        pushed: bool,
+        members: Sequence[RosterMember] = (),
+    ) -> None:
+        answered = {member.email: member for member in members}
         with self.ledger.transaction():
             for enrollment in enrollments:
                 current = self.ledger.get_enrollment(session_id, enrollment.person.email) or enrollment
                 others = tuple(p for p in current.pushed_to if p != provider)
+                registrations = {k: v for k, v in current.registrations.items() if k != provider}
+                if pushed and enrollment.person.email in answered:
+                    registrations[provider] = answered[enrollment.person.email]
                 self.ledger.upsert_enrollment(
-                    current.model_copy(update={"pushed_to": (*others, provider) if pushed else others})
+                    current.model_copy(
+                        update={"pushed_to": (*others, provider) if pushed else others, "registrations": registrations}
+                    )
                 )
             self._audit(
                 session_id,

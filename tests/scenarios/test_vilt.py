@@ -18,6 +18,7 @@ import pytest
 
 from lms_connectors.adapter import Adapter
 from lms_connectors.errors import ConnectorError, SchedulingFailed
+from lms_connectors.invites import build_invite
 from lms_connectors.models import EnrollmentStatus, Modality, Person, Session, SessionStatus, TimeSlot
 from lms_connectors.registry import load_harness
 from lms_connectors.scheduler import Scheduler
@@ -218,3 +219,40 @@ def test_enrol_with_a_failing_step_loses_nobody(legs: dict[str, Leg], step: str)
         assert roster == {"ines@example.org", "kofi@example.org"}, name
     for enrollment in ledger.list_enrollments(session.id, EnrollmentStatus.CONFIRMED):
         assert set(enrollment.pushed_to) == set(ORDER)
+
+
+def test_each_learner_keeps_her_own_zoom_link_and_leaving_costs_zoom_one_call(legs: dict[str, Leg]) -> None:
+    """Zoom makes a join link per registrant; the ledger keeps it for her invite and her registrant id for
+    unenrolling her without listing the meeting's registrants."""
+    scheduler, ledger, session = _setup(legs)
+    scheduler.schedule(session)
+    ines = Person(email="ines@example.org", name="Ines Duarte", timezone="Europe/Lisbon")
+    kofi = Person(email="kofi@example.org", name="Kofi Mensah", timezone="Africa/Accra")
+    scheduler.enrol_many(session.id, [ines, kofi])
+    stored = ledger.get_session(session.id)
+    assert stored is not None and stored.meeting is not None
+    with legs["zoom"].simulator.lock:
+        (meeting,) = legs["zoom"].simulator.meetings.values()
+        held = {r.email: (r.id, r.join_url) for r in meeting.registrants}
+    links = {}
+    for person in (ines, kofi):
+        enrollment = ledger.get_enrollment(session.id, person.email)
+        assert enrollment is not None
+        registration = enrollment.registrations["zoom"]
+        assert (registration.external_id, registration.join_url) == held[person.email]
+        links[person.email] = enrollment.join_url(stored)
+        assert links[person.email] == registration.join_url != stored.meeting.join_url
+    assert len(set(links.values())) == 2
+
+    invite = build_invite(stored, organizer=None, attendees=[ines], for_person=ines, join_url=links[ines.email])
+    assert links[ines.email].encode() in invite.replace(b"\r\n ", b"")
+    assert stored.meeting.join_url.encode() not in invite.replace(b"\r\n ", b"")
+
+    before = len(legs["zoom"].server.requests)
+    scheduler.unenrol(session.id, ines.email)
+    zoom_calls = [(r.method, r.path) for r in legs["zoom"].server.requests[before:]]
+    assert zoom_calls == [("PUT", f"/meetings/{meeting.id}/registrants/status")]
+    with legs["zoom"].simulator.lock:
+        assert {r.email: r.status for r in meeting.registrants}[ines.email] == "cancelled"
+    left = ledger.get_enrollment(session.id, ines.email)
+    assert left is not None and "zoom" not in left.registrations and "zoom" not in left.pushed_to

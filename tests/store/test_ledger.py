@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from lms_connectors.errors import ConfigurationError
-from lms_connectors.models import Enrollment, EnrollmentStatus, Person, ProviderRef, Session, TimeSlot
+from lms_connectors.models import Enrollment, EnrollmentStatus, Person, ProviderRef, RosterMember, Session, TimeSlot
 from lms_connectors.store import open_ledger
 from lms_connectors.store.base import AuditEntry, KeyState, LedgerStore
 from lms_connectors.store.memory import MemoryLedger
@@ -217,6 +217,13 @@ def test_enrollment_upsert_and_lookup_ignores_case(ledger: LedgerStore) -> None:
     again = ledger.get_enrollment("s1", "ana@example.org")
     assert again is not None
     assert (again.status, again.pushed_to) == (EnrollmentStatus.CANCELLED, ("zoom",))
+
+
+def test_enrollment_keeps_provider_registrations(ledger: LedgerStore) -> None:
+    own = RosterMember(email="ana@example.org", external_id="reg-1", join_url="https://zoom.us/w/1?tk=a", status="approved")
+    ledger.upsert_enrollment(make_enrollment("ana@example.org", 0).model_copy(update={"registrations": {"zoom": own}}))
+    found = ledger.get_enrollment("s1", "ana@example.org")
+    assert found is not None and found.registrations == {"zoom": own}
 
 
 def test_enrollments_are_ordered_by_position_and_filtered_by_status(ledger: LedgerStore) -> None:

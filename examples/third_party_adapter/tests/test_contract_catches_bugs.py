@@ -95,7 +95,7 @@ class RecreateOnRescheduleAdapter(AcmeLmsAdapter):
 class StickyRosterAdapter(AcmeLmsAdapter):
     """Unenrol does nothing: a freed seat is never freed at the provider."""
 
-    def unenrol(self, ref: ProviderRef, session: Session, people: Any) -> None:
+    def unenrol(self, ref: ProviderRef, session: Session, people: Any, *, registrations: Any = None) -> None:
         return None
 
 

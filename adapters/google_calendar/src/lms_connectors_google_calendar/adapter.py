@@ -238,7 +238,14 @@ class GoogleCalendarAdapter(Adapter):
         event = self._change_attendees(ref, add=people)
         return [roster_member(item) for item in learner_attendees(event) if str(item["email"]).lower() in emails]
 
-    def unenrol(self, ref: ProviderRef, session: Session, people: Sequence[Person]) -> None:
+    def unenrol(
+        self,
+        ref: ProviderRef,
+        session: Session,
+        people: Sequence[Person],
+        *,
+        registrations: Mapping[str, RosterMember] | None = None,
+    ) -> None:
         """Remove ``people`` (and only them) from the attendees; Google tells them the event is off.
 
         :calls: ``GET .../events/{eventId}``, then ``PATCH .../events/{eventId}`` (``If-Match``) when one was there.

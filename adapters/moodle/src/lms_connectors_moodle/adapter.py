@@ -373,20 +373,31 @@ class MoodleAdapter(Adapter):
                     raise
                 logger.warning("moodle enrolled %d users but could not send their welcome message", len(batch))
 
-    def unenrol(self, ref: ProviderRef, session: Session, people: Sequence[Person]) -> None:
+    def unenrol(
+        self,
+        ref: ProviderRef,
+        session: Session,
+        people: Sequence[Person],
+        *,
+        registrations: Mapping[str, RosterMember] | None = None,
+    ) -> None:
         """Remove ``people`` from the session's group; unenrol only those this SDK enrolled.
 
         A user leaves the course only when the SDK enrolled them and they are in no other session of the
-        course (Moodle's unenrol drops every group membership); the others only leave the group.
+        course (Moodle's unenrol drops every group membership); the others only leave the group. User ids
+        given in ``registrations`` (what :meth:`enrol` answered) save looking those users up.
 
-        :calls: ``core_user_get_users_by_field``, ``core_group_get_course_groups``,
+        :calls: [``core_user_get_users_by_field``], ``core_group_get_course_groups``,
             ``core_group_get_group_members``, ``core_group_delete_group_members``, ``enrol_manual_unenrol_users``.
         """
         if not people:
             return
         course_id = int(ref.extra.get("course_id") or self._course_of(session))
         group_id = int(ref.extra.get("group_id") or 0)
-        users = self.users.find(people)
+        given = (registrations or {}).items()
+        known = {e: int(m.external_id) for e, m in given if m.external_id and m.external_id.isdigit()}
+        unknown = [p for p in people if p.email not in known]
+        users = {**known, **(self.users.find(unknown) if unknown else {})}
         ids = [users[p.email] for p in people if p.email in users]
         if not ids:
             return

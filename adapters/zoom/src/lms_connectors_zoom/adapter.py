@@ -276,16 +276,31 @@ class ZoomAdapter(Adapter):
         approved = bool(registrant.get("join_url")) or approval is ApprovalType.AUTOMATIC
         return mapping.roster_member(registrant, email=person.email, status="approved" if approved else "pending")
 
-    def unenrol(self, ref: ProviderRef, session: Session, people: Sequence[Person]) -> None:
+    def unenrol(
+        self,
+        ref: ProviderRef,
+        session: Session,
+        people: Sequence[Person],
+        *,
+        registrations: Mapping[str, RosterMember] | None = None,
+    ) -> None:
         """Cancel the registrations of ``people`` (and only theirs); people not registered are ignored.
 
-        :calls: ``GET /meetings/{meetingId}/registrants?status=approved|pending``,
-            ``PUT /meetings/{meetingId}/registrants/status {action: cancel}`` (at most 30 per call)
+        Registrant ids given in ``registrations`` (what :meth:`enrol` answered) are used as they are; the
+        registrants are listed only to find the others.
+
+        :calls: ``GET /meetings/{meetingId}/registrants?status=approved|pending`` (only for people whose
+            registrant id is not known), ``PUT /meetings/{meetingId}/registrants/status {action: cancel}``
+            (at most 30 per call)
         """
         emails = {person.email for person in people}
         if not emails:
             return
-        members = [m for m in self.list_roster(ref) if m.email in emails]
+        known = registrations or {}
+        members = [known[e] for e in sorted(emails) if e in known and known[e].external_id]
+        unknown = emails - {m.email for m in members}
+        if unknown:
+            members += [m for m in self.list_roster(ref) if m.email in unknown]
         for batch in _chunks(members, _STATUS_BATCH):
             self._set_status(ref, "cancel", batch)
 

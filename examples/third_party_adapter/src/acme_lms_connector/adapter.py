@@ -174,7 +174,14 @@ class AcmeLmsAdapter(Adapter):
         )
         return [roster_member(item) for item in payload.get("data", [])]
 
-    def unenrol(self, ref: ProviderRef, session: Session, people: Sequence[Person]) -> None:
+    def unenrol(
+        self,
+        ref: ProviderRef,
+        session: Session,
+        people: Sequence[Person],
+        *,
+        registrations: Mapping[str, RosterMember] | None = None,
+    ) -> None:
         """:calls: ``DELETE /sessions/:id/enrolments/:email`` for each person; absent ones are fine."""
         for person in people:
             try:
