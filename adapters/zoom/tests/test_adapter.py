@@ -159,6 +159,31 @@ def test_enrol_is_idempotent(adapter: ZoomAdapter, simulator: ZoomSimulator) -> 
     assert len(simulator.registrants(ref.external_id)) == 1
 
 
+def test_enrol_registers_in_batches_of_thirty(adapter: ZoomAdapter, server: SandboxServer,
+                                             simulator: ZoomSimulator) -> None:
+    session = make_session()
+    ref = adapter.create_session(session, key="s-1.zoom.g1")
+    people = [learner(n) for n in range(65)]
+    members = adapter.enrol(ref, session, people)
+    posts = [r.json() for r in server.requests_to("POST", r"/batch_registrants$")]
+    assert [len(p["registrants"]) for p in posts] == [30, 30, 5]
+    assert [m.email for m in members] == [p.email for p in people]
+    held = {r["email"]: r for r in simulator.registrants(ref.external_id)}
+    assert len(held) == 65
+    for member in members:  # each learner keeps her own registration and join link
+        assert member.status == "approved"
+        assert member.external_id == held[member.email]["id"]
+        assert member.join_url == held[member.email]["join_url"]
+
+
+def test_a_refused_batch_registers_nobody(adapter: ZoomAdapter, simulator: ZoomSimulator) -> None:
+    session = make_session()
+    ref = adapter.create_session(session, key="s-1.zoom.g1")
+    with pytest.raises(InvalidRequest):
+        adapter.enrol(ref, session, [learner(1), Person(email="host@example.com", name="The Host")])
+    assert simulator.registrants(ref.external_id) == []
+
+
 def test_unenrol_batches_of_thirty(adapter: ZoomAdapter, server: SandboxServer) -> None:
     session = make_session()
     ref = adapter.create_session(session, key="s-1.zoom.g1")
@@ -289,10 +314,10 @@ def test_http_calls_per_operation(make_adapter: AdapterFactory) -> None:
         "create again (same key)": 1,  # lookup finds it
         "get": 1,
         "reschedule": 1,
-        "enrol 5 (capacity 10)": 7,  # approved + pending listing, then 5 POSTs with auto_approve
+        "enrol 5 (capacity 10)": 3,  # approved + pending listing, then one batch with auto_approve
         "enrol 5 again (no-op)": 2,
         "list roster (5)": 2,  # approved page + pending page
         "unenrol 2": 3,  # two listings for the ids + one PUT cancel
         "cancel": 1,
-        "enrol 5 (no capacity)": 5,
+        "enrol 5 (no capacity)": 1,  # one batch_registrants
     }

@@ -17,7 +17,9 @@ from lms_connectors_zoom.settings import ApprovalType, AutoRecording, ZoomMeetin
 
 from .conftest import AdapterFactory, learner, make_session
 
-SPEC = json.loads((Path(__file__).parent / "data" / "zoom-api-v2-2018.swagger.json").read_text(encoding="utf-8"))
+DATA = Path(__file__).parent / "data"
+SPEC = json.loads((DATA / "zoom-api-v2-2018.swagger.json").read_text(encoding="utf-8"))
+BATCH_SCHEMA = json.loads((DATA / "zoom-batch-registrants.schema.json").read_text(encoding="utf-8"))
 
 
 def body_schema(path: str, method: str) -> dict[str, Any]:
@@ -28,9 +30,20 @@ def body_schema(path: str, method: str) -> dict[str, Any]:
 
 
 def validate(path: str, method: str, body: Any) -> None:
+    if path == "/meetings/{meetingId}/batch_registrants":
+        validate_batch(body)
+        return
     schema = body_schema(path, method)
     jsonschema.Draft4Validator.check_schema(schema)
     jsonschema.Draft4Validator(schema).validate(body)
+
+
+def validate_batch(body: Any) -> None:
+    """The batch envelope against its schema, and each registrant against the 2018 registrant definition."""
+    jsonschema.Draft4Validator.check_schema(BATCH_SCHEMA)
+    jsonschema.Draft4Validator(BATCH_SCHEMA).validate(body)
+    for registrant in body["registrants"]:
+        validate("/meetings/{meetingId}/registrants", "post", registrant)
 
 
 SETTINGS = ZoomMeetingSettings(waiting_room=True, auto_recording=AutoRecording.CLOUD)
@@ -48,8 +61,9 @@ def test_update_meeting_body_matches_spec() -> None:
 
 
 @pytest.mark.parametrize("auto_approve", [None, True, False])
-def test_registrant_body_matches_spec(auto_approve: bool | None) -> None:
-    validate("/meetings/{meetingId}/registrants", "post", mapping.registrant_body(learner(1), auto_approve=auto_approve))
+def test_batch_registrants_body_matches_spec(auto_approve: bool | None) -> None:
+    people = [learner(n) for n in range(1, 31)]
+    validate_batch(mapping.batch_registrants_body(people, auto_approve=auto_approve))
 
 
 def test_the_validator_catches_a_wrong_body() -> None:
@@ -61,6 +75,10 @@ def test_the_validator_catches_a_wrong_body() -> None:
         validate("/meetings/{meetingId}/registrants", "post", {"email": "a@example.com", "first_name": "A"})
     with pytest.raises(jsonschema.ValidationError):
         validate("/meetings/{meetingId}/registrants/status", "put", {"action": "promote", "registrants": []})
+    with pytest.raises(jsonschema.ValidationError):  # 31 registrants: one more than a batch takes
+        validate_batch(mapping.batch_registrants_body([learner(n) for n in range(31)]))
+    with pytest.raises(jsonschema.ValidationError):  # a field a batch item does not take
+        validate_batch({"registrants": [{"email": "a@example.com", "first_name": "A", "city": "Oslo"}]})
 
 
 def test_bodies_sent_on_the_wire_match_spec(
@@ -79,7 +97,7 @@ def test_bodies_sent_on_the_wire_match_spec(
     checks = {
         ("POST", "/meetings"): ("/users/{userId}/meetings", "post"),
         ("PATCH", None): ("/meetings/{meetingId}", "patch"),
-        ("POST", "/registrants"): ("/meetings/{meetingId}/registrants", "post"),
+        ("POST", "/batch_registrants"): ("/meetings/{meetingId}/batch_registrants", "post"),
         ("PUT", "/registrants/status"): ("/meetings/{meetingId}/registrants/status", "put"),
     }
     seen: set[tuple[str, str]] = set()

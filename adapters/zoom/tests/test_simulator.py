@@ -119,6 +119,36 @@ def test_registrant_flow(url: str, sim: ZoomSimulator) -> None:
     assert [r["email"] for r in listed["registrants"]] == ["a@example.com"]
 
 
+def test_batch_registration(url: str, sim: ZoomSimulator) -> None:
+    headers = token(url)
+    mid = requests.post(f"{url}/users/me/meetings", json=MEETING, headers=headers, timeout=5).json()["id"]
+    batch = f"{url}/meetings/{mid}/batch_registrants"
+    people = [{"email": f"p{n}@example.com", "first_name": f"P{n}"} for n in range(3)]
+    seated = requests.post(batch, headers=headers, timeout=5, json={"auto_approve": True, "registrants": people[:2]})
+    assert seated.status_code == 201
+    answered = seated.json()["registrants"]
+    assert [r["email"] for r in answered] == ["p0@example.com", "p1@example.com"]
+    assert all(r["registrant_id"] and r["join_url"] for r in answered)
+    waiting = requests.post(batch, headers=headers, timeout=5, json={"auto_approve": False, "registrants": people})
+    # p0 and p1 are answered with their registrations; p2 waits for approval and so has no join link yet
+    assert [r["registrant_id"] for r in waiting.json()["registrants"][:2]] == [r["registrant_id"] for r in answered]
+    assert "join_url" not in waiting.json()["registrants"][2]
+    assert len(sim.registrants(mid)) == 3
+    too_many = requests.post(batch, headers=headers, timeout=5,
+                             json={"registrants": [{"email": f"x{n}@example.com", "first_name": "X"} for n in range(31)]})
+    assert (too_many.status_code, too_many.json()["code"]) == (400, 300)
+    with_host = requests.post(batch, headers=headers, timeout=5,
+                              json={"registrants": [{"email": "new@example.com", "first_name": "N"},
+                                                    {"email": "host@example.com", "first_name": "H"}]})
+    assert with_host.json()["code"] == 3027
+    assert len(sim.registrants(mid)) == 3  # checked before anyone is added
+    recurring = requests.post(f"{url}/users/me/meetings", json={**MEETING, "type": 3}, headers=headers,
+                              timeout=5).json()["id"]
+    refused = requests.post(f"{url}/meetings/{recurring}/batch_registrants", headers=headers, timeout=5,
+                            json={"registrants": people[:1]})
+    assert refused.status_code == 400
+
+
 def test_concurrent_creates_get_distinct_ids(url: str, sim: ZoomSimulator) -> None:
     sim.daily_meeting_limit = 100
     headers = token(url)

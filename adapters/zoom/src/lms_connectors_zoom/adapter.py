@@ -9,7 +9,7 @@ find_session           ``GET /users/{userId}/meetings?type=upcoming`` (paged), a
 get_session            ``GET /meetings/{meetingId}``
 reschedule_session     ``PATCH /meetings/{meetingId}`` (204, same meeting)
 cancel_session         ``DELETE /meetings/{meetingId}?cancel_meeting_reminder=true|false``
-enrol                  ``POST /meetings/{meetingId}/registrants`` per learner; with native capacity also
+enrol                  ``POST /meetings/{meetingId}/batch_registrants`` (≤30 each); with native capacity also
                        ``GET .../registrants?status=approved|pending`` and ``PUT .../registrants/status``
 unenrol                ``GET .../registrants`` (ids), ``PUT .../registrants/status {action: cancel}`` (≤30 each)
 list_roster            ``GET /meetings/{meetingId}/registrants?status=approved|pending`` (paged)
@@ -50,6 +50,7 @@ from lms_connectors_zoom.token_cache import FileTokenCache, TokenCache
 __all__ = ["ZoomAdapter"]
 
 _STATUS_BATCH = 30  # PUT /meetings/{id}/registrants/status takes at most 30 registrants
+_BATCH_REGISTRANTS = 30  # and so does POST /meetings/{id}/batch_registrants
 _ROSTER_STATUSES = ("approved", "pending")
 
 
@@ -217,9 +218,10 @@ class ZoomAdapter(Adapter):
     def enrol(self, ref: ProviderRef, session: Session, people: Sequence[Person]) -> list[RosterMember]:
         """Register ``people``; with native capacity, approve them while seats are free, keep the rest pending.
 
-        :calls: ``POST /meetings/{meetingId}/registrants`` per new registrant; with native capacity also
-            ``GET /meetings/{meetingId}/registrants?status=approved|pending`` and, for pending registrants
-            promoted into a free seat, ``PUT /meetings/{meetingId}/registrants/status {action: approve}``.
+        :calls: ``POST /meetings/{meetingId}/batch_registrants`` (at most 30 each); with native capacity also
+            ``GET /meetings/{meetingId}/registrants?status=approved|pending``, one batch for those who take a
+            free seat and one for those who wait, and, for pending registrants promoted into a free seat,
+            ``PUT /meetings/{meetingId}/registrants/status {action: approve}``.
 
         Returns:
             One member per person, in order; ``status`` is ``approved`` or ``pending`` and ``join_url`` is the
@@ -236,7 +238,8 @@ class ZoomAdapter(Adapter):
         if self._manages_capacity(session, approval):
             assert session.capacity is not None  # checked by _manages_capacity
             return self._enrol_within_capacity(ref, session.capacity, unique)
-        return [self._register(ref, person, approval, auto_approve=None) for person in unique]
+        members = self._register(ref, unique, approval, auto_approve=None)
+        return [members[person.email] for person in unique]
 
     def _enrol_within_capacity(self, ref: ProviderRef, capacity: int, people: list[Person]) -> list[RosterMember]:
         approved = {m.email: m for m in self._registrants(ref, "approved")}
@@ -244,6 +247,8 @@ class ZoomAdapter(Adapter):
         seats = capacity - len(approved)
         members: dict[str, RosterMember] = {}
         promote: list[RosterMember] = []
+        seated: list[Person] = []
+        waiting: list[Person] = []
         for person in people:
             if person.email in approved:
                 members[person.email] = approved[person.email]
@@ -252,10 +257,13 @@ class ZoomAdapter(Adapter):
                     seats -= 1
                     promote.append(pending[person.email])
                 members[person.email] = pending[person.email]
+            elif seats > 0:
+                seats -= 1
+                seated.append(person)
             else:
-                take_seat = seats > 0
-                seats -= take_seat
-                members[person.email] = self._register(ref, person, ApprovalType.MANUAL, auto_approve=take_seat)
+                waiting.append(person)
+        members.update(self._register(ref, seated, ApprovalType.MANUAL, auto_approve=True))
+        members.update(self._register(ref, waiting, ApprovalType.MANUAL, auto_approve=False))
         for batch in _chunks(promote, _STATUS_BATCH):
             self._set_status(ref, "approve", batch)
             for member in batch:
@@ -263,18 +271,41 @@ class ZoomAdapter(Adapter):
         return [members[person.email] for person in people]
 
     def _register(
-        self, ref: ProviderRef, person: Person, approval: ApprovalType, *, auto_approve: bool | None
-    ) -> RosterMember:
-        answer = self.transport.request_json(
-            "POST",
-            f"{self._meeting_path(ref)}/registrants",
-            json=mapping.registrant_body(person, auto_approve=auto_approve),
-            operation="add registrant",
-        )
-        registrant = self._object(answer, "add registrant")
-        # Zoom's answer carries no status: a join link means approved; without one (manual approval) pending.
-        approved = bool(registrant.get("join_url")) or approval is ApprovalType.AUTOMATIC
-        return mapping.roster_member(registrant, email=person.email, status="approved" if approved else "pending")
+        self, ref: ProviderRef, people: Sequence[Person], approval: ApprovalType, *, auto_approve: bool | None
+    ) -> dict[str, RosterMember]:
+        """Register ``people`` in batches of 30; their registrations by email.
+
+        A batch is one POST: it is not retried after a lost answer, and sending it again later (the scheduler's
+        next reconcile) is safe because Zoom answers an email already registered with its registration.
+        """
+        members: dict[str, RosterMember] = {}
+        for batch in _chunks(people, _BATCH_REGISTRANTS):
+            answer = self._object(
+                self.transport.request_json(
+                    "POST",
+                    f"{self._meeting_path(ref)}/batch_registrants",
+                    json=mapping.batch_registrants_body(batch, auto_approve=auto_approve),
+                    operation="add registrants",
+                ),
+                "add registrants",
+            )
+            answered = {
+                str(item.get("email", "")).lower(): item
+                for item in answer.get("registrants") or []
+                if isinstance(item, Mapping)
+            }
+            for person in batch:
+                registrant = answered.get(person.email)
+                if registrant is None:
+                    raise MalformedResponse(
+                        f"add registrants: Zoom's answer has no registration for {person.email}", provider=self.name
+                    )
+                # The answer carries no status: a join link means approved; without one (manual approval) pending.
+                is_approved = bool(registrant.get("join_url")) or approval is ApprovalType.AUTOMATIC
+                members[person.email] = mapping.roster_member(
+                    registrant, email=person.email, status="approved" if is_approved else "pending"
+                )
+        return members
 
     def unenrol(
         self,

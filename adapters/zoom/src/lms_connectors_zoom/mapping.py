@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,6 +29,7 @@ __all__ = [
     "MEETING_TYPE_SCHEDULED",
     "TOPIC_MAX",
     "agenda_for",
+    "batch_registrants_body",
     "capacity_in",
     "create_body",
     "duration_minutes",
@@ -38,7 +39,6 @@ __all__ = [
     "meeting_ref",
     "parse_start_time",
     "provider_session",
-    "registrant_body",
     "roster_member",
     "update_body",
 ]
@@ -147,18 +147,17 @@ def update_body(
     return _meeting_fields(session, key, settings, approval_type)
 
 
-def registrant_body(person: Person, *, auto_approve: bool | None = None) -> dict[str, Any]:
-    """Body of ``POST /meetings/{meetingId}/registrants`` for one learner.
+def batch_registrants_body(people: Sequence[Person], *, auto_approve: bool | None = None) -> dict[str, Any]:
+    """Body of ``POST /meetings/{meetingId}/batch_registrants`` for at most 30 learners.
 
     Args:
-        person: The learner.
-        auto_approve: Under manual approval, whether Zoom approves this registrant at once (a free seat); not
-            sent when None.
+        people: The learners.
+        auto_approve: Under manual approval, whether Zoom approves them at once; not sent when None.
     """
     body: dict[str, Any] = {
-        "email": person.email,
-        "first_name": person.given_name,
-        "last_name": person.family_name,
+        "registrants": [
+            {"email": p.email, "first_name": p.given_name, "last_name": p.family_name} for p in people
+        ],
     }
     if auto_approve is not None:
         body["auto_approve"] = auto_approve

@@ -13,8 +13,10 @@ It answers with Zoom's status codes and error bodies (``{"code": 3001, "message"
   "daily rate limit" message, ``X-RateLimit-Type: Daily-limit`` and ``Retry-After`` = the next 00:00 UTC.
 * Registrants with approval: ``approval_type`` 0 approves at once, 1 keeps registrants ``pending`` (no
   ``join_url`` in the add answer) unless ``auto_approve``; 2 refuses registration. Status changes (approve,
-  cancel, deny) take at most 30 registrants per call. A meeting takes ``max_registrants`` (4,999 on Zoom);
-  the next registration answers code 3043. The host cannot register (3027).
+  cancel, deny) take at most 30 registrants per call, and so does batch registration
+  (``POST /meetings/{id}/batch_registrants``, scheduled meetings only), which checks every registrant before it
+  adds any and answers each one's ``registrant_id`` and (when approved) ``join_url``. A meeting takes
+  ``max_registrants`` (4,999 on Zoom); the next registration answers code 3043. The host cannot register (3027).
 
 Serve it with :class:`lms_connectors.testing.sandbox.SandboxServer`; paths work with or without ``/v2``.
 The server serialises requests through :attr:`Simulator.lock`; the inspection helpers take the same lock.
@@ -41,6 +43,7 @@ _FIRST_MEETING_ID = 85_012_345_678  # 11 digits: above 2**32, as real meeting id
 _TOKEN_LIFETIME = 3600
 _MAX_PAGE_SIZE = 300
 _MAX_STATUS_BATCH = 30
+_MAX_BATCH_REGISTRANTS = 30
 _MEETING_TYPES = (1, 2, 3, 8)
 _AUTO_RECORDING = ("none", "local", "cloud")
 _DEFAULT_SETTINGS: dict[str, Any] = {
@@ -69,6 +72,7 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     ("GET", re.compile(r"^/meetings/(?P<mid>[^/]+)/registrants$"), "_list_registrants"),
     ("POST", re.compile(r"^/meetings/(?P<mid>[^/]+)/registrants$"), "_add_registrant"),
     ("PUT", re.compile(r"^/meetings/(?P<mid>[^/]+)/registrants/status$"), "_registrant_status"),
+    ("POST", re.compile(r"^/meetings/(?P<mid>[^/]+)/batch_registrants$"), "_batch_registrants"),
 ]
 
 
@@ -491,46 +495,87 @@ class ZoomSimulator(Simulator):
         if isinstance(meeting, SandboxResponse):
             return meeting
         body = request.json()
-        if not isinstance(body, dict) or not body.get("email") or not body.get("first_name"):
-            return _error(400, 300, "Validation Failed.", errors=[{"field": "email", "message": "Required."}])
-        approval = meeting.settings.get("approval_type", 2)
-        if approval == 2:
-            return _error(400, 3000, f"Registration has not been enabled for this meeting: {mid}.")
-        email = str(body["email"]).lower()
-        if email == self.host_email:
-            return _error(400, 3027, "Host cannot register.")
-        existing = next(
-            (r for r in meeting.registrants if r.email == email and r.status in ("approved", "pending")), None
-        )
-        if existing is None:
-            active = sum(1 for r in meeting.registrants if r.status in ("approved", "pending"))
-            if active >= self.max_registrants:
-                return _error(400, 3043, "Meeting has reached maximum attendee capacity.")
-            approved = approval == 0 or (approval == 1 and body.get("auto_approve") is True)
-            number = next(self._registrant_ids)
-            existing = _Registrant(
-                id=f"sim-reg-{number:06d}",
-                email=email,
-                first_name=str(body["first_name"]),
-                last_name=str(body.get("last_name", "")),
-                status="approved" if approved else "pending",
-                create_time=self._now(),
-            )
-            if approved:
-                existing.join_url = self._registrant_join_url(meeting, existing)
-            meeting.registrants.append(existing)
-            if meeting.settings.get("registrants_email_notification", True):
-                self.emails.append(SentEmail(f"registration_{existing.status}", email, mid))
+        refused = self._refuse_registration(meeting, [body])
+        if refused is not None:
+            return refused
+        assert isinstance(body, dict)  # checked by _refuse_registration
+        registrant = self._register(meeting, body, auto_approve=body.get("auto_approve") is True)
         answer: dict[str, Any] = {
             "id": meeting.id,
-            "registrant_id": existing.id,
+            "registrant_id": registrant.id,
             "topic": meeting.body.get("topic", ""),
             "start_time": _iso_z(meeting.start),
             "occurrences": [],
         }
-        if existing.join_url:  # omitted while the registrant is pending (manual approval)
-            answer["join_url"] = existing.join_url
+        if registrant.join_url:  # omitted while the registrant is pending (manual approval)
+            answer["join_url"] = registrant.join_url
         return SandboxResponse(201, answer)
+
+    def _batch_registrants(self, request: SandboxRequest, mid: str) -> SandboxResponse:
+        meeting = self._find(mid)
+        if isinstance(meeting, SandboxResponse):
+            return meeting
+        body = request.json()
+        wanted = body.get("registrants") if isinstance(body, dict) else None
+        if not isinstance(wanted, list) or not wanted:
+            return _error(400, 300, "Validation Failed.", errors=[{"field": "registrants", "message": "Required."}])
+        if len(wanted) > _MAX_BATCH_REGISTRANTS:
+            return _error(400, 300, f"You can only add up to {_MAX_BATCH_REGISTRANTS} registrants at once.")
+        if meeting.body.get("type", 2) != 2:
+            return _error(400, 300, "Batch registration is only available for scheduled meetings.")
+        refused = self._refuse_registration(meeting, wanted)
+        if refused is not None:
+            return refused
+        assert isinstance(body, dict)
+        auto_approve = body.get("auto_approve") is True
+        answers: list[dict[str, Any]] = []
+        for item in wanted:
+            registrant = self._register(meeting, item, auto_approve=auto_approve)
+            answer: dict[str, Any] = {"registrant_id": registrant.id, "email": registrant.email}
+            if registrant.join_url:
+                answer["join_url"] = registrant.join_url
+            answers.append(answer)
+        return SandboxResponse(201, {"registrants": answers})
+
+    def _refuse_registration(self, meeting: _Meeting, bodies: list[Any]) -> SandboxResponse | None:
+        """Zoom's refusal of these registrations, checked for all of them before any is added; None if none."""
+        for body in bodies:
+            if not isinstance(body, dict) or not body.get("email") or not body.get("first_name"):
+                return _error(400, 300, "Validation Failed.", errors=[{"field": "email", "message": "Required."}])
+        if meeting.settings.get("approval_type", 2) == 2:
+            return _error(400, 3000, f"Registration has not been enabled for this meeting: {meeting.id}.")
+        emails = {str(body["email"]).lower() for body in bodies}
+        if self.host_email in emails:
+            return _error(400, 3027, "Host cannot register.")
+        active = {r.email for r in meeting.registrants if r.status in ("approved", "pending")}
+        if len(active | emails) > self.max_registrants:
+            return _error(400, 3043, "Meeting has reached maximum attendee capacity.")
+        return None
+
+    def _register(self, meeting: _Meeting, body: dict[str, Any], *, auto_approve: bool) -> _Registrant:
+        """Add one registrant, or answer the active registration of that email (Zoom does not register twice)."""
+        email = str(body["email"]).lower()
+        existing = next(
+            (r for r in meeting.registrants if r.email == email and r.status in ("approved", "pending")), None
+        )
+        if existing is not None:
+            return existing
+        approval = meeting.settings.get("approval_type", 2)
+        approved = approval == 0 or (approval == 1 and auto_approve)
+        registrant = _Registrant(
+            id=f"sim-reg-{next(self._registrant_ids):06d}",
+            email=email,
+            first_name=str(body["first_name"]),
+            last_name=str(body.get("last_name", "")),
+            status="approved" if approved else "pending",
+            create_time=self._now(),
+        )
+        if approved:
+            registrant.join_url = self._registrant_join_url(meeting, registrant)
+        meeting.registrants.append(registrant)
+        if meeting.settings.get("registrants_email_notification", True):
+            self.emails.append(SentEmail(f"registration_{registrant.status}", email, str(meeting.id)))
+        return registrant
 
     def _registrant_status(self, request: SandboxRequest, mid: str) -> SandboxResponse:
         meeting = self._find(mid)
