@@ -17,6 +17,7 @@ from lms_connectors.timezones import (
     is_nonexistent,
     localize,
     modern_iana_name,
+    require_window,
     require_zone,
     to_zone,
     windows_to_iana,
@@ -276,3 +277,12 @@ def test_transition_window_is_half_open() -> None:
     assert dst_transitions(NEW_YORK, at - timedelta(hours=1), at) == []
     with pytest.raises(ValidationError):
         dst_transitions(NEW_YORK, datetime(2027, 1, 1), datetime(2028, 1, 1))
+
+
+def test_a_listing_window_is_checked_before_any_call() -> None:
+    start = datetime(2027, 3, 1, 9, tzinfo=ZoneInfo(NEW_YORK))
+    assert require_window(start, start + timedelta(hours=1)) == (start, start + timedelta(hours=1))
+    with pytest.raises(ValidationError, match="naive"):
+        require_window(datetime(2027, 3, 1, 9), start)
+    with pytest.raises(ValidationError, match="before or when it starts"):
+        require_window(start, start.astimezone(UTC) - timedelta(minutes=1))

@@ -14,8 +14,10 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import ValidationError as PydanticValidationError
 
 from lms_connectors.errors import ValidationError
+from lms_connectors.timezones import wall_time_exists
 
 __all__ = [
     "AwareDatetime",
@@ -60,6 +62,13 @@ def _check_aware(value: datetime) -> datetime:
         raise ValidationError(
             f"naive datetime {value.isoformat()} refused: attach a zone (the SDK never guesses one)"
         )
+    if not wall_time_exists(value):
+        # zoneinfo quietly reads a skipped wall time with the offset from before the jump; which instant was
+        # meant is the caller's choice (lms_connectors.timezones.localize(..., gap_policy=...)), never a guess.
+        raise ValidationError(
+            f"{value.replace(tzinfo=None).isoformat()} does not exist in {value.tzinfo}: the clocks skip it "
+            "(DST gap); pick the instant with lms_connectors.timezones.localize"
+        )
     return value
 
 
@@ -85,8 +94,43 @@ Email = Annotated[str, AfterValidator(_check_email)]
 """An email address, normalised to lower case."""
 
 
+def _sdk_error(exc: PydanticValidationError, model: str) -> ValidationError:
+    """Pydantic's error as the SDK's: the messages of every failed field, the SDK's own ones unwrapped."""
+    problems: list[str] = []
+    for error in exc.errors():
+        cause = (error.get("ctx") or {}).get("error")
+        message = cause.message if isinstance(cause, ValidationError) else error["msg"]
+        where = ".".join(str(part) for part in error["loc"])
+        problems.append(f"{where}: {message}" if where else message)
+    return ValidationError(f"invalid {model}: " + "; ".join(problems))
+
+
 class _Model(BaseModel):
+    """Immutable, strict models whose bad input raises :class:`lms_connectors.errors.ValidationError`."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def __init__(self, /, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except PydanticValidationError as exc:
+            raise _sdk_error(exc, type(self).__name__) from exc
+
+    @classmethod
+    def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Any:
+        """Validate ``obj`` into this model; bad input raises the SDK's ``ValidationError``."""
+        try:
+            return super().model_validate(obj, *args, **kwargs)
+        except PydanticValidationError as exc:
+            raise _sdk_error(exc, cls.__name__) from exc
+
+    @classmethod
+    def model_validate_json(cls, json_data: str | bytes | bytearray, *args: Any, **kwargs: Any) -> Any:
+        """Validate JSON into this model; bad input raises the SDK's ``ValidationError``."""
+        try:
+            return super().model_validate_json(json_data, *args, **kwargs)
+        except PydanticValidationError as exc:
+            raise _sdk_error(exc, cls.__name__) from exc
 
 
 class Modality(StrEnum):
@@ -134,7 +178,8 @@ class TimeSlot(_Model):
 
     @model_validator(mode="after")
     def _end_after_start(self) -> TimeSlot:
-        if self.end <= self.start:
+        # In UTC: Python compares datetimes that share a tzinfo by wall clock, which is wrong across a change.
+        if self.end.astimezone(UTC) <= self.start.astimezone(UTC):
             raise ValidationError(
                 f"session ends ({self.end.isoformat()}) before or when it starts ({self.start.isoformat()})"
             )
@@ -142,8 +187,8 @@ class TimeSlot(_Model):
 
     @property
     def duration(self) -> timedelta:
-        """Length of the slot."""
-        return self.end - self.start
+        """Length of the slot in elapsed time (23 h for 10:00 to 10:00 across a spring-forward night)."""
+        return self.end.astimezone(UTC) - self.start.astimezone(UTC)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -168,7 +213,7 @@ class TimeSlot(_Model):
 
     def same_instants(self, other: TimeSlot) -> bool:
         """Whether both slots start and end at the same absolute instants."""
-        return self.start == other.start and self.end == other.end
+        return self.start_utc() == other.start_utc() and self.end_utc() == other.end_utc()
 
 
 class Person(_Model):

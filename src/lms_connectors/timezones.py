@@ -19,8 +19,6 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from tzlocal.windows_tz import tz_win, win_tz
-
 from lms_connectors.errors import ValidationError
 
 __all__ = [
@@ -34,8 +32,10 @@ __all__ = [
     "is_nonexistent",
     "localize",
     "modern_iana_name",
+    "require_window",
     "require_zone",
     "to_zone",
+    "wall_time_exists",
     "windows_to_iana",
     "zone_from_any_name",
 ]
@@ -143,6 +143,8 @@ def iana_to_windows(name: str) -> str:
         return "UTC"
     require_zone(name)
     # The table has a junk "" key; require_zone has refused "" already, so a lookup cannot hit it.
+    from tzlocal.windows_tz import tz_win  # CLDR tables, loaded only when a Windows name is needed
+
     windows = tz_win.get(name)
     if windows is None:
         # A legacy alias CLDR does not list (US/East-Indiana) maps like the zone it links to.
@@ -155,6 +157,8 @@ def iana_to_windows(name: str) -> str:
 
 @functools.cache
 def _windows_by_folded_name() -> dict[str, str]:
+    from tzlocal.windows_tz import win_tz
+
     return {windows.casefold(): windows for windows in win_tz}
 
 
@@ -174,6 +178,8 @@ def windows_to_iana(name: str) -> str:
     windows = _windows_by_folded_name().get(name.strip().casefold()) if isinstance(name, str) else None
     if windows is None:
         raise ValidationError(f"unknown Windows time zone {name!r}")
+    from tzlocal.windows_tz import win_tz
+
     return modern_iana_name(str(win_tz[windows]))
 
 
@@ -210,8 +216,27 @@ def _require_aware(value: datetime) -> datetime:
     return value
 
 
-def _round_trips(local: datetime) -> bool:
-    """Whether an aware local time survives a trip through UTC unchanged, i.e. whether it exists."""
+def require_window(start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """Check a ``[start, end)`` window given to a listing before any provider is asked.
+
+    Returns:
+        ``start`` and ``end``, unchanged.
+
+    Raises:
+        ValidationError: Either is naive, or ``end`` is not after ``start`` (compared as instants).
+    """
+    _require_aware(start)
+    _require_aware(end)
+    if end.astimezone(UTC) <= start.astimezone(UTC):
+        raise ValidationError(f"window ends ({end.isoformat()}) before or when it starts ({start.isoformat()})")
+    return start, end
+
+
+def wall_time_exists(local: datetime) -> bool:
+    """Whether an aware local time survives a trip through UTC unchanged, i.e. whether its zone shows it.
+
+    ``False`` for a wall time the clocks skip (02:30 on the spring-forward night in New York).
+    """
     back = local.astimezone(UTC).astimezone(local.tzinfo)
     return back.replace(tzinfo=None, fold=0) == local.replace(tzinfo=None, fold=0)
 
@@ -227,7 +252,7 @@ def is_nonexistent(naive: datetime, zone: str | ZoneInfo) -> bool:
         ``True`` when no instant shows this wall time in ``zone``.
     """
     _require_naive(naive)
-    return not _round_trips(naive.replace(tzinfo=_zone(zone), fold=0))
+    return not wall_time_exists(naive.replace(tzinfo=_zone(zone), fold=0))
 
 
 def is_ambiguous(naive: datetime, zone: str | ZoneInfo) -> bool:
@@ -243,7 +268,7 @@ def is_ambiguous(naive: datetime, zone: str | ZoneInfo) -> bool:
     _require_naive(naive)
     tz = _zone(zone)
     first, second = naive.replace(tzinfo=tz, fold=0), naive.replace(tzinfo=tz, fold=1)
-    return first.utcoffset() != second.utcoffset() and _round_trips(first)
+    return first.utcoffset() != second.utcoffset() and wall_time_exists(first)
 
 
 def _describe(naive: datetime, tz: ZoneInfo) -> str:
@@ -279,7 +304,7 @@ def localize(
     _require_naive(naive)
     tz = _zone(zone)
     first = naive.replace(tzinfo=tz, fold=0)
-    if not _round_trips(first):
+    if not wall_time_exists(first):
         if gap_policy == "raise":
             raise ValidationError(f"{_describe(naive, tz)} does not exist: the clocks skip it")
         # With fold=0, zoneinfo reads a skipped time with the offset from before the jump; going through UTC

@@ -172,3 +172,8 @@ def test_instructors_list_too_long_is_refused() -> None:
 
     with pytest.raises(ValidationError):
         event_body(make_session(instructors=many, room=Room(id="r", name="R")), key=KEY, event_id="abcde")
+
+
+def test_an_unknown_time_zone_in_an_answer_is_malformed() -> None:
+    with pytest.raises(MalformedResponse, match="no IANA zone"):
+        parse_datetime({"dateTime": "2027-03-16T09:00:00", "timeZone": "Mars/Olympus_Mons"}, "start")

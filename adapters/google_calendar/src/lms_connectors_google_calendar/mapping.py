@@ -27,7 +27,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from lms_connectors.errors import MalformedResponse, ValidationError
 from lms_connectors.models import Person, ProviderRef, ProviderSession, RosterMember, Session
@@ -91,7 +91,10 @@ def parse_datetime(value: Mapping[str, Any] | None, field: str) -> datetime:
         zone = value.get("timeZone") if value else None
         if not isinstance(zone, str):
             raise MalformedResponse(f"event {field}.dateTime has neither offset nor timeZone", provider=PROVIDER)
-        parsed = parsed.replace(tzinfo=ZoneInfo(zone))
+        try:
+            parsed = parsed.replace(tzinfo=ZoneInfo(zone))
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise MalformedResponse(f"event {field}.timeZone {zone!r} is no IANA zone", provider=PROVIDER) from exc
     return parsed
 
 
