@@ -56,6 +56,8 @@ class RecordingAdapter(Adapter):
         self.calls: list[str] = []
         self.fail_next: dict[str, Exception] = {}
         self.commit_then_fail: set[str] = set()
+        self.crash_after_commit = False
+        self.fresh_flags: list[bool] = []
         self._seq = 0
 
     @classmethod
@@ -66,15 +68,20 @@ class RecordingAdapter(Adapter):
         if op in self.fail_next:
             raise self.fail_next.pop(op)
 
-    def create_session(self, session: Session, *, key: str) -> ProviderRef:
+    def create_session(self, session: Session, *, key: str, fresh: bool = False) -> ProviderRef:
         self.calls.append(f"create:{session.meeting.join_url if session.meeting else '-'}")
+        self.fresh_flags.append(fresh)
         self._maybe_fail("create")
-        found = self.find_session(key)
+        # Like a provider without idempotency keys: the marker look-up is skipped for a key never sent.
+        found = None if fresh else self.find_session(key)
         if found is not None:
             return found
         self._seq += 1
         ext = f"{self.name}-{self._seq}"
         self.objects[ext] = {"key": key, "session": session, "roster": [], "cancelled": False}
+        if self.crash_after_commit:
+            self.crash_after_commit = False
+            raise KeyboardInterrupt("the process dies after the provider committed")
         if "create" in self.commit_then_fail:
             self.commit_then_fail.discard("create")
             raise ResponseLost("answer lost", provider=self.name)
@@ -190,6 +197,37 @@ def test_schedule_twice_makes_no_second_object(trio: Any) -> None:
     Scheduler(list(trio), ledger).schedule(_session())
     assert all(len(a.objects) == 1 for a in trio)
     assert all(a.calls == [a.calls[0]] for a in trio)
+
+
+def test_a_key_never_sent_skips_the_look_up_and_a_crash_makes_the_next_run_look(trio: Any) -> None:
+    lms, cal, meet = trio
+    ledger = MemoryLedger()
+    cal.crash_after_commit = True
+    with pytest.raises(KeyboardInterrupt):
+        Scheduler(list(trio), ledger).schedule(_session())
+    # The calendar committed but the ledger never heard: its key is marked sent, not done.
+    assert sorted((k.provider, k.state.value) for k in ledger.list_keys("ilt-101.s1")) == [
+        ("calendar", "pending"),
+        ("meeting", "done"),
+    ]
+    Scheduler(list(trio), ledger).schedule(_session())
+    assert (meet.fresh_flags, cal.fresh_flags, lms.fresh_flags) == ([True], [True, False], [True])
+    assert all(len(a.live()) == 1 for a in trio)  # the resumed run found the calendar's object, no duplicate
+    assert {k.state.value for k in ledger.list_keys("ilt-101.s1")} == {"done"}
+
+
+def test_an_unexpected_exception_in_an_adapter_is_a_failed_step_and_is_compensated(trio: Any) -> None:
+    lms, cal, meet = trio
+    ledger = MemoryLedger()
+    lms.fail_next["create"] = KeyError("events")  # an adapter bug, or an answer its mapping did not foresee
+    with pytest.raises(SchedulingFailed) as info:
+        Scheduler(list(trio), ledger).schedule(_session())
+    assert isinstance(info.value.cause, ProviderError) and "KeyError" in info.value.cause.message
+    assert info.value.compensated == ["calendar", "meeting"]
+    assert all(a.live() == [] for a in trio)
+    stored = ledger.get_session("ilt-101.s1")
+    assert stored is not None and stored.status is SessionStatus.FAILED
+    assert [e.action for e in ledger.iter_audit("ilt-101.s1")][-1] == "schedule_failed"
 
 
 def test_failure_at_last_step_compensates_earlier_ones(trio: Any) -> None:

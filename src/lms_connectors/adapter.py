@@ -13,7 +13,8 @@ Rules every adapter follows (the contract kit checks each one):
 
 * ``create_session`` is idempotent for a given ``key``: called twice, or retried after a lost response,
   it leaves exactly one provider object. Where the provider has no native idempotency key the adapter
-  looks the object up by a marker derived from the key before creating.
+  looks the object up by a marker derived from the key before creating, unless the caller says the key is
+  ``fresh`` (never sent: the ledger comes first, the provider's listing second), and after a lost answer.
 * ``reschedule_session`` updates the same object in place where the provider allows it.
 * ``cancel_session`` of an object that is already gone succeeds (cancelling is idempotent).
 * ``enrol`` pushes only the people it is given and is idempotent; ``unenrol`` removes only them.
@@ -31,7 +32,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel
 
 from lms_connectors.errors import NotSupported
-from lms_connectors.models import Person, ProviderRef, ProviderSession, RosterMember, Session
+from lms_connectors.models import AwareDatetime, Person, ProviderRef, ProviderSession, RosterMember, Session
 
 __all__ = ["Adapter", "AdapterKind", "BusyInterval", "Capability", "DiagnosticCheck"]
 
@@ -76,10 +77,10 @@ class Capability(StrEnum):
 
 
 class BusyInterval(BaseModel):
-    """One busy interval of a person or room."""
+    """One busy interval of a person or room (aware instants)."""
 
-    start: datetime
-    end: datetime
+    start: AwareDatetime
+    end: AwareDatetime
 
 
 class DiagnosticCheck(BaseModel):
@@ -116,12 +117,16 @@ class Adapter(abc.ABC):
     # -- required -------------------------------------------------------------------------------
 
     @abc.abstractmethod
-    def create_session(self, session: Session, *, key: str) -> ProviderRef:
+    def create_session(self, session: Session, *, key: str, fresh: bool = False) -> ProviderRef:
         """Create the provider object for ``session``; idempotent for ``key``.
 
         Args:
             session: What to create. ``session.meeting`` carries a link made by a meeting provider.
             key: Idempotency key, stable across retries of this create (the scheduler mints it once).
+            fresh: The caller's ledger proves that no create was ever sent with ``key`` (the scheduler says so
+                for a key it has just minted). An adapter that finds earlier creates by a marker may then skip
+                that look-up; it must still look up after a lost answer. ``False`` (the default) means "maybe
+                sent before": look up first.
 
         Returns:
             Where the session now lives in the provider.

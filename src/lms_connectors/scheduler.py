@@ -14,12 +14,13 @@ enrolment is never lost.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from lms_connectors.adapter import Adapter, Capability
-from lms_connectors.errors import ConnectorError, InvalidRequest, NotFound, SchedulingFailed
+from lms_connectors.errors import ConnectorError, InvalidRequest, NotFound, ProviderError, SchedulingFailed
 from lms_connectors.models import (
     Enrollment,
     EnrollmentStatus,
@@ -55,6 +56,23 @@ class ProgressEvent:
 
 
 ProgressCallback = Callable[[ProgressEvent], None]
+
+
+@contextlib.contextmanager
+def _provider_step(adapter: Adapter) -> Iterator[None]:
+    """Turn anything but a :class:`ConnectorError` that an adapter lets out into a :class:`ProviderError`.
+
+    An adapter bug or a provider answer it did not foresee (a ``KeyError`` in a mapping) must not skip the
+    compensation and leave a half-made session behind: the scheduler handles it as the step's failure.
+    """
+    try:
+        yield
+    except ConnectorError:
+        raise
+    except Exception as exc:
+        raise ProviderError(
+            f"{adapter.name} failed unexpectedly: {type(exc).__name__}: {exc}", provider=adapter.name
+        ) from exc
 
 
 class Scheduler:
@@ -136,7 +154,8 @@ class Scheduler:
         for adapter in self.adapters:
             ref = self._require_ref(session_id, adapter)
             try:
-                new_ref = adapter.reschedule_session(ref, new)
+                with _provider_step(adapter):
+                    new_ref = adapter.reschedule_session(ref, new)
             except ConnectorError as exc:
                 self._progress("reschedule", session_id, adapter.name, "failed", str(exc))
                 undone, leftovers = self._undo_reschedules(old, moved)
@@ -170,7 +189,8 @@ class Scheduler:
             if ref is None:
                 continue
             try:
-                adapter.cancel_session(ref, notify=self._notify)
+                with _provider_step(adapter):
+                    adapter.cancel_session(ref, notify=self._notify)
             except ConnectorError as exc:
                 self._progress("cancel", session_id, adapter.name, "failed", str(exc))
                 self._audit(session_id, adapter.name, "cancel_failed", error=exc.evidence())
@@ -252,9 +272,15 @@ class Scheduler:
 
     def _create_on(self, adapter: Adapter, session: Session) -> ProviderRef:
         record = self.ledger.current_key(session.id, adapter.name)
+        # The ledger comes first: a key never sent cannot name a provider object, so the adapter need not look
+        # one up. Mark it sent *before* sending, so that a crash mid-call makes the next run look up.
+        fresh = record.state is KeyState.NEW
+        if fresh:
+            self.ledger.set_key_state(session.id, adapter.name, record.generation, KeyState.PENDING)
         self._progress("create", session.id, adapter.name, "start")
         try:
-            ref = adapter.create_session(session, key=record.key)
+            with _provider_step(adapter):
+                ref = adapter.create_session(session, key=record.key, fresh=fresh)
         except ConnectorError as exc:
             self._progress("create", session.id, adapter.name, "failed", str(exc))
             self._fail_schedule(session, adapter, record.key, exc)
@@ -272,7 +298,8 @@ class Scheduler:
         leftovers: list[str] = []
         # The failed create may have committed before its answer was lost: find it by key and undo it too.
         try:
-            orphan = failed.find_session(key)
+            with _provider_step(failed):
+                orphan = failed.find_session(key)
         except ConnectorError:
             orphan = None
             leftovers.append(failed.name)
@@ -283,7 +310,8 @@ class Scheduler:
             if ref is None:
                 continue
             try:
-                adapter.cancel_session(ref, notify=False)
+                with _provider_step(adapter):
+                    adapter.cancel_session(ref, notify=False)
             except ConnectorError as exc:
                 leftovers.append(adapter.name)
                 self._audit(session.id, adapter.name, "compensation_failed", error=exc.evidence())
@@ -346,7 +374,8 @@ class Scheduler:
         restore = old.model_copy(update={"sequence": old.sequence + 2})
         for adapter, previous, current in reversed(moved):
             try:
-                back = adapter.reschedule_session(current, restore)
+                with _provider_step(adapter):
+                    back = adapter.reschedule_session(current, restore)
             except ConnectorError as exc:
                 leftovers.append(adapter.name)
                 self._audit(old.id, adapter.name, "reschedule_undo_failed", error=exc.evidence())
@@ -384,10 +413,12 @@ class Scheduler:
                 known = {
                     e.person.email: e.registrations[adapter.name] for e in to_remove if adapter.name in e.registrations
                 }
-                adapter.unenrol(ref, session, [e.person for e in to_remove], registrations=known)
+                with _provider_step(adapter):
+                    adapter.unenrol(ref, session, [e.person for e in to_remove], registrations=known)
                 self._mark_pushed(session.id, adapter.name, to_remove, pushed=False)
             if to_add:
-                members = adapter.enrol(ref, session, [e.person for e in to_add])
+                with _provider_step(adapter):
+                    members = adapter.enrol(ref, session, [e.person for e in to_add])
                 self._mark_pushed(session.id, adapter.name, to_add, pushed=True, members=members)
 
     def _mark_pushed(

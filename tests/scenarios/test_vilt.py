@@ -24,23 +24,25 @@ from lms_connectors.registry import load_harness
 from lms_connectors.scheduler import Scheduler
 from lms_connectors.store.memory import MemoryLedger
 from lms_connectors.testing.sandbox import Fault, SandboxServer
+from lms_connectors_moodle.adapter import ENROLLED_BY_SDK_IDNUMBER
 
 ORDER = ("zoom", "google_calendar", "moodle")
-# The request that creates / moves / cancels the provider object, by provider (method, path regex).
+# The request that creates / moves / cancels the provider object, by provider (method, path regex, body regex:
+# every Moodle call goes to server.php, the function is named in the form body).
 CREATE = {
-    "zoom": ("POST", r"/meetings$"),
-    "google_calendar": ("POST", r"/events$"),
-    "moodle": ("POST", r"server\.php$"),
+    "zoom": ("POST", r"/meetings$", None),
+    "google_calendar": ("POST", r"/events$", None),
+    "moodle": ("POST", r"server\.php$", r"wsfunction=core_calendar_create_calendar_events"),
 }
 MOVE = {
-    "zoom": ("PATCH", r"/meetings/\d+$"),
-    "google_calendar": ("PATCH", r"/events/\w+$"),
-    "moodle": ("POST", r"server\.php$"),
+    "zoom": ("PATCH", r"/meetings/\d+$", None),
+    "google_calendar": ("PATCH", r"/events/\w+$", None),
+    "moodle": ("POST", r"server\.php$", r"wsfunction=core_calendar_submit_create_update_form"),
 }
 CANCEL = {
-    "zoom": ("DELETE", r"/meetings/\d+$"),
-    "google_calendar": ("DELETE", r"/events/\w+$"),
-    "moodle": ("POST", r"server\.php$"),
+    "zoom": ("DELETE", r"/meetings/\d+$", None),
+    "google_calendar": ("DELETE", r"/events/\w+$", None),
+    "moodle": ("POST", r"server\.php$", r"wsfunction=core_calendar_delete_calendar_events"),
 }
 
 
@@ -60,7 +62,10 @@ class Leg:
             if self.name == "google_calendar":
                 events = sim.calendars[sim.organizer].events.values()
                 return [dict(e) for e in events if e.get("status") != "cancelled"]
-            return [dict(e) for e in sim.site.data.events.values()]
+            # A session's group counts too: a group left without its event is an orphan as well.
+            groups = [dict(g, kind="group") for g in sim.site.data.groups.values()
+                      if str(g.get("idnumber", "")).startswith("lmsc:") and g.get("idnumber") != ENROLLED_BY_SDK_IDNUMBER]
+            return [dict(e) for e in sim.site.data.events.values()] + groups
 
     def text_of(self, obj: dict[str, Any]) -> str:
         return " ".join(str(obj.get(k, "")) for k in ("agenda", "description", "location", "name"))
@@ -103,7 +108,8 @@ def _setup(legs: dict[str, Leg]) -> tuple[Scheduler, MemoryLedger, Session]:
 def _assert_exactly_one_each_with_link(legs: dict[str, Leg], ledger: MemoryLedger, session_id: str) -> str:
     (meeting,) = legs["zoom"].live_objects()
     (event,) = legs["google_calendar"].live_objects()
-    (course_event,) = legs["moodle"].live_objects()
+    (course_event,) = [o for o in legs["moodle"].live_objects() if o.get("kind") != "group"]
+    assert len([o for o in legs["moodle"].live_objects() if o.get("kind") == "group"]) == 1
     stored = ledger.get_session(session_id)
     assert stored is not None and stored.meeting is not None
     zoom_ref = ledger.get_ref(session_id, "zoom")
@@ -121,9 +127,9 @@ def _assert_nothing_anywhere(legs: dict[str, Leg]) -> None:
 
 
 FAULTS = {
-    "persistent 503": lambda m, p: Fault.error(503, method=m, path=p, times=50),
-    "refused 400": lambda m, p: Fault.error(400, method=m, path=p, times=50),
-    "commit then drop": lambda m, p: Fault.drop_after_commit(method=m, path=p, times=1),
+    "persistent 503": lambda m, p, b: Fault.error(503, method=m, path=p, body_pattern=b, times=50),
+    "refused 400": lambda m, p, b: Fault.error(400, method=m, path=p, body_pattern=b, times=50),
+    "commit then drop": lambda m, p, b: Fault.drop_after_commit(method=m, path=p, body_pattern=b, times=1),
 }
 
 
@@ -162,7 +168,8 @@ def test_reschedule_failing_at_a_step_moves_the_earlier_ones_back(legs: dict[str
     later = TimeSlot(
         start=session.slot.start + timedelta(days=3), end=session.slot.end + timedelta(days=3), timezone="Europe/London"
     )
-    legs[step].server.faults.add(Fault.error(400, method=MOVE[step][0], path=MOVE[step][1], times=50))
+    method, path, body = MOVE[step]
+    legs[step].server.faults.add(Fault.error(400, method=method, path=path, body_pattern=body, times=50))
     with pytest.raises(SchedulingFailed) as info:
         scheduler.reschedule(session.id, later)
     assert info.value.step == step
@@ -183,12 +190,13 @@ def test_reschedule_failing_at_a_step_moves_the_earlier_ones_back(legs: dict[str
 def test_cancel_with_a_failing_step_is_finished_by_a_retry(legs: dict[str, Leg], step: str) -> None:
     scheduler, ledger, session = _setup(legs)
     scheduler.schedule(session)
-    legs[step].server.faults.add(Fault.error(400, method=CANCEL[step][0], path=CANCEL[step][1], times=50))
+    method, path, body = CANCEL[step]
+    legs[step].server.faults.add(Fault.error(400, method=method, path=path, body_pattern=body, times=50))
     with pytest.raises(ConnectorError):
         scheduler.cancel(session.id)
     assert [r.provider for r in ledger.list_refs(session.id)] == [step]
     for name in ORDER:
-        assert (len(legs[name].live_objects()) == 1) is (name == step), name
+        assert bool(legs[name].live_objects()) is (name == step), name
     legs[step].server.faults.clear()
     scheduler.cancel(session.id)
     _assert_nothing_anywhere(legs)

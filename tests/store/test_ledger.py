@@ -145,12 +145,15 @@ def test_refs_put_get_replace_list_delete(ledger: LedgerStore) -> None:
 # idempotency keys
 
 
-def test_first_key_is_generation_one_pending(ledger: LedgerStore) -> None:
+def test_first_key_is_generation_one_new_until_sent(ledger: LedgerStore) -> None:
     record = ledger.current_key("s1", "google_calendar")
     assert record.key == "s1.google_calendar.g1"
     assert record.generation == 1
-    assert record.state is KeyState.PENDING
+    assert record.state is KeyState.NEW
     assert (record.session_id, record.provider) == ("s1", "google_calendar")
+    ledger.set_key_state("s1", "google_calendar", 1, KeyState.PENDING)  # a create was sent with it
+    again = ledger.current_key("s1", "google_calendar")
+    assert (again.key, again.state) == ("s1.google_calendar.g1", KeyState.PENDING)
 
 
 def test_live_key_is_reused_until_retired(ledger: LedgerStore) -> None:
@@ -163,7 +166,7 @@ def test_live_key_is_reused_until_retired(ledger: LedgerStore) -> None:
 
     ledger.set_key_state("s1", "zoom", 1, KeyState.RETIRED)
     second = ledger.current_key("s1", "zoom")
-    assert (second.key, second.generation, second.state) == ("s1.zoom.g2", 2, KeyState.PENDING)
+    assert (second.key, second.generation, second.state) == ("s1.zoom.g2", 2, KeyState.NEW)
     assert ledger.current_key("s1", "zoom").key == "s1.zoom.g2"
 
     ledger.set_key_state("s1", "zoom", 2, KeyState.RETIRED)
@@ -185,9 +188,9 @@ def test_keys_are_per_session_and_provider(ledger: LedgerStore) -> None:
 
     keys = ledger.list_keys("s1")
     assert sorted((k.provider, k.generation, k.state) for k in keys) == [
-        ("moodle", 1, KeyState.PENDING),
+        ("moodle", 1, KeyState.NEW),
         ("zoom", 1, KeyState.RETIRED),
-        ("zoom", 2, KeyState.PENDING),
+        ("zoom", 2, KeyState.NEW),
     ]
     assert [k.key for k in ledger.list_keys("s2")] == ["s2.zoom.g1"]
     assert ledger.list_keys("s3") == []
@@ -326,7 +329,7 @@ def test_transaction_rolls_back_on_exception(ledger: LedgerStore) -> None:
     with pytest.raises(Boom):
         fail_half_way()
     assert _nothing_of(ledger, "s2")
-    assert ledger.current_key("s1", "zoom").state is KeyState.PENDING
+    assert ledger.current_key("s1", "zoom").state is KeyState.NEW
     # The ledger is usable afterwards.
     _write_everything(ledger, "s3")
     assert not _nothing_of(ledger, "s3")
@@ -427,6 +430,7 @@ def test_everything_survives_reopening(tmp_path: Path) -> None:
     ledger.current_key("s1", "zoom")
     ledger.set_key_state("s1", "zoom", 1, KeyState.RETIRED)
     ledger.current_key("s1", "zoom")
+    ledger.set_key_state("s1", "zoom", 2, KeyState.PENDING)
     ledger.upsert_enrollment(make_enrollment("a@example.org", 0))
     ledger.upsert_enrollment(make_enrollment("b@example.org", 1, EnrollmentStatus.WAITLISTED))
     ledger.append_audit(AuditEntry(session_id="s1", provider="zoom", action="create", detail={"n": 1}))

@@ -30,14 +30,14 @@ from lms_connectors.testing.sandbox import SandboxRequest, SandboxResponse
 class RandomKeyAdapter(AcmeLmsAdapter):
     """Mints its own idempotency key per call instead of using the caller's: a retry duplicates."""
 
-    def create_session(self, session: Session, *, key: str) -> ProviderRef:
+    def create_session(self, session: Session, *, key: str, fresh: bool = False) -> ProviderRef:
         return super().create_session(session, key=f"{key}-{uuid.uuid4().hex[:8]}")
 
 
 class LocalTimeAsUtcAdapter(AcmeLmsAdapter):
     """Sends the session's wall time labelled as UTC (a bug several SDKs shipped)."""
 
-    def create_session(self, session: Session, *, key: str) -> ProviderRef:
+    def create_session(self, session: Session, *, key: str, fresh: bool = False) -> ProviderRef:
         payload = mapping.session_payload(session)
         for name, value in (("starts_at", session.slot.local_start()), ("ends_at", session.slot.local_end())):
             payload[name] = value.replace(tzinfo=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

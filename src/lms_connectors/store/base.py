@@ -28,8 +28,10 @@ __all__ = ["AuditEntry", "KeyRecord", "KeyState", "LedgerStore"]
 class KeyState(StrEnum):
     """Where a provider-side create stands."""
 
+    NEW = "new"
+    """Minted; no create has been sent with it yet, so no provider can hold an object for it."""
     PENDING = "pending"
-    """Minted; the provider may or may not hold the object (a response may have been lost)."""
+    """A create was sent with it; the provider may or may not hold the object (a response may have been lost)."""
     DONE = "done"
     """The provider holds the object; its ref is in the ledger."""
     RETIRED = "retired"
@@ -103,7 +105,7 @@ class LedgerStore(abc.ABC):
     def current_key(self, session_id: str, provider: str) -> KeyRecord:
         """The live key of the session's create in ``provider``, minted when there is none.
 
-        Minting gives generation 1, or the next generation after a retired one, as ``PENDING``.
+        Minting gives generation 1, or the next generation after a retired one, as ``NEW``.
         The key is ``"<session_id>.<provider>.g<generation>"``.
         """
 

@@ -34,8 +34,8 @@ def key_to_mint(session_id: str, provider: str, latest: KeyRecord | None) -> Key
         latest: The key with the highest generation so far, if any.
 
     Returns:
-        The new ``PENDING`` record to store (generation 1, or one more than a retired one), or ``None``
-        when ``latest`` is still live (pending or done) and must be reused: reusing it is what lets a
+        The new ``NEW`` record to store (generation 1, or one more than a retired one), or ``None``
+        when ``latest`` is still live (new, pending or done) and must be reused: reusing it is what lets a
         retried create be recognised by the provider.
     """
     if latest is not None and latest.state is not KeyState.RETIRED:
@@ -46,6 +46,6 @@ def key_to_mint(session_id: str, provider: str, latest: KeyRecord | None) -> Key
         provider=provider,
         generation=generation,
         key=idempotency_key(session_id, provider, generation),
-        state=KeyState.PENDING,
+        state=KeyState.NEW,
         updated_at=utc_now(),
     )

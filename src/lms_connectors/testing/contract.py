@@ -269,7 +269,7 @@ def open_contract_run(
             harness.sandbox = server
             stack.callback(setattr, harness, "sandbox", None)
         recorder = make_vcr(harness, cassette_root, record_mode=target, secret_values=known_secrets)
-        stack.enter_context(recorder.use_cassette(case))
+        tape = stack.enter_context(recorder.use_cassette(case))
         if target == "live":
             adapter = harness.live_adapter(sleep=sleep)
         else:
@@ -278,6 +278,15 @@ def open_contract_run(
         stack.callback(adapter.close)
         yield ContractRun(harness, case, target, adapter, sleep, cassette, server)
         secrets = known_secrets()
+        if target == "none":
+            # A stale cassette must not pass quietly: what was recorded and is no longer asked for means the
+            # adapter changed its calls since the recording.
+            unplayed = [f"{request.method} {request.path}" for index, (request, _) in enumerate(tape.data)
+                        if not tape.play_counts[index]]
+            if unplayed:
+                pytest.fail(f"{cassette.name}: {len(unplayed)} recorded interaction(s) never replayed "
+                            f"({', '.join(unplayed[:5])}): the adapter's calls changed; re-record the cassette",
+                            pytrace=False)
     if target != "none":
         _write_readme(folder, harness, target)
         findings = scan_for_secrets(cassette, secrets) if cassette.exists() else []

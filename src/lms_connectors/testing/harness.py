@@ -106,6 +106,21 @@ class ContractHarness(abc.ABC):
             )
         return transport
 
+    def request_operation(self, body: bytes | None) -> str | None:
+        """Name the operation a request body asks for, where method, path and query do not say it.
+
+        Cassettes are replayed by method, host, path and query. A provider that sends every call to one URL
+        (Moodle: ``POST /webservice/rest/server.php`` with ``wsfunction`` in the form body) overrides this so
+        that replay also checks *which* function the adapter called, not only that it called something.
+
+        Args:
+            body: The raw request body (``None`` when there is none).
+
+        Returns:
+            The operation's name, or ``None`` (the default) when the URL says enough.
+        """
+        return None
+
     def throttle_fault(self) -> Fault:
         """The provider's throttling answer (default: 429 with ``Retry-After: 1``)."""
         return Fault.throttle(429, retry_after="1")

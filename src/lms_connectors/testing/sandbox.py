@@ -166,13 +166,15 @@ class Simulator(abc.ABC):
 
 @dataclass
 class Fault:
-    """One fault, fired on the next ``times`` requests that match ``method`` and ``path``.
+    """One fault, fired on the next ``times`` requests that match ``method``, ``path`` and ``body``.
 
     Attributes:
         kind: ``"status"``, ``"latency"``, ``"drop_after_commit"`` or ``"drop_before_commit"``.
         times: How many matching requests it fires on.
         method: Only requests with this method (any method when ``None``).
         path: Regular expression searched in the request path (any path when ``None``).
+        body_pattern: Regular expression searched in the raw request body (any body when ``None``): for APIs
+            that send every call to one URL, such as Moodle's ``wsfunction=...`` form field.
         status: Status of a ``"status"`` fault's answer.
         body: Body of a ``"status"`` fault's answer (serialised like :class:`SandboxResponse`).
         headers: Headers of a ``"status"`` fault's answer.
@@ -184,6 +186,7 @@ class Fault:
     times: int = 1
     method: str | None = None
     path: str | None = None
+    body_pattern: str | None = None
     status: int = 503
     body: ResponseBody = None
     headers: dict[str, str] = field(default_factory=dict)
@@ -198,6 +201,7 @@ class Fault:
         if self.method is not None:
             self.method = self.method.upper()
         self._path_re = re.compile(self.path) if self.path is not None else None
+        self._body_re = re.compile(self.body_pattern.encode("utf-8")) if self.body_pattern is not None else None
 
     @property
     def remaining(self) -> int:
@@ -207,6 +211,8 @@ class Fault:
     def matches(self, request: SandboxRequest) -> bool:
         """Whether this fault applies to ``request`` (ignoring how often it already fired)."""
         if self.method is not None and request.method != self.method:
+            return False
+        if self._body_re is not None and self._body_re.search(request.body) is None:
             return False
         return self._path_re is None or self._path_re.search(request.path) is not None
 
@@ -223,10 +229,12 @@ class Fault:
         times: int = 1,
         method: str | None = None,
         path: str | None = None,
+        body_pattern: str | None = None,
     ) -> Fault:
         """Throttle: answer ``status`` with a ``Retry-After`` header (omitted when ``retry_after`` is None)."""
         headers = {"Retry-After": retry_after} if retry_after is not None else {}
-        return cls("status", times=times, method=method, path=path, status=status, body=body, headers=headers)
+        return cls("status", times=times, method=method, path=path, body_pattern=body_pattern, status=status,
+                   body=body, headers=headers)
 
     @classmethod
     def error(
@@ -238,9 +246,11 @@ class Fault:
         times: int = 1,
         method: str | None = None,
         path: str | None = None,
+        body_pattern: str | None = None,
     ) -> Fault:
         """Answer ``status`` (a 5xx, or a provider's error shape) without processing the request."""
-        return cls("status", times=times, method=method, path=path, status=status, body=body, headers=headers or {})
+        return cls("status", times=times, method=method, path=path, body_pattern=body_pattern, status=status,
+                   body=body, headers=headers or {})
 
     @classmethod
     def latency(cls, seconds: float, *, times: int = 1, method: str | None = None, path: str | None = None) -> Fault:
@@ -248,9 +258,11 @@ class Fault:
         return cls("latency", times=times, method=method, path=path, seconds=seconds)
 
     @classmethod
-    def drop_after_commit(cls, method: str | None = "POST", path: str | None = None, times: int = 1) -> Fault:
+    def drop_after_commit(
+        cls, method: str | None = "POST", path: str | None = None, times: int = 1, body_pattern: str | None = None
+    ) -> Fault:
         """Process the request, then close the connection without answering (the answer is lost)."""
-        return cls("drop_after_commit", times=times, method=method, path=path)
+        return cls("drop_after_commit", times=times, method=method, path=path, body_pattern=body_pattern)
 
     @classmethod
     def drop_before_commit(cls, method: str | None = None, path: str | None = None, times: int = 1) -> Fault:

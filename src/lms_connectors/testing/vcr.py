@@ -96,6 +96,14 @@ class _HarnessLike(Protocol):
     def canonical_hosts(self) -> Mapping[str, str]: ...
 
 
+
+def _raw_body(request: Any) -> bytes | None:
+    body = getattr(request, "body", None)
+    if body is None or isinstance(body, bytes):
+        return body
+    return str(body).encode("utf-8")
+
+
 class CassetteScrubber:
     """The request and response hooks that make an interaction fit to be written down.
 
@@ -227,8 +235,8 @@ def make_vcr(
     """Build the ``vcr.VCR`` that records and replays one adapter's cassettes.
 
     Args:
-        harness_or_adapter_name: A contract harness (its adapter name and canonical URLs are used) or an
-            adapter name.
+        harness_or_adapter_name: A contract harness (its adapter name, canonical URLs and
+            ``request_operation``, which replay matches on too, are used) or an adapter name.
         cassette_dir: The folder holding one sub-folder of cassettes per adapter.
         record_mode: ``"none"``, ``"sandbox"`` or ``"live"``; default from ``LMS_CONNECTORS_RECORD``.
         canonical_base_url: The provider's real base URL (default: the harness's). Required with a name.
@@ -245,10 +253,12 @@ def make_vcr(
     """
     import vcr  # imported here: vcrpy patches HTTP libraries, load it only when cassettes are used
 
+    operation_of: Callable[[bytes | None], str | None] | None = None
     if isinstance(harness_or_adapter_name, str):
         adapter_name = harness_or_adapter_name
     else:
         adapter_name = harness_or_adapter_name.adapter_name
+        operation_of = getattr(harness_or_adapter_name, "request_operation", None)
         canonical_base_url = canonical_base_url or harness_or_adapter_name.canonical_base_url
         if canonical_hosts is None:
             canonical_hosts = harness_or_adapter_name.canonical_hosts
@@ -264,12 +274,21 @@ def make_vcr(
             config: dict[str, Any] = super().get_merged_config(**kwargs)
             return config
 
-    return OrderedReplayVCR(
+    def same_operation(replayed: Any, recorded: Any) -> None:
+        assert operation_of is not None
+        wanted, found = operation_of(_raw_body(replayed)), operation_of(_raw_body(recorded))
+        if wanted != found:
+            raise AssertionError(f"operation {wanted!r} != recorded {found!r}")
+
+    match_on: tuple[str, ...] = ("method", "scheme", "host", "port", "path", "query")
+    if operation_of is not None:
+        match_on += ("lmsc_operation",)
+    recorder = OrderedReplayVCR(
         cassette_library_dir=str(Path(cassette_dir) / adapter_name),
         path_transformer=vcr.VCR.ensure_suffix(".yaml"),
         serializer="yaml",
         record_mode=vcr_record_mode(resolve_record_target(record_mode)),
-        match_on=("method", "scheme", "host", "port", "path", "query"),
+        match_on=match_on,
         decode_compressed_response=True,
         record_on_exception=False,
         filter_headers=[(name, REDACTED) for name in FILTERED_HEADERS],
@@ -278,6 +297,9 @@ def make_vcr(
         before_record_request=scrubber.before_record_request,
         before_record_response=scrubber.before_record_response,
     )
+    if operation_of is not None:
+        recorder.register_matcher("lmsc_operation", same_operation)
+    return recorder
 
 
 # -- proving cassettes clean ---------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import quote
 
@@ -31,6 +31,7 @@ from lms_connectors.http.pagination import paginate_by_token
 from lms_connectors.http.retry import RetryPolicy
 from lms_connectors.http.transport import CallEvent, HttpTransport
 from lms_connectors.models import Person, ProviderRef, ProviderSession, Room, RosterMember, Session
+from lms_connectors.timezones import require_window
 from lms_connectors_google_calendar.auth import GoogleAuth, credentials_from_config
 from lms_connectors_google_calendar.config import GoogleCalendarConfig
 from lms_connectors_google_calendar.errors import classify_google_response
@@ -124,13 +125,14 @@ class GoogleCalendarAdapter(Adapter):
 
     # -- standard API ------------------------------------------------------------------------------
 
-    def create_session(self, session: Session, *, key: str) -> ProviderRef:
+    def create_session(self, session: Session, *, key: str, fresh: bool = False) -> ProviderRef:
         """Insert the session's event; idempotent for ``key``.
 
         :calls: ``POST calendars/{calendarId}/events`` (then ``GET .../events/{eventId}`` on a 409).
 
         The event id is derived from ``key``, so the insert may be sent again safely: when an earlier attempt
         was committed but its answer lost, Google answers 409 and the existing event is read and returned.
+        ``fresh`` changes nothing here: no look-up precedes the insert, whatever the key's history.
 
         Raises:
             Conflict: The id belongs to an event that was deleted (the key must get a new generation), or to
@@ -268,6 +270,7 @@ class GoogleCalendarAdapter(Adapter):
         :calls: ``GET calendars/{calendarId}/events`` with ``privateExtendedProperty=lmsc_managed=1``,
         ``singleEvents=true``, ``orderBy=startTime``, ``maxResults``, ``pageToken``.
         """
+        require_window(start, end)
         calendar_id = self.config.calendar_id
         params: dict[str, Any] = {
             "timeMin": start.isoformat(),
@@ -307,6 +310,7 @@ class GoogleCalendarAdapter(Adapter):
         Raises:
             NotFound: Google does not know one of the calendars, or may not show it.
         """
+        require_window(start, end)
         result: dict[str, list[BusyInterval]] = {}
         for offset in range(0, len(emails), _FREEBUSY_BATCH):
             batch = list(emails[offset : offset + _FREEBUSY_BATCH])
@@ -459,10 +463,19 @@ class GoogleCalendarAdapter(Adapter):
         if errors:
             reasons = ", ".join(str(item.get("reason")) for item in errors if isinstance(item, dict))
             raise NotFound(f"free/busy of {email} unavailable: {reasons}", provider=self.name, code=reasons)
-        return [
-            BusyInterval(start=datetime.fromisoformat(item["start"]), end=datetime.fromisoformat(item["end"]))
-            for item in calendar.get("busy") or ()
-        ]
+        try:
+            busy = calendar.get("busy") or ()
+            return [BusyInterval(start=_aware(item["start"]), end=_aware(item["end"])) for item in busy]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise MalformedResponse(f"freeBusy answered a busy interval of {email} that is not one: {exc}",
+                                    provider=self.name) from exc
+
+
+def _aware(text: str) -> datetime:
+    value = datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        raise ValueError(f"{text!r} has no offset")
+    return value
 
 
 def _starts_within(event: Mapping[str, Any], start: datetime, end: datetime) -> bool:
@@ -475,7 +488,12 @@ def _holds_slot(event: Mapping[str, Any], session: Session) -> bool:
         end = parse_datetime(event.get("end"), "end")
     except MalformedResponse:
         return False
-    return start == session.slot.start and end == session.slot.end and event.get("summary") == session.title
+    # In UTC: datetimes sharing a tzinfo compare by wall clock, blind to the repeated hour of a fall-back night.
+    return (
+        start.astimezone(UTC) == session.slot.start_utc()
+        and end.astimezone(UTC) == session.slot.end_utc()
+        and event.get("summary") == session.title
+    )
 
 
 def _room(item: Mapping[str, Any]) -> Room:

@@ -16,6 +16,7 @@ import os
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from lms_connectors.adapter import Adapter
@@ -159,9 +160,15 @@ class GoogleCalendarHarness(ContractHarness):
 
 
     def provoke_invalid_request(self, adapter: Adapter) -> None:
-        """Ask for free/busy over an inverted window: Google answers 400 "The specified time range is empty."."""
-        start = datetime(2027, 5, 3, 10, 0, tzinfo=ZoneInfo("America/New_York"))
-        _google(adapter).free_busy(["c_room101@resource.calendar.google.com"], start, start - timedelta(hours=1))
+        """List events ordered by start time without expanding recurrences: Google answers 400.
+
+        Its message is "The requested ordering is not available for the particular query.". The SDK's own
+        window checks refuse an inverted free/busy window before any call, so the provider is asked something
+        only it can refuse.
+        """
+        google = _google(adapter)
+        calendar = quote(google.config.calendar_id, safe="")
+        google.transport.request_json("GET", f"calendars/{calendar}/events", params={"orderBy": "startTime"})
 
     def provoke_conflict(self, adapter: Adapter) -> None:
         """Create, cancel, and create again under the same key: Google never reuses a deleted event's id (409)."""

@@ -2,11 +2,13 @@
 
 Calls per operation (N learners, all fitting under ``max_input_vars``):
 
-* create: 3 (look up by marker, create group, create event) + 1 when a location or join link must be set;
+* create: 2 (create group, create event) + 1 when a location or join link must be set, + 1 (look up by marker)
+  unless the scheduler says the key was never sent;
 * reschedule: 1 (``core_calendar_submit_create_update_form`` with the exact Unix start);
 * cancel: 2 (delete event, delete group);
-* enrol N: 4 + 1 the first time per course (users by email, enrolled users, enrol the missing ones, add to
-  the groups) + 1 if profiles' zones change + 1 if accounts are created -- independent of N;
+* enrol N: 4 (users by email, enrolled users, enrol the missing ones, add to the groups) + 1 if profiles' zones
+  change + 1 if accounts are created, + 1 the first time an adapter instance enrols in a course (it makes sure
+  of the course's "enrolled by the SDK" group: 1 call when it is new, 2 when it exists) -- independent of N;
 * unenrol N: 4 or 5 (users, course groups, members, remove from group, unenrol those the SDK enrolled).
 """
 
@@ -21,7 +23,9 @@ from urllib.parse import urlencode
 from lms_connectors.adapter import Adapter, AdapterKind, Capability
 from lms_connectors.errors import (
     Conflict,
+    ConnectorError,
     InvalidRequest,
+    MalformedResponse,
     NotFound,
     PermissionDenied,
     ProviderError,
@@ -30,6 +34,7 @@ from lms_connectors.errors import (
 )
 from lms_connectors.http.transport import HttpTransport
 from lms_connectors.models import Person, ProviderRef, ProviderSession, RosterMember, Session
+from lms_connectors.timezones import require_window
 from lms_connectors_moodle.batching import batches
 from lms_connectors_moodle.client import MoodleClient
 from lms_connectors_moodle.config import MoodleConfig
@@ -52,6 +57,13 @@ logger = logging.getLogger("lms_connectors.moodle")
 
 ENROLLED_BY_SDK_IDNUMBER = "lmsc:enrolled-by-sdk"
 """ID number of the course group whose members are the users this SDK enrolled (and may unenrol)."""
+
+
+def _whole_minutes(session: Session) -> int:
+    seconds = int(session.slot.duration.total_seconds())
+    if seconds % 60:
+        raise ValidationError("Moodle's event form takes durations in whole minutes")
+    return seconds // 60
 
 
 class MoodleAdapter(Adapter):
@@ -102,22 +114,51 @@ class MoodleAdapter(Adapter):
         except ValueError:
             raise ValidationError(f"Moodle course ids are integers, got {raw!r}") from None
 
-    def create_session(self, session: Session, *, key: str) -> ProviderRef:
-        """Create the session's group and calendar event; idempotent for ``key``.
+    def create_session(self, session: Session, *, key: str, fresh: bool = False) -> ProviderRef:
+        """Create the session's group and calendar event; idempotent for ``key``, never half-made.
 
-        :calls: ``core_calendar_get_calendar_events`` (marker lookup), ``core_group_create_groups``,
-            ``core_calendar_create_calendar_events``, ``core_calendar_submit_create_update_form`` (location).
+        If the event cannot be made, or its location (the join link) cannot be set, what this call made is
+        deleted again before the error is raised, so that no group or event without its link is left behind.
+        An event found from an earlier attempt gets its location set again (that attempt may have stopped
+        before it did).
+
+        :calls: ``core_calendar_get_calendar_events`` (marker lookup, skipped for a ``fresh`` key),
+            ``core_group_create_groups``, ``core_calendar_create_calendar_events``,
+            ``core_calendar_submit_create_update_form`` (only with a location or join link).
+
+        Raises:
+            ValidationError: The session does not last a whole number of minutes (Moodle's event form, which
+                every reschedule uses, takes minutes), before any call.
         """
         course_id = self._course_of(session)
-        existing = self._find(key, course_id)
-        if existing is not None:
-            return existing
+        _whole_minutes(session)
+        location = location_of(session)
+        if not fresh:
+            existing = self._find(key, course_id)
+            if existing is not None:
+                if location:
+                    self._submit_form(existing, session, key, location)
+                return existing
         group_id = self._ensure_group(course_id, group_idnumber(key), group_name(session, key),
                                       f"Roster of {session.title}")
-        start = int(session.slot.start.timestamp())
+        try:
+            ref = self._create_event(session, key, course_id, group_id)
+        except ConnectorError:
+            self._delete_group(group_id)
+            raise
+        if location:
+            try:
+                self._submit_form(ref, session, key, location)
+            except ConnectorError:
+                self.cancel_session(ref, notify=False)
+                raise
+        return ref
+
+    def _create_event(self, session: Session, key: str, course_id: int, group_id: int) -> ProviderRef:
         event = {
             "name": session.title, "description": description_html(session, key), "format": 1,
-            "courseid": course_id, "eventtype": self.config.event_type, "timestart": start,
+            "courseid": course_id, "eventtype": self.config.event_type,
+            "timestart": int(session.slot.start.timestamp()),
             "timeduration": int(session.slot.duration.total_seconds()),
         }
         if self.config.event_type == "group":
@@ -131,12 +172,10 @@ class MoodleAdapter(Adapter):
                 return found
             answer = self.client.call("core_calendar_create_calendar_events", {"events": [event]})
         raise_for_warnings(answer.get("warnings"), items=[session.title], what=f"creating event {session.title!r}")
-        created = answer["events"][0]
-        ref = self._ref(created, session, course_id, group_id, key)
-        location = location_of(session)
-        if location:
-            self._submit_form(ref, session, key, location)
-        return ref
+        events = answer.get("events") if isinstance(answer, Mapping) else None
+        if not events or not isinstance(events[0], Mapping) or "id" not in events[0]:
+            raise MalformedResponse("core_calendar_create_calendar_events answered no event", provider=self.name)
+        return self._ref(events[0], session, course_id, group_id, key)
 
     def find_session(self, key: str) -> ProviderRef | None:
         """Find the event a previous ``create_session(key=key)`` made, by the marker in its description.
@@ -226,9 +265,7 @@ class MoodleAdapter(Adapter):
                                       "join_url": session.meeting.join_url if session.meeting else ref.join_url})
 
     def _submit_form(self, ref: ProviderRef, session: Session, key: str, location: str) -> None:
-        seconds = int(session.slot.duration.total_seconds())
-        if seconds % 60:
-            raise ValidationError("Moodle's event form takes durations in whole minutes")
+        seconds = _whole_minutes(session) * 60
         course_id = ref.extra.get("course_id") or str(self._course_of(session))
         fields: list[tuple[str, str]] = [
             ("id", ref.external_id), ("userid", ref.extra.get("owner_id", "")), ("modulename", ""),
@@ -260,12 +297,15 @@ class MoodleAdapter(Adapter):
                              {"events": [{"eventid": int(ref.external_id), "repeat": False}]}, idempotent=True)
         except NotFound:
             logger.debug("moodle event %s was already deleted", ref.external_id)
-        group_id = int(ref.extra.get("group_id") or 0)
-        if group_id:
-            try:
-                self.client.call("core_group_delete_groups", {"groupids": [group_id]}, idempotent=True)
-            except NotFound:
-                logger.debug("moodle group %s was already deleted", group_id)
+        self._delete_group(int(ref.extra.get("group_id") or 0))
+
+    def _delete_group(self, group_id: int) -> None:
+        if not group_id:
+            return
+        try:
+            self.client.call("core_group_delete_groups", {"groupids": [group_id]}, idempotent=True)
+        except NotFound:
+            logger.debug("moodle group %s was already deleted", group_id)
 
     def list_sessions(
         self, start: datetime, end: datetime, *, page_size: int | None = None
@@ -276,6 +316,7 @@ class MoodleAdapter(Adapter):
 
         :calls: ``core_calendar_get_calendar_events``.
         """
+        require_window(start, end)
         course_id = self._course_of(None)
         answer = self.client.call("core_calendar_get_calendar_events", {
             "events": {"courseids": [course_id]},

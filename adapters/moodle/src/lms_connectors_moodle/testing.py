@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from typing import Any, ClassVar
+from urllib.parse import parse_qs
 
 from lms_connectors.adapter import Adapter
 from lms_connectors.errors import ConfigurationError
@@ -45,6 +46,13 @@ class MoodleHarness(ContractHarness):
         "pagination": "core_calendar_get_calendar_events has no paging: a course's events in a window come back in "
                       "one answer, so a listing cannot be split into pages",
     }
+
+    def request_operation(self, body: bytes | None) -> str | None:
+        """The ``wsfunction`` of a web-service call (every call goes to the same URL, so replay checks it)."""
+        if not body:
+            return None
+        functions = parse_qs(body.decode("utf-8", errors="replace")).get("wsfunction")
+        return functions[0] if functions else None
 
     def make_simulator(self) -> Simulator:
         """A fresh site: admin token, course 2 ``ILT-101`` starting 2027-01-01."""

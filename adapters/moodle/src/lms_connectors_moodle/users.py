@@ -17,6 +17,7 @@ from lms_connectors.errors import NotFound
 from lms_connectors_moodle.batching import batches
 from lms_connectors_moodle.client import MoodleClient
 from lms_connectors_moodle.config import MoodleConfig
+from lms_connectors_moodle.errors import raise_for_warnings
 
 __all__ = ["SITE_DEFAULT_ZONE", "UserDirectory", "username_for"]
 
@@ -81,7 +82,10 @@ class UserDirectory:
             if p.timezone and p.email in records and records[p.email].get("timezone") != p.timezone
         ]
         for batch in batches(stale, 2, self._config.max_input_vars):
-            self._client.call("core_user_update_users", {"users": list(batch)}, idempotent=True)
+            answer = self._client.call("core_user_update_users", {"users": list(batch)}, idempotent=True)
+            # Moodle answers {"warnings": [...]} when it skipped a user: a zone not written is a failure.
+            raise_for_warnings(answer.get("warnings") if isinstance(answer, dict) else None,
+                               items=[row["id"] for row in batch], what="updating profile time zones")
         return ids
 
     def _create(self, people: Sequence[Any]) -> dict[str, int]:

@@ -3,7 +3,7 @@
 =====================  =========================================================================================
 SDK operation          Zoom API
 =====================  =========================================================================================
-create_session         ``GET /users/{userId}/meetings?type=upcoming`` (marker lookup), then
+create_session         ``GET /users/{userId}/meetings?type=upcoming`` (marker lookup, skipped for a fresh key), then
                        ``POST /users/{userId}/meetings`` (type 2)
 find_session           ``GET /users/{userId}/meetings?type=upcoming`` (paged), agenda marker ``[lmsc:<key>]``
 get_session            ``GET /meetings/{meetingId}``
@@ -40,6 +40,7 @@ from lms_connectors.http.pagination import paginate_by_token
 from lms_connectors.http.ratelimit import RateLimiter
 from lms_connectors.http.transport import HttpTransport, RetryPolicy
 from lms_connectors.models import Person, ProviderRef, ProviderSession, RosterMember, Session
+from lms_connectors.timezones import require_window
 from lms_connectors_zoom import mapping
 from lms_connectors_zoom.auth import ZoomTokenSource, zoom_bearer_auth
 from lms_connectors_zoom.classify import ZoomClassifier
@@ -129,17 +130,20 @@ class ZoomAdapter(Adapter):
 
     # -- sessions -------------------------------------------------------------------------------------------
 
-    def create_session(self, session: Session, *, key: str) -> ProviderRef:
+    def create_session(self, session: Session, *, key: str, fresh: bool = False) -> ProviderRef:
         """Create the meeting, unless a meeting marked with ``key`` exists already.
 
-        :calls: ``GET /users/{userId}/meetings?type=upcoming``, ``POST /users/{userId}/meetings``
+        :calls: ``GET /users/{userId}/meetings?type=upcoming`` (not for a ``fresh`` key),
+            ``POST /users/{userId}/meetings``
 
-        Zoom has no idempotency key, so the meeting is looked up by its agenda marker first; when the create's
-        answer is lost (the meeting may exist), it is looked up again before one more create.
+        Zoom has no idempotency key, so the meeting is looked up by its agenda marker first, unless the key was
+        never sent; when the create's answer is lost (the meeting may exist), it is looked up before one more
+        create.
         """
-        existing = self.find_session(key)
-        if existing is not None:
-            return existing
+        if not fresh:
+            existing = self.find_session(key)
+            if existing is not None:
+                return existing
         body = mapping.create_body(session, key, self.config.meeting_settings, self._approval_type(session))
         try:
             meeting = self._create(body)
@@ -377,6 +381,7 @@ class ZoomAdapter(Adapter):
 
         :calls: ``GET /users/{userId}/meetings?type=scheduled&page_size&next_page_token``
         """
+        require_window(start, end)
         for meeting in self._meetings("scheduled", page_size or self.config.page_size):
             if meeting.get("start_time") is None:
                 continue  # a recurring meeting without a fixed time

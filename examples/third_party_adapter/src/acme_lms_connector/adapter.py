@@ -30,6 +30,7 @@ from lms_connectors.adapter import Adapter, AdapterKind, Capability
 from lms_connectors.errors import MalformedResponse, NotFound
 from lms_connectors.http import BearerTokenAuth, HttpTransport, paginate_by_token
 from lms_connectors.models import Person, ProviderRef, ProviderSession, RosterMember, Session
+from lms_connectors.timezones import require_window
 
 __all__ = ["AcmeLmsAdapter"]
 
@@ -115,8 +116,8 @@ class AcmeLmsAdapter(Adapter):
 
     # -- required ---------------------------------------------------------------------------------------------
 
-    def create_session(self, session: Session, *, key: str) -> ProviderRef:
-        """:calls: ``POST /sessions`` with ``Idempotency-Key: <key>``."""
+    def create_session(self, session: Session, *, key: str, fresh: bool = False) -> ProviderRef:
+        """:calls: ``POST /sessions`` with ``Idempotency-Key: <key>`` (Acme dedupes by key: ``fresh`` is moot)."""
         payload = self.transport.request_json(
             "POST",
             "sessions",
@@ -209,6 +210,7 @@ class AcmeLmsAdapter(Adapter):
         self, start: datetime, end: datetime, *, page_size: int | None = None
     ) -> Iterator[ProviderSession]:
         """:calls: ``GET /sessions?starts_from=...&starts_before=...`` (paged by token)."""
+        require_window(start, end)
         size = page_size or self.config.page_size
 
         def page(token: str | None) -> tuple[list[ProviderSession], str | None]:
