@@ -28,6 +28,7 @@ from pydantic import ValidationError as PydanticValidationError
 from lms_connectors.adapter import Adapter, AdapterKind, BusyInterval, Capability
 from lms_connectors.errors import ConfigurationError, Conflict, MalformedResponse, NotFound
 from lms_connectors.http.pagination import paginate_by_token
+from lms_connectors.http.ratelimit import RateLimiter
 from lms_connectors.http.retry import RetryPolicy
 from lms_connectors.http.transport import CallEvent, HttpTransport
 from lms_connectors.models import Person, ProviderRef, ProviderSession, Room, RosterMember, Session
@@ -109,7 +110,14 @@ class GoogleCalendarAdapter(Adapter):
             session=http_session,
             hooks=hooks,
             sleep=sleep,
+            rate_limiter=(
+                RateLimiter(config.requests_per_second, burst=config.burst) if config.requests_per_second else None
+            ),
         )
+        # The newest etag of each event as this adapter left it, kept only while the fields the SDK owns are
+        # as the ref knows them: a roster change bumps the etag, and a reschedule sent with the ref's older
+        # etag would cost a refused PATCH, a GET and a second PATCH.
+        self._etags: dict[str, str] = {}
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> GoogleCalendarAdapter:
@@ -192,7 +200,9 @@ class GoogleCalendarAdapter(Adapter):
         calendar_id = self._calendar_of(ref)
         body = event_reschedule_patch(session, key=ref.extra.get("key"))
         try:
-            event = self._patch_event(ref.external_id, calendar_id, body, etag=ref.version)
+            event = self._patch_event(
+                ref.external_id, calendar_id, body, etag=self._etags.get(ref.external_id, ref.version)
+            )
         except Conflict as exc:
             current = self._get_event(ref.external_id, calendar_id)
             if _holds_slot(current, session):
@@ -211,7 +221,9 @@ class GoogleCalendarAdapter(Adapter):
                     code=exc.code,
                     body_excerpt=exc.body_excerpt,
                 ) from exc
-        return self._ref(event)
+        moved = self._ref(event)
+        self._remember(moved, event)
+        return moved
 
     def cancel_session(self, ref: ProviderRef, *, notify: bool = True) -> None:
         """Delete the event; attendees are told when ``notify``. Already deleted or missing: success.
@@ -387,6 +399,15 @@ class GoogleCalendarAdapter(Adapter):
     def _ref(self, event: Mapping[str, Any]) -> ProviderRef:
         return provider_ref(event, self.config.calendar_id)
 
+    def _remember(self, ref: ProviderRef, event: Mapping[str, Any]) -> None:
+        """Keep the etag this adapter's own write left, if the SDK-owned fields are still as ``ref`` knows them."""
+        etag = event.get("etag")
+        owned = ref.extra.get("owned")
+        if isinstance(etag, str) and owned is not None and owned_fingerprint(event) == owned:
+            self._etags[ref.external_id] = etag
+        else:
+            self._etags.pop(ref.external_id, None)
+
     def _as_event(self, value: Any) -> dict[str, Any]:
         if not isinstance(value, dict):
             raise MalformedResponse("the Calendar API answered without an event object", provider=self.name)
@@ -449,9 +470,11 @@ class GoogleCalendarAdapter(Adapter):
             try:
                 # Someone else may change the attendees between our read and our write: If-Match makes Google
                 # refuse our write then (412) instead of dropping their change; we read again and merge again.
-                return self._patch_event(
+                patched = self._patch_event(
                     ref.external_id, calendar_id, {"attendees": attendees}, etag=etag if isinstance(etag, str) else None
                 )
+                self._remember(ref, patched)
+                return patched
             except Conflict:
                 if attempt >= _ROSTER_ATTEMPTS:
                     raise

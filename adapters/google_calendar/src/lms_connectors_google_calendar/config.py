@@ -53,6 +53,10 @@ class GoogleCalendarConfig(BaseModel):
         service_account_file: Path of a service-account key JSON file (delegation flow).
         subject: The Workspace user the service account acts as; the organizer of every event.
         scopes: OAuth scopes asked for.
+        requests_per_second: Proactive limit of this adapter's calls. Google allows 600 requests a minute per
+            user (and 10,000 per project); the default, 10 a second with bursts of ``burst``, stays within the
+            per-user quota instead of learning of it from a 403 ``userRateLimitExceeded``. ``None`` turns it off.
+        burst: Calls that may go at once after a quiet spell.
         max_attempts: Attempts per call, retries included.
         total_timeout: Upper bound, in seconds, of one call including its retries and waits.
     """
@@ -72,6 +76,8 @@ class GoogleCalendarConfig(BaseModel):
     service_account_file: str | None = None
     subject: str | None = None
     scopes: tuple[str, ...] = DEFAULT_SCOPES
+    requests_per_second: float | None = Field(default=10.0, gt=0)
+    burst: int = Field(default=50, ge=1)
     max_attempts: int = Field(default=5, ge=1)
     total_timeout: float = Field(default=60.0, gt=0)
 
