@@ -120,7 +120,9 @@ class RecordingAdapter(Adapter):
         if ref.external_id in self.objects:
             self.objects[ref.external_id]["cancelled"] = True
 
-    def enrol(self, ref: ProviderRef, session: Session, people: Sequence[Person]) -> list[RosterMember]:
+    def enrol(
+        self, ref: ProviderRef, session: Session, people: Sequence[Person], *, seated: bool = False
+    ) -> list[RosterMember]:
         self.calls.append(f"enrol:{len(people)}")
         self._maybe_fail("enrol")
         roster = self.objects[ref.external_id]["roster"]

@@ -163,8 +163,19 @@ class Adapter(abc.ABC):
             f"{self.name} does not support {capability.value}", capability=capability.value, provider=self.name
         )
 
-    def enrol(self, ref: ProviderRef, session: Session, people: Sequence[Person]) -> list[RosterMember]:
-        """Add ``people`` to the provider object's roster in as few calls as the provider allows."""
+    def enrol(
+        self, ref: ProviderRef, session: Session, people: Sequence[Person], *, seated: bool = False
+    ) -> list[RosterMember]:
+        """Add ``people`` to the provider object's roster in as few calls as the provider allows.
+
+        Args:
+            ref: The provider object.
+            session: The session it stands for.
+            people: Who joins.
+            seated: The caller has given each of them a seat already (the scheduler keeps capacity and the
+                waitlist in its ledger and pushes only confirmed learners). A provider with its own waitlist
+                must then admit them, not queue them; ``False`` lets the provider's capacity decide.
+        """
         raise self._unsupported(Capability.ROSTER)
 
     def unenrol(

@@ -418,7 +418,7 @@ class Scheduler:
                 self._mark_pushed(session.id, adapter.name, to_remove, pushed=False)
             if to_add:
                 with _provider_step(adapter):
-                    members = adapter.enrol(ref, session, [e.person for e in to_add])
+                    members = adapter.enrol(ref, session, [e.person for e in to_add], seated=True)
                 self._mark_pushed(session.id, adapter.name, to_add, pushed=True, members=members)
 
     def _mark_pushed(

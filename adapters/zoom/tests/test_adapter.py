@@ -143,12 +143,40 @@ def test_native_capacity_waitlist_and_promotion(adapter: ZoomAdapter, simulator:
     # Enrolling the waitlisted learner again while full changes nothing.
     assert adapter.enrol(ref, session, [three])[0].status == "pending"
     adapter.unenrol(ref, session, [one])
-    (promoted,) = adapter.enrol(ref, session, [three])  # the scheduler pushes the promoted learner
+    (promoted,) = adapter.enrol(ref, session, [three])  # enrolled again once a seat is free: approved
     assert promoted.status == "approved"
+    held = {r["email"]: r for r in simulator.registrants(ref.external_id)}
+    assert promoted.join_url and promoted.join_url == held[three.email]["join_url"]  # her own link, not lost
     roster_after = {m.email: (m.status, m.join_url) for m in adapter.list_roster(ref)}
     assert set(roster_after) == {two.email, three.email}
     assert roster_after[three.email][0] == "approved" and roster_after[three.email][1]
     assert [r["status"] for r in simulator.registrants(ref.external_id)] == ["cancelled", "approved", "approved"]
+
+
+def test_seated_learners_are_approved_whatever_zoom_counts(adapter: ZoomAdapter, simulator: ZoomSimulator) -> None:
+    """The scheduler owns capacity: a learner it confirmed must not sit pending because someone registered on
+    Zoom's own page took a seat there."""
+    session = make_session(capacity=2)
+    ref = adapter.create_session(session, key="s-1.zoom.g1")
+    adapter.enrol(ref, session, [learner(9)])  # approved outside the scheduler's ledger
+    adapter.enrol(ref, session, [learner(8)])
+    (waiting,) = adapter.enrol(ref, session, [learner(3)])
+    assert waiting.status == "pending"  # Zoom's own waitlist: capacity 2 is taken
+    members = adapter.enrol(ref, session, [learner(1), learner(3)], seated=True)
+    held = {r["email"]: r for r in simulator.registrants(ref.external_id)}
+    assert [m.status for m in members] == ["approved", "approved"]
+    for member in members:
+        assert held[member.email]["status"] == "approved"
+        assert member.join_url and member.join_url == held[member.email]["join_url"]
+
+
+def test_deny_registrants(adapter: ZoomAdapter, simulator: ZoomSimulator) -> None:
+    session = make_session()
+    ref = adapter.create_session(session, key="s-1.zoom.g1")
+    adapter.enrol(ref, session, [learner(1), learner(2)])
+    adapter.ex_deny_registrants(ref, [learner(2), learner(7)])
+    assert {r["email"]: r["status"] for r in simulator.registrants(ref.external_id)} == {
+        learner(1).email: "approved", learner(2).email: "denied"}
 
 
 def test_enrol_is_idempotent(adapter: ZoomAdapter, simulator: ZoomSimulator) -> None:

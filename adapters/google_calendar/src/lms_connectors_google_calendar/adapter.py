@@ -240,7 +240,9 @@ class GoogleCalendarAdapter(Adapter):
         except NotFound:
             return  # 410 Gone (deleted before) or 404: the goal is reached
 
-    def enrol(self, ref: ProviderRef, session: Session, people: Sequence[Person]) -> list[RosterMember]:
+    def enrol(
+        self, ref: ProviderRef, session: Session, people: Sequence[Person], *, seated: bool = False
+    ) -> list[RosterMember]:
         """Add ``people`` as attendees (Google invites them); everyone already there stays as they are.
 
         :calls: ``GET .../events/{eventId}``, then ``PATCH .../events/{eventId}`` (``If-Match``) when someone is new.

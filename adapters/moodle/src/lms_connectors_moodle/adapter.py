@@ -367,7 +367,9 @@ class MoodleAdapter(Adapter):
 
     # -- roster -----------------------------------------------------------------------------------------
 
-    def enrol(self, ref: ProviderRef, session: Session, people: Sequence[Person]) -> list[RosterMember]:
+    def enrol(
+        self, ref: ProviderRef, session: Session, people: Sequence[Person], *, seated: bool = False
+    ) -> list[RosterMember]:
         """Enrol ``people`` in the course (only those not enrolled yet) and add them to the session's group.
 
         Re-enrolling an enrolled user is not a no-op in Moodle (it resets the enrolment window and status),

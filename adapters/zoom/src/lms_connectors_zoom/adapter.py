@@ -219,13 +219,17 @@ class ZoomAdapter(Adapter):
 
     # -- roster ---------------------------------------------------------------------------------------------
 
-    def enrol(self, ref: ProviderRef, session: Session, people: Sequence[Person]) -> list[RosterMember]:
+    def enrol(
+        self, ref: ProviderRef, session: Session, people: Sequence[Person], *, seated: bool = False
+    ) -> list[RosterMember]:
         """Register ``people``; with native capacity, approve them while seats are free, keep the rest pending.
 
-        :calls: ``POST /meetings/{meetingId}/batch_registrants`` (at most 30 each); with native capacity also
+        :calls: ``POST /meetings/{meetingId}/batch_registrants`` (at most 30 each). With native capacity also
             ``GET /meetings/{meetingId}/registrants?status=approved|pending``, one batch for those who take a
-            free seat and one for those who wait, and, for pending registrants promoted into a free seat,
-            ``PUT /meetings/{meetingId}/registrants/status {action: approve}``.
+            free seat and one for those who wait; for pending registrants promoted into a seat,
+            ``PUT /meetings/{meetingId}/registrants/status {action: approve}`` and ``GET ...?status=approved``
+            (their personal join links). When ``seated`` (the scheduler gave them their seats), everyone is
+            registered approved and no listing is needed unless someone was pending before.
 
         Returns:
             One member per person, in order; ``status`` is ``approved`` or ``pending`` and ``join_url`` is the
@@ -239,11 +243,21 @@ class ZoomAdapter(Adapter):
         if not unique:
             return []
         approval = self._approval_type(session)
+        if seated and approval is ApprovalType.MANUAL:
+            return self._enrol_seated(ref, unique)
         if self._manages_capacity(session, approval):
             assert session.capacity is not None  # checked by _manages_capacity
             return self._enrol_within_capacity(ref, session.capacity, unique)
         members = self._register(ref, unique, approval, auto_approve=None)
         return [members[person.email] for person in unique]
+
+    def _enrol_seated(self, ref: ProviderRef, people: list[Person]) -> list[RosterMember]:
+        members = self._register(ref, people, ApprovalType.MANUAL, auto_approve=True)
+        # Someone registered earlier and left pending (by Zoom's waitlist, or registering on Zoom's page) is
+        # answered with that pending registration: approve her now, since her seat is given.
+        waiting = [m for m in members.values() if m.status == "pending"]
+        members.update(self._approve(ref, waiting))
+        return [members[person.email] for person in people]
 
     def _enrol_within_capacity(self, ref: ProviderRef, capacity: int, people: list[Person]) -> list[RosterMember]:
         approved = {m.email: m for m in self._registrants(ref, "approved")}
@@ -268,11 +282,19 @@ class ZoomAdapter(Adapter):
                 waiting.append(person)
         members.update(self._register(ref, seated, ApprovalType.MANUAL, auto_approve=True))
         members.update(self._register(ref, waiting, ApprovalType.MANUAL, auto_approve=False))
-        for batch in _chunks(promote, _STATUS_BATCH):
-            self._set_status(ref, "approve", batch)
-            for member in batch:
-                members[member.email] = member.model_copy(update={"status": "approved"})
+        members.update(self._approve(ref, promote))
         return [members[person.email] for person in people]
+
+    def _approve(self, ref: ProviderRef, members: Sequence[RosterMember]) -> dict[str, RosterMember]:
+        """Approve pending registrants; their registrations with the personal join links Zoom then made."""
+        if not members:
+            return {}
+        for batch in _chunks(members, _STATUS_BATCH):
+            self._set_status(ref, "approve", batch)
+        wanted = {m.email for m in members}
+        approved = {m.email: m for m in self._registrants(ref, "approved") if m.email in wanted}
+        # Zoom lists a registrant it just approved; if a listing lags, keep what we know, marked approved.
+        return {m.email: approved.get(m.email) or m.model_copy(update={"status": "approved"}) for m in members}
 
     def _register(
         self, ref: ProviderRef, people: Sequence[Person], approval: ApprovalType, *, auto_approve: bool | None
@@ -440,6 +462,17 @@ class ZoomAdapter(Adapter):
         self.token_source.close()
 
     # -- Zoom-only extras -----------------------------------------------------------------------------------
+
+    def ex_deny_registrants(self, ref: ProviderRef, people: Sequence[Person]) -> None:
+        """Deny the registrations of ``people`` (Zoom tells them so); people not registered are ignored.
+
+        :calls: ``GET /meetings/{meetingId}/registrants?status=approved|pending``,
+            ``PUT /meetings/{meetingId}/registrants/status {action: deny}`` (at most 30 per call)
+        """
+        emails = {person.email for person in people}
+        members = [m for m in self.list_roster(ref) if m.email in emails]
+        for batch in _chunks(members, _STATUS_BATCH):
+            self._set_status(ref, "deny", batch)
 
     @property
     def ex_daily_limit_remaining(self) -> int | None:

@@ -163,7 +163,9 @@ class AcmeLmsAdapter(Adapter):
 
     # -- roster -------------------------------------------------------------------------------------------------
 
-    def enrol(self, ref: ProviderRef, session: Session, people: Sequence[Person]) -> list[RosterMember]:
+    def enrol(
+        self, ref: ProviderRef, session: Session, people: Sequence[Person], *, seated: bool = False
+    ) -> list[RosterMember]:
         """:calls: ``POST /sessions/:id/enrolments`` (one call for everyone; Acme keeps existing enrolments)."""
         if not people:
             return []
