@@ -41,11 +41,11 @@ def dropped() -> requests.ConnectionError:
 CASES = [
     ("429", RateLimited("throttled", status=429), True, True),
     ("403-throttle", RateLimited("throttled", status=403), True, True),
-    ("503", TransientError("unavailable", status=503), True, True),
+    ("503", TransientError("unavailable", status=503), True, False),
     ("500", TransientError("error", status=500), True, False),
     ("502", TransientError("bad gateway", status=502), True, False),
     ("504-html", GatewayErrorPage("gateway", status=504), True, False),
-    ("503-html", GatewayErrorPage("gateway", status=503), True, True),
+    ("503-html", GatewayErrorPage("gateway", status=503), True, False),
     ("response-lost", ResponseLost("lost"), False, False),
     ("401", AuthError("no", status=401), False, False),
     ("404", NotFound("no", status=404), False, False),

@@ -261,23 +261,30 @@ def test_exhausted_connection_errors_become_transient_error(mocked: responses.Re
 # -- non-idempotent requests --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("status", [429, 503])
-def test_post_is_retried_after_rejection_before_processing(
-    mocked: responses.RequestsMock, clock: FakeClock, status: int
-) -> None:
-    mocked.post(THINGS, status=status)
+def test_post_is_retried_after_throttling(mocked: responses.RequestsMock, clock: FakeClock) -> None:
+    mocked.post(THINGS, status=429)  # refused before processing
     mocked.post(THINGS, status=201, json={"id": 9})
     assert make_transport(clock).request_json("POST", "things", json={"a": 1}) == {"id": 9}
     assert len(mocked.calls) == 2
 
 
-def test_post_is_not_retried_after_500(mocked: responses.RequestsMock, clock: FakeClock) -> None:
-    mocked.post(THINGS, status=500)
+@pytest.mark.parametrize("status", [500, 503])
+def test_post_without_idempotency_is_not_retried_after_a_server_error(
+    mocked: responses.RequestsMock, clock: FakeClock, status: int
+) -> None:
+    mocked.post(THINGS, status=status)
     with pytest.raises(TransientError) as caught:
         make_transport(clock).request("POST", "things", json={})
-    assert caught.value.status == 500
+    assert caught.value.status == status
     assert len(mocked.calls) == 1
     assert clock.sleeps == []
+
+
+def test_idempotent_post_is_retried_after_503(mocked: responses.RequestsMock, clock: FakeClock) -> None:
+    mocked.post(THINGS, status=503)
+    mocked.post(THINGS, status=201, json={"id": 9})
+    assert make_transport(clock).request_json("POST", "things", json={"a": 1}, idempotent=True) == {"id": 9}
+    assert len(mocked.calls) == 2
 
 
 @pytest.mark.parametrize("status", [502, 504])
@@ -564,7 +571,8 @@ def test_secrets_never_reach_logs_events_or_errors(
     errors: list[ConnectorError] = []
     with caplog.at_level(logging.DEBUG, logger="lms_connectors.http"):
         with pytest.raises(InvalidRequest) as caught:
-            transport.request("POST", "things", params={"wstoken": FORM_SECRET, "q": "ok"}, data={"password": EXTRA})
+            transport.request("POST", "things", params={"wstoken": FORM_SECRET, "q": "ok"}, data={"password": EXTRA},
+                              idempotent=True)
         errors.append(caught.value)
         with pytest.raises(TransientError) as caught_transient:
             transport.request("GET", "things", params={"access_token": ACCESS, "client_secret": UNKNOWN_REFRESH})

@@ -86,8 +86,8 @@ def should_retry(error: BaseException, *, idempotent: bool) -> bool:
 
     * Throttling (:class:`~lms_connectors.errors.RateLimited`) is always retried: the provider refused the
       request before acting on it.
-    * Other transient errors (5xx) are retried when the request is idempotent; a non-idempotent one only after
-      503, which a provider sends before processing.
+    * Other transient errors (5xx) are retried only when the request is idempotent: a 503 usually means the
+      request was not processed, but nothing guarantees it, and a resent create would duplicate.
     * Connection errors and timeouts are retried when the request is idempotent, or when the connection failed
       before the request was sent.
     * Nothing else is retried (4xx, :class:`~lms_connectors.errors.ResponseLost`, programming errors).
@@ -104,7 +104,7 @@ def should_retry(error: BaseException, *, idempotent: bool) -> bool:
     if isinstance(error, ConnectorError):
         if not isinstance(error, TransientError) or isinstance(error, ResponseLost):
             return False
-        return idempotent or error.status == 503
+        return idempotent
     if isinstance(error, requests.exceptions.ConnectionError | requests.exceptions.Timeout):
         return idempotent or failed_before_sending(error)
     return False
