@@ -30,8 +30,9 @@ from enum import StrEnum
 from typing import Any, ClassVar
 
 from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
 
-from lms_connectors.errors import NotSupported
+from lms_connectors.errors import ConfigurationError, NotSupported
 from lms_connectors.models import AwareDatetime, Person, ProviderRef, ProviderSession, RosterMember, Session
 
 __all__ = ["Adapter", "AdapterKind", "BusyInterval", "Capability", "DiagnosticCheck"]
@@ -113,6 +114,21 @@ class Adapter(abc.ABC):
     @abc.abstractmethod
     def from_config(cls, config: Mapping[str, Any]) -> Adapter:
         """Build an adapter from a configuration mapping validated by :attr:`config_model`."""
+
+    @classmethod
+    def validated_config(cls, config: Mapping[str, Any]) -> Any:
+        """``config`` validated by :attr:`config_model`, for :meth:`from_config`.
+
+        Raises:
+            ConfigurationError: The mapping is not a valid configuration (every wrong field is named).
+        """
+        try:
+            return cls.config_model.model_validate(dict(config))
+        except PydanticValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in error['loc']) or 'config'}: {error['msg']}" for error in exc.errors()
+            )
+            raise ConfigurationError(f"invalid {cls.name} configuration: {problems}", provider=cls.name) from exc
 
     # -- required -------------------------------------------------------------------------------
 

@@ -23,10 +23,9 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 import requests
-from pydantic import ValidationError as PydanticValidationError
 
 from lms_connectors.adapter import Adapter, AdapterKind, BusyInterval, Capability
-from lms_connectors.errors import ConfigurationError, Conflict, MalformedResponse, NotFound
+from lms_connectors.errors import Conflict, MalformedResponse, NotFound
 from lms_connectors.http.pagination import paginate_by_token
 from lms_connectors.http.ratelimit import RateLimiter
 from lms_connectors.http.retry import RetryPolicy
@@ -126,10 +125,8 @@ class GoogleCalendarAdapter(Adapter):
         Raises:
             ConfigurationError: The mapping is not a valid configuration.
         """
-        try:
-            return cls(GoogleCalendarConfig.model_validate(dict(config)))
-        except PydanticValidationError as exc:
-            raise ConfigurationError(f"invalid google_calendar configuration: {exc}", provider=cls.name) from exc
+        settings: GoogleCalendarConfig = cls.validated_config(config)
+        return cls(settings)
 
     # -- standard API ------------------------------------------------------------------------------
 

@@ -96,7 +96,8 @@ class MoodleAdapter(Adapter):
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> MoodleAdapter:
         """Build the adapter from a mapping validated by :class:`MoodleConfig`."""
-        return cls(MoodleConfig.model_validate(dict(config)))
+        settings: MoodleConfig = cls.validated_config(config)
+        return cls(settings)
 
     @property
     def transport(self) -> HttpTransport:

@@ -13,10 +13,10 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from lms_connectors.markers import key_in, marker
 from lms_connectors.models import Session
 
 __all__ = [
-    "MARKER_PATTERN",
     "description_html",
     "event_instants",
     "group_idnumber",
@@ -27,21 +27,14 @@ __all__ = [
     "marker",
 ]
 
-MARKER_PATTERN = re.compile(r"\[lmsc:([A-Za-z0-9._:-]+)\]")
 _JOIN = re.compile(r'<p class="lmsc-join">.*?<a href="([^"]+)"', re.S)
 _IDNUMBER_LIMIT = 100  # groups.idnumber is varchar(100)
 _GROUP_NAME_LIMIT = 254
 
 
-def marker(key: str) -> str:
-    """The marker written into an event's description for ``key``."""
-    return f"[lmsc:{key}]"
-
-
 def key_of(description: str) -> str | None:
     """The idempotency key in an event's description, if it carries our marker."""
-    found = MARKER_PATTERN.search(description or "")
-    return found.group(1) if found else None
+    return key_in(description)
 
 
 def description_html(session: Session, key: str) -> str:

@@ -126,7 +126,8 @@ class ZoomAdapter(Adapter):
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> ZoomAdapter:
         """Build an adapter from a configuration mapping (see :class:`ZoomConfig`)."""
-        return cls(ZoomConfig.model_validate(config))
+        settings: ZoomConfig = cls.validated_config(config)
+        return cls(settings)
 
     # -- sessions -------------------------------------------------------------------------------------------
 

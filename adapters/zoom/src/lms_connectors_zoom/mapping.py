@@ -21,6 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from lms_connectors.errors import MalformedResponse
+from lms_connectors.markers import key_in, marker
 from lms_connectors.models import Person, ProviderRef, ProviderSession, RosterMember, Session
 from lms_connectors_zoom.settings import ApprovalType, ZoomMeetingSettings
 
@@ -35,7 +36,6 @@ __all__ = [
     "duration_minutes",
     "format_start_time",
     "key_in",
-    "marker_for",
     "meeting_ref",
     "parse_start_time",
     "provider_session",
@@ -47,19 +47,7 @@ MEETING_TYPE_SCHEDULED = 2
 TOPIC_MAX = 200
 AGENDA_MAX = 2000
 
-_MARKER = re.compile(r"\[lmsc:(?P<key>[A-Za-z0-9._:-]+)\]")
 _CAPACITY = re.compile(r"\[lmsc-capacity:(?P<n>\d+)\]")
-
-
-def marker_for(key: str) -> str:
-    """The marker of an idempotency key, as written into the agenda: ``[lmsc:<key>]``."""
-    return f"[lmsc:{key}]"
-
-
-def key_in(agenda: str | None) -> str | None:
-    """The idempotency key marked in an agenda, or None."""
-    match = _MARKER.search(agenda or "")
-    return match.group("key") if match else None
 
 
 def capacity_in(agenda: str | None) -> int | None:
@@ -70,7 +58,7 @@ def capacity_in(agenda: str | None) -> int | None:
 
 def agenda_for(session: Session, key: str) -> str:
     """The agenda: a first line with the key marker (and capacity), then the session's description."""
-    head = marker_for(key)
+    head = marker(key)
     if session.capacity is not None:
         head += f" [lmsc-capacity:{session.capacity}]"
     if not session.description:

@@ -89,7 +89,8 @@ class AcmeLmsAdapter(Adapter):
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> AcmeLmsAdapter:
         """Build the adapter from a mapping validated by :class:`AcmeLmsConfig`."""
-        return cls(AcmeLmsConfig.model_validate(config))
+        settings: AcmeLmsConfig = cls.validated_config(config)
+        return cls(settings)
 
     def _fetch_token(self) -> tuple[str, float | None]:
         """:calls: ``POST /oauth/token`` (client credentials)."""
