@@ -305,6 +305,10 @@ class Scheduler:
             leftovers.append(failed.name)
         if orphan is not None:
             self.ledger.put_ref(session.id, orphan)
+        elif failed.name not in leftovers:
+            # Nothing lives under this key, and an adapter that undid its own half-made object may have burnt
+            # the id derived from it (Google never reuses an event id): the next attempt takes a new generation.
+            self._retire_keys(session.id, failed)
         for adapter in reversed(self.adapters):
             ref = self.ledger.get_ref(session.id, adapter.name)
             if ref is None:
@@ -344,9 +348,7 @@ class Scheduler:
     def _forget(self, session_id: str, adapter: Adapter, action: str) -> None:
         """Drop an adapter's object from the ledger after it was cancelled or compensated."""
         with self.ledger.transaction():
-            for record in self.ledger.list_keys(session_id):
-                if record.provider == adapter.name and record.state is not KeyState.RETIRED:
-                    self.ledger.set_key_state(session_id, adapter.name, record.generation, KeyState.RETIRED)
+            self._retire_keys(session_id, adapter)
             self.ledger.delete_ref(session_id, adapter.name)
             for enrollment in self.ledger.list_enrollments(session_id):
                 if adapter.name in enrollment.pushed_to or adapter.name in enrollment.registrations:
@@ -357,6 +359,12 @@ class Scheduler:
                     )
             self._audit(session_id, adapter.name, action)
         self._progress(action, session_id, adapter.name, "done")
+
+    def _retire_keys(self, session_id: str, adapter: Adapter) -> None:
+        with self.ledger.transaction():
+            for record in self.ledger.list_keys(session_id):
+                if record.provider == adapter.name and record.state is not KeyState.RETIRED:
+                    self.ledger.set_key_state(session_id, adapter.name, record.generation, KeyState.RETIRED)
 
     def _adopt_meeting(self, session: Session, adapter: Adapter, ref: ProviderRef) -> Session:
         """Carry a meeting link made by ``adapter`` to every later target."""

@@ -10,8 +10,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from lms_connectors.errors import AuthError, Conflict, NotFound, QuotaExceeded
+from lms_connectors.errors import AuthError, Conflict, NotFound, QuotaExceeded, SchedulingFailed, TransientError
 from lms_connectors.models import Meeting, Modality, TimeSlot
+from lms_connectors.scheduler import Scheduler
+from lms_connectors.store.memory import MemoryLedger
 from lms_connectors.testing.sandbox import Fault, SandboxServer
 from lms_connectors_google_calendar.ids import event_id_for_key
 from lms_connectors_google_calendar.sandbox import GoogleCalendarSimulator
@@ -290,12 +292,34 @@ def test_free_busy_and_rooms(adapter, simulator) -> None:
     assert [(r.id, r.email, r.capacity) for r in rooms] == [("r-101", ROOM.email, 12), ("r-102", "c_room102@resource.calendar.google.com", 6)]
 
 
-def test_double_booked_room_declines(adapter, simulator) -> None:
+def test_a_double_booked_room_is_a_conflict_and_leaves_no_event(adapter, simulator) -> None:
     adapter.create_session(make_session(), key=KEY)
-    adapter.create_session(make_session("s-2"), key="s-2.google_calendar.g1")
-    second = simulator.events()[1]
+    with pytest.raises(Conflict, match="already booked") as caught:
+        adapter.create_session(make_session("s-2"), key="s-2.google_calendar.g1")
+    assert caught.value.code == "roomDeclined"
+    first, second = simulator.events()
     room = next(a for a in second["attendees"] if a.get("resource"))
-    assert room["responseStatus"] == "declined"
+    assert room["responseStatus"] == "declined"  # the room's own answer, which the adapter read
+    assert second["status"] == "cancelled" and first.get("status") != "cancelled"
+
+
+def test_a_meet_conference_still_being_made_is_waited_for(make_adapter, simulator, sleeps) -> None:
+    simulator.meet_pending_reads = 2
+    adapter = make_adapter()
+    ref = adapter.create_session(make_session(modality=Modality.VIRTUAL), key=KEY)
+    assert ref.join_url and ref.join_url.startswith("https://meet.google.com/")
+    assert adapter.transport.counter.by_operation == {"events.insert": 1, "events.get": 2}
+    assert sleeps == [0.5, 1.0]
+    assert adapter.get_session(ref).join_url == ref.join_url
+
+
+def test_a_meet_conference_that_stays_pending_fails_the_create_and_leaves_no_event(make_adapter, simulator) -> None:
+    simulator.meet_pending_reads = 100
+    adapter = make_adapter(meet_wait_seconds=2)
+    with pytest.raises(TransientError, match="still making the Meet conference"):
+        adapter.create_session(make_session(modality=Modality.VIRTUAL), key=KEY)
+    (event,) = simulator.events()
+    assert event["status"] == "cancelled"
 
 
 # -- auth -----------------------------------------------------------------------------------------------
@@ -333,3 +357,18 @@ def test_calls_per_operation(adapter) -> None:
     counter.reset()
     adapter.cancel_session(ref)
     assert counter.total == 1
+
+
+def test_a_session_refused_for_its_booked_room_can_be_scheduled_once_the_room_is_free(adapter, simulator) -> None:
+    """The refused event's id is burnt (Google never reuses one): the scheduler's next try takes a new key."""
+    blocking = adapter.create_session(make_session("other"), key="other.google_calendar.g1")
+    scheduler = Scheduler([adapter], MemoryLedger())
+    with pytest.raises(SchedulingFailed, match="already booked"):
+        scheduler.schedule(make_session())
+    adapter.cancel_session(blocking)
+    stored = scheduler.schedule(make_session())
+    ref = scheduler.ledger.get_ref(stored.id, "google_calendar")
+    assert ref is not None
+    live = [e for e in simulator.events() if e.get("status") != "cancelled"]
+    assert len(live) == 1 and live[0]["id"] == ref.external_id
+    assert [k.generation for k in scheduler.ledger.list_keys(stored.id)] == [1, 2]

@@ -25,7 +25,7 @@ from urllib.parse import quote
 import requests
 
 from lms_connectors.adapter import Adapter, AdapterKind, BusyInterval, Capability
-from lms_connectors.errors import Conflict, MalformedResponse, NotFound
+from lms_connectors.errors import Conflict, ConnectorError, MalformedResponse, NotFound, ProviderError, TransientError
 from lms_connectors.http.pagination import paginate_by_token
 from lms_connectors.http.ratelimit import RateLimiter
 from lms_connectors.http.retry import RetryPolicy
@@ -38,12 +38,14 @@ from lms_connectors_google_calendar.errors import classify_google_response
 from lms_connectors_google_calendar.ids import event_id_for_key
 from lms_connectors_google_calendar.mapping import (
     MANAGED_MARKER,
+    PROVIDER,
     event_body,
     event_is_ours,
     event_key,
     event_reschedule_patch,
     is_cancelled,
     learner_attendees,
+    meet_status,
     merge_attendees,
     owned_fingerprint,
     parse_datetime,
@@ -117,6 +119,7 @@ class GoogleCalendarAdapter(Adapter):
         # as the ref knows them: a roster change bumps the etag, and a reschedule sent with the ref's older
         # etag would cost a refused PATCH, a GET and a second PATCH.
         self._etags: dict[str, str] = {}
+        self._sleep = sleep
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> GoogleCalendarAdapter:
@@ -139,9 +142,16 @@ class GoogleCalendarAdapter(Adapter):
         was committed but its answer lost, Google answers 409 and the existing event is read and returned.
         ``fresh`` changes nothing here: no look-up precedes the insert, whatever the key's history.
 
+        A Meet conference is made by Google asynchronously: while its status is ``pending`` the event is read
+        again (for up to ``meet_wait_seconds``) until the link exists. An event Google cannot complete (the
+        conference failed or is still pending, or its room declined because it is booked) is deleted again
+        before the error is raised: no event without its link or with a declined room is left behind.
+
         Raises:
             Conflict: The id belongs to an event that was deleted (the key must get a new generation), or to
-                an event another client made.
+                an event another client made; or the session's room is booked at that time (it declined).
+            ProviderError: Google could not make the Meet conference.
+            TransientError: The Meet conference was still pending after ``meet_wait_seconds``.
         """
         event_id = event_id_for_key(key)
         body = event_body(session, key=key, event_id=event_id)
@@ -156,7 +166,36 @@ class GoogleCalendarAdapter(Adapter):
             if exc.status != 409:
                 raise
             event = self._existing_event(event_id, key, exc)
-        return self._ref(self._as_event(event))
+        event = self._as_event(event)
+        try:
+            if "conferenceData" in body:
+                event = self._await_meet(event)
+            _refuse_declined_room(event)
+        except ConnectorError:
+            self.cancel_session(self._ref(event), notify=False)
+            raise
+        return self._ref(event)
+
+    def _await_meet(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Read the event again while Google is still making its Meet conference."""
+        waited, pause = 0.0, 0.5
+        while (status := meet_status(event)) == "pending":
+            if waited >= self.config.meet_wait_seconds:
+                raise TransientError(
+                    f"Google was still making the Meet conference of event {event.get('id')} after {waited:.1f} s",
+                    provider=self.name,
+                    code="pending",
+                )
+            self._sleep(pause)
+            waited += pause
+            pause = min(pause * 2, 2.0)
+            event = self._get_event(str(event["id"]), self.config.calendar_id)
+        if status == "failure":
+            raise ProviderError(
+                f"Google could not make the Meet conference of event {event.get('id')}", provider=self.name,
+                code="failure",
+            )
+        return event
 
     def find_session(self, key: str) -> ProviderRef | None:
         """Return the live event a create with ``key`` made, or ``None``.
@@ -491,6 +530,17 @@ class GoogleCalendarAdapter(Adapter):
         except (KeyError, TypeError, ValueError) as exc:
             raise MalformedResponse(f"freeBusy answered a busy interval of {email} that is not one: {exc}",
                                     provider=self.name) from exc
+
+
+def _refuse_declined_room(event: Mapping[str, Any]) -> None:
+    """A room that declined is booked then: the session has no room, which is a conflict, not a success."""
+    for attendee in event.get("attendees") or ():
+        if isinstance(attendee, Mapping) and attendee.get("resource") and attendee.get("responseStatus") == "declined":
+            raise Conflict(
+                f"room {attendee.get('email')} is already booked at that time (it declined the event)",
+                provider=PROVIDER,
+                code="roomDeclined",
+            )
 
 
 def _aware(text: str) -> datetime:

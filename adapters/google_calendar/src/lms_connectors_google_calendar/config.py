@@ -57,6 +57,8 @@ class GoogleCalendarConfig(BaseModel):
             user (and 10,000 per project); the default, 10 a second with bursts of ``burst``, stays within the
             per-user quota instead of learning of it from a 403 ``userRateLimitExceeded``. ``None`` turns it off.
         burst: Calls that may go at once after a quiet spell.
+        meet_wait_seconds: How long a create waits for Google to finish making a Meet conference (Google makes
+            it asynchronously: ``status.statusCode`` is ``pending`` first).
         max_attempts: Attempts per call, retries included.
         total_timeout: Upper bound, in seconds, of one call including its retries and waits.
     """
@@ -78,6 +80,7 @@ class GoogleCalendarConfig(BaseModel):
     scopes: tuple[str, ...] = DEFAULT_SCOPES
     requests_per_second: float | None = Field(default=10.0, gt=0)
     burst: int = Field(default=50, ge=1)
+    meet_wait_seconds: float = Field(default=10.0, ge=0)
     max_attempts: int = Field(default=5, ge=1)
     total_timeout: float = Field(default=60.0, gt=0)
 

@@ -36,6 +36,7 @@ from lms_connectors_google_calendar.ids import conference_request_id
 __all__ = [
     "MANAGED_MARKER",
     "MARKER_KEY",
+    "PROVIDER",
     "attendee_for",
     "event_body",
     "event_is_ours",
@@ -44,6 +45,7 @@ __all__ = [
     "format_datetime",
     "is_cancelled",
     "learner_attendees",
+    "meet_status",
     "merge_attendees",
     "owned_fingerprint",
     "parse_datetime",
@@ -223,6 +225,15 @@ def event_key(event: Mapping[str, Any]) -> str | None:
 def event_is_ours(event: Mapping[str, Any]) -> bool:
     """Whether the event carries this SDK's marker."""
     return event_key(event) is not None
+
+
+def meet_status(event: Mapping[str, Any]) -> str | None:
+    """``conferenceData.createRequest.status.statusCode`` (``pending``, ``success``, ``failure``), if any."""
+    conference = event.get("conferenceData")
+    create = conference.get("createRequest") if isinstance(conference, Mapping) else None
+    status = create.get("status") if isinstance(create, Mapping) else None
+    code = status.get("statusCode") if isinstance(status, Mapping) else None
+    return code if isinstance(code, str) else None
 
 
 def is_cancelled(event: Mapping[str, Any]) -> bool:

@@ -9,7 +9,10 @@ real HTTP with Google's behaviour, including the parts that bite:
 * deleted events stay readable with ``status: cancelled``; deleting one again answers ``410``;
 * ``If-Match`` on patch (``412``), etags that change on every write;
 * Meet links only when ``conferenceDataVersion=1`` (otherwise ``createRequest`` is silently ignored), and
-  ``400 Invalid conference type value.`` for a service account acting as itself;
+  ``400 Invalid conference type value.`` for a service account acting as itself; Meet creation is
+  asynchronous on Google's side: with :attr:`GoogleCalendarSimulator.meet_pending_reads` set, a new conference
+  answers ``status.statusCode: pending`` (no link yet) until the event has been read that many times;
+* a room (resource attendee) declines an event that overlaps one it has accepted;
 * ``events.list`` with ``timeMin``/``timeMax`` (overlap), ``singleEvents``, ``orderBy``, ``showDeleted``,
   ``privateExtendedProperty``, ``maxResults`` and opaque page tokens;
 * ``freeBusy``, and ``resources.calendars.list`` of the Admin SDK Directory (paged);
@@ -164,6 +167,9 @@ class GoogleCalendarSimulator(Simulator):
         rooms: Room resources of the Workspace.
         customer_id: The Workspace customer id (``my_customer`` always works).
         clock: Wall clock in seconds, for token expiry and timestamps.
+
+    Attributes:
+        meet_pending_reads: Reads of an event after which its new Meet conference is ready (0: at once).
     """
 
     def __init__(
@@ -192,6 +198,8 @@ class GoogleCalendarSimulator(Simulator):
         self._clock = clock
         self._serial = itertools.count(1)
         self._etag_serial = itertools.count(3_000_000_000_000_000, 1_000)
+        self.meet_pending_reads = 0
+        self._pending_meet: dict[str, tuple[int, dict[str, Any]]] = {}  # event id -> (reads left, conference)
 
     # -- test controls ---------------------------------------------------------------------------------
 
@@ -256,7 +264,9 @@ class GoogleCalendarSimulator(Simulator):
             if method == "GET":
                 return self._list(request, calendar_key, events)
         elif method == "GET":
-            return SandboxResponse(200, self._existing(events, event_id))
+            event = self._existing(events, event_id)
+            self._progress_meet(event)
+            return SandboxResponse(200, event)
         elif method in ("PATCH", "PUT"):
             return self._patch(request, events, event_id, token, replace=method == "PUT")
         elif method == "DELETE":
@@ -472,8 +482,7 @@ class GoogleCalendarSimulator(Simulator):
             raise _bad_request("Invalid conference create request: missing requestId.", "required")
         code = _meet_code(request_id)
         link = f"https://meet.google.com/{code}"
-        event["hangoutLink"] = link
-        event["conferenceData"] = {
+        ready = {
             "createRequest": {
                 "requestId": request_id,
                 "conferenceSolutionKey": {"type": "hangoutsMeet"},
@@ -483,6 +492,32 @@ class GoogleCalendarSimulator(Simulator):
             "conferenceSolution": {"key": {"type": "hangoutsMeet"}, "name": "Google Meet"},
             "conferenceId": code,
         }
+        if self.meet_pending_reads > 0:
+            event["conferenceData"] = {
+                "createRequest": {
+                    "requestId": request_id,
+                    "conferenceSolutionKey": {"type": "hangoutsMeet"},
+                    "status": {"statusCode": "pending"},
+                }
+            }
+            self._pending_meet[str(event["id"])] = (self.meet_pending_reads, ready)
+            return
+        event["hangoutLink"] = link
+        event["conferenceData"] = ready
+
+    def _progress_meet(self, event: dict[str, Any]) -> None:
+        """Count one read of an event whose Meet conference is pending; attach it once it is ready."""
+        pending = self._pending_meet.get(str(event.get("id")))
+        if pending is None:
+            return
+        reads_left, ready = pending
+        if reads_left > 1:
+            self._pending_meet[str(event["id"])] = (reads_left - 1, ready)
+            return
+        del self._pending_meet[str(event["id"])]
+        event["conferenceData"] = ready
+        event["hangoutLink"] = ready["entryPoints"][0]["uri"]
+        event["etag"] = self._etag()
 
     def _list(
         self, request: SandboxRequest, calendar_key: str, events: Mapping[str, dict[str, Any]]
