@@ -389,10 +389,14 @@ class AdapterContract:
     # -- create ---------------------------------------------------------------------------------------------
 
     def test_create(self, request: pytest.FixtureRequest) -> None:
-        """One provider object whose read-back equals the session."""
+        """One provider object whose read-back equals the session; a meeting provider makes its own link."""
         with self.contract_run(request, "create") as run:
-            session = run.session()
+            makes_links = run.adapter.supports(Capability.MEETING_LINK)
+            # An adapter that makes join links (Meet, Zoom) is given a session without one, so that it must.
+            session = run.session(meeting=None) if makes_links else run.session()
             ref = run.create(session)
+            if makes_links:
+                assert ref.join_url and ref.join_url != CONTRACT_MEETING_URL, "the provider must make the join link"
             assert ref.provider == run.adapter.name
             assert ref.external_id
             got = run.adapter.get_session(ref)
