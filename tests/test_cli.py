@@ -66,6 +66,21 @@ def test_demo_schedules_the_cohort_and_is_idempotent(tmp_path: Path) -> None:
         ledger.close()
 
 
+def test_demo_on_google_calendar_alone_gives_the_virtual_session_a_meet_link(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["demo", "--workdir", str(tmp_path), "--only", "google_calendar", "--quiet"])
+    assert result.exit_code == 0, result.output
+    ledger = SQLiteLedger(tmp_path / "ledger.sqlite")
+    try:
+        virtual = next(s for s in ledger.list_sessions() if s.is_virtual)
+        assert virtual.meeting is not None and virtual.meeting.provider == "google_calendar"
+        assert virtual.meeting.join_url.startswith("https://meet.google.com/")
+        assert [r.provider for r in ledger.list_refs(virtual.id)] == ["google_calendar"]
+    finally:
+        ledger.close()
+    invite = next((tmp_path / "invites").glob(f"{virtual.id}--*.ics")).read_bytes().replace(b"\r\n ", b"")
+    assert virtual.meeting.join_url.encode() in invite
+
+
 def test_adapters_lists_installed_adapters_with_capabilities() -> None:
     result = runner.invoke(app, ["adapters"], terminal_width=200)
     assert result.exit_code == 0, result.output

@@ -50,6 +50,10 @@ def demo(
         "lms-connectors-demo"
     ),
     quiet: Annotated[bool, typer.Option(help="Only print the summary.")] = False,
+    only: Annotated[
+        list[str] | None,
+        typer.Option(help="Use only this installed adapter (repeat the option); default: every installed one."),
+    ] = None,
 ) -> None:
     """Schedule a small cohort on the providers' sandboxes (no network, no credentials)."""
     from lms_connectors.demo import run_demo
@@ -69,7 +73,7 @@ def demo(
     started = time.perf_counter()
     console.print(f"[bold]lms-connectors demo[/bold]: ledger and invites in {workdir}/")
     try:
-        report = run_demo(workdir, on_progress=show)
+        report = run_demo(workdir, on_progress=show, only=set(only) if only else None)
     except ConnectorError as exc:
         console.print(f"[red]demo failed:[/red] {exc}")
         raise typer.Exit(1) from exc

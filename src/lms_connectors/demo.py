@@ -77,6 +77,7 @@ def demo_plan(installed: set[str], course_id: str | None = None) -> list[Planned
     """The cohort: an in-person session on the calendar; a virtual one on Zoom, the calendar and the LMS.
 
     Zoom and Moodle legs are added when their adapters are installed (Moodle needs the sandbox's course).
+    Without Zoom, the calendar makes the virtual session's link itself (a Google Meet conference).
     """
     if "google_calendar" not in installed:
         raise ConfigurationError("the demo needs the google_calendar adapter (pip install lms-connectors[google])")
@@ -144,14 +145,26 @@ def _sandboxed_adapters(names: set[str]) -> Iterator[tuple[dict[str, Adapter], C
         yield adapters, calls
 
 
-def run_demo(workdir: Path, on_progress: Callable[[ProgressEvent], None] | None = None) -> DemoReport:
+def run_demo(
+    workdir: Path,
+    on_progress: Callable[[ProgressEvent], None] | None = None,
+    *,
+    only: set[str] | None = None,
+) -> DemoReport:
     """Run the demo plan with the ledger and the invites under ``workdir``.
+
+    Args:
+        workdir: Where the SQLite ledger and the invites folder live.
+        on_progress: Called after every scheduler step.
+        only: Use only these of the installed adapters (default: all of them).
 
     Returns:
         What was scheduled, who holds a seat, where each session lives, the invites written, and the
         number of provider calls this run made (zero when the plan had already been applied).
     """
     installed = {info.name for info in available_adapters()}
+    if only is not None:
+        installed &= only
     course_id = load_harness("moodle").session_extras().get("course_id") if "moodle" in installed else None
     plan = demo_plan(installed, course_id)
     workdir.mkdir(parents=True, exist_ok=True)
