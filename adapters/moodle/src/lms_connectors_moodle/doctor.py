@@ -40,7 +40,8 @@ REQUIRED_FUNCTIONS: tuple[str, ...] = (
 
 CAPABILITIES: tuple[str, ...] = (
     "moodle/calendar:manageentries", "moodle/course:managegroups", "enrol/manual:enrol", "enrol/manual:unenrol",
-    "moodle/course:enrolreview", "moodle/course:viewparticipants", "moodle/user:viewdetails", "moodle/user:viewhiddendetails",
+    "moodle/course:enrolreview", "moodle/course:viewparticipants", "moodle/user:viewdetails",
+    "moodle/user:viewhiddendetails",
     "moodle/course:useremail", "moodle/site:accessallgroups", "moodle/user:create", "moodle/user:update",
     "moodle/role:assign", "webservice/rest:use",
 )
