@@ -305,9 +305,11 @@ class Scheduler:
             leftovers.append(failed.name)
         if orphan is not None:
             self.ledger.put_ref(session.id, orphan)
-        elif failed.name not in leftovers:
-            # Nothing lives under this key, and an adapter that undid its own half-made object may have burnt
-            # the id derived from it (Google never reuses an event id): the next attempt takes a new generation.
+        elif failed.name not in leftovers and failed.supports(Capability.NATIVE_IDEMPOTENCY):
+            # Nothing lives under this key, but a provider whose ids are derived from keys may have burnt that id
+            # when the adapter undid its own half-made object (Google never reuses an event id): the next attempt
+            # takes a new generation. A marker-based adapter keeps its key, so that a create the provider shows
+            # late is still found by the next attempt rather than duplicated.
             self._retire_keys(session.id, failed)
         for adapter in reversed(self.adapters):
             ref = self.ledger.get_ref(session.id, adapter.name)
