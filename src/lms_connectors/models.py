@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -117,7 +117,7 @@ class _Model(BaseModel):
             raise _sdk_error(exc, type(self).__name__) from exc
 
     @classmethod
-    def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Any:
+    def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Self:
         """Validate ``obj`` into this model; bad input raises the SDK's ``ValidationError``."""
         try:
             return super().model_validate(obj, *args, **kwargs)
@@ -125,7 +125,7 @@ class _Model(BaseModel):
             raise _sdk_error(exc, cls.__name__) from exc
 
     @classmethod
-    def model_validate_json(cls, json_data: str | bytes | bytearray, *args: Any, **kwargs: Any) -> Any:
+    def model_validate_json(cls, json_data: str | bytes | bytearray, *args: Any, **kwargs: Any) -> Self:
         """Validate JSON into this model; bad input raises the SDK's ``ValidationError``."""
         try:
             return super().model_validate_json(json_data, *args, **kwargs)
