@@ -53,7 +53,7 @@ MINIMUM: dict[str, dict[str, tuple[str, str]]] = {
         "create": ("2", "create_groups (the roster's group) + create_calendar_events"),
         "create again (retry)": ("1", "get_calendar_events finds the marker (no idempotency key)"),
         "reschedule": ("1", "submit_create_update_form"),
-        "cancel": ("2", "delete_calendar_events + delete_groups (a group left behind would hold its members)"),
+        "cancel": ("2", "delete_calendar_events + delete_groups; +3 to unenrol learners enrolled for it alone"),
         "enrol N": ("4", "users by email + enrolled users (re-enrolling resets an enrolment) + enrol + group"),
         "unenrol 1": ("3", "course groups + their members (unenrol only what the SDK enrolled) + unenrol"),
         "list 5 (page 2)": ("1", "get_calendar_events (not paged by Moodle)"),
@@ -131,7 +131,7 @@ VILT_MINIMUM = {
     "enrol 10 (batch)": "6 (zoom ceil(10/30) + google 1 + moodle 4)",
     "unenrol 1": "5 (zoom 1 + google 1 + moodle 3)",
     "reschedule": "3 (one per provider)",
-    "cancel": "4 (zoom 1 + google 1 + moodle 2)",
+    "cancel": "4 (zoom 1 + google 1 + moodle 2, +3 to unenrol its learners)",
 }
 
 
@@ -176,9 +176,9 @@ def main() -> None:
             minimum, why = MINIMUM[name].get(key, ("?", ""))
             print(f"  {label:<22}{calls:>6}   {minimum} ({why})")
     print("\nVILT session through the scheduler (meeting -> calendar -> LMS)")
-    print(f"  {'operation':<22}{'calls':>6}   {'minimum':<44}per provider")
+    print(f"  {'operation':<22}{'calls':>6}   {'minimum':<62}per provider")
     for label, split, calls in measure_vilt():
-        print(f"  {label:<22}{calls:>6}   {VILT_MINIMUM.get(label, '?'):<44}{split}")
+        print(f"  {label:<22}{calls:>6}   {VILT_MINIMUM.get(label, '?'):<62}{split}")
 
 
 if __name__ == "__main__":

@@ -189,6 +189,29 @@ def test_unenrol_only_removes_what_the_sdk_enrolled(creating_site: Site) -> None
     assert list(site.adapter.list_roster(ref1)) == []
 
 
+def test_cancel_unenrols_those_the_sdk_enrolled_for_that_session_only(creating_site: Site) -> None:
+    site = creating_site
+    first = _session(datetime(2027, 3, 10, 9, 0, tzinfo=LA))
+    second = _session(datetime(2027, 3, 17, 9, 0, tzinfo=LA), title="Forklift safety II")
+    ref1 = site.adapter.create_session(first, key="one")
+    ref2 = site.adapter.create_session(second, key="two")
+    outsider = site.simulator.site.insert_user({"username": "pre", "email": "pre@example.com", "firstname": "P",
+                                                "lastname": "Re"})
+    site.simulator.site.data.enrolments[(site.course_id, outsider)] = {"timestart": 0, "timeend": 0, "status": 0,
+                                                                       "roles": [5]}
+    alice, bob = _people(2)
+    site.adapter.enrol(ref1, first, [alice, bob, Person(email="pre@example.com", name="Pre Existing")])
+    site.adapter.enrol(ref2, second, [bob])
+    ids = {p.email: site.adapter.users.find([p])[p.email] for p in (alice, bob)}
+    site.adapter.cancel_session(ref1)
+    enrolled = {u for (c, u) in site.simulator.site.data.enrolments if c == site.course_id}
+    assert ids[alice.email] not in enrolled  # enrolled by the SDK for this session alone: gone with it
+    assert ids[bob.email] in enrolled  # still in session two
+    assert outsider in enrolled  # enrolled before the SDK: untouched
+    assert [m.email for m in site.adapter.list_roster(ref2)] == [bob.email]
+    site.adapter.cancel_session(ref1)  # again: nothing left to do, no error
+
+
 def test_missing_user_without_creation_is_not_found(site: Site) -> None:
     session = _session(datetime(2027, 3, 10, 9, 0, tzinfo=LA))
     ref = site.adapter.create_session(session, key="nf")

@@ -5,7 +5,8 @@ Calls per operation (N learners, all fitting under ``max_input_vars``):
 * create: 2 (create group, create event) + 1 when a location or join link must be set, + 1 (look up by marker)
   unless the scheduler says the key was never sent;
 * reschedule: 1 (``core_calendar_submit_create_update_form`` with the exact Unix start);
-* cancel: 2 (delete event, delete group);
+* cancel: 4 (delete event, course groups, group members, delete group) + 1 to unenrol the learners the SDK
+  enrolled for this session only;
 * enrol N: 4 (users by email, enrolled users, enrol the missing ones, add to the groups) + 1 if profiles' zones
   change + 1 if accounts are created, + 1 the first time an adapter instance enrols in a course (it makes sure
   of the course's "enrolled by the SDK" group: 1 call when it is new, 2 when it exists) -- independent of N;
@@ -289,16 +290,25 @@ class MoodleAdapter(Adapter):
                                  code="validationerror")
 
     def cancel_session(self, ref: ProviderRef, *, notify: bool = True) -> None:
-        """Delete the event and the session's group; already gone is fine.
+        """Delete the event, unenrol the learners the SDK enrolled for this session only, delete its group.
 
-        :calls: ``core_calendar_delete_calendar_events``, ``core_group_delete_groups``.
+        Learners the SDK enrolled in the course for this session alone leave the course with it (the same rule
+        as :meth:`unenrol`); anyone else keeps their enrolment. Already gone is fine, and a cancel that stopped
+        half-way is finished by calling it again.
+
+        :calls: ``core_calendar_delete_calendar_events``, ``core_group_get_course_groups``,
+            ``core_group_get_group_members``, [``enrol_manual_unenrol_users``], ``core_group_delete_groups``.
         """
         try:
             self.client.call("core_calendar_delete_calendar_events",
                              {"events": [{"eventid": int(ref.external_id), "repeat": False}]}, idempotent=True)
         except NotFound:
             logger.debug("moodle event %s was already deleted", ref.external_id)
-        self._delete_group(int(ref.extra.get("group_id") or 0))
+        group_id = int(ref.extra.get("group_id") or 0)
+        course = ref.extra.get("course_id") or self.config.course_id
+        if group_id and course:
+            self._release(int(course), group_id, None, leave_group=False)
+        self._delete_group(group_id)
 
     def _delete_group(self, group_id: int) -> None:
         if not group_id:
@@ -445,17 +455,27 @@ class MoodleAdapter(Adapter):
         ids = [users[p.email] for p in people if p.email in users]
         if not ids:
             return
+        self._release(course_id, group_id, ids, leave_group=True)
+
+    def _release(self, course_id: int, group_id: int, ids: Sequence[int] | None, *, leave_group: bool) -> None:
+        """Unenrol those of ``ids`` (default: the session group's members) the SDK enrolled for no other session.
+
+        The others only leave the session's group (when ``leave_group``; a cancel deletes the group instead).
+        """
         ours = [g for g in self._course_groups(course_id) if str(g.get("idnumber", "")).startswith("lmsc:")]
         members: dict[int, set[int]] = {}
         if ours:
             answer = self.client.call("core_group_get_group_members",
                                       {"groupids": [int(g["id"]) for g in ours]}, idempotent=True)
             members = {int(row["groupid"]): {int(u) for u in row["userids"]} for row in answer}
+        if ids is None:
+            ids = sorted(members.get(group_id, set()))
         marker_id = next((int(g["id"]) for g in ours if g.get("idnumber") == ENROLLED_BY_SDK_IDNUMBER), None)
         enrolled_by_us = members.get(marker_id, set()) if marker_id is not None else set()
         other_sessions = [m for gid, m in members.items() if gid not in (group_id, marker_id)]
         leaving = [uid for uid in ids if uid in enrolled_by_us and not any(uid in m for m in other_sessions)]
-        staying = [uid for uid in ids if uid not in leaving and uid in members.get(group_id, set())]
+        in_group = members.get(group_id, set()) if leave_group else set()
+        staying = [uid for uid in ids if uid not in leaving and uid in in_group]
         for batch in batches([{"groupid": group_id, "userid": uid} for uid in staying], 2, self.config.max_input_vars):
             self.client.call("core_group_delete_group_members", {"members": list(batch)}, idempotent=True)
         rows = [{"userid": uid, "courseid": course_id} for uid in leaving]
