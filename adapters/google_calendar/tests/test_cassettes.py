@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import yaml
+from vcr.errors import CannotOverwriteExistingCassetteException
 
+from lms_connectors.testing.contract import ContractRun
 from lms_connectors.testing.sandbox import SandboxRequest
-from lms_connectors.testing.vcr import scan_for_secrets
+from lms_connectors.testing.vcr import make_vcr, scan_for_secrets
+from lms_connectors_google_calendar import adapter as adapter_module
 from lms_connectors_google_calendar.testing import GoogleCalendarHarness
 
 from .conftest import check_against_discovery
@@ -63,3 +67,32 @@ def test_throttling_is_recorded_as_google_sends_it() -> None:
     bodies = [json.loads(i["response"]["body"]["string"]) for i in interactions(CASSETTES / "rate_limited.yaml")
               if i["response"]["status"]["code"] == 403]
     assert all(b["error"]["errors"][0]["reason"] == "rateLimitExceeded" for b in bodies)
+
+
+def test_replay_refuses_a_create_whose_body_changed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Replay compares request bodies: a retitled event does not pass on the old cassette (the same create
+    with the body as recorded does)."""
+    harness = GoogleCalendarHarness()
+    run = ContractRun(harness, "create", "none", None, lambda _s: None, CASSETTES / "create.yaml", None)  # type: ignore[arg-type]
+    session = run.session(meeting=None)  # what the kit's create case sends
+    replay = make_vcr(harness, CASSETTES.parent, record_mode="none")
+
+    def create() -> None:
+        offline = harness.build_adapter(harness.canonical_base_url, sleep=lambda _s: None)
+        try:
+            with replay.use_cassette("create"):
+                offline.create_session(session, key=f"{session.id}.google_calendar.g1")
+        finally:
+            offline.close()
+
+    create()  # as recorded: replays
+    original = adapter_module.event_body
+
+    def retitled(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        sent: dict[str, Any] = original(*args, **kwargs)
+        sent["summary"] += " (moved)"
+        return sent
+
+    monkeypatch.setattr(adapter_module, "event_body", retitled)
+    with pytest.raises(CannotOverwriteExistingCassetteException):
+        create()

@@ -8,6 +8,7 @@ this module does not import pytest or vcrpy).
 from __future__ import annotations
 
 import abc
+import json
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -106,20 +107,28 @@ class ContractHarness(abc.ABC):
             )
         return transport
 
-    def request_operation(self, body: bytes | None) -> str | None:
-        """Name the operation a request body asks for, where method, path and query do not say it.
+    def request_signature(self, body: bytes | None) -> str | None:
+        """What of a request body a replayed request must match in the cassette.
 
-        Cassettes are replayed by method, host, path and query. A provider that sends every call to one URL
-        (Moodle: ``POST /webservice/rest/server.php`` with ``wsfunction`` in the form body) overrides this so
-        that replay also checks *which* function the adapter called, not only that it called something.
+        Cassettes are replayed by method, host, path and query, and by this signature, so that an adapter
+        whose requests changed (another title, an instant an hour off, another Moodle function) cannot pass on
+        an old recording. The default is the JSON body in canonical form (``None`` for an empty or non-JSON
+        body, which then matches anything). Override it for a provider whose bodies are forms (Moodle names the
+        function in ``wsfunction``) or carry values that change from run to run.
 
         Args:
-            body: The raw request body (``None`` when there is none).
+            body: The raw request body (``None`` when there is none), after the cassette's secret filters.
 
         Returns:
-            The operation's name, or ``None`` (the default) when the URL says enough.
+            The signature to compare, or ``None`` to compare nothing.
         """
-        return None
+        if not body:
+            return None
+        try:
+            document = json.loads(body)
+        except (UnicodeDecodeError, ValueError):
+            return None
+        return json.dumps(document, sort_keys=True, separators=(",", ":"))
 
     def throttle_fault(self) -> Fault:
         """The provider's throttling answer (default: 429 with ``Retry-After: 1``)."""

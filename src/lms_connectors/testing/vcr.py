@@ -236,7 +236,7 @@ def make_vcr(
 
     Args:
         harness_or_adapter_name: A contract harness (its adapter name, canonical URLs and
-            ``request_operation``, which replay matches on too, are used) or an adapter name.
+            ``request_signature``, which replay matches on too, are used) or an adapter name.
         cassette_dir: The folder holding one sub-folder of cassettes per adapter.
         record_mode: ``"none"``, ``"sandbox"`` or ``"live"``; default from ``LMS_CONNECTORS_RECORD``.
         canonical_base_url: The provider's real base URL (default: the harness's). Required with a name.
@@ -253,12 +253,12 @@ def make_vcr(
     """
     import vcr  # imported here: vcrpy patches HTTP libraries, load it only when cassettes are used
 
-    operation_of: Callable[[bytes | None], str | None] | None = None
+    signature_of: Callable[[bytes | None], str | None] | None = None
     if isinstance(harness_or_adapter_name, str):
         adapter_name = harness_or_adapter_name
     else:
         adapter_name = harness_or_adapter_name.adapter_name
-        operation_of = getattr(harness_or_adapter_name, "request_operation", None)
+        signature_of = getattr(harness_or_adapter_name, "request_signature", None)
         canonical_base_url = canonical_base_url or harness_or_adapter_name.canonical_base_url
         if canonical_hosts is None:
             canonical_hosts = harness_or_adapter_name.canonical_hosts
@@ -274,15 +274,15 @@ def make_vcr(
             config: dict[str, Any] = super().get_merged_config(**kwargs)
             return config
 
-    def same_operation(replayed: Any, recorded: Any) -> None:
-        assert operation_of is not None
-        wanted, found = operation_of(_raw_body(replayed)), operation_of(_raw_body(recorded))
+    def same_signature(replayed: Any, recorded: Any) -> None:
+        assert signature_of is not None
+        wanted, found = signature_of(_raw_body(replayed)), signature_of(_raw_body(recorded))
         if wanted != found:
-            raise AssertionError(f"operation {wanted!r} != recorded {found!r}")
+            raise AssertionError(f"request body {wanted!r} != recorded {found!r}")
 
     match_on: tuple[str, ...] = ("method", "scheme", "host", "port", "path", "query")
-    if operation_of is not None:
-        match_on += ("lmsc_operation",)
+    if signature_of is not None:
+        match_on += ("lmsc_signature",)
     recorder = OrderedReplayVCR(
         cassette_library_dir=str(Path(cassette_dir) / adapter_name),
         path_transformer=vcr.VCR.ensure_suffix(".yaml"),
@@ -297,8 +297,8 @@ def make_vcr(
         before_record_request=scrubber.before_record_request,
         before_record_response=scrubber.before_record_response,
     )
-    if operation_of is not None:
-        recorder.register_matcher("lmsc_operation", same_operation)
+    if signature_of is not None:
+        recorder.register_matcher("lmsc_signature", same_signature)
     return recorder
 
 

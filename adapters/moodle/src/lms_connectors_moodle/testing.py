@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from typing import Any, ClassVar
-from urllib.parse import parse_qs
+from urllib.parse import parse_qsl
 
 from lms_connectors.adapter import Adapter
 from lms_connectors.errors import ConfigurationError
@@ -47,12 +47,14 @@ class MoodleHarness(ContractHarness):
                       "one answer, so a listing cannot be split into pages",
     }
 
-    def request_operation(self, body: bytes | None) -> str | None:
-        """The ``wsfunction`` of a web-service call (every call goes to the same URL, so replay checks it)."""
+    def request_signature(self, body: bytes | None) -> str | None:
+        """The web-service call's form fields, ``wsfunction`` included (every call goes to the same URL).
+
+        The token is already the cassette's placeholder; field order does not count.
+        """
         if not body:
             return None
-        functions = parse_qs(body.decode("utf-8", errors="replace")).get("wsfunction")
-        return functions[0] if functions else None
+        return repr(sorted(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True)))
 
     def make_simulator(self) -> Simulator:
         """A fresh site: admin token, course 2 ``ILT-101`` starting 2027-01-01."""
