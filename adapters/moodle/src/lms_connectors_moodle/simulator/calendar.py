@@ -9,7 +9,15 @@ from typing import Any
 from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
 
-from lms_connectors_moodle.simulator.exporter import created_row, db_row, exported, legacy_row
+from lms_connectors_moodle.simulator.dates import with_time_of
+from lms_connectors_moodle.simulator.exporter import (
+    calendar_row,
+    created_row,
+    db_row,
+    exported,
+    legacy_row,
+    sort_time,
+)
 from lms_connectors_moodle.simulator.params import OPTIONAL, Multiple, Single, Value
 from lms_connectors_moodle.simulator.php import parse_php_form
 from lms_connectors_moodle.simulator.site import SITE_COURSE_ID, MoodleError, SiteState
@@ -34,22 +42,14 @@ def _new_event(site: SiteState, fields: dict[str, Any]) -> dict[str, Any]:
     event: dict[str, Any] = {
         "id": event_id, "name": "", "description": "", "format": 1, "courseid": 0, "groupid": 0, "userid": 0,
         "repeatid": 0, "modulename": "", "eventtype": "user", "timestart": now, "timeduration": 0, "visible": 1,
-        "sequence": 1, "timemodified": now, "location": "", "timeusermidnight": 0,
+        "sequence": 1, "timemodified": now, "location": "",
+        "timesort": None,  # the API leaves the column NULL (the exporter falls back to timestart)
     }
     event.update(fields)
     event["id"] = event_id
-    event["timesort"] = event["timestart"]
     event["written"] = site.next_id("event_write")
     site.data.events[event_id] = event
     return event
-
-
-def _may_edit(site: SiteState, caller: int, event: dict[str, Any]) -> bool:
-    if site.is_admin(caller):
-        return True
-    if event["eventtype"] == "user" or (event["courseid"] == 0 and event["groupid"] == 0):
-        return bool(event["userid"] == caller)
-    return event["courseid"] != SITE_COURSE_ID and site.can_manage_course(caller, event["courseid"])
 
 
 # -- create --------------------------------------------------------------------------------------------------
@@ -150,7 +150,7 @@ def get_calendar_events(site: SiteState, caller: int, params: dict[str, Any]) ->
     seen = {e["id"] for e in found}
     by_id = [site.data.events[i] for i in set(wanted["eventids"]) if i in site.data.events and i not in seen]
     for event in sorted(by_id, key=lambda e: e["written"]):  # table order, as get_records_list returns it
-        if admin or _may_edit(site, caller, event):
+        if admin or site.can_edit_event(caller, event):
             rows.append(db_row(event))
     return {"events": rows, "warnings": warnings}
 
@@ -178,7 +178,7 @@ def delete_calendar_events(site: SiteState, caller: int, params: dict[str, Any])
             event = site.data.events.get(item["eventid"])
             if event is None:
                 raise MoodleError.missing_record("event")
-            if not _may_edit(site, caller, event):
+            if not site.can_edit_event(caller, event):
                 raise MoodleError.no_permissions("Delete event", capability=False)
             if item["repeat"] and event["repeatid"]:
                 for other in [e for e in site.data.events.values() if e["repeatid"] == event["repeatid"]]:
@@ -194,9 +194,6 @@ _START_DAY = Single({"eventid": Value("int"), "daytimestamp": Value("int")})
 
 
 def _touch(site: SiteState, event: dict[str, Any]) -> None:
-    zone = ZoneInfo(site.site_timezone)
-    old = datetime.fromtimestamp(event["timesort"], zone)
-    event["timeusermidnight"] = int(old.replace(hour=0, minute=0, second=0).timestamp())
     event["timemodified"] = int(site.clock())
     event["modulename"] = "0"  # what the row holds after Moodle's update path, as recorded
     event["written"] = site.next_id("event_write")  # PostgreSQL returns rewritten rows last
@@ -211,7 +208,7 @@ def update_event_start_day(site: SiteState, caller: int, params: dict[str, Any])
     event = site.data.events.get(params["eventid"])
     if event is None:
         raise MoodleError.sentence(f"Unable to find event with id {params['eventid']}")
-    if not _may_edit(site, caller, event):
+    if not site.can_edit_event(caller, event):
         raise MoodleError("core\\exception\\moodle_exception", "nopermissiontoupdatecalendar",
                           "Sorry, but you do not have permission to update the calendar event.")
     site_zone = ZoneInfo(site.site_timezone)
@@ -223,6 +220,9 @@ def update_event_start_day(site: SiteState, caller: int, params: dict[str, Any])
     course = site.data.courses.get(event["courseid"])
     if event["eventtype"] == "course" and course is not None and new_start < course["startdate"]:
         raise MoodleError.sentence("Cannot set event before course start date")
+    # Moodle saves the whole row it built from the event, whose sort time falls back to the old start: a NULL
+    # timesort becomes the old timestart and then stays, however often the event moves.
+    event["timesort"] = sort_time(event)
     event["timestart"] = new_start
     _touch(site, event)
     return {"event": exported(site, event, caller)}
@@ -284,7 +284,7 @@ def submit_create_update_form(site: SiteState, caller: int, params: dict[str, An
         event = site.data.events.get(event_id)
         if event is None:
             raise MoodleError.missing_record("event")
-        if not _may_edit(site, caller, event):
+        if not site.can_edit_event(caller, event):
             raise MoodleError("core\\exception\\moodle_exception", "nopermissiontoupdatecalendar",
                               "Sorry, but you do not have permission to update the calendar event.")
         event.update(fields)
@@ -322,8 +322,8 @@ def _date_block(moment: datetime) -> dict[str, Any]:
     }
 
 
-def _view_events(site: SiteState, caller: int, courseid: int, start: int, end: int) -> list[dict[str, Any]]:
-    course = site.data.courses.get(courseid)
+def _view_events(site: SiteState, caller: int, courseid: int, start: int, end: int,
+                 today: int) -> list[dict[str, Any]]:
     chosen = sorted(
         (e for e in site.data.events.values()
          if start <= e["timestart"] < end and (
@@ -331,25 +331,14 @@ def _view_events(site: SiteState, caller: int, courseid: int, start: int, end: i
              or (e["userid"] == caller and not e["courseid"]))),
         key=lambda e: (e["timestart"], e["id"]),
     )
-    rows = []
-    for event in chosen:
-        row = exported(site, event, caller)
-        in_course = event["courseid"] == courseid and not event["groupid"] and course is not None
-        row.update({"islastday": True, "popupname": f"{course['shortname']}: {event['name']}" if in_course and course
-                    else event["name"]})
-        if in_course and course is not None:
-            row.update({"mindaytimestamp": course["startdate"],
-                        "mindayerror": "Cannot set event before course start date"})
-        row["draggable"] = True
-        rows.append(row)
-    return rows
+    return [calendar_row(site, event, caller, today) for event in chosen]
 
 
 def _view_header(site: SiteState, courseid: int) -> dict[str, Any]:
     course = site.data.courses.get(courseid)
     name = course["fullname"] if course else ""
     return {
-        "defaulteventcontext": 11,
+        "defaulteventcontext": course["contextid"] if course else 0,  # where a new event would go
         "filter_selector": '<label class="sr-only" for="calendar-course-filter">List of courses</label>'
         f'<select class="select custom-select cal_courses_flt ms-1 me-auto me-2 mb-2" id="calendar-course-filter" '
         f'name="course"><option value="1">All courses</option><option selected="selected" value="{courseid}">'
@@ -369,9 +358,11 @@ def get_calendar_day_view(site: SiteState, caller: int, params: dict[str, Any]) 
     before, after = day - timedelta(days=1), day + timedelta(days=1)
     link = f"{site.siteurl}/calendar/view.php?view=day&time={{}}&course={params['courseid']}"
     return {
-        "events": _view_events(site, caller, params["courseid"], int(day.timestamp()), int(after.timestamp())),
+        "events": _view_events(site, caller, params["courseid"], int(day.timestamp()), int(after.timestamp()),
+                               int(day.timestamp())),
         **_view_header(site, params["courseid"]),
-        "neweventtimestamp": int(day.timestamp()) + (int(site.clock()) % 86400),
+        # The viewed day at the reader's current time of day (a new event's default start).
+        "neweventtimestamp": with_time_of(int(day.timestamp()), int(site.clock()), zone),
         "date": _date_block(day), "periodname": f"{day.strftime('%A')}, {day.day} {day.strftime('%B %Y')}",
         "previousperiod": _date_block(before), "previousperiodlink": link.format(int(before.timestamp())),
         "previousperiodname": before.strftime("%A"), "nextperiod": _date_block(after),
@@ -389,7 +380,7 @@ def get_calendar_upcoming_view(site: SiteState, caller: int, params: dict[str, A
     now = datetime.fromtimestamp(int(site.clock()), zone)
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     events = _view_events(site, caller, params["courseid"], int(midnight.timestamp()),
-                          int((midnight + timedelta(days=21)).timestamp()))[:10]
+                          int((midnight + timedelta(days=21)).timestamp()), int(now.timestamp()))[:10]
     return {"events": events, **_view_header(site, params["courseid"]), "isloggedin": True,
             "date": _date_block(now)}
 

@@ -4,19 +4,21 @@
 * :func:`legacy_row` -- ``core_calendar_get_calendar_events``, events found by course/group/user/site: zero
   ids come back as ``null`` and there is no ``uuid``.
 * :func:`db_row` -- the same function, events found only through ``eventids``: the raw row.
-* :func:`exported` -- ``get_calendar_event_by_id``, ``update_event_start_day``, form submissions and views:
-  the rich exporter with rendered fields in the reader's zone.
+* :func:`exported` -- ``get_calendar_event_by_id``, ``update_event_start_day`` and form submissions: the rich
+  exporter with rendered fields in the reader's zone and the reader's rights (``canedit``, ``candelete``).
+* :func:`calendar_row` -- the day and upcoming views: the rich exporter plus the calendar's own fields.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from lms_connectors_moodle.simulator.dates import add_days, format_event_time, midnight, same_day, with_time_of
 from lms_connectors_moodle.simulator.site import SITE_COURSE_ID, SiteState
 
-__all__ = ["course_summary", "created_row", "db_row", "exported", "legacy_row"]
+__all__ = ["calendar_row", "course_summary", "created_row", "db_row", "exported", "legacy_row", "sort_time"]
 
 
 def created_row(event: dict[str, Any]) -> dict[str, Any]:
@@ -78,55 +80,119 @@ def course_summary(site: SiteState, course: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _clock_text(moment: datetime) -> str:
-    return moment.strftime("%I:%M %p").lstrip("0")
+def sort_time(event: dict[str, Any]) -> int:
+    """The event's sort time: its stored ``timesort``, else its start (rows written by the API store none)."""
+    return int(event["timesort"] or event["timestart"])
 
 
-def _formatted_time(site: SiteState, event: dict[str, Any], reader: int) -> str:
-    zone = site.user_zone(reader)
-    start = datetime.fromtimestamp(event["timestart"], zone)
-    midnight = int(start.replace(hour=0, minute=0, second=0).timestamp())
-    day = f"{start.strftime('%A')}, {start.day} {start.strftime('%B')}"
-    text = f'<a href="{site.siteurl}/calendar/view.php?view=day&amp;time={midnight}">{day}</a>, {_clock_text(start)}'
-    if event["timeduration"] > 0:
-        end = datetime.fromtimestamp(event["timestart"] + event["timeduration"], zone)
-        text += f" <strong>&raquo;</strong> {_clock_text(end)}"
-    return text
+def _user_midnight(site: SiteState, event: dict[str, Any], reader: int) -> int:
+    # Moodle derives it from the stored timesort only, so rows without one (NULL) export 0, as recorded.
+    return midnight(event["timesort"], site.user_zone(reader)) if event["timesort"] else 0
 
 
-_TYPE_TEXT = {"course": "Course event", "group": "Group event", "user": "User event", "site": "Site event"}
+def _formatted_time(site: SiteState, event: dict[str, Any], reader: int, *, common_words: bool) -> str:
+    return format_event_time(site.siteurl, event["timestart"], event["timeduration"], int(site.clock()),
+                             site.user_zone(reader), ZoneInfo(site.site_timezone), common_words=common_words)
+
+
+_TYPE_TEXT = {"site": "Site event", "category": "Category event", "course": "Course event",
+              "group": "Group event", "user": "User event"}
+
+
+def _icon(event: dict[str, Any]) -> dict[str, Any]:
+    # The icon follows what the row is attached to (site course, course, group, user), not its eventtype.
+    if event["courseid"] == SITE_COURSE_ID:
+        kind = "site"
+    elif event["courseid"] and not event["groupid"]:
+        kind = "course"
+    elif event["groupid"]:
+        kind = "group"
+    else:
+        kind = "user" if event["userid"] else "site"
+    return {"key": f"i/{kind}event", "component": "core", "alttext": _TYPE_TEXT[kind], "iconurl": "",
+            "iconclass": ""}
+
+
+def _normalised_type(eventtype: str) -> str:
+    return eventtype if eventtype in _TYPE_TEXT else "other"
+
+
+def _course_of(site: SiteState, event: dict[str, Any]) -> dict[str, Any] | None:
+    """The event's course, unless it is the site course (or none)."""
+    course_id = event["courseid"]
+    return site.data.courses.get(course_id) if course_id != SITE_COURSE_ID else None
 
 
 def exported(site: SiteState, event: dict[str, Any], reader: int) -> dict[str, Any]:
-    """The exporter's view of an event, rendered for ``reader``."""
-    course_id = event["courseid"]
-    shown_course = course_id if course_id and course_id != SITE_COURSE_ID else SITE_COURSE_ID
-    eventtype = event["eventtype"]
+    """The exporter's view of an event, rendered for ``reader`` (dates always written out)."""
+    course = _course_of(site, event)
+    shown_course = course["id"] if course else SITE_COURSE_ID
+    eventtype, timesort = event["eventtype"], sort_time(event)
     group = site.data.groups.get(event["groupid"]) if event["groupid"] else None
+    allowed = site.can_edit_event(reader, event)
+    normalised = _normalised_type(eventtype)
     result: dict[str, Any] = {
         "id": event["id"], "name": event["name"], "description": event["description"], "descriptionformat": 1,
         "location": event["location"], "categoryid": None, "groupid": event["groupid"] or None,
         "userid": event["userid"], "repeatid": event["repeatid"] or None, "eventcount": None, "component": None,
         "modulename": "", "activityname": "", "activitystr": "", "instance": None, "eventtype": eventtype,
-        "timestart": event["timestart"], "timeduration": event["timeduration"], "timesort": event["timesort"],
-        "timeusermidnight": event.get("timeusermidnight", 0), "visible": event["visible"],
-        "timemodified": event["timemodified"], "overdue": False,
-        "icon": {"key": f"i/{eventtype}event", "component": "core",
-                 "alttext": _TYPE_TEXT.get(eventtype, "Course event"), "iconurl": "", "iconclass": ""},
+        "timestart": event["timestart"], "timeduration": event["timeduration"], "timesort": timesort,
+        "timeusermidnight": _user_midnight(site, event, reader), "visible": event["visible"],
+        "timemodified": event["timemodified"], "overdue": False, "icon": _icon(event),
     }
-    if course_id in site.data.courses and course_id != SITE_COURSE_ID:
-        result["course"] = course_summary(site, site.data.courses[course_id])
+    if course:
+        result["course"] = course_summary(site, course)
     result.update({
-        "subscription": {"displayeventsource": False}, "canedit": True, "candelete": True,
+        "subscription": {"displayeventsource": False}, "canedit": allowed, "candelete": allowed,
         "deleteurl": f"{site.siteurl}/calendar/delete.php?id={event['id']}&course={shown_course}",
         "editurl": f"{site.siteurl}/calendar/event.php?action=edit&id={event['id']}&course={shown_course}",
-        "viewurl": f"{site.siteurl}/calendar/view.php?view=day&course={shown_course}&time={event['timestart']}"
+        "viewurl": f"{site.siteurl}/calendar/view.php?view=day&course={shown_course}&time={timesort}"
                    f"#event_{event['id']}",
-        "formattedtime": _formatted_time(site, event, reader), "formattedlocation": event["location"],
-        "isactionevent": False, "iscourseevent": eventtype == "course", "iscategoryevent": False,
-        "groupname": group["name"] if group else None, "normalisedeventtype": eventtype,
-        "normalisedeventtypetext": _TYPE_TEXT.get(eventtype, "Course event"), "purpose": "none", "branded": False,
-        "url": (f"{site.siteurl}/course/view.php?id={course_id}" if "course" in result
-                else f"{site.siteurl}/?redirect=0"),
+        "formattedtime": _formatted_time(site, event, reader, common_words=False),
+        "formattedlocation": event["location"], "isactionevent": False, "iscourseevent": eventtype == "course",
+        "iscategoryevent": eventtype == "category", "groupname": group["name"] if group else None,
+        "normalisedeventtype": normalised, "normalisedeventtypetext": _TYPE_TEXT.get(normalised, ""),
+        "purpose": "none", "branded": False,
+        "url": f"{site.siteurl}/course/view.php?id={course['id']}" if course else f"{site.siteurl}/?redirect=0",
     })
     return result
+
+
+def _min_day(site: SiteState, event: dict[str, Any], reader: int, startdate: int) -> int:
+    """The first day a course event may be dragged to (``get_timestamp_min_limit``).
+
+    The course start's midnight in the reader's zone, or the day after when the event's time of day (taken,
+    like the comparison, in the server zone) falls before the course start's.
+    """
+    server = ZoneInfo(site.site_timezone)
+    first = midnight(startdate, site.user_zone(reader))
+    if startdate <= with_time_of(startdate, event["timestart"], server):
+        return first
+    return add_days(first, 1, server)
+
+
+def calendar_row(site: SiteState, event: dict[str, Any], reader: int, today: int) -> dict[str, Any]:
+    """An event as the day and upcoming views export it (``calendar_event_exporter``).
+
+    Args:
+        site: The site.
+        event: The event row.
+        reader: Who the view is rendered for.
+        today: The view's day (day view) or the current time (upcoming view).
+    """
+    row = exported(site, event, reader)
+    row["formattedtime"] = _formatted_time(site, event, reader, common_words=True)
+    zone = site.user_zone(reader)
+    end = event["timestart"] + event["timeduration"]
+    # Moodle tests a DateInterval for truth, which always holds, so every event ending "today" qualifies.
+    row["islastday"] = same_day(end, today, zone)
+    popupname = event["name"]
+    if row["islastday"] and not same_day(event["timestart"], end, zone):
+        popupname = f"{popupname} (time end)"
+    course = _course_of(site, event)
+    row["popupname"] = f"{course['shortname']}: {popupname}" if course else popupname
+    if course and not event["groupid"]:
+        row.update({"mindaytimestamp": _min_day(site, event, reader, course["startdate"]),
+                    "mindayerror": "Cannot set event before course start date"})
+    row["draggable"] = row["canedit"]
+    return row

@@ -8,7 +8,7 @@ from typing import Any
 from lms_connectors_moodle.simulator.params import OPTIONAL, Multiple, Single, Value
 from lms_connectors_moodle.simulator.site import ADMIN_ID, ROLES, SITE_COURSE_ID, MoodleError, SiteState
 
-__all__ = ["PEOPLE_FUNCTIONS"]
+__all__ = ["PEOPLE_FUNCTIONS", "PEOPLE_OPTIONAL_RETURNS"]
 
 Function = Callable[[SiteState, int, dict[str, Any]], Any]
 _FILTERS = ("displayh5p", "activitynames", "mathjaxloader", "emoticon", "urltolink", "mediaplugin")
@@ -20,13 +20,18 @@ def _image(site: SiteState, size: str) -> str:
 
 # -- site ----------------------------------------------------------------------------------------------------------
 
+_PLUGIN_VERSIONS = {"enrol_manual_": "2024100700", "mod_bigbluebuttonbn_": "2024100700"}
+"""Functions of plugins carry their plugin's version; core functions carry Moodle's (``2024100706``)."""
+
+
+def _function_version(name: str) -> str:
+    return next((v for prefix, v in _PLUGIN_VERSIONS.items() if name.startswith(prefix)), "2024100706")
+
+
 def get_site_info(site: SiteState, caller: int, params: dict[str, Any]) -> Any:
     """``core_webservice_get_site_info``: who the token is and which functions its service holds."""
     user = site.user(caller)
-    functions = [
-        {"name": name, "version": "2024100700" if name.startswith("enrol_manual_") else "2024100706"}
-        for name in site.service_functions
-    ]
+    functions = [{"name": name, "version": _function_version(name)} for name in site.service_functions]
     features = [("usecomments", 1), ("usetags", 1), ("enablenotes", 1), ("messaging", 1), ("enableblogs", 1),
                 ("enablecompletion", 1), ("enablebadges", 1), ("messagingallusers", 0), ("enablecustomreports", 1),
                 ("enableglobalsearch", 0), ("mnet_dispatcher_mode", 0), ("enablecompetencies", 1)]
@@ -68,17 +73,7 @@ def create_courses(site: SiteState, caller: int, params: dict[str, Any]) -> Any:
                 if item.get("idnumber") and other["idnumber"] == item["idnumber"]:
                     raise MoodleError("core\\exception\\moodle_exception", "courseidnumbertaken",
                                       f"ID number is already used for another course ({other['shortname']})")
-            course_id = site.next_id("course")
-            now = int(site.clock())
-            site.data.courses[course_id] = {
-                "id": course_id, "fullname": item["fullname"], "shortname": item["shortname"],
-                "categoryid": item["categoryid"], "idnumber": item.get("idnumber", ""),
-                "summary": item.get("summary", ""), "summaryformat": item["summaryformat"], "format": item["format"],
-                "showgrades": item["showgrades"], "newsitems": item["newsitems"],
-                "startdate": item.get("startdate", now), "enddate": item.get("enddate", 0),
-                "visible": item["visible"], "lang": item["lang"], "timecreated": now, "timemodified": now,
-                "enablecompletion": 1,
-            }
+            course_id = site.insert_course(dict(item))  # every parameter is a course field
             created.append({"id": course_id, "shortname": item["shortname"]})
     return created
 
@@ -89,7 +84,7 @@ def _course_record(site: SiteState, course: dict[str, Any]) -> dict[str, Any]:
     record: dict[str, Any] = {
         "id": course["id"], "fullname": course["fullname"], "displayname": course["fullname"],
         "shortname": course["shortname"],
-        "courseimage": f"{site.siteurl}/pluginfile.php/{course['id']}/course/generated/course.svg",
+        "courseimage": f"{site.siteurl}/pluginfile.php/{course['contextid']}/course/generated/course.svg",
         "categoryid": course["categoryid"], "categoryname": "" if is_site else "Category 1",
         "sortorder": 1 if is_site else 10000 + course["id"] - 1, "summary": course["summary"],
         "summaryformat": course["summaryformat"], "summaryfiles": [], "overviewfiles": [],
@@ -102,7 +97,7 @@ def _course_record(site: SiteState, course: dict[str, Any]) -> dict[str, Any]:
         "visible": course["visible"], "groupmode": 0, "groupmodeforce": 0, "defaultgroupingid": 0,
         "enablecompletion": course["enablecompletion"], "completionnotify": 0, "lang": course["lang"], "theme": "",
         "marker": 0, "legacyfiles": 0, "calendartype": "", "timecreated": course["timecreated"],
-        "timemodified": course["timemodified"], "requested": 0, "cacherev": course["timecreated"],
+        "timemodified": course["timemodified"], "requested": 0, "cacherev": course["cacherev"],
         "filters": [{"filter": name, "localstate": 0, "inheritedstate": 1} for name in _FILTERS],
     }
     if not is_site:
@@ -539,3 +534,11 @@ PEOPLE_FUNCTIONS: dict[str, tuple[Single, Function]] = {
     "mod_bigbluebuttonbn_can_join": (_BBB_CM, bbb_can_join),
 }
 """wsfunction -> (parameter description, implementation)."""
+
+PEOPLE_OPTIONAL_RETURNS: dict[str, Any] = {
+    "core_webservice_get_site_info": {"userhomepageurl": None, "usersessionscount": None},
+    "core_course_get_courses_by_field": {"courses": [{
+        "customfields": [], "communicationroomname": None, "communicationroomurl": None,
+    }]},
+}
+"""wsfunction -> the optional return keys these answers leave out (see :func:`.php.fill_optional`)."""

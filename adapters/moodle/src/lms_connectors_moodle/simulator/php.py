@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 from xml.sax.saxutils import escape
 
-__all__ = ["parse_php_form", "render_xml", "render_xml_exception"]
+__all__ = ["fill_optional", "parse_php_form", "render_xml", "render_xml_exception"]
 
 _SEGMENT = re.compile(r"\[([^\]]*)\]")
 
@@ -73,6 +73,30 @@ def _xml_value(value: Any) -> str:
     if isinstance(value, list):
         return "<MULTIPLE>\n" + "".join(f"{_xml_value(v)}\n" for v in value) + "</MULTIPLE>"
     return f"<VALUE>{escape(str(value))}</VALUE>"
+
+
+def _xml_default(optional: Any) -> Any:
+    return [] if isinstance(optional, list) else None
+
+
+def fill_optional(payload: Any, optional: Any) -> Any:
+    """Add the optional keys an answer left out, as Moodle's XML writer does (its JSON leaves them out).
+
+    Args:
+        payload: The answer.
+        optional: Mirrors the answer: a dict maps each optional key to ``None`` (a value, written as null)
+            or ``[]`` (a list, written empty), or, to reach keys further in, to a dict or a one-item list
+            whose item applies to every element. Left-out keys are added at the end (order is not data).
+
+    Returns:
+        The answer with every optional key present.
+    """
+    if isinstance(optional, list) and optional and isinstance(payload, list):
+        return [fill_optional(item, optional[0]) for item in payload]
+    if isinstance(optional, dict) and isinstance(payload, dict):
+        return {**payload, **{key: fill_optional(payload[key], inner) if key in payload else _xml_default(inner)
+                              for key, inner in optional.items()}}
+    return payload
 
 
 def render_xml(payload: Any) -> str:

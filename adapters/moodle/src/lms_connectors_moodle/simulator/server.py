@@ -10,8 +10,8 @@ from urllib.parse import parse_qsl
 from lms_connectors.testing.sandbox import SandboxRequest, SandboxResponse, Simulator
 from lms_connectors_moodle.simulator.calendar import CALENDAR_FUNCTIONS
 from lms_connectors_moodle.simulator.params import ParamError, Single
-from lms_connectors_moodle.simulator.people import PEOPLE_FUNCTIONS
-from lms_connectors_moodle.simulator.php import parse_php_form, render_xml, render_xml_exception
+from lms_connectors_moodle.simulator.people import PEOPLE_FUNCTIONS, PEOPLE_OPTIONAL_RETURNS
+from lms_connectors_moodle.simulator.php import fill_optional, parse_php_form, render_xml, render_xml_exception
 from lms_connectors_moodle.simulator.site import OTHER_SITE_FUNCTIONS, MoodleError, SiteState
 
 __all__ = ["FUNCTIONS", "MoodleSimulator"]
@@ -80,7 +80,8 @@ class MoodleSimulator(Simulator):
         except MoodleError as error:
             return self._error(error, as_json)
         if not as_json:
-            return SandboxResponse(200, render_xml(payload), dict(_XML))
+            xml = render_xml(fill_optional(payload, PEOPLE_OPTIONAL_RETURNS.get(str(function))))
+            return SandboxResponse(200, xml, dict(_XML))
         if payload is None:
             return SandboxResponse(200, b"null", dict(_JSON))
         return SandboxResponse(200, json.dumps(payload).encode("utf-8"), dict(_JSON))

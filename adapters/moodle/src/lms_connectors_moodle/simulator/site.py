@@ -23,6 +23,8 @@ ROLES: dict[int, str] = {1: "manager", 2: "coursecreator", 3: "editingteacher", 
 """Moodle's default roles (id -> shortname)."""
 
 _TEACHING_ROLES = {1, 3}  # roles holding moodle/calendar:manageentries and moodle/course:managegroups
+_SITE_COURSE_CONTEXT = 2
+_INSTALLED_CONTEXTS = 10
 
 SERVICE_FUNCTIONS: tuple[str, ...] = (
     "core_webservice_get_site_info", "core_course_create_courses", "core_course_get_courses_by_field",
@@ -145,20 +147,34 @@ class SiteState:
             "id": course_id, "fullname": self.sitename, "shortname": "iltref", "categoryid": 0, "idnumber": "",
             "summary": "Local reference Moodle for ILT SDK recordings", "summaryformat": 1, "format": "site",
             "showgrades": 1, "newsitems": 3, "startdate": 0, "enddate": 0, "visible": 1, "lang": "",
-            "timecreated": now, "timemodified": now, "enablecompletion": 0,
+            "timecreated": now, "timemodified": now, "cacherev": now, "enablecompletion": 0,
+            "contextid": _SITE_COURSE_CONTEXT,
         }
+        # The install made ten contexts (system, front page, the two users, blocks...): the recorded site's
+        # first new course got context 11.
+        self.sequences["context"] = _INSTALLED_CONTEXTS
+
+    def insert_course(self, fields: dict[str, Any]) -> int:
+        """Add a course row with Moodle's defaults and its own context."""
+        now = int(self.clock())
+        course_id = self.next_id("course")
+        record: dict[str, Any] = {
+            "id": course_id, "fullname": "", "shortname": "", "categoryid": 1, "idnumber": "", "summary": "",
+            "summaryformat": 1, "format": "topics", "showgrades": 1, "newsitems": 5, "startdate": now,
+            "enddate": 0, "visible": 1, "lang": "", "timecreated": now, "timemodified": now,
+            # Creating a course rebuilds its cache three times within the second, each time taking
+            # max(now, cacherev + 1): the recorded course's cacherev is timecreated + 2.
+            "cacherev": now + 2, "enablecompletion": 1, "contextid": self.next_id("context"),
+        }
+        record.update(fields)
+        record["id"] = course_id
+        self.data.courses[course_id] = record
+        return course_id
 
     def add_course(self, shortname: str, fullname: str, *, startdate: int = 0) -> int:
         """Create a course with a manual enrolment instance (what an administrator sets up by hand)."""
-        now = int(self.clock())
-        course_id = self.next_id("course")
-        self.data.courses[course_id] = {
-            "id": course_id, "fullname": fullname, "shortname": shortname, "categoryid": 1, "idnumber": shortname,
-            "summary": "", "summaryformat": 1, "format": "topics", "showgrades": 1, "newsitems": 5,
-            "startdate": startdate, "enddate": 0, "visible": 1, "lang": "", "timecreated": now,
-            "timemodified": now, "enablecompletion": 1,
-        }
-        return course_id
+        return self.insert_course({"fullname": fullname, "shortname": shortname, "idnumber": shortname,
+                                   "startdate": startdate})
 
     def add_token(self, token: str, username: str) -> None:
         """Issue ``token`` for ``username`` on the site's service (the user may be created later)."""
@@ -195,6 +211,7 @@ class SiteState:
         record.update(fields)
         record["id"] = user_id
         self.data.users[user_id] = record
+        self.next_id("context")  # every user has a context, so later courses' context ids move on
         return user_id
 
     def user(self, user_id: int) -> dict[str, Any]:
@@ -249,6 +266,14 @@ class SiteState:
             return True
         enrolment = self.data.enrolments.get((course_id, user_id))
         return enrolment is not None and bool(_TEACHING_ROLES & set(enrolment["roles"]))
+
+    def can_edit_event(self, user_id: int, event: dict[str, Any]) -> bool:
+        """``calendar_edit_event_allowed`` (deleting needs the same): own user events, managed courses' events."""
+        if self.is_admin(user_id):
+            return True
+        if event["eventtype"] == "user" or (event["courseid"] == 0 and event["groupid"] == 0):
+            return bool(event["userid"] == user_id)
+        return event["courseid"] != SITE_COURSE_ID and self.can_manage_course(user_id, event["courseid"])
 
     def group_members(self, group_id: int) -> list[int]:
         """Member ids of a group, ordered like Moodle (by last name, then first name)."""
