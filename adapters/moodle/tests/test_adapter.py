@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from lms_connectors.errors import NotFound
-from lms_connectors.models import Meeting, Modality, Person, Session, TimeSlot
+from lms_connectors.models import Meeting, Modality, Person, ProviderRef, Session, TimeSlot
 from lms_connectors.testing.sandbox import Fault
 from lms_connectors_moodle.mapping import marker
 
@@ -165,8 +165,8 @@ def test_existing_users_enrolled_in_constant_calls_and_never_reenrolled(site: Si
     assert sum(m.status == "added_to_group" for m in members) == 1
 
 
-def test_unenrol_only_removes_what_the_sdk_enrolled(creating_site: Site) -> None:
-    site = creating_site
+def _two_sessions_and_an_outsider(site: Site) -> tuple[Session, ProviderRef, Session, ProviderRef, int]:
+    """Two SDK sessions in the course, and a user enrolled in it before the SDK (``pre@example.com``)."""
     first = _session(datetime(2027, 3, 10, 9, 0, tzinfo=LA))
     second = _session(datetime(2027, 3, 17, 9, 0, tzinfo=LA), title="Forklift safety II")
     ref1 = site.adapter.create_session(first, key="one")
@@ -175,6 +175,12 @@ def test_unenrol_only_removes_what_the_sdk_enrolled(creating_site: Site) -> None
                                                 "lastname": "Re"})
     site.simulator.site.data.enrolments[(site.course_id, outsider)] = {"timestart": 0, "timeend": 0, "status": 0,
                                                                        "roles": [5]}
+    return first, ref1, second, ref2, outsider
+
+
+def test_unenrol_only_removes_what_the_sdk_enrolled(creating_site: Site) -> None:
+    site = creating_site
+    first, ref1, second, ref2, outsider = _two_sessions_and_an_outsider(site)
     alice, bob = _people(2)
     pre = Person(email="pre@example.com", name="Pre Existing")
     site.adapter.enrol(ref1, first, [alice, bob, pre])
@@ -191,14 +197,7 @@ def test_unenrol_only_removes_what_the_sdk_enrolled(creating_site: Site) -> None
 
 def test_cancel_unenrols_those_the_sdk_enrolled_for_that_session_only(creating_site: Site) -> None:
     site = creating_site
-    first = _session(datetime(2027, 3, 10, 9, 0, tzinfo=LA))
-    second = _session(datetime(2027, 3, 17, 9, 0, tzinfo=LA), title="Forklift safety II")
-    ref1 = site.adapter.create_session(first, key="one")
-    ref2 = site.adapter.create_session(second, key="two")
-    outsider = site.simulator.site.insert_user({"username": "pre", "email": "pre@example.com", "firstname": "P",
-                                                "lastname": "Re"})
-    site.simulator.site.data.enrolments[(site.course_id, outsider)] = {"timestart": 0, "timeend": 0, "status": 0,
-                                                                       "roles": [5]}
+    first, ref1, second, ref2, outsider = _two_sessions_and_an_outsider(site)
     alice, bob = _people(2)
     site.adapter.enrol(ref1, first, [alice, bob, Person(email="pre@example.com", name="Pre Existing")])
     site.adapter.enrol(ref2, second, [bob])
