@@ -33,7 +33,15 @@ from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
 from lms_connectors.errors import ConfigurationError, NotSupported
-from lms_connectors.models import AwareDatetime, Person, ProviderRef, ProviderSession, RosterMember, Session
+from lms_connectors.models import (
+    AwareDatetime,
+    Person,
+    ProviderRef,
+    ProviderSession,
+    RosterMember,
+    Session,
+    describe_pydantic_error,
+)
 
 __all__ = ["Adapter", "AdapterKind", "BusyInterval", "Capability", "DiagnosticCheck"]
 
@@ -125,10 +133,9 @@ class Adapter(abc.ABC):
         try:
             return cls.config_model.model_validate(dict(config))
         except PydanticValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in error['loc']) or 'config'}: {error['msg']}" for error in exc.errors()
-            )
-            raise ConfigurationError(f"invalid {cls.name} configuration: {problems}", provider=cls.name) from exc
+            raise ConfigurationError(
+                f"invalid {cls.name} configuration: {describe_pydantic_error(exc)}", provider=cls.name
+            ) from exc
 
     # -- required -------------------------------------------------------------------------------
 

@@ -35,6 +35,7 @@ __all__ = [
     "Session",
     "SessionStatus",
     "TimeSlot",
+    "describe_pydantic_error",
     "utc_now",
 ]
 
@@ -94,15 +95,20 @@ Email = Annotated[str, AfterValidator(_check_email)]
 """An email address, normalised to lower case."""
 
 
-def _sdk_error(exc: PydanticValidationError, model: str) -> ValidationError:
-    """Pydantic's error as the SDK's: the messages of every failed field, the SDK's own ones unwrapped."""
+def describe_pydantic_error(exc: PydanticValidationError) -> str:
+    """Every failed field of a pydantic error as ``field.path: message``, the SDK's own messages unwrapped."""
     problems: list[str] = []
     for error in exc.errors():
         cause = (error.get("ctx") or {}).get("error")
         message = cause.message if isinstance(cause, ValidationError) else error["msg"]
         where = ".".join(str(part) for part in error["loc"])
         problems.append(f"{where}: {message}" if where else message)
-    return ValidationError(f"invalid {model}: " + "; ".join(problems))
+    return "; ".join(problems)
+
+
+def _sdk_error(exc: PydanticValidationError, model: str) -> ValidationError:
+    """Pydantic's error as the SDK's."""
+    return ValidationError(f"invalid {model}: {describe_pydantic_error(exc)}")
 
 
 class _Model(BaseModel):

@@ -166,7 +166,7 @@ class Simulator(abc.ABC):
 
 @dataclass
 class Fault:
-    """One fault, fired on the next ``times`` requests that match ``method``, ``path`` and ``body``.
+    """One fault, fired on the next ``times`` requests that match ``method``, ``path`` and ``body_pattern``.
 
     Attributes:
         kind: ``"status"``, ``"latency"``, ``"drop_after_commit"`` or ``"drop_before_commit"``.
