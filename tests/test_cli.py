@@ -133,3 +133,48 @@ def test_doctor_checks_a_moodle_site_served_on_loopback(tmp_path: Path) -> None:
         assert broken.exit_code == 1
         assert "FAIL" in broken.output
         assert "disabled" in broken.output
+
+
+def test_demo_routes_both_sessions_through_one_scheduler_on_every_installed_adapter(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["demo", "--workdir", str(tmp_path), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "adapters: acme_lms, google_calendar, moodle, zoom" in result.output  # the vendor's adapter too
+    ledger = SQLiteLedger(tmp_path / "ledger.sqlite")
+    try:
+        virtual = next(s for s in ledger.list_sessions() if s.is_virtual)
+        in_person = next(s for s in ledger.list_sessions() if not s.is_virtual)
+        assert sorted(r.provider for r in ledger.list_refs(in_person.id)) == ["acme_lms", "google_calendar", "moodle"]
+        assert sorted(r.provider for r in ledger.list_refs(virtual.id)) == [
+            "acme_lms",
+            "google_calendar",
+            "moodle",
+            "zoom",
+        ]
+        assert in_person.meeting is None
+        assert virtual.meeting is not None and virtual.meeting.provider == "zoom"
+    finally:
+        ledger.close()
+
+
+def test_demo_with_only_a_meeting_provider_skips_the_in_person_session_and_says_why(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["demo", "--workdir", str(tmp_path), "--only", "zoom", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "skipped demo.forklift-safety.2027-03-16: no adapter serves session" in result.output
+    assert "New-hire Onboarding (virtual)" in result.output
+
+
+def test_demo_without_any_adapter_says_what_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import lms_connectors.demo as demo_module
+
+    monkeypatch.setattr(demo_module, "available_adapters", lambda: [])
+    result = runner.invoke(app, ["demo", "--workdir", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "no adapter with a sandbox is installed" in result.output
+    assert "pip install -r requirements-dev.txt" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_demo_only_names_an_adapter_that_is_not_installed(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["demo", "--workdir", str(tmp_path), "--only", "zoo"])
+    assert result.exit_code == 1
+    assert "--only zoo: not installed" in result.output

@@ -12,11 +12,13 @@ from pydantic import BaseModel
 
 from lms_connectors.adapter import Adapter, AdapterKind, Capability
 from lms_connectors.errors import (
+    ConfigurationError,
     NotFound,
     ProviderError,
     ResponseLost,
     SchedulingFailed,
     TransientError,
+    ValidationError,
 )
 from lms_connectors.models import (
     EnrollmentStatus,
@@ -24,6 +26,7 @@ from lms_connectors.models import (
     Person,
     ProviderRef,
     ProviderSession,
+    Room,
     RosterMember,
     Session,
     SessionStatus,
@@ -395,3 +398,84 @@ def test_repeating_a_plan_makes_no_provider_call(trio: Any) -> None:
     assert len(list(ledger.iter_audit())) == audit_after_first
     stored = ledger.get_session("ilt-101.s1")
     assert stored is not None and stored.sequence == 1
+
+
+# -- routing: one scheduler serves every modality ----------------------------------------------------------
+
+
+def _with_room(trio: Any) -> tuple[RecordingAdapter, ...]:
+    return (*trio, RecordingAdapter("rooms", AdapterKind.ROOM))
+
+
+def test_an_in_person_session_gets_no_meeting_and_a_virtual_one_does(trio: Any) -> None:
+    lms, cal, meet = trio
+    scheduler = Scheduler(list(trio), MemoryLedger())
+    in_person = scheduler.schedule(_session(id="ilt-101.in-person", modality=Modality.IN_PERSON))
+    virtual = scheduler.schedule(_session(id="ilt-101.virtual"))
+    assert in_person.meeting is None and meet.calls == ["create:-"]
+    assert virtual.meeting is not None and virtual.meeting.provider == "meeting"
+    assert [r.provider for r in scheduler.ledger.list_refs("ilt-101.in-person")] == ["calendar", "lms"]
+    assert len(cal.live()) == 2 and len(lms.live()) == 2
+    # Everything after schedule follows the same routing: enrol, reschedule and cancel never touch Zoom.
+    scheduler.enrol("ilt-101.in-person", _people(1)[0])
+    later = in_person.slot.model_copy(
+        update={"start": in_person.slot.start + timedelta(days=1), "end": in_person.slot.end + timedelta(days=1)}
+    )
+    scheduler.reschedule("ilt-101.in-person", later)
+    scheduler.cancel("ilt-101.in-person")
+    assert meet.calls == ["create:-"] and len(meet.live()) == 1
+
+
+def test_a_hybrid_session_gets_a_meeting(trio: Any) -> None:
+    stored = Scheduler(list(trio), MemoryLedger()).schedule(_session(modality=Modality.HYBRID))
+    assert stored.meeting is not None and len(trio[2].live()) == 1
+
+
+def test_a_room_provider_only_for_a_session_that_asks_for_a_room(trio: Any) -> None:
+    adapters = _with_room(trio)
+    rooms = adapters[3]
+    scheduler = Scheduler(list(adapters), MemoryLedger())
+    scheduler.schedule(_session(id="no-room", modality=Modality.IN_PERSON))
+    assert rooms.calls == []
+    room = Room(id="hq-3", name="HQ Training Room 3")
+    scheduler.schedule(_session(id="with-room", modality=Modality.IN_PERSON, room=room))
+    assert len(rooms.live()) == 1
+    assert [a.name for a in scheduler.targets_for(_session(room=room))] == ["rooms", "meeting", "calendar", "lms"]
+
+
+def test_targets_narrow_a_session_to_named_adapters(trio: Any) -> None:
+    lms, cal, meet = trio
+    scheduler = Scheduler(list(trio), MemoryLedger())
+    stored = scheduler.schedule(_session(targets=("meeting", "calendar")))
+    assert stored.meeting is not None
+    assert lms.calls == [] and len(cal.live()) == 1
+    assert [r.provider for r in scheduler.ledger.list_refs("ilt-101.s1")] == ["meeting", "calendar"]
+
+
+@pytest.mark.parametrize(
+    ("update", "expected"),
+    [
+        ({"targets": ("zoom",)}, "targets zoom, which this scheduler does not have"),
+        ({"targets": ("meeting",), "modality": Modality.IN_PERSON}, "in_person session gets no online meeting"),
+        ({"targets": ()}, "no adapter serves session"),
+    ],
+)
+def test_targets_that_cannot_be_served_are_refused_before_anything_is_made(
+    trio: Any, update: dict[str, Any], expected: str
+) -> None:
+    ledger = MemoryLedger()
+    with pytest.raises(ValidationError, match=expected):
+        Scheduler(list(trio), ledger).schedule(_session(**update))
+    assert ledger.get_session("ilt-101.s1") is None and all(a.calls == [] for a in trio)
+
+
+def test_a_session_no_adapter_serves_is_refused(trio: Any) -> None:
+    meet = trio[2]
+    with pytest.raises(ValidationError, match=r"no adapter serves session 'ilt-101.s1' \(in_person\)"):
+        Scheduler([meet], MemoryLedger()).schedule(_session(modality=Modality.IN_PERSON))
+    assert meet.calls == []
+
+
+def test_a_scheduler_without_adapters_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="at least one adapter"):
+        Scheduler([], MemoryLedger())

@@ -79,6 +79,9 @@ def demo(
         raise typer.Exit(1) from exc
     elapsed = time.perf_counter() - started
 
+    console.print(f"adapters: {', '.join(report.adapters)}", soft_wrap=True)
+    for what, why in report.skipped.items():
+        console.print(f"[yellow]skipped {what}:[/yellow] {why}", soft_wrap=True)
     for session in report.sessions:
         table = Table(title=f"{session.title}  [dim]({session.id}, sequence {session.sequence})[/dim]")
         for column in ("learner", "zone", "status", "local start"):

@@ -5,8 +5,9 @@ zones, capacity three (so two are waitlisted), one cancellation that promotes th
 one reschedule, and one ``.ics`` invite per learner and session. The plan is declarative, so running the
 demo again on the same ledger changes nothing and makes no provider call.
 
-Every provider runs as its sandbox (the provider simulator the contract kit records against) served on
-127.0.0.1 for the duration of the run; no network and no credentials are needed.
+Every installed adapter that ships a sandbox harness (the in-tree adapters, a vendor's) runs against its
+provider simulator (the one the contract kit records against) served on 127.0.0.1 for the duration of the run;
+no network and no credentials are needed. One scheduler serves both sessions and routes each by what it needs.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from lms_connectors.adapter import Adapter
-from lms_connectors.errors import ConfigurationError
+from lms_connectors.errors import ConfigurationError, ValidationError
 from lms_connectors.invites import build_invite
 from lms_connectors.models import (
     Enrollment,
@@ -65,27 +66,20 @@ def _slot(day: int, hour: int, minutes: int, zone: str) -> TimeSlot:
 
 @dataclass(frozen=True)
 class PlannedSession:
-    """One session of the demo plan and the providers it goes to."""
+    """One session of the demo plan and what happens to it after it is scheduled."""
 
     session: Session
-    targets: tuple[str, ...]
     cancel: tuple[str, ...] = ()
     move_to: TimeSlot | None = None
 
 
-def demo_plan(installed: set[str], course_id: str | None = None) -> list[PlannedSession]:
-    """The cohort: an in-person session on the calendar; a virtual one on Zoom, the calendar and the LMS.
+def demo_plan() -> list[PlannedSession]:
+    """The cohort: an in-person session with a room and a virtual one, both through one scheduler.
 
-    Zoom and Moodle legs are added when their adapters are installed (Moodle needs the sandbox's course).
-    Without Zoom, the calendar makes the virtual session's link itself (a Google Meet conference).
+    The scheduler routes each by what it needs: the in-person session goes to the calendars and LMSs, the
+    virtual one to the meeting providers too (without one, a calendar that makes links, Google Calendar, makes
+    the Meet conference itself).
     """
-    if "google_calendar" not in installed:
-        raise ConfigurationError("the demo needs the google_calendar adapter (pip install lms-connectors[google])")
-    virtual_targets = tuple(
-        name
-        for name in ("zoom", "google_calendar", "moodle")
-        if name in installed and (name != "moodle" or course_id is not None)
-    )
     in_person = Session(
         id="demo.forklift-safety.2027-03-16",
         title="Forklift Safety (in person)",
@@ -104,11 +98,10 @@ def demo_plan(installed: set[str], course_id: str | None = None) -> list[Planned
         capacity=3,
         instructors=(INSTRUCTOR,),
         description="Welcome session for the March cohort.",
-        course_id=course_id,
     )
     return [
-        PlannedSession(in_person, ("google_calendar",), cancel=(LEARNERS[0].email,)),
-        PlannedSession(virtual, virtual_targets, move_to=_slot(19, 14, 90, "Europe/Berlin")),
+        PlannedSession(in_person, cancel=(LEARNERS[0].email,)),
+        PlannedSession(virtual, move_to=_slot(19, 14, 90, "Europe/Berlin")),
     ]
 
 
@@ -121,28 +114,47 @@ class DemoReport:
     refs: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     invites: list[Path] = field(default_factory=list)
     provider_calls: int = 0
+    adapters: list[str] = field(default_factory=list)
+    """The installed adapters the demo ran on."""
+    skipped: dict[str, str] = field(default_factory=dict)
+    """Installed adapters left out (no sandbox harness) or sessions no installed adapter serves, and why."""
+
+
+NO_ADAPTER_HINT = (
+    "no adapter with a sandbox is installed. Install at least one, e.g. from a checkout "
+    "`pip install -r requirements-dev.txt` (every in-tree adapter), or `pip install ./adapters/google_calendar`; "
+    "`lms-connectors adapters` lists what is installed"
+)
+
+
+def _sandboxable(names: set[str], skipped: dict[str, str]) -> dict[str, Any]:
+    """The harness of each adapter that ships one (with its simulator); the others are noted in ``skipped``."""
+    harnesses: dict[str, Any] = {}
+    for name in sorted(names):
+        try:
+            harnesses[name] = load_harness(name)
+        except ConfigurationError as exc:
+            skipped[name] = f"no sandbox: {exc.message}"
+    return harnesses
 
 
 @contextlib.contextmanager
-def _sandboxed_adapters(names: set[str]) -> Iterator[tuple[dict[str, Adapter], Callable[[], int]]]:
+def _sandboxed_adapters(harnesses: dict[str, Any]) -> Iterator[tuple[list[Adapter], Callable[[], int]]]:
     """Serve each provider's simulator on loopback and build its adapter against it."""
     from lms_connectors.testing.sandbox import SandboxServer
 
     adapters: dict[str, Adapter] = {}
-    harnesses: dict[str, Any] = {}
     with contextlib.ExitStack() as stack:
-        for name in sorted(names):
-            harness = load_harness(name)
+        for name, harness in harnesses.items():
             server = stack.enter_context(SandboxServer(harness.make_simulator()))
             adapter = harness.build_adapter(server.url, sleep=lambda _s: None)
             stack.callback(adapter.close)
             adapters[name] = adapter
-            harnesses[name] = harness
 
         def calls() -> int:
             return sum(harnesses[n].transport_of(a).counter.total for n, a in adapters.items())
 
-        yield adapters, calls
+        yield list(adapters.values()), calls
 
 
 def run_demo(
@@ -151,7 +163,10 @@ def run_demo(
     *,
     only: set[str] | None = None,
 ) -> DemoReport:
-    """Run the demo plan with the ledger and the invites under ``workdir``.
+    """Run the demo plan with the ledger and the invites under ``workdir``, on every installed adapter.
+
+    Each installed adapter that ships a sandbox harness (the in-tree ones and any vendor's, such as the example
+    third-party adapter) runs against its simulator; one scheduler serves both sessions.
 
     Args:
         workdir: Where the SQLite ledger and the invites folder live.
@@ -161,22 +176,39 @@ def run_demo(
     Returns:
         What was scheduled, who holds a seat, where each session lives, the invites written, and the
         number of provider calls this run made (zero when the plan had already been applied).
+
+    Raises:
+        ConfigurationError: No installed adapter has a sandbox (the message says what to install), or
+            ``only`` names an adapter that is not installed.
     """
     installed = {info.name for info in available_adapters()}
+    report = DemoReport()
     if only is not None:
+        missing = sorted(only - installed)
+        if missing:
+            raise ConfigurationError(
+                f"--only {', '.join(missing)}: not installed (installed: {', '.join(sorted(installed)) or 'none'})"
+            )
         installed &= only
-    course_id = load_harness("moodle").session_extras().get("course_id") if "moodle" in installed else None
-    plan = demo_plan(installed, course_id)
+    harnesses = _sandboxable(installed, report.skipped)
+    if not harnesses:
+        raise ConfigurationError(NO_ADAPTER_HINT)
+    report.adapters = sorted(harnesses)
     workdir.mkdir(parents=True, exist_ok=True)
     ledger = SQLiteLedger(workdir / "ledger.sqlite")
-    report = DemoReport()
-    targets = {t for p in plan for t in p.targets}
+    scheduled: list[str] = []
     try:
-        with _sandboxed_adapters(targets) as (adapters, calls):
-            for planned in plan:
-                scheduler = Scheduler([adapters[t] for t in planned.targets], ledger, on_progress=on_progress)
+        with _sandboxed_adapters(harnesses) as (adapters, calls):
+            scheduler = Scheduler(adapters, ledger, on_progress=on_progress)
+            for planned in demo_plan():
                 sid = planned.session.id
+                try:
+                    scheduler.targets_for(planned.session)
+                except ValidationError as exc:
+                    report.skipped[sid] = exc.message
+                    continue
                 scheduler.schedule(planned.session)
+                scheduled.append(sid)
                 newcomers = [p for p in LEARNERS if ledger.get_enrollment(sid, p.email) is None]
                 if newcomers:
                     scheduler.enrol_many(sid, newcomers)
@@ -185,8 +217,7 @@ def run_demo(
                 if planned.move_to is not None:
                     scheduler.reschedule(sid, planned.move_to)
             report.provider_calls = calls()
-        for planned in plan:
-            sid = planned.session.id
+        for sid in scheduled:
             session = ledger.get_session(sid)
             if session is None or session.status is not SessionStatus.SCHEDULED:
                 raise ConfigurationError(f"the ledger lost session {sid!r}; delete {workdir} and run again")

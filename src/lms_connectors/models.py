@@ -277,6 +277,11 @@ class Session(_Model):
         description: Free text.
         sequence: iCalendar SEQUENCE, bumped on every reschedule.
         status: Scheduled or cancelled.
+        targets: Narrow the session to these adapters (registry names). ``None``, the default, lets the
+            scheduler route it by what it needs: a meeting provider only for a virtual or hybrid session, a
+            room provider only when it asks for a room, calendars and LMSs always. Targets only narrow that
+            choice: naming an adapter the session does not need (a meeting provider for an in-person session)
+            is refused.
     """
 
     id: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
@@ -291,6 +296,7 @@ class Session(_Model):
     description: str = ""
     sequence: int = Field(default=0, ge=0)
     status: SessionStatus = SessionStatus.SCHEDULED
+    targets: tuple[str, ...] | None = None
 
     @property
     def is_virtual(self) -> bool:

@@ -1,8 +1,12 @@
 """Orchestrate one training session across several providers, with the ledger as the source of truth.
 
 The scheduler fans a session out in a fixed order (rooms and meetings first, then calendars, then LMSs) so
-that a meeting link made by a meeting provider reaches every later target. Each provider-side create carries
-an idempotency key minted once in the ledger, so a retried call never duplicates. When a later step fails the
+that a meeting link made by a meeting provider reaches every later target. One scheduler serves sessions of
+every modality: each session goes only to the adapters whose part it needs (:meth:`Scheduler.targets_for`):
+a meeting provider for a virtual or hybrid session, a room provider when a room is asked for, calendars and
+LMSs always, narrowed further by :attr:`Session.targets <lms_connectors.models.Session.targets>`.
+Each provider-side create carries an idempotency key minted once in the ledger, so a retried call never
+duplicates. When a later step fails the
 earlier ones are undone (compensation) and the ledger and audit log say what happened.
 
 Capacity is an SDK-side rule: learners beyond the capacity are waitlisted in order of arrival and promoted
@@ -19,8 +23,16 @@ import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from lms_connectors.adapter import Adapter, Capability
-from lms_connectors.errors import ConnectorError, InvalidRequest, NotFound, ProviderError, SchedulingFailed
+from lms_connectors.adapter import Adapter, AdapterKind, Capability
+from lms_connectors.errors import (
+    ConfigurationError,
+    ConnectorError,
+    InvalidRequest,
+    NotFound,
+    ProviderError,
+    SchedulingFailed,
+    ValidationError,
+)
 from lms_connectors.models import (
     Enrollment,
     EnrollmentStatus,
@@ -75,12 +87,22 @@ def _provider_step(adapter: Adapter) -> Iterator[None]:
         ) from exc
 
 
+def _needed(session: Session, kind: AdapterKind) -> str | None:
+    """Why ``session`` does not need an adapter of ``kind``, or ``None`` when it does."""
+    if kind is AdapterKind.MEETING and not session.is_virtual:
+        return f"an {session.modality.value} session gets no online meeting (make it hybrid to have one)"
+    if kind is AdapterKind.ROOM and session.room is None:
+        return "the session asks for no room"
+    return None
+
+
 class Scheduler:
-    """Schedule sessions across adapters and keep their rosters.
+    """Schedule sessions of every modality across adapters and keep their rosters.
 
     Args:
-        adapters: The targets. Their order is fixed by :attr:`Adapter.kind` (room, meeting, calendar, LMS),
-            stable within a kind.
+        adapters: Every adapter a session may go to. Their order is fixed by :attr:`Adapter.kind` (room,
+            meeting, calendar, LMS), stable within a kind; each session goes to those it needs
+            (:meth:`targets_for`).
         ledger: Where refs, keys, enrolments and the audit log live.
         on_progress: Called after every step.
         notify: Ask providers to notify attendees on reschedule and cancel.
@@ -95,6 +117,8 @@ class Scheduler:
         notify: bool = True,
     ) -> None:
         names = [a.name for a in adapters]
+        if not names:
+            raise ConfigurationError("a scheduler needs at least one adapter (see lms_connectors.registry)")
         if len(set(names)) != len(names):
             raise InvalidRequest(f"each adapter may appear once, got {names}")
         self.adapters: list[Adapter] = sorted(adapters, key=lambda a: a.kind.order)
@@ -103,6 +127,42 @@ class Scheduler:
         self._notify = notify
 
     # -- sessions ---------------------------------------------------------------------------------------
+
+    def targets_for(self, session: Session) -> list[Adapter]:
+        """The adapters ``session`` goes to, in fan-out order.
+
+        A meeting provider only for a virtual or hybrid session, a room provider only when the session asks
+        for a room, every calendar and LMS; then only those named in ``session.targets`` when it names any.
+
+        Raises:
+            ValidationError: ``session.targets`` names an adapter this scheduler lacks or the session does not
+                need, or no adapter is left.
+        """
+        if session.targets is not None:
+            by_name = {a.name: a for a in self.adapters}
+            unknown = sorted(set(session.targets) - by_name.keys())
+            if unknown:
+                raise ValidationError(
+                    f"session {session.id!r} targets {', '.join(unknown)}, which this scheduler does not have "
+                    f"(it has {', '.join(sorted(by_name))})"
+                )
+            for name in session.targets:
+                reason = _needed(session, by_name[name].kind)
+                if reason is not None:
+                    raise ValidationError(
+                        f"session {session.id!r} targets {name}, a {by_name[name].kind.value} provider, but {reason}"
+                    )
+        chosen = [
+            a
+            for a in self.adapters
+            if _needed(session, a.kind) is None and (session.targets is None or a.name in session.targets)
+        ]
+        if not chosen:
+            raise ValidationError(
+                f"no adapter serves session {session.id!r} ({session.modality.value}): this scheduler has only "
+                + ", ".join(f"{a.name} ({a.kind.value})" for a in self.adapters)
+            )
+        return chosen
 
     def schedule(self, session: Session) -> Session:
         """Create ``session`` in every target; idempotent for ``session.id``.
@@ -116,6 +176,7 @@ class Scheduler:
         Raises:
             SchedulingFailed: A target refused; every object made for this session was undone.
         """
+        targets = self.targets_for(session)  # refused before anything is stored or sent
         stored = self.ledger.get_session(session.id)
         if stored is not None and stored.status is SessionStatus.SCHEDULED and self._complete(stored):
             self._progress("schedule", session.id, None, "unchanged", "already scheduled everywhere")
@@ -131,7 +192,7 @@ class Scheduler:
             current = current.model_copy(update={"meeting": stored.meeting})
         self.ledger.save_session(current)
         self._audit(current.id, None, "schedule", title=current.title, start=current.slot.start.isoformat())
-        for adapter in self.adapters:
+        for adapter in targets:
             ref = self.ledger.get_ref(current.id, adapter.name)
             if ref is None:
                 ref = self._create_on(adapter, current)
@@ -151,7 +212,7 @@ class Scheduler:
             return old
         new = old.rescheduled(slot)
         moved: list[tuple[Adapter, ProviderRef, ProviderRef]] = []
-        for adapter in self.adapters:
+        for adapter in self.targets_for(old):
             ref = self._require_ref(session_id, adapter)
             try:
                 with _provider_step(adapter):
@@ -268,7 +329,7 @@ class Scheduler:
     # -- internals --------------------------------------------------------------------------------------
 
     def _complete(self, session: Session) -> bool:
-        return all(self.ledger.get_ref(session.id, a.name) is not None for a in self.adapters)
+        return all(self.ledger.get_ref(session.id, a.name) is not None for a in self.targets_for(session))
 
     def _create_on(self, adapter: Adapter, session: Session) -> ProviderRef:
         record = self.ledger.current_key(session.id, adapter.name)
@@ -409,7 +470,7 @@ class Scheduler:
 
     def _reconcile(self, session: Session) -> None:
         """Make each roster-holding provider match the ledger: remove first (frees seats), then add."""
-        for adapter in self.adapters:
+        for adapter in self.targets_for(session):
             if not adapter.supports(Capability.ROSTER):
                 continue
             ref = self.ledger.get_ref(session.id, adapter.name)
