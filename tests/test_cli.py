@@ -56,9 +56,15 @@ def test_demo_schedules_the_cohort_and_is_idempotent(tmp_path: Path) -> None:
         calendar = Calendar.from_ical(path.read_bytes())
         assert calendar.get("METHOD") in ("REQUEST", "CANCEL")
 
+    notices = sorted((tmp_path / "invites").glob("*.waitlist.txt"))
+    assert len(notices) == 1 + 2  # in person: Marcus still waits; virtual: two wait
+    files = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in (tmp_path / "invites").iterdir()}
+
     second = runner.invoke(app, ["demo", "--workdir", str(tmp_path), "--quiet"])
     assert second.exit_code == 0, second.output
     assert _calls(second.output) == 0
+    # Nothing changed, so no invite or notice is rewritten (same bytes, same DTSTAMP, same file time).
+    assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in (tmp_path / "invites").iterdir()} == files
     ledger = SQLiteLedger(tmp_path / "ledger.sqlite")
     try:
         assert len(list(ledger.iter_audit())) == audit_rows
@@ -77,7 +83,7 @@ def test_demo_on_google_calendar_alone_gives_the_virtual_session_a_meet_link(tmp
         assert [r.provider for r in ledger.list_refs(virtual.id)] == ["google_calendar"]
     finally:
         ledger.close()
-    invite = next((tmp_path / "invites").glob(f"{virtual.id}--*.ics")).read_bytes().replace(b"\r\n ", b"")
+    invite = next((tmp_path / "invites").glob(f"{virtual.id}-*.ics")).read_bytes().replace(b"\r\n ", b"")
     assert virtual.meeting.join_url.encode() in invite
 
 

@@ -196,7 +196,7 @@ def test_cancel() -> None:
     calendar, event = parse(build_invite(session, organizer=IAN, attendees=[YUKI], method="CANCEL", stamp=STAMP))
     assert calendar["METHOD"] == "CANCEL"
     assert event["STATUS"] == "CANCELLED"
-    assert event["SEQUENCE"] == 3
+    assert event["SEQUENCE"] == 4  # RFC 5546 2.1.4: newer than the REQUEST (sequence 3) it cancels
     assert event["UID"] == invite_uid(session)
     assert [str(a) for a in attendees(event)] == ["mailto:yuki@example.jp"]
 
@@ -324,4 +324,4 @@ def test_write_cancellations(tmp_path: Path) -> None:
     session = virtual_session(status=SessionStatus.CANCELLED, sequence=2)
     (path,) = write_invites(session, [LEA], tmp_path, method="CANCEL", stamp=STAMP)
     calendar, event = parse(path.read_bytes())
-    assert (calendar["METHOD"], event["STATUS"], event["SEQUENCE"]) == ("CANCEL", "CANCELLED", 2)
+    assert (calendar["METHOD"], event["STATUS"], event["SEQUENCE"]) == ("CANCEL", "CANCELLED", 3)

@@ -96,7 +96,10 @@ def demo(
         where = session.room.name if session.room else (session.meeting.join_url if session.meeting else "-")
         refs = ", ".join(f"{provider}={external}" for provider, external in report.refs[session.id])
         console.print(f"  starts {home}; {where}\n  provider objects: {refs}\n")
-    console.print(f"invites written: {len(report.invites)} in {workdir / 'invites'}/", soft_wrap=True)
+    console.print(
+        f"invites: {len(report.invites)}, waitlist notices: {len(report.notices)} in {workdir / 'invites'}/",
+        soft_wrap=True,
+    )
     console.print(f"provider HTTP calls this run: {report.provider_calls}", soft_wrap=True)
     console.print(f"elapsed: {elapsed:.2f} s", soft_wrap=True)
     if report.provider_calls == 0:

@@ -2,7 +2,8 @@
 
 Two sessions (one in person with a room, one virtual with a meeting link), five learners in three time
 zones, capacity three (so two are waitlisted), one cancellation that promotes the first waitlisted learner,
-one reschedule, and one ``.ics`` invite per learner and session. The plan is declarative, so running the
+one reschedule, one ``.ics`` invite per learner with a seat (or a cancellation) and a waitlist notice per
+waitlisted learner, per session; unchanged files are not rewritten. The plan is declarative, so running the
 demo again on the same ledger changes nothing and makes no provider call.
 
 Every installed adapter that ships a sandbox harness (the in-tree adapters, a vendor's) runs against its
@@ -17,14 +18,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from lms_connectors.adapter import Adapter
 from lms_connectors.errors import ConfigurationError, ValidationError
-from lms_connectors.invites import build_invite
+from lms_connectors.invite_folder import sync_invites
 from lms_connectors.models import (
-    Enrollment,
     EnrollmentStatus,
     Modality,
     Person,
@@ -113,6 +113,8 @@ class DemoReport:
     rosters: dict[str, list[tuple[Person, EnrollmentStatus]]] = field(default_factory=dict)
     refs: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     invites: list[Path] = field(default_factory=list)
+    notices: list[Path] = field(default_factory=list)
+    """Waitlist notices (plain text), one per waitlisted learner."""
     provider_calls: int = 0
     adapters: list[str] = field(default_factory=list)
     """The installed adapters the demo ran on."""
@@ -225,32 +227,9 @@ def run_demo(
             roster = ledger.list_enrollments(sid)
             report.rosters[sid] = [(e.person, e.status) for e in roster]
             report.refs[sid] = [(r.provider, r.external_id) for r in ledger.list_refs(sid)]
-            report.invites.extend(_write_invites(session, roster, workdir / "invites"))
+            written = sync_invites(session, roster, workdir / "invites", organizer=INSTRUCTOR)
+            report.invites.extend(written.invites)
+            report.notices.extend(p for p in (*written.written, *written.unchanged) if p not in written.invites)
     finally:
         ledger.close()
     return report
-
-
-def _write_invites(session: Session, roster: list[Enrollment], folder: Path) -> list[Path]:
-    """One invite per learner: REQUEST for a seat, CANCEL for a learner who gave theirs up."""
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for enrollment in roster:
-        if enrollment.status is EnrollmentStatus.WAITLISTED:
-            continue
-        method: Literal["REQUEST", "CANCEL"] = (
-            "REQUEST" if enrollment.status is EnrollmentStatus.CONFIRMED else "CANCEL"
-        )
-        person = enrollment.person
-        data = build_invite(
-            session,
-            organizer=INSTRUCTOR,
-            attendees=[person],
-            method=method,
-            for_person=person,
-            join_url=enrollment.join_url(session),
-        )
-        path = folder / f"{session.id}--{person.email.replace('@', '_at_')}.ics"
-        path.write_bytes(data)
-        written.append(path)
-    return written

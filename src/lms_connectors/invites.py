@@ -2,9 +2,11 @@
 
 One session keeps one UID for its whole life, so that a reschedule updates the event already in the
 learner's calendar instead of adding a second one; ``SEQUENCE`` (the session's, bumped on every reschedule)
-tells clients which version is newest. A learner's copy is written in her own zone, with the matching
-``VTIMEZONE``, so that her calendar shows her wall time even when her zone and the session's switch daylight
-saving time on different dates.
+tells clients which version is newest. A ``CANCEL`` carries the sequence *after* the one it cancels: RFC 5546
+(2.1.4) makes the organizer increment it when STATUS changes, and Outlook, Apple Calendar and Thunderbird
+ignore a cancellation whose sequence is not newer than the invitation they hold. A learner's copy is written in
+her own zone, with the matching ``VTIMEZONE``, so that her calendar shows her wall time even when her zone and
+the session's switch daylight saving time on different dates.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from lms_connectors.errors import ValidationError
 from lms_connectors.models import Modality, Person, Session, SessionStatus, utc_now
 from lms_connectors.timezones import format_local, require_zone
 
-__all__ = ["InviteMethod", "PRODID", "build_invite", "invite_uid", "write_invites"]
+__all__ = ["InviteMethod", "PRODID", "build_invite", "file_stems", "invite_sequence", "invite_uid", "write_invites"]
 
 InviteMethod = Literal["REQUEST", "CANCEL"]
 """iTIP method: ``REQUEST`` creates or updates the event, ``CANCEL`` removes it."""
@@ -46,6 +48,19 @@ def invite_uid(session: Session, uid_domain: str = "lms-connectors") -> str:
         ``"<session.id>@<uid_domain>"``.
     """
     return f"{session.id}@{uid_domain}"
+
+
+def invite_sequence(session: Session, method: InviteMethod) -> int:
+    """The ``SEQUENCE`` of a session's invitation: the session's, one more for a ``CANCEL`` (RFC 5546 2.1.4).
+
+    Args:
+        session: The session.
+        method: ``"REQUEST"`` or ``"CANCEL"``.
+
+    Returns:
+        ``session.sequence`` for a REQUEST, ``session.sequence + 1`` for a CANCEL.
+    """
+    return session.sequence + (1 if method == "CANCEL" else 0)
 
 
 def _address(person: Person) -> vCalAddress:
@@ -98,11 +113,13 @@ def build_invite(
     join_url: str | None = None,
     uid_domain: str = "lms-connectors",
     stamp: datetime | None = None,
+    sequence: int | None = None,
 ) -> bytes:
     """An iCalendar invitation (or cancellation) of a session.
 
     Args:
-        session: The session; its ``sequence`` becomes ``SEQUENCE``.
+        session: The session; its ``sequence`` becomes ``SEQUENCE`` (one more for a CANCEL, see
+            :func:`invite_sequence`).
         organizer: Who sends it. ``None`` takes the session's first instructor; with no instructor either,
             the calendar has no ORGANIZER and clients import it as a plain event rather than a meeting.
         attendees: One ``ATTENDEE`` each (duplicates by email are dropped), asked to reply.
@@ -113,12 +130,15 @@ def build_invite(
             :meth:`~lms_connectors.models.Enrollment.join_url`); the meeting's link by default.
         uid_domain: Right-hand side of the UID (see :func:`invite_uid`).
         stamp: ``DTSTAMP`` (when this copy was made); now by default.
+        sequence: ``SEQUENCE`` when the caller knows the reader holds a newer one than
+            :func:`invite_sequence` gives (a learner re-enrolled after her cancellation); never lower than it.
 
     Returns:
         The calendar as bytes (UTF-8, CRLF line ends), ready to attach as ``text/calendar``.
 
     Raises:
-        ValidationError: An unknown method, a REQUEST for a cancelled session, or a naive ``stamp``.
+        ValidationError: An unknown method, a REQUEST for a cancelled session, a naive ``stamp``, or a
+            ``sequence`` lower than :func:`invite_sequence`.
     """
     if method not in ("REQUEST", "CANCEL"):
         raise ValidationError(f"unknown invite method {method!r}: use 'REQUEST' or 'CANCEL'")
@@ -126,6 +146,9 @@ def build_invite(
         raise ValidationError(f"session {session.id!r} is cancelled: send a CANCEL, not a REQUEST")
     if stamp is not None and (stamp.tzinfo is None or stamp.utcoffset() is None):
         raise ValidationError("the invite stamp must be an aware datetime")
+    least = invite_sequence(session, method)
+    if sequence is not None and sequence < least:
+        raise ValidationError(f"sequence {sequence} is older than the session's ({least}): clients would ignore it")
 
     zone_name = (for_person.timezone if for_person is not None else None) or session.slot.timezone
     zone = require_zone(zone_name)
@@ -139,7 +162,7 @@ def build_invite(
 
     event = Event()
     event.add("uid", invite_uid(session, uid_domain))
-    event.add("sequence", session.sequence)
+    event.add("sequence", least if sequence is None else sequence)
     # DTSTAMP is always UTC (RFC 5545 3.8.7.2); whole seconds, as most clients store it.
     event.add("dtstamp", (stamp or utc_now()).astimezone(require_zone("UTC")).replace(microsecond=0))
     event.add("dtstart", start)
@@ -187,6 +210,28 @@ def _safe(text: str) -> str:
     return _UNSAFE.sub("_", text).lstrip(".") or "_"
 
 
+def file_stems(session: Session, people: Sequence[Person]) -> dict[str, str]:
+    """A file name (without suffix) per reader: ``<session id>-<email>`` with unsafe characters replaced.
+
+    Names are portable (no path separators, no leading dot) and distinct even on case-insensitive file systems:
+    a short hash of the address is added when two addresses would share a name.
+
+    Returns:
+        Email -> name, in the order of ``people`` (duplicates by email once).
+    """
+    stems: dict[str, str] = {}
+    used: set[str] = set()
+    for person in people:
+        if person.email in stems:
+            continue
+        name = f"{_safe(session.id)}-{_safe(person.email)}"
+        if name.casefold() in used:
+            name = f"{name}-{hashlib.sha256(person.email.encode()).hexdigest()[:8]}"
+        used.add(name.casefold())
+        stems[person.email] = name
+    return stems
+
+
 def write_invites(
     session: Session,
     people: Sequence[Person],
@@ -220,16 +265,12 @@ def write_invites(
     target.mkdir(parents=True, exist_ok=True)
     moment = stamp or utc_now()
     written: list[Path] = []
-    used: set[str] = set()
-    seen: set[str] = set()
+    stems = file_stems(session, people)
+    by_email: dict[str, Person] = {}
     for person in people:
-        if person.email in seen:
-            continue
-        seen.add(person.email)
-        name = f"{_safe(session.id)}-{_safe(person.email)}"
-        if name.casefold() in used:
-            name = f"{name}-{hashlib.sha256(person.email.encode()).hexdigest()[:8]}"
-        used.add(name.casefold())
+        by_email.setdefault(person.email, person)
+    for email, name in stems.items():
+        person = by_email[email]
         path = target / f"{name}.ics"
         path.write_bytes(
             build_invite(
