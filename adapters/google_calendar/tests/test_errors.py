@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import requests
@@ -23,6 +24,7 @@ from lms_connectors.errors import (
 from lms_connectors.http.auth import StaticTokenAuth
 from lms_connectors.http.retry import RetryPolicy
 from lms_connectors.http.transport import HttpTransport
+from lms_connectors.testing.error_table import assert_readme_table_current
 from lms_connectors_google_calendar.errors import RULES, classify_google_response
 
 URL = "https://www.googleapis.com/calendar/v3/calendars/primary/events"
@@ -96,17 +98,10 @@ def test_success_is_no_error() -> None:
 
 def test_every_rule_is_exercised() -> None:
     # The table has no dead rows: each one is the first match for at least one case above.
-    from lms_connectors_google_calendar.errors import parse_google_error
-
-    used = set()
-    for case in CASES:
-        status, body, _ = case.values
-        parsed = parse_google_error(answer(status, body))
-        first = next((rule.name for rule in RULES if rule.matches(parsed)), None)
-        used.add(first)
-    parsed_html = parse_google_error(answer(404, "<html></html>", content_type="text/html"))
-    used.add(next(rule.name for rule in RULES if rule.matches(parsed_html)))
-    assert {rule.name for rule in RULES} <= used
+    classifier = classify_google_response
+    used = [classifier.rule_for(classifier.facts(answer(status, body))) for status, body, _ in (c.values for c in CASES)]
+    used.append(classifier.rule_for(classifier.facts(answer(404, "<html></html>", content_type="text/html"))))
+    assert all(rule in used for rule in RULES)
 
 
 # -- through the transport: what is retried, what is not ------------------------------------------------
@@ -152,3 +147,8 @@ def test_transport_does_not_retry_quota_exceeded() -> None:
     assert raised.value.code == "quotaExceeded"
     assert sleeps == []
     assert len(responses.calls) == 1
+
+
+def test_readme_lists_the_table() -> None:
+    readme = Path(__file__).parents[1] / "README.md"
+    assert_readme_table_current(readme, classify_google_response, "lms_connectors_google_calendar.errors:classify_google_response")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from lms_connectors.errors import (
@@ -13,6 +15,7 @@ from lms_connectors.errors import (
     PermissionDenied,
     ProviderError,
 )
+from lms_connectors.testing.error_table import assert_readme_table_current
 from lms_connectors_moodle.doctor import check_site
 from lms_connectors_moodle.encoding import encode_params
 from lms_connectors_moodle.errors import error_from_payload, raise_for_warnings
@@ -84,3 +87,10 @@ def test_doctor_reports_site_zone_and_missing_functions(site: Site) -> None:
     assert checks["site time zone"].ok
     assert "+0 h (January) / +1 h (July)" in checks["site time zone"].detail
     assert checks["course access"].ok
+
+
+def test_readme_lists_the_error_table() -> None:
+    from lms_connectors_moodle.errors import classify_moodle
+
+    readme = Path(__file__).parents[1] / "README.md"
+    assert_readme_table_current(readme, classify_moodle, "lms_connectors_moodle.errors:classify_moodle")

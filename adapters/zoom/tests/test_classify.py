@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 import requests
@@ -20,8 +21,15 @@ from lms_connectors.errors import (
     RateLimited,
     TransientError,
 )
-from lms_connectors_zoom.auth import token_endpoint_classifier
-from lms_connectors_zoom.classify import RegistrationNotEnabled, ZoomClassifier, next_utc_midnight, parse_reset_time
+from lms_connectors.http.classify import RuleClassifier
+from lms_connectors.testing.error_table import assert_readme_table_current
+from lms_connectors_zoom.classify import (
+    RegistrationNotEnabled,
+    ZoomClassifier,
+    next_utc_midnight,
+    parse_reset_time,
+    token_endpoint_classifier,
+)
 
 NOW = datetime(2026, 11, 24, 18, 30, tzinfo=UTC)
 classify = ZoomClassifier(now=lambda: NOW)
@@ -138,3 +146,15 @@ def test_token_endpoint_refusal_is_auth_error() -> None:
     assert isinstance(token_endpoint_classifier(refused), AuthError)
     assert isinstance(token_endpoint_classifier(answer(429, {}, {"Retry-After": "1"})), RateLimited)
     assert token_endpoint_classifier(answer(200, {"access_token": "x"})) is None
+
+
+@pytest.mark.parametrize(
+    ("classifier", "reference", "name"),
+    [
+        (classify, "lms_connectors_zoom.classify:zoom_classifier", ""),
+        (token_endpoint_classifier, "lms_connectors_zoom.classify:token_endpoint_classifier", "token"),
+    ],
+)
+def test_readme_lists_the_tables(classifier: RuleClassifier, reference: str, name: str) -> None:
+    readme = Path(__file__).parents[1] / "README.md"
+    assert_readme_table_current(readme, classifier, reference, name)

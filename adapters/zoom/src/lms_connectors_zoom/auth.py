@@ -25,24 +25,15 @@ from collections.abc import Callable
 
 import requests
 
-from lms_connectors.errors import AuthError, ConnectorError, MalformedResponse
+from lms_connectors.errors import MalformedResponse
 from lms_connectors.http.auth import BearerTokenAuth
-from lms_connectors.http.classify import default_classifier, response_evidence
 from lms_connectors.http.transport import HttpTransport, RetryPolicy
+from lms_connectors_zoom.classify import token_endpoint_classifier
 from lms_connectors_zoom.token_cache import CachedToken, MemoryTokenCache, TokenCache
 
-__all__ = ["ZoomTokenSource", "token_endpoint_classifier", "zoom_bearer_auth"]
+__all__ = ["ZoomTokenSource", "zoom_bearer_auth"]
 
 _DEFAULT_LIFETIME = 3600.0
-
-
-def token_endpoint_classifier(response: requests.Response) -> ConnectorError | None:
-    """Classify the token endpoint's answers: every refusal (400 ``invalid_client``, 401) is an AuthError."""
-    status = response.status_code
-    if 400 <= status < 500 and status != 429:
-        return AuthError("Zoom refused the app's credentials (account_id, client_id, client_secret)",
-                         **response_evidence(response))
-    return default_classifier(response)
 
 
 class ZoomTokenSource:

@@ -1,35 +1,26 @@
-"""Acme LMS error answers mapped into the lms-connectors error tree: a table of rules, then the default.
+"""Acme LMS error answers mapped into the lms-connectors error tree: a table of rows before the core's.
 
-Acme answers errors as ``{"error": {"code": "...", "message": "..."}}`` with a meaningful status. Most map by
-status alone (``default_classifier``); the table below are the answers whose *code* says more than the status.
+Acme answers errors as ``{"error": {"code": "...", "message": "..."}}`` with a meaningful status, a shape the
+core reads by itself. Most answers map by status alone (the core's rows); the rows below are the answers whose
+*code* says more than the status. The README lists them (``python -m lms_connectors.http.error_table``).
 """
 
 from __future__ import annotations
 
-import requests
+from lms_connectors.errors import CapacityFull, Conflict, InvalidRequest, NotFound
+from lms_connectors.http.classify import ErrorRule, RuleClassifier
 
-from lms_connectors.errors import CapacityFull, Conflict, ConnectorError, InvalidRequest, NotFound
-from lms_connectors.http import default_classifier, provider_code, response_evidence
-from lms_connectors.http.classify import CodeRule
+__all__ = ["acme_classifier"]
 
-__all__ = ["RULES", "acme_classifier"]
-
-# Keyed by (HTTP status, Acme error code): the same code can mean different things under different statuses.
-RULES: dict[tuple[int, str], CodeRule] = {
-    (409, "session_full"): CodeRule(CapacityFull, "the session has no free seat"),
-    (409, "session_cancelled"): CodeRule(Conflict, "the session is cancelled"),
-    (409, "idempotency_key_reused"): CodeRule(Conflict, "the idempotency key was used for a different session"),
-    (410, "session_cancelled"): CodeRule(NotFound, "the session is cancelled"),
-    (422, "validation_failed"): CodeRule(InvalidRequest, "Acme LMS refused the request as invalid"),
-}
-
-
-def acme_classifier(response: requests.Response) -> ConnectorError | None:
-    """Return the error an Acme LMS answer stands for, or ``None`` for a success."""
-    if response.ok:
-        return None
-    code = provider_code(response)
-    rule = RULES.get((response.status_code, str(code))) if code is not None else None
-    if rule is not None:
-        return rule.build(**response_evidence(response))
-    return default_classifier(response)
+acme_classifier = RuleClassifier(
+    [
+        ErrorRule(CapacityFull, "the session has no free seat", status={409}, codes={"session_full"}),
+        ErrorRule(Conflict, "the session is cancelled", status={409}, codes={"session_cancelled"}),
+        ErrorRule(Conflict, "the idempotency key was used for a different session", status={409},
+                  codes={"idempotency_key_reused"}),
+        ErrorRule(NotFound, "the session is cancelled", status={410}, codes={"session_cancelled"}),
+        ErrorRule(InvalidRequest, "Acme LMS refused the request as invalid", status={422}, codes={"validation_failed"}),
+    ],
+    provider="acme_lms",
+)
+"""The transport's classifier: Acme's rows, then the core's."""
