@@ -46,7 +46,9 @@ class RecordingAdapter(Adapter):
     """An adapter that keeps its objects in a dict, so tests can see exactly what a provider would hold."""
 
     display_name = "Recording"
-    capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.ROSTER, Capability.RESCHEDULE_IN_PLACE})
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {Capability.ROSTER, Capability.RESCHEDULE_IN_PLACE, Capability.LIST_SESSIONS}
+    )
     config_model = _Config
 
     def __init__(self, name: str, kind: AdapterKind, *, makes_links: bool = False) -> None:
@@ -60,6 +62,7 @@ class RecordingAdapter(Adapter):
         self.fail_next: dict[str, Exception] = {}
         self.commit_then_fail: set[str] = set()
         self.crash_after_commit = False
+        self.crash_after: set[str] = set()
         self.fresh_flags: list[bool] = []
         self._seq = 0
 
@@ -92,6 +95,7 @@ class RecordingAdapter(Adapter):
         return ProviderRef(provider=self.name, external_id=ext, join_url=link)
 
     def find_session(self, key: str) -> ProviderRef | None:
+        self._maybe_fail("find")
         for ext, obj in self.objects.items():
             if obj["key"] == key and not obj["cancelled"]:
                 return ProviderRef(provider=self.name, external_id=ext)
@@ -115,13 +119,34 @@ class RecordingAdapter(Adapter):
         self.calls.append("reschedule")
         self._maybe_fail("reschedule")
         self.objects[ref.external_id]["session"] = session
+        self._lose_answer("reschedule")
         return ref
+
+    def _lose_answer(self, op: str) -> None:
+        """After committing ``op``: lose its answer when the test asked for it."""
+        if op in self.commit_then_fail:
+            self.commit_then_fail.discard(op)
+            raise ResponseLost(f"{op} answer lost", provider=self.name)
+        if op in self.crash_after:
+            self.crash_after.discard(op)
+            raise KeyboardInterrupt(f"the process dies after {op} committed")
+
+    def list_sessions(
+        self, start: datetime, end: datetime, *, page_size: int | None = None
+    ) -> Iterator[ProviderSession]:
+        self.calls.append("list")
+        for ext, obj in self.objects.items():
+            s: Session = obj["session"]
+            if not obj["cancelled"] and start <= s.slot.start < end:
+                ref = ProviderRef(provider=self.name, external_id=ext, extra={"key": obj["key"]})
+                yield ProviderSession(ref=ref, title=s.title, start=s.slot.start, end=s.slot.end)
 
     def cancel_session(self, ref: ProviderRef, *, notify: bool = True) -> None:
         self.calls.append("cancel")
         self._maybe_fail("cancel")
         if ref.external_id in self.objects:
             self.objects[ref.external_id]["cancelled"] = True
+        self._lose_answer("cancel")
 
     def enrol(
         self, ref: ProviderRef, session: Session, people: Sequence[Person], *, seated: bool = False
@@ -130,6 +155,7 @@ class RecordingAdapter(Adapter):
         self._maybe_fail("enrol")
         roster = self.objects[ref.external_id]["roster"]
         roster.extend(p.email for p in people if p.email not in roster)
+        self._lose_answer("enrol")
         return [RosterMember(email=p.email) for p in people]
 
     def unenrol(
@@ -204,18 +230,18 @@ def test_schedule_twice_makes_no_second_object(trio: Any) -> None:
     assert all(a.calls == [a.calls[0]] for a in trio)
 
 
-def test_a_key_never_sent_skips_the_look_up_and_a_crash_makes_the_next_run_look(trio: Any) -> None:
+def test_a_sole_writer_skips_the_look_up_for_a_key_never_sent_and_a_crash_makes_the_next_run_look(trio: Any) -> None:
     lms, cal, meet = trio
     ledger = MemoryLedger()
     cal.crash_after_commit = True
     with pytest.raises(KeyboardInterrupt):
-        Scheduler(list(trio), ledger).schedule(_session())
+        Scheduler(list(trio), ledger, sole_writer=True).schedule(_session())
     # The calendar committed but the ledger never heard: its key is marked sent, not done.
     assert sorted((k.provider, k.state.value) for k in ledger.list_keys("ilt-101.s1")) == [
         ("calendar", "pending"),
         ("meeting", "done"),
     ]
-    Scheduler(list(trio), ledger).schedule(_session())
+    Scheduler(list(trio), ledger, sole_writer=True).schedule(_session())
     assert (meet.fresh_flags, cal.fresh_flags, lms.fresh_flags) == ([True], [True, False], [True])
     assert all(len(a.live()) == 1 for a in trio)  # the resumed run found the calendar's object, no duplicate
     assert {k.state.value for k in ledger.list_keys("ilt-101.s1")} == {"done"}
@@ -479,3 +505,190 @@ def test_a_session_no_adapter_serves_is_refused(trio: Any) -> None:
 def test_a_scheduler_without_adapters_is_refused() -> None:
     with pytest.raises(ConfigurationError, match="at least one adapter"):
         Scheduler([], MemoryLedger())
+
+
+# -- convergence: uncertain outcomes are ledger state, and sync() makes every provider equal the ledger ------
+
+
+def _later(slot: TimeSlot, days: int = 1) -> TimeSlot:
+    return slot.model_copy(update={"start": slot.start + timedelta(days=days), "end": slot.end + timedelta(days=days)})
+
+
+def test_a_move_that_committed_but_lost_its_answer_is_moved_back_too(trio: Any) -> None:
+    lms, cal, meet = trio
+    ledger = MemoryLedger()
+    scheduler = Scheduler(list(trio), ledger)
+    original = scheduler.schedule(_session())
+    cal.commit_then_fail.add("reschedule")
+    with pytest.raises(SchedulingFailed) as info:
+        scheduler.reschedule("ilt-101.s1", _later(original.slot))
+    assert info.value.step == "calendar"
+    assert set(info.value.compensated) == {"calendar", "meeting"}
+    assert cal.live()[0]["session"].slot == original.slot  # the committed move was undone, not left behind
+    stored = ledger.get_session("ilt-101.s1")
+    assert stored is not None and stored.slot == original.slot
+    assert all(ref.uncertain is None for ref in ledger.list_refs("ilt-101.s1"))
+
+
+def test_a_move_cut_short_by_a_crash_is_marked_in_the_ledger_and_sync_moves_it_to_the_ledger_slot(
+    trio: Any,
+) -> None:
+    lms, cal, meet = trio
+    ledger = MemoryLedger()
+    scheduler = Scheduler(list(trio), ledger)
+    original = scheduler.schedule(_session())
+    cal.crash_after.add("reschedule")
+    with pytest.raises(KeyboardInterrupt):
+        scheduler.reschedule("ilt-101.s1", _later(original.slot))
+    ref = ledger.get_ref("ilt-101.s1", "calendar")
+    assert ref is not None and ref.uncertain == "reschedule"  # written before the call was sent
+    Scheduler(list(trio), ledger).sync("ilt-101.s1")  # the next process
+    assert [x.live()[0]["session"].slot for x in trio] == [original.slot] * 3
+    assert all(r.uncertain is None for r in ledger.list_refs("ilt-101.s1"))
+
+
+def test_sync_repairs_a_slot_that_drifted_and_rescheduling_to_the_same_slot_re_drives_uncertain_moves(
+    trio: Any,
+) -> None:
+    lms, cal, meet = trio
+    ledger = MemoryLedger()
+    scheduler = Scheduler(list(trio), ledger)
+    original = scheduler.schedule(_session())
+    cal.objects["calendar-1"]["session"] = original.rescheduled(_later(original.slot))
+    scheduler.sync("ilt-101.s1")
+    assert cal.live()[0]["session"].slot == original.slot
+    assert any(e.action == "slot_repaired" for e in ledger.iter_audit("ilt-101.s1"))
+    # A move whose answer was lost is marked in the ledger; asking for the same slot again re-drives it.
+    ref = ledger.get_ref("ilt-101.s1", "lms")
+    assert ref is not None
+    ledger.put_ref("ilt-101.s1", ref.model_copy(update={"uncertain": "reschedule"}))
+    lms.objects["lms-1"]["session"] = original.rescheduled(_later(original.slot, 2))
+    scheduler.reschedule("ilt-101.s1", original.slot)
+    assert lms.live()[0]["session"].slot == original.slot
+    assert all(r.uncertain is None for r in ledger.list_refs("ilt-101.s1"))
+
+
+def test_a_push_whose_answer_was_lost_is_removed_when_the_learner_leaves(trio: Any) -> None:
+    lms, cal, meet = trio
+    ledger = MemoryLedger()
+    scheduler = Scheduler(list(trio), ledger)
+    scheduler.schedule(_session())
+    (a,) = _people(1)
+    lms.commit_then_fail.add("enrol")
+    with pytest.raises(ResponseLost):
+        scheduler.enrol("ilt-101.s1", a)
+    kept = ledger.get_enrollment("ilt-101.s1", a.email)
+    assert kept is not None and "lms" not in kept.pushed_to and kept.uncertain_at == ("lms",)
+    assert lms.live()[0]["roster"] == [a.email]  # it landed
+    scheduler.unenrol("ilt-101.s1", a.email)
+    assert [x.live()[0]["roster"] for x in trio] == [[], [], []]
+    left = ledger.get_enrollment("ilt-101.s1", a.email)
+    assert left is not None and left.pushed_to == () and left.uncertain_at == ()
+
+
+def test_a_push_failing_at_one_provider_still_reaches_the_others(trio: Any) -> None:
+    lms, cal, meet = trio
+    scheduler = Scheduler(list(trio), MemoryLedger())
+    scheduler.schedule(_session())
+    (a,) = _people(1)
+    meet.fail_next["enrol"] = TransientError("down", provider="meeting")
+    with pytest.raises(TransientError):
+        scheduler.enrol("ilt-101.s1", a)
+    assert [x.live()[0]["roster"] for x in trio] == [[a.email], [a.email], []]
+
+
+def test_a_half_failed_cancel_is_cancelling_schedule_refuses_it_and_sync_finishes_it(trio: Any) -> None:
+    lms, cal, meet = trio
+    ledger = MemoryLedger()
+    scheduler = Scheduler(list(trio), ledger)
+    scheduler.schedule(_session())
+    lms.commit_then_fail.add("cancel")  # the LMS deleted its object; the answer was garbled
+    with pytest.raises(ResponseLost):
+        scheduler.cancel("ilt-101.s1")
+    stored = ledger.get_session("ilt-101.s1")
+    assert stored is not None and stored.status is SessionStatus.CANCELLING
+    with pytest.raises(SessionCancelled):
+        scheduler.schedule(_session())
+    with pytest.raises(SessionCancelled):
+        scheduler.enrol("ilt-101.s1", _people(1)[0])
+    assert [len(x.objects) for x in trio] == [1, 1, 1]  # nothing was made again
+    scheduler.sync("ilt-101.s1")
+    stored = ledger.get_session("ilt-101.s1")
+    assert stored is not None and stored.status is SessionStatus.CANCELLED
+    assert all(x.live() == [] for x in trio) and ledger.list_refs("ilt-101.s1") == []
+
+
+def test_cancel_of_a_failed_session_removes_what_a_create_left_without_a_ref(trio: Any) -> None:
+    lms, cal, meet = trio
+    ledger = MemoryLedger()
+    scheduler = Scheduler(list(trio), ledger, sole_writer=True)  # no look-up before the create
+    cal.commit_then_fail.add("create")  # committed, answer lost...
+    cal.fail_next["find"] = TransientError("down", provider="calendar")  # ...and the look-up fails too
+    with pytest.raises(SchedulingFailed) as info:
+        scheduler.schedule(_session())
+    assert info.value.leftovers == ["calendar"]
+    assert len(cal.live()) == 1 and ledger.get_ref("ilt-101.s1", "calendar") is None
+    scheduler.cancel("ilt-101.s1")
+    assert all(x.live() == [] for x in trio)
+    assert {k.state.value for k in ledger.list_keys("ilt-101.s1")} == {"retired"}
+
+
+def test_sync_of_a_failed_session_removes_what_its_creates_left(trio: Any) -> None:
+    lms, cal, meet = trio
+    ledger = MemoryLedger()
+    scheduler = Scheduler(list(trio), ledger, sole_writer=True)
+    cal.commit_then_fail.add("create")
+    cal.fail_next["find"] = TransientError("down", provider="calendar")
+    with pytest.raises(SchedulingFailed):
+        scheduler.schedule(_session())
+    summary = scheduler.sync_all()
+    assert summary.synced == ("ilt-101.s1",) and summary.failed == {}
+    assert all(x.live() == [] for x in trio)
+    stored = ledger.get_session("ilt-101.s1")
+    assert stored is not None and stored.status is SessionStatus.FAILED
+
+
+def test_sync_replaces_a_dead_ref_and_carries_the_new_meeting_link(trio: Any) -> None:
+    lms, cal, meet = trio
+    ledger = MemoryLedger()
+    events: list[ProgressEvent] = []
+    scheduler = Scheduler(list(trio), ledger, on_progress=events.append)
+    scheduler.schedule(_session())
+    (a,) = _people(1)
+    scheduler.enrol("ilt-101.s1", a)
+    del meet.objects["meeting-1"]  # deleted on the provider's side
+    scheduler.sync_all()
+    (meeting,) = meet.live()
+    assert meeting["roster"] == [a.email]
+    stored = ledger.get_session("ilt-101.s1")
+    assert stored is not None and stored.meeting is not None
+    assert stored.meeting.join_url == "https://meet.example.org/meeting-2"
+    assert cal.live()[0]["session"].meeting == stored.meeting  # re-driven with the new link
+    assert lms.live()[0]["session"].meeting == stored.meeting
+    ref = ledger.get_ref("ilt-101.s1", "meeting")
+    assert ref is not None and ref.external_id == "meeting-2"
+    assert any(e.action == "sync" and e.outcome == "done" for e in events)
+
+
+def test_a_new_ledger_finds_what_an_earlier_one_made_instead_of_duplicating(trio: Any) -> None:
+    Scheduler(list(trio), MemoryLedger(), sole_writer=True).schedule(_session())
+    Scheduler(list(trio), MemoryLedger()).schedule(_session())  # a restored backup: safe by default
+    assert [len(x.live()) for x in trio] == [1, 1, 1]
+    assert [x.fresh_flags for x in trio] == [[True, False]] * 3
+
+
+def test_a_cohort_costs_one_listing_per_provider_and_no_look_up(trio: Any) -> None:
+    sessions = [
+        _session(id=f"ilt-101.s{i}", slot=_later(_session().slot, i)) for i in range(1, 6)
+    ]
+    done = Scheduler(list(trio), MemoryLedger(), sole_writer=True).schedule(sessions[0])
+    assert done.status is SessionStatus.SCHEDULED
+    for x in trio:
+        x.calls.clear()
+        x.fresh_flags.clear()
+    Scheduler(list(trio), MemoryLedger()).schedule_many(sessions)
+    assert [len(x.live()) for x in trio] == [5, 5, 5]
+    for x in trio:
+        assert x.calls.count("list") == 1
+        # the one listed already is looked up (and found), the four others are created without a look-up
+        assert x.fresh_flags == [False, True, True, True, True]

@@ -159,6 +159,22 @@ class Adapter(abc.ABC):
     def find_session(self, key: str) -> ProviderRef | None:
         """Look up the object a previous ``create_session(key=key)`` made, or ``None``."""
 
+    def discard(self, key: str) -> bool:
+        """Remove whatever a ``create_session(key=key)`` may have left behind; idempotent.
+
+        The scheduler calls it for a create that was sent but whose object no ref names (its answer was lost,
+        the process died, the session was then cancelled). The default finds the object by key and cancels it;
+        an adapter whose create makes more than one object (Moodle's group and event) removes each part.
+
+        Returns:
+            Whether something was found and removed.
+        """
+        ref = self.find_session(key)
+        if ref is None:
+            return False
+        self.cancel_session(ref, notify=False)
+        return True
+
     @abc.abstractmethod
     def get_session(self, ref: ProviderRef) -> ProviderSession:
         """Read the provider object back in SDK terms.

@@ -158,6 +158,9 @@ class SessionStatus(StrEnum):
     """Lifecycle of a session."""
 
     SCHEDULED = "scheduled"
+    CANCELLING = "cancelling"
+    """A cancel has started and may not have reached every provider: ``cancel()`` or ``sync()`` finishes it, and
+    ``schedule()`` refuses to bring it back (it would re-create what the cancel already removed)."""
     CANCELLED = "cancelled"
     FAILED = "failed"
     """Scheduling failed and every provider object made for it was undone."""
@@ -202,12 +205,20 @@ class TimeSlot(_Model):
         return ZoneInfo(self.timezone)
 
     def local_start(self, zone: str | None = None) -> datetime:
-        """Start shown in ``zone`` (default: the home zone)."""
-        return self.start.astimezone(ZoneInfo(zone or self.timezone))
+        """Start shown in ``zone`` (default: the home zone).
+
+        Raises:
+            ValidationError: ``zone`` is not an IANA zone name.
+        """
+        return self.start.astimezone(ZoneInfo(_check_zone(zone or self.timezone)))
 
     def local_end(self, zone: str | None = None) -> datetime:
-        """End shown in ``zone`` (default: the home zone)."""
-        return self.end.astimezone(ZoneInfo(zone or self.timezone))
+        """End shown in ``zone`` (default: the home zone).
+
+        Raises:
+            ValidationError: ``zone`` is not an IANA zone name.
+        """
+        return self.end.astimezone(ZoneInfo(_check_zone(zone or self.timezone)))
 
     def start_utc(self) -> datetime:
         """Start as a UTC datetime."""
@@ -324,6 +335,10 @@ class ProviderRef(_Model):
     version: str | None = None
     join_url: str | None = None
     extra: dict[str, str] = Field(default_factory=dict)
+    uncertain: str | None = None
+    """Ledger state, set by the scheduler before it sends a write to this object (``"reschedule"``) and cleared
+    when the provider's answer to it arrives and is understood. While set, the object may or may not reflect
+    that write, so it is read back before the next decision on it. Adapters neither set nor read it."""
 
 
 class ProviderSession(_Model):
@@ -371,6 +386,9 @@ class Enrollment(_Model):
         position: Order of arrival; the waitlist is promoted in this order.
         pushed_to: Adapters whose provider roster holds this learner now. The ledger is the source of
             truth; the scheduler reconciles providers with it, so a failed push is retried, never lost.
+        uncertain_at: Adapters to which a push or a removal of this learner was sent without an answer the
+            scheduler understood (written before sending): their roster may or may not hold her. A removal
+            includes them; a push re-sends to them (pushes are idempotent).
         registrations: Adapter -> the learner's registration there, as the provider answered the enrolment
             (a Zoom registrant's id and personal join link). Kept so that her invite carries her own link and
             unenrolling her needs no look-up.
@@ -382,6 +400,7 @@ class Enrollment(_Model):
     status: EnrollmentStatus
     position: int = Field(ge=0)
     pushed_to: tuple[str, ...] = ()
+    uncertain_at: tuple[str, ...] = ()
     registrations: dict[str, RosterMember] = Field(default_factory=dict)
     updated_at: AwareDatetime = Field(default_factory=utc_now)
 

@@ -22,14 +22,15 @@ import contextlib
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, timedelta
 
 from lms_connectors.adapter import Adapter, AdapterKind, Capability
 from lms_connectors.errors import (
     ConfigurationError,
     ConnectorError,
     InvalidRequest,
+    MalformedResponse,
     NotFound,
-    ProviderError,
     SchedulingFailed,
     ValidationError,
 )
@@ -45,9 +46,10 @@ from lms_connectors.models import (
     TimeSlot,
     utc_now,
 )
+from lms_connectors.outcomes import maybe_committed
 from lms_connectors.store.base import AuditEntry, KeyState, LedgerStore
 
-__all__ = ["ProgressEvent", "Scheduler", "SessionCancelled"]
+__all__ = ["ProgressEvent", "Scheduler", "SessionCancelled", "SyncSummary"]
 
 logger = logging.getLogger("lms_connectors.scheduler")
 
@@ -70,19 +72,33 @@ class ProgressEvent:
 ProgressCallback = Callable[[ProgressEvent], None]
 
 
+@dataclass(frozen=True)
+class SyncSummary:
+    """What :meth:`Scheduler.sync_all` did.
+
+    Attributes:
+        synced: Sessions that now match the ledger everywhere.
+        failed: Sessions whose sync raised, with the error (their ledger state says what is left to do).
+    """
+
+    synced: tuple[str, ...]
+    failed: dict[str, ConnectorError]
+
+
 @contextlib.contextmanager
 def _provider_step(adapter: Adapter) -> Iterator[None]:
-    """Turn anything but a :class:`ConnectorError` that an adapter lets out into a :class:`ProviderError`.
+    """Turn anything but a :class:`ConnectorError` an adapter lets out into a :class:`MalformedResponse`.
 
     An adapter bug or a provider answer it did not foresee (a ``KeyError`` in a mapping) must not skip the
-    compensation and leave a half-made session behind: the scheduler handles it as the step's failure.
+    compensation and leave a half-made session behind: the scheduler handles it as the step's failure, and as
+    an answer it could not understand, so the step may have been carried out (its outcome is uncertain).
     """
     try:
         yield
     except ConnectorError:
         raise
     except Exception as exc:
-        raise ProviderError(
+        raise MalformedResponse(
             f"{adapter.name} failed unexpectedly: {type(exc).__name__}: {exc}", provider=adapter.name
         ) from exc
 
@@ -115,6 +131,7 @@ class Scheduler:
         *,
         on_progress: ProgressCallback | None = None,
         notify: bool = True,
+        sole_writer: bool = False,
     ) -> None:
         names = [a.name for a in adapters]
         if not names:
@@ -125,6 +142,9 @@ class Scheduler:
         self.ledger = ledger
         self._on_progress = on_progress
         self._notify = notify
+        self._sole_writer = sole_writer
+        # (session id, adapter) pairs a preflight listing proved absent: their first create needs no look-up.
+        self._absent: set[tuple[str, str]] = set()
 
     # -- sessions ---------------------------------------------------------------------------------------
 
@@ -168,17 +188,24 @@ class Scheduler:
         """Create ``session`` in every target; idempotent for ``session.id``.
 
         Targets that already hold the session (per the ledger) are left alone, so calling this again after a
-        crash or with the same plan resumes instead of duplicating.
+        crash or with the same plan resumes instead of duplicating. Objects whose last write had an uncertain
+        outcome are read back first (see :meth:`sync`).
 
         Returns:
             The session as stored, with its meeting link when a target made one.
 
         Raises:
+            SessionCancelled: A cancel of this session is in progress (``cancel()`` or ``sync()`` finishes it).
             SchedulingFailed: A target refused; every object made for this session was undone.
         """
         targets = self.targets_for(session)  # refused before anything is stored or sent
         stored = self.ledger.get_session(session.id)
+        if stored is not None and stored.status is SessionStatus.CANCELLING:
+            raise SessionCancelled(f"session {session.id!r} is being cancelled; cancel() or sync() finishes it")
         if stored is not None and stored.status is SessionStatus.SCHEDULED and self._complete(stored):
+            if any(ref.uncertain for ref in self.ledger.list_refs(stored.id)):
+                self.sync(stored.id)
+                return self.ledger.get_session(stored.id) or stored
             self._progress("schedule", session.id, None, "unchanged", "already scheduled everywhere")
             return stored
         current = session.model_copy(update={"status": SessionStatus.SCHEDULED})
@@ -201,25 +228,55 @@ class Scheduler:
         self._reconcile(current)
         return current
 
+    def schedule_many(self, sessions: Sequence[Session]) -> list[Session]:
+        """Schedule a cohort, with one preflight listing per provider instead of a look-up per session.
+
+        Before anything is created, each target that can list its sessions (:attr:`Capability.LIST_SESSIONS`)
+        is listed once over the cohort's time window; a session not found there is created without a look-up by
+        marker, and one found (made under its key by an earlier run) is looked up and reused, not duplicated. Targets that cannot list are looked up per
+        session as :meth:`schedule` does. This keeps a cohort scheduled from a new ledger (restored from a
+        backup, a second deployment) free of duplicates at the cost of one listing per provider.
+
+        Returns:
+            The sessions as stored, in the given order.
+
+        Raises:
+            SchedulingFailed: As :meth:`schedule`, for the first session that fails (the earlier ones stay).
+        """
+        if not sessions:
+            return []
+        self._preflight(sessions)
+        return [self.schedule(session) for session in sessions]
+
     def reschedule(self, session_id: str, slot: TimeSlot) -> Session:
         """Move a session to ``slot`` in every target (in place where the provider allows).
 
-        If a target refuses, the targets already moved are moved back and the ledger keeps the old slot.
+        If a target refuses, the targets already moved (and the failing one, when its answer left it uncertain
+        whether it moved) are moved back and the ledger keeps the old slot. Rescheduling to the ledger's own slot
+        re-drives the objects whose last move has an uncertain outcome.
         """
         old = self._require_active(session_id)
         if old.slot == slot:
+            if any(ref.uncertain for ref in self.ledger.list_refs(session_id)):
+                self.sync(session_id)
+                return self.ledger.get_session(session_id) or old
             self._progress("reschedule", session_id, None, "unchanged", "already at that slot")
             return old
         new = old.rescheduled(slot)
-        moved: list[tuple[Adapter, ProviderRef, ProviderRef]] = []
+        touched: list[tuple[Adapter, ProviderRef]] = []
         for adapter in self.targets_for(old):
             ref = self._require_ref(session_id, adapter)
+            self._mark_uncertain(session_id, ref, "reschedule")
             try:
                 with _provider_step(adapter):
                     new_ref = adapter.reschedule_session(ref, new)
             except ConnectorError as exc:
                 self._progress("reschedule", session_id, adapter.name, "failed", str(exc))
-                undone, leftovers = self._undo_reschedules(old, moved)
+                if maybe_committed(exc):
+                    touched.append((adapter, ref))  # it may have moved: move it back with the others
+                else:
+                    self._settle(session_id, ref)
+                undone, leftovers = self._undo_reschedules(old, touched)
                 self._audit(session_id, adapter.name, "reschedule_failed", error=exc.evidence(), undone=undone)
                 raise SchedulingFailed(
                     f"reschedule of {session_id!r} failed at {adapter.name}: {exc.message}",
@@ -228,8 +285,8 @@ class Scheduler:
                     compensated=undone,
                     leftovers=leftovers,
                 ) from exc
-            self.ledger.put_ref(session_id, new_ref)
-            moved.append((adapter, ref, new_ref))
+            self._settle(session_id, new_ref)
+            touched.append((adapter, new_ref))
             self._audit(session_id, adapter.name, "rescheduled", external_id=new_ref.external_id)
             self._progress("reschedule", session_id, adapter.name, "done", new_ref.external_id)
         self.ledger.save_session(new)
@@ -238,26 +295,19 @@ class Scheduler:
     def cancel(self, session_id: str) -> Session:
         """Cancel a session everywhere (targets in reverse order); idempotent.
 
-        A target that fails keeps its ref in the ledger, the others are cancelled, and the error is raised;
-        calling ``cancel`` again finishes the job.
+        The ledger marks the session ``CANCELLING`` before the first call, so a cancel cut short (a failed
+        target, a lost answer, a crash) is never taken for a live session: :meth:`schedule` refuses it, and
+        calling ``cancel`` again or :meth:`sync` finishes the job. Objects a failed create may have left
+        without a ref (their key was sent) are looked up by key and removed too.
         """
         session = self.ledger.get_session(session_id)
         if session is None:
             raise NotFound(f"unknown session {session_id!r}")
-        failure: ConnectorError | None = None
-        for adapter in reversed(self.adapters):
-            ref = self.ledger.get_ref(session_id, adapter.name)
-            if ref is None:
-                continue
-            try:
-                with _provider_step(adapter):
-                    adapter.cancel_session(ref, notify=self._notify)
-            except ConnectorError as exc:
-                self._progress("cancel", session_id, adapter.name, "failed", str(exc))
-                self._audit(session_id, adapter.name, "cancel_failed", error=exc.evidence())
-                failure = failure or exc
-                continue
-            self._forget(session_id, adapter, "cancelled")
+        if session.status is SessionStatus.SCHEDULED:
+            session = session.model_copy(update={"status": SessionStatus.CANCELLING})
+            self.ledger.save_session(session)
+            self._audit(session_id, None, "cancel_started")
+        failure = self._remove_everything(session, notify=self._notify, action="cancel")
         if failure is not None:
             raise failure
         cancelled = session.model_copy(update={"status": SessionStatus.CANCELLED})
@@ -323,31 +373,209 @@ class Scheduler:
         return self.ledger.list_enrollments(session_id)
 
     def sync(self, session_id: str) -> None:
-        """Push any roster difference between the ledger and the providers (after a failed push)."""
-        self._reconcile(self._require_active(session_id))
+        """Make every provider equal the ledger for this session, whatever failed before.
+
+        For a scheduled session, each provider object is read back: one that is gone (or cancelled) is dropped
+        and made again under a new key generation, one whose times differ from the ledger's slot (or whose last
+        move had an uncertain outcome) is moved to it; a target without an object gets one (looked up by key
+        first when a create was sent before); a re-made meeting's link is carried to the later targets; then
+        rosters are reconciled, learners whose push or removal was uncertain included. For a session being
+        cancelled, cancelled or failed, every object still recorded, and every object a create may have left
+        under a key that was sent, is removed; a cancel in progress is then finished.
+
+        Raises:
+            NotFound: The ledger has no such session.
+            ConnectorError: A provider failed; the ledger says what is left, and the next ``sync`` resumes.
+        """
+        session = self.ledger.get_session(session_id)
+        if session is None:
+            raise NotFound(f"unknown session {session_id!r}")
+        if session.status is SessionStatus.SCHEDULED:
+            self._converge_live(session)
+            return
+        notify = self._notify and session.status is SessionStatus.CANCELLING
+        failure = self._remove_everything(session, notify=notify, action="sync")
+        if failure is not None:
+            raise failure
+        if session.status is SessionStatus.CANCELLING:
+            self.ledger.save_session(session.model_copy(update={"status": SessionStatus.CANCELLED}))
+            self._audit(session_id, None, "session_cancelled")
+
+    def sync_all(self) -> SyncSummary:
+        """:meth:`sync` every session of the ledger, reporting each through ``on_progress``.
+
+        A session whose sync fails does not stop the others.
+
+        Returns:
+            Which sessions converged and which failed (with their errors).
+        """
+        synced: list[str] = []
+        failed: dict[str, ConnectorError] = {}
+        sessions = self.ledger.list_sessions()
+        for index, session in enumerate(sessions, start=1):
+            try:
+                self.sync(session.id)
+            except ConnectorError as exc:
+                failed[session.id] = exc
+                self._progress("sync", session.id, None, "failed", f"{index}/{len(sessions)}: {exc}")
+                continue
+            synced.append(session.id)
+            self._progress("sync", session.id, None, "done", f"{index}/{len(sessions)} {session.status.value}")
+        return SyncSummary(synced=tuple(synced), failed=failed)
 
     # -- internals --------------------------------------------------------------------------------------
 
     def _complete(self, session: Session) -> bool:
         return all(self.ledger.get_ref(session.id, a.name) is not None for a in self.targets_for(session))
 
-    def _create_on(self, adapter: Adapter, session: Session) -> ProviderRef:
+    def _mark_uncertain(self, session_id: str, ref: ProviderRef, write: str) -> None:
+        """Write ahead: the ledger says a ``write`` to this object is in flight before it is sent."""
+        self.ledger.put_ref(session_id, ref.model_copy(update={"uncertain": write}))
+
+    def _settle(self, session_id: str, ref: ProviderRef) -> None:
+        """Record ``ref`` as the provider's understood answer: its last write's outcome is known."""
+        self.ledger.put_ref(session_id, ref.model_copy(update={"uncertain": None}))
+
+    # -- convergence ------------------------------------------------------------------------------------
+
+    def _converge_live(self, session: Session) -> None:
+        """Bring every provider of a scheduled session to the ledger: objects, slots, meeting link, rosters."""
+        current = session
+        relink = False  # the meeting was made again: later targets must carry its new link
+        for adapter in self.targets_for(session):
+            ref = self.ledger.get_ref(session.id, adapter.name)
+            if ref is not None:
+                ref = self._check_leg(adapter, current, ref, redrive=relink)
+            if ref is None:
+                if current.meeting is not None and current.meeting.provider == adapter.name:
+                    current = current.model_copy(update={"meeting": None})
+                    relink = True
+                ref = self._create_on(adapter, current, compensate=False)
+                self._progress("sync", session.id, adapter.name, "done", f"made again: {ref.external_id}")
+            current = self._adopt_meeting(current, adapter, ref)
+        if current != session:
+            self.ledger.save_session(current)
+        self._reconcile(current)
+
+    def _check_leg(self, adapter: Adapter, session: Session, ref: ProviderRef, *, redrive: bool) -> ProviderRef | None:
+        """Read one object back: ``None`` when it is gone (its ref dropped), else its ref once at the ledger's slot."""
+        try:
+            with _provider_step(adapter):
+                found = adapter.get_session(ref)
+        except NotFound:
+            found = None
+        if found is None or found.cancelled:
+            self._forget(session.id, adapter, "dead_ref_dropped")
+            return None
+        at_slot = found.start.astimezone(UTC) == session.slot.start_utc() and (
+            found.end.astimezone(UTC) == session.slot.end_utc()
+        )
+        if at_slot and not redrive and ref.uncertain is None:
+            return ref
+        if not at_slot or redrive:
+            self._mark_uncertain(session.id, ref, "reschedule")
+            with _provider_step(adapter):
+                ref = adapter.reschedule_session(ref, session)
+            self._audit(session.id, adapter.name, "slot_repaired", start=session.slot.start.isoformat())
+            self._progress("sync", session.id, adapter.name, "done", "moved to the ledger's slot")
+        self._settle(session.id, ref)
+        return ref
+
+    def _remove_everything(self, session: Session, *, notify: bool, action: str) -> ConnectorError | None:
+        """Remove every object of ``session`` (reverse order): recorded refs, and what sent keys may have made.
+
+        Returns:
+            The first failure (the others are still tried), or ``None`` when nothing is left.
+        """
+        failure: ConnectorError | None = None
+        for adapter in reversed(self.adapters):
+            ref = self.ledger.get_ref(session.id, adapter.name)
+            try:
+                if ref is not None:
+                    with _provider_step(adapter):
+                        adapter.cancel_session(ref, notify=notify)
+                    self._forget(session.id, adapter, "cancelled")
+                for record in self.ledger.list_keys(session.id):
+                    if record.provider != adapter.name or record.state not in (KeyState.PENDING, KeyState.DONE):
+                        continue
+                    # A create was sent under this key and no ref names its object: find it by key and remove it.
+                    with _provider_step(adapter):
+                        found = adapter.discard(record.key)
+                    self.ledger.set_key_state(session.id, adapter.name, record.generation, KeyState.RETIRED)
+                    if found:
+                        self._audit(session.id, adapter.name, "orphan_removed", key=record.key)
+                        self._progress(action, session.id, adapter.name, "done", f"removed what {record.key} made")
+            except ConnectorError as exc:
+                self._progress(action, session.id, adapter.name, "failed", str(exc))
+                self._audit(session.id, adapter.name, f"{action}_failed", error=exc.evidence())
+                failure = failure or exc
+        return failure
+
+    def _preflight(self, sessions: Sequence[Session]) -> None:
+        """List each provider once over the cohort's window and note which sessions it does not hold.
+
+        A session the listing does not show gets its first create without a look-up by marker; one it shows
+        (made by a run whose ledger is not this one) is left to the adapter's look-up, which returns the whole
+        object instead of making a second one.
+        """
+        wanted = [s for s in sessions if self._needs_create(s)]
+        if not wanted:
+            return
+        start = min(s.slot.start_utc() for s in wanted)
+        end = max(s.slot.start_utc() for s in wanted) + timedelta(seconds=1)
+        for adapter in {a.name: a for s in wanted for a in self.targets_for(s)}.values():
+            if not adapter.supports(Capability.LIST_SESSIONS):
+                continue
+            try:
+                with _provider_step(adapter):
+                    listed = {found.ref.extra.get("key") for found in adapter.list_sessions(start, end)}
+            except ConnectorError as exc:
+                self._progress("preflight", "*", adapter.name, "failed", str(exc))
+                continue  # every session of this provider is looked up one by one instead
+            self._progress("preflight", "*", adapter.name, "done", f"{len(listed)} object(s) listed")
+            for session in wanted:
+                if adapter not in self.targets_for(session):
+                    continue
+                record = self.ledger.current_key(session.id, adapter.name)
+                if record.state is KeyState.NEW and record.key not in listed:
+                    self._absent.add((session.id, adapter.name))
+
+    def _needs_create(self, session: Session) -> bool:
+        stored = self.ledger.get_session(session.id)
+        if stored is not None and stored.status is SessionStatus.CANCELLING:
+            return False
+        return any(self.ledger.get_ref(session.id, a.name) is None for a in self.targets_for(session))
+
+    def _create_on(self, adapter: Adapter, session: Session, *, compensate: bool = True) -> ProviderRef:
+        """Create ``session`` on ``adapter`` under its live key.
+
+        With ``compensate`` a failure undoes the whole session (:meth:`_fail_schedule`); without it (a sync
+        re-making one lost object) the key stays ``PENDING`` and the error is raised: the next sync looks it up.
+        """
         record = self.ledger.current_key(session.id, adapter.name)
-        # The ledger comes first: a key never sent cannot name a provider object, so the adapter need not look
-        # one up. Mark it sent *before* sending, so that a crash mid-call makes the next run look up.
-        fresh = record.state is KeyState.NEW
-        if fresh:
+        # A key never sent cannot name a provider object, but only this ledger knows it was never sent: another
+        # ledger (a restored backup, a second deployment) may have sent the same key. So the adapter's look-up
+        # is skipped only when the caller says this ledger is the only writer, or a preflight listing of the
+        # provider proved the session absent. The key is marked sent *before* sending: a crash mid-call makes
+        # the next run look up.
+        new = record.state is KeyState.NEW
+        fresh = new and (self._sole_writer or (session.id, adapter.name) in self._absent)
+        if new:
             self.ledger.set_key_state(session.id, adapter.name, record.generation, KeyState.PENDING)
+        self._absent.discard((session.id, adapter.name))
         self._progress("create", session.id, adapter.name, "start")
         try:
             with _provider_step(adapter):
                 ref = adapter.create_session(session, key=record.key, fresh=fresh)
         except ConnectorError as exc:
             self._progress("create", session.id, adapter.name, "failed", str(exc))
+            if not compensate:
+                self._audit(session.id, adapter.name, "create_failed", error=exc.evidence(), key=record.key)
+                raise
             self._fail_schedule(session, adapter, record.key, exc)
             raise AssertionError("unreachable") from exc  # _fail_schedule always raises
         with self.ledger.transaction():
-            self.ledger.put_ref(session.id, ref)
+            self.ledger.put_ref(session.id, ref.model_copy(update={"uncertain": None}))
             self.ledger.set_key_state(session.id, adapter.name, record.generation, KeyState.DONE)
             self._audit(session.id, adapter.name, "created", external_id=ref.external_id, key=record.key)
         self._progress("create", session.id, adapter.name, "done", ref.external_id)
@@ -414,11 +642,14 @@ class Scheduler:
             self._retire_keys(session_id, adapter)
             self.ledger.delete_ref(session_id, adapter.name)
             for enrollment in self.ledger.list_enrollments(session_id):
-                if adapter.name in enrollment.pushed_to or adapter.name in enrollment.registrations:
+                if adapter.name in (*enrollment.pushed_to, *enrollment.uncertain_at, *enrollment.registrations):
                     remaining = tuple(p for p in enrollment.pushed_to if p != adapter.name)
+                    unsure = tuple(p for p in enrollment.uncertain_at if p != adapter.name)
                     registrations = {k: v for k, v in enrollment.registrations.items() if k != adapter.name}
                     self.ledger.upsert_enrollment(
-                        enrollment.model_copy(update={"pushed_to": remaining, "registrations": registrations})
+                        enrollment.model_copy(
+                            update={"pushed_to": remaining, "uncertain_at": unsure, "registrations": registrations}
+                        )
                     )
             self._audit(session_id, adapter.name, action)
         self._progress(action, session_id, adapter.name, "done")
@@ -437,21 +668,23 @@ class Scheduler:
         return session
 
     def _undo_reschedules(
-        self, old: Session, moved: list[tuple[Adapter, ProviderRef, ProviderRef]]
+        self, old: Session, touched: list[tuple[Adapter, ProviderRef]]
     ) -> tuple[list[str], list[str]]:
         undone: list[str] = []
         leftovers: list[str] = []
         # Moving back is itself a change attendees see, so it carries a newer sequence than the failed move.
         restore = old.model_copy(update={"sequence": old.sequence + 2})
-        for adapter, previous, current in reversed(moved):
+        for adapter, current in reversed(touched):
+            self._mark_uncertain(old.id, current, "reschedule")
             try:
                 with _provider_step(adapter):
                     back = adapter.reschedule_session(current, restore)
             except ConnectorError as exc:
+                # The ref keeps its mark: the next sync reads the object back and moves it to the ledger's slot.
                 leftovers.append(adapter.name)
                 self._audit(old.id, adapter.name, "reschedule_undo_failed", error=exc.evidence())
                 continue
-            self.ledger.put_ref(old.id, back if back.external_id != previous.external_id else previous)
+            self._settle(old.id, back)
             undone.append(adapter.name)
         if undone:
             self.ledger.save_session(restore)
@@ -469,28 +702,56 @@ class Scheduler:
             self._progress("promote", session.id, None, "done", enrollment.person.email)
 
     def _reconcile(self, session: Session) -> None:
-        """Make each roster-holding provider match the ledger: remove first (frees seats), then add."""
+        """Make each roster-holding provider match the ledger: remove first (frees seats), then add.
+
+        Learners are marked uncertain at a provider before a push or removal is sent, and the mark is cleared
+        only by an answer the adapter understood: a removal includes every learner marked there, and a push
+        is re-sent to them. A provider that fails does not stop the others; the first failure is raised after.
+        """
+        failure: ConnectorError | None = None
         for adapter in self.targets_for(session):
             if not adapter.supports(Capability.ROSTER):
                 continue
             ref = self.ledger.get_ref(session.id, adapter.name)
             if ref is None:
                 continue
-            enrollments = self.ledger.list_enrollments(session.id)
-            wanted = {e.person.email for e in enrollments if e.status is EnrollmentStatus.CONFIRMED}
-            to_remove = [e for e in enrollments if e.person.email not in wanted and adapter.name in e.pushed_to]
-            to_add = [e for e in enrollments if e.person.email in wanted and adapter.name not in e.pushed_to]
-            if to_remove:
-                known = {
-                    e.person.email: e.registrations[adapter.name] for e in to_remove if adapter.name in e.registrations
-                }
-                with _provider_step(adapter):
-                    adapter.unenrol(ref, session, [e.person for e in to_remove], registrations=known)
-                self._mark_pushed(session.id, adapter.name, to_remove, pushed=False)
-            if to_add:
-                with _provider_step(adapter):
-                    members = adapter.enrol(ref, session, [e.person for e in to_add], seated=True)
-                self._mark_pushed(session.id, adapter.name, to_add, pushed=True, members=members)
+            try:
+                self._reconcile_one(session, adapter, ref)
+            except ConnectorError as exc:
+                self._progress("roster", session.id, adapter.name, "failed", str(exc))
+                self._audit(session.id, adapter.name, "roster_failed", error=exc.evidence())
+                failure = failure or exc
+        if failure is not None:
+            raise failure
+
+    def _reconcile_one(self, session: Session, adapter: Adapter, ref: ProviderRef) -> None:
+        name = adapter.name
+        enrollments = self.ledger.list_enrollments(session.id)
+        wanted = {e.person.email for e in enrollments if e.status is EnrollmentStatus.CONFIRMED}
+        to_remove = [
+            e for e in enrollments if e.person.email not in wanted and name in (*e.pushed_to, *e.uncertain_at)
+        ]
+        to_add = [e for e in enrollments if e.person.email in wanted and name not in e.pushed_to]
+        if to_remove:
+            known = {e.person.email: e.registrations[name] for e in to_remove if name in e.registrations}
+            self._mark_roster_uncertain(session.id, name, to_remove)
+            with _provider_step(adapter):
+                adapter.unenrol(ref, session, [e.person for e in to_remove], registrations=known)
+            self._mark_pushed(session.id, name, to_remove, pushed=False)
+        if to_add:
+            self._mark_roster_uncertain(session.id, name, to_add)
+            with _provider_step(adapter):
+                members = adapter.enrol(ref, session, [e.person for e in to_add], seated=True)
+            self._mark_pushed(session.id, name, to_add, pushed=True, members=members)
+
+    def _mark_roster_uncertain(self, session_id: str, provider: str, enrollments: list[Enrollment]) -> None:
+        with self.ledger.transaction():
+            for enrollment in enrollments:
+                current = self.ledger.get_enrollment(session_id, enrollment.person.email) or enrollment
+                if provider not in current.uncertain_at:
+                    self.ledger.upsert_enrollment(
+                        current.model_copy(update={"uncertain_at": (*current.uncertain_at, provider)})
+                    )
 
     def _mark_pushed(
         self,
@@ -506,12 +767,17 @@ class Scheduler:
             for enrollment in enrollments:
                 current = self.ledger.get_enrollment(session_id, enrollment.person.email) or enrollment
                 others = tuple(p for p in current.pushed_to if p != provider)
+                unsure = tuple(p for p in current.uncertain_at if p != provider)
                 registrations = {k: v for k, v in current.registrations.items() if k != provider}
                 if pushed and enrollment.person.email in answered:
                     registrations[provider] = answered[enrollment.person.email]
                 self.ledger.upsert_enrollment(
                     current.model_copy(
-                        update={"pushed_to": (*others, provider) if pushed else others, "registrations": registrations}
+                        update={
+                            "pushed_to": (*others, provider) if pushed else others,
+                            "uncertain_at": unsure,
+                            "registrations": registrations,
+                        }
                     )
                 )
             self._audit(

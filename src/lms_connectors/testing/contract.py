@@ -181,8 +181,12 @@ class ContractRun:
         return ref
 
     def scheduler(self) -> Scheduler:
-        """A scheduler over this adapter alone, with an in-memory ledger."""
-        return Scheduler([self.adapter], MemoryLedger())
+        """A scheduler over this adapter alone, with an in-memory ledger.
+
+        The provider (a fresh simulator, or a cassette recorded from one) holds nothing this ledger did not make,
+        so the scheduler is told it is the only writer: first creates skip the look-up by marker.
+        """
+        return Scheduler([self.adapter], MemoryLedger(), sole_writer=True)
 
     def unsupported_reason(self, part: str) -> str | None:
         """The harness's reason for not supporting ``<case>.<part>``, if it gave one."""
