@@ -233,9 +233,10 @@ class Scheduler:
 
         Before anything is created, each target that can list its sessions (:attr:`Capability.LIST_SESSIONS`)
         is listed once over the cohort's time window; a session not found there is created without a look-up by
-        marker, and one found (made under its key by an earlier run) is looked up and reused, not duplicated. Targets that cannot list are looked up per
-        session as :meth:`schedule` does. This keeps a cohort scheduled from a new ledger (restored from a
-        backup, a second deployment) free of duplicates at the cost of one listing per provider.
+        marker, and one found (made under its key by an earlier run) is looked up and reused, not duplicated.
+        Targets that cannot list are looked up per session as :meth:`schedule` does. This keeps a cohort
+        scheduled from a new ledger (restored from a backup, a second deployment) free of duplicates at the cost
+        of one listing per provider.
 
         Returns:
             The sessions as stored, in the given order.
