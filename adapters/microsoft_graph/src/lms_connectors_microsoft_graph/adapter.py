@@ -1,0 +1,760 @@
+"""The Microsoft Graph adapter: a training session is an event in the organizer's Outlook calendar.
+
+Endpoints (Graph v1.0; ``{mailbox}`` is the configured organizer):
+
+* create: ``POST users/{mailbox}/events`` with a ``transactionId`` derived from the idempotency key, and the
+  key in a single-value extended property; a look-up by that property precedes a create whose key may have
+  been sent before and follows a lost answer.
+* find: ``GET users/{mailbox}/events?$filter=singleValueExtendedProperties/Any(...)``.
+* read: ``GET users/{mailbox}/events/{id}`` (``$expand`` of the SDK's extended properties).
+* reschedule: ``PATCH users/{mailbox}/events/{id}`` with ``If-Match`` (the event's ``@odata.etag``).
+* cancel: ``POST users/{mailbox}/events/{id}/cancel`` with a comment (attendees are told), ``DELETE`` when Graph
+  refuses the action or no message is wanted.
+* roster: the event's ``attendees``, read and written back whole with ``PATCH`` (``If-Match``).
+* listing: ``GET users/{mailbox}/calendarView`` (``@odata.nextLink`` pages).
+* free/busy: ``POST users/{mailbox}/calendar/getSchedule``; rooms: ``GET places/microsoft.graph.room``.
+* changes: ``GET users/{mailbox}/calendarView/delta`` (extra); bulk cancels: ``POST $batch`` (extra).
+
+Every request asks ``Prefer: outlook.timezone="<response_timezone>", IdType="ImmutableId"``: ids that survive a
+move between folders, and times in a known zone. Requests to one mailbox go through a per-mailbox limiter.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+import msal
+import requests
+
+from lms_connectors.adapter import Adapter, AdapterKind, BusyInterval, Capability, DiagnosticCheck
+from lms_connectors.errors import (
+    Conflict,
+    ConnectorError,
+    InvalidRequest,
+    MalformedResponse,
+    NotFound,
+    RateLimited,
+    TransientError,
+)
+from lms_connectors.http.pagination import paginate_by_next_url
+from lms_connectors.http.ratelimit import RateLimiter
+from lms_connectors.http.retry import RetryPolicy
+from lms_connectors.http.transport import CallEvent, HttpTransport
+from lms_connectors.models import Person, ProviderRef, ProviderSession, Room, RosterMember, Session
+from lms_connectors.timezones import require_window
+from lms_connectors_microsoft_graph.auth import MsalClientCredentials, TransportHttpClient, classify_login_response
+from lms_connectors_microsoft_graph.batch import BatchItem, run_batch
+from lms_connectors_microsoft_graph.config import MicrosoftGraphConfig
+from lms_connectors_microsoft_graph.errors import classify_graph_response
+from lms_connectors_microsoft_graph.limiter import MailboxLimiter
+from lms_connectors_microsoft_graph.mapping import (
+    PROVIDER,
+    event_body,
+    event_key,
+    expand_properties,
+    key_filter,
+    learner_attendees,
+    merge_attendees,
+    owned_fingerprint,
+    provider_ref,
+    provider_session,
+    reschedule_patch,
+    room_response,
+    roster_member,
+    teams_pending,
+    wants_teams,
+)
+from lms_connectors_microsoft_graph.times import parse_graph_datetime
+
+__all__ = ["DeltaPage", "MicrosoftGraphAdapter"]
+
+_ROSTER_ATTEMPTS = 3  # read-merge-write rounds when someone else changes the attendees in between
+_SCHEDULE_BATCH = 20  # schedules asked per getSchedule call
+_UNANSWERED = frozenset({"none", "notResponded"})
+
+
+@dataclass(frozen=True)
+class DeltaPage:
+    """What changed in the organizer's calendar window since the last delta round.
+
+    Attributes:
+        changed: Sessions of this SDK created or changed (moved, retitled, answered) in Outlook.
+        removed: Ids of events deleted or cancelled since.
+        delta_link: Pass it to the next :meth:`MicrosoftGraphAdapter.ex_changes` call.
+    """
+
+    changed: tuple[ProviderSession, ...]
+    removed: tuple[str, ...]
+    delta_link: str
+
+
+class MicrosoftGraphAdapter(Adapter):
+    """Sessions as Outlook events, learners as attendees, Teams links, rooms as resource attendees.
+
+    Args:
+        config: Validated settings.
+        session: HTTP session to use (one per adapter by default).
+        sleep: How the transport and the waits for Outlook's asynchronous work pause (tests pass a recorder).
+        clock: Monotonic clock of the transports' time bounds.
+        hooks: Called with a :class:`~lms_connectors.http.transport.CallEvent` after every attempt.
+        token_cache: msal token cache to share (default: in memory, or ``config.token_cache_path``).
+    """
+
+    name: ClassVar[str] = "microsoft_graph"
+    display_name: ClassVar[str] = "Microsoft Graph (Outlook, Teams)"
+    kind: ClassVar[AdapterKind] = AdapterKind.CALENDAR
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {
+            Capability.RESCHEDULE_IN_PLACE,
+            Capability.ROSTER,
+            Capability.MEETING_LINK,
+            Capability.PUBLISHES_MEETING_LINK,
+            Capability.ROOMS,
+            Capability.FREE_BUSY,
+            Capability.NATIVE_IDEMPOTENCY,
+            Capability.NOTIFIES_ATTENDEES,
+            Capability.LIST_SESSIONS,
+        }
+    )
+    config_model: ClassVar[type[MicrosoftGraphConfig]] = MicrosoftGraphConfig
+
+    def __init__(
+        self,
+        config: MicrosoftGraphConfig,
+        *,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        hooks: Sequence[Callable[[CallEvent], None]] = (),
+        token_cache: msal.SerializableTokenCache | None = None,
+    ) -> None:
+        self.config = config
+        http_session = session if session is not None else requests.Session()
+        retry = RetryPolicy(max_attempts=config.max_attempts, total_timeout=config.total_timeout)
+        timeout = (config.connect_timeout, config.read_timeout)
+        credential = config.client_secret or config.certificate_private_key
+        self.login_transport = HttpTransport(
+            provider=self.name,
+            base_url=config.login_base_url,
+            classifier=classify_login_response,
+            retry=retry,
+            timeout=timeout,
+            session=http_session,
+            hooks=hooks,
+            sleep=sleep,
+            clock=clock,
+            extra_secrets=[credential.get_secret_value()] if credential is not None else [],
+        )
+        self.auth = MsalClientCredentials(
+            config, TransportHttpClient(self.login_transport, config.login_base_url), token_cache
+        )
+        self.transport = HttpTransport(
+            provider=self.name,
+            base_url=config.base_url,
+            auth=self.auth,
+            classifier=classify_graph_response,
+            retry=retry,
+            rate_limiter=(
+                RateLimiter(config.requests_per_second, burst=config.burst, clock=clock, sleep=sleep)
+                if config.requests_per_second
+                else None
+            ),
+            timeout=timeout,
+            session=http_session,
+            hooks=hooks,
+            sleep=sleep,
+            clock=clock,
+        )
+        self.limiter = MailboxLimiter(f"{config.tenant_id}/{config.client_id}", config.mailbox_concurrency)
+        self._sleep = sleep
+        # The newest etag each event had when this adapter's own write left it, kept while the fields the SDK
+        # owns are as the ref knows them: a roster change moves the etag, and a reschedule sent with the ref's
+        # older etag would cost a refused PATCH, a GET and a second PATCH.
+        self._etags: dict[str, str] = {}
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> MicrosoftGraphAdapter:
+        """Build the adapter from a mapping of :class:`MicrosoftGraphConfig` fields.
+
+        Raises:
+            ConfigurationError: The mapping is not a valid configuration.
+        """
+        settings: MicrosoftGraphConfig = cls.validated_config(config)
+        return cls(settings)
+
+    # -- standard API ------------------------------------------------------------------------------
+
+    def create_session(self, session: Session, *, key: str, fresh: bool = False) -> ProviderRef:
+        """Create the session's event in the organizer's calendar; idempotent for ``key``.
+
+        :calls: ``GET users/{mailbox}/events?$filter=...`` (unless ``fresh``), ``POST users/{mailbox}/events``;
+        then ``GET users/{mailbox}/events/{id}`` while the Teams link or the room's answer is outstanding.
+
+        The body carries ``transactionId`` (the same for every attempt with ``key``): Graph drops a resent
+        create. Graph documents that as reducing duplicates, not ruling them out, so a create that may have
+        been sent before looks the key up first, and one whose answer was lost looks it up before anything else
+        (and raises the loss when nothing is there, for the caller to retry with the same key).
+
+        Outlook attaches the Teams link and the room mailbox answers asynchronously: the event is read again
+        (for up to ``teams_wait_seconds`` / ``room_wait_seconds``) until they are there. An event without its
+        link, or whose room declined, is deleted before the error is raised: nothing half-made is left.
+
+        Raises:
+            Conflict: The session's room is booked at that time (it declined).
+            TransientError: Outlook had not attached the Teams link in time; or the answer was lost and no
+                event carries the key yet (retry with the same key).
+        """
+        body = event_body(session, key=key)
+        event = None if fresh else self._find_event(key)
+        if event is None:
+            try:
+                event = self._as_event(
+                    self._call("POST", self._events_path(), json=body, operation="events.create")
+                )
+            except TransientError as exc:
+                if isinstance(exc, RateLimited):
+                    raise  # refused before processing, and waited out as far as the bounds allow
+                event = self._find_event(key)  # the create may have been saved: look before anything else
+                if event is None:
+                    raise
+        try:
+            event = self._await_outlook(event, session)
+        except ConnectorError:
+            self._delete(str(event["id"]))
+            raise
+        ref = self._ref(event)
+        self._remember(ref, event)
+        return ref
+
+    def find_session(self, key: str) -> ProviderRef | None:
+        """The live event a create with ``key`` made, or ``None``.
+
+        :calls: ``GET users/{mailbox}/events?$filter=singleValueExtendedProperties/Any(...)``
+        """
+        event = self._find_event(key)
+        return self._ref(event) if event is not None else None
+
+    def get_session(self, ref: ProviderRef) -> ProviderSession:
+        """Read the event back (a cancelled one reads back with ``cancelled=True`` while Outlook keeps it).
+
+        :calls: ``GET users/{mailbox}/events/{id}``
+
+        Raises:
+            NotFound: The event does not exist (deleted).
+        """
+        return provider_session(self._get_event(ref.external_id), self.config.organizer)
+
+    def reschedule_session(self, ref: ProviderRef, session: Session) -> ProviderRef:
+        """Move the event in place (same id); Outlook sends the attendees an update.
+
+        :calls: ``PATCH users/{mailbox}/events/{id}`` with ``If-Match``; on a 412, ``GET`` the event and, when
+        only fields the SDK does not own changed, ``PATCH`` once more.
+
+        Raises:
+            Conflict: Someone else moved or retitled the event in Outlook since ``ref`` was read.
+        """
+        body = reschedule_patch(session)
+        try:
+            event = self._patch_event(ref.external_id, body, etag=self._etags.get(ref.external_id, ref.version))
+        except Conflict as exc:
+            current = self._get_event(ref.external_id)
+            if _holds_slot(current, session):
+                event = current  # a retried patch whose first answer was lost: it is done
+            elif ref.extra.get("owned") is not None and owned_fingerprint(current) == ref.extra["owned"]:
+                event = self._patch_event(ref.external_id, body, etag=_etag(current))
+            else:
+                raise Conflict(
+                    "someone else moved or retitled the event in Outlook since it was read; read it again first",
+                    provider=self.name,
+                    status=exc.status,
+                    code=exc.code,
+                    body_excerpt=exc.body_excerpt,
+                    request_id=exc.request_id,
+                ) from exc
+        moved = self._ref(event)
+        self._remember(moved, event)
+        return moved
+
+    def cancel_session(self, ref: ProviderRef, *, notify: bool = True) -> None:
+        """Cancel the event; attendees receive ``cancel_comment`` when ``notify``. Already gone: success.
+
+        :calls: ``POST users/{mailbox}/events/{id}/cancel`` (202), or ``DELETE users/{mailbox}/events/{id}``
+        when Graph refuses the action (400: not a meeting this mailbox organizes, already cancelled) or when
+        ``notify`` is false (an organizer's delete still tells attendees Outlook had invited).
+        """
+        self._etags.pop(ref.external_id, None)
+        if notify:
+            try:
+                self._call(
+                    "POST",
+                    f"{self._event_path(ref.external_id)}/cancel",
+                    json={"comment": self.config.cancel_comment},
+                    # Cancelling twice leaves the event cancelled: safe to resend.
+                    idempotent=True,
+                    operation="events.cancel",
+                )
+                return
+            except NotFound:
+                return
+            except InvalidRequest:
+                pass
+        self._delete(ref.external_id)
+
+    def enrol(
+        self, ref: ProviderRef, session: Session, people: Sequence[Person], *, seated: bool = False
+    ) -> list[RosterMember]:
+        """Add ``people`` as attendees (Outlook invites them); everyone already there stays.
+
+        :calls: ``GET users/{mailbox}/events/{id}``, then ``PATCH`` (``If-Match``) with the whole list when
+        someone is new.
+
+        Raises:
+            NotFound: The event does not exist or was cancelled.
+            Conflict: Someone kept changing the attendees between our read and write (after 3 rounds).
+        """
+        emails = {person.email.lower() for person in people}
+        event = self._change_attendees(ref, add=people)
+        return [roster_member(item) for item in learner_attendees(event) if roster_member(item).email in emails]
+
+    def unenrol(
+        self,
+        ref: ProviderRef,
+        session: Session,
+        people: Sequence[Person],
+        *,
+        registrations: Mapping[str, RosterMember] | None = None,
+    ) -> None:
+        """Remove ``people`` (and only them) from the attendees; Outlook tells them.
+
+        :calls: ``GET users/{mailbox}/events/{id}``, then ``PATCH`` (``If-Match``) when one of them was there.
+        """
+        self._change_attendees(ref, remove=[person.email for person in people])
+
+    def list_roster(self, ref: ProviderRef) -> Iterator[RosterMember]:
+        """The event's learners (rooms, organizer and instructors left out).
+
+        :calls: ``GET users/{mailbox}/events/{id}`` (attendees come whole with the event: no paging).
+        """
+        event = self._get_event(ref.external_id)
+        return iter([roster_member(item) for item in learner_attendees(event)])
+
+    def list_sessions(
+        self, start: datetime, end: datetime, *, page_size: int | None = None
+    ) -> Iterator[ProviderSession]:
+        """Every event of this SDK that starts in ``[start, end)``, page after page.
+
+        :calls: ``GET users/{mailbox}/calendarView?startDateTime&endDateTime`` and its ``@odata.nextLink`` pages.
+        """
+        require_window(start, end)
+        params: dict[str, Any] = {
+            "startDateTime": _utc_text(start),
+            "endDateTime": _utc_text(end),
+            "$expand": expand_properties(),
+            "$orderby": "start/dateTime",
+        }
+        if page_size is not None:
+            params["$top"] = page_size
+        first = self.transport.url_for(self._mailbox_path("calendarView"))
+        calls = 0
+
+        def fetch_page(url: str) -> tuple[list[ProviderSession], str | None]:
+            nonlocal calls
+            calls += 1
+            page = self._call("GET", url, params=params if calls == 1 else None, operation="calendarView.list")
+            items = _page_items(page)
+            sessions = [
+                provider_session(item, self.config.organizer)
+                for item in items
+                if event_key(item) is not None
+                and not item.get("isCancelled")
+                and start <= parse_graph_datetime(item.get("start"), "start") < end
+            ]
+            return sessions, _next_link(page)
+
+        return paginate_by_next_url(fetch_page, first)
+
+    def free_busy(self, emails: Sequence[str], start: datetime, end: datetime) -> dict[str, list[BusyInterval]]:
+        """Busy intervals of people or rooms in ``[start, end)`` (tentative and away count as busy).
+
+        :calls: ``POST users/{mailbox}/calendar/getSchedule`` (one per 20 schedules).
+
+        Raises:
+            NotFound: Graph could not read one of the schedules (unknown, or not shared).
+        """
+        require_window(start, end)
+        result: dict[str, list[BusyInterval]] = {}
+        for offset in range(0, len(emails), _SCHEDULE_BATCH):
+            batch = list(emails[offset : offset + _SCHEDULE_BATCH])
+            body = {
+                "schedules": batch,
+                "startTime": {"dateTime": _utc_naive(start), "timeZone": "UTC"},
+                "endTime": {"dateTime": _utc_naive(end), "timeZone": "UTC"},
+                "availabilityViewInterval": 15,
+            }
+            answer = self._call(
+                "POST", self._mailbox_path("calendar/getSchedule"), json=body, idempotent=True,
+                operation="calendar.getSchedule",
+            )
+            by_id = {
+                str(item.get("scheduleId", "")).lower(): item for item in _page_items(answer)
+            }
+            for email in batch:
+                result[email] = _busy_of(email, by_id.get(email.lower()))
+        return result
+
+    def diagnose(self) -> list[DiagnosticCheck]:
+        """Check the token, the organizer mailbox, calendar write access and room listing.
+
+        :calls: the token endpoint, ``GET users/{mailbox}``, ``GET users/{mailbox}/calendar``,
+        ``GET places/microsoft.graph.room?$top=1``.
+        """
+        checks: list[DiagnosticCheck] = []
+
+        def check(name: str, action: Callable[[], str]) -> None:
+            try:
+                checks.append(DiagnosticCheck(name=name, ok=True, detail=action()))
+            except ConnectorError as exc:
+                checks.append(DiagnosticCheck(name=name, ok=False, detail=f"{type(exc).__name__}: {exc}"))
+
+        def token() -> str:
+            self.auth.token()
+            return "client credentials accepted by the identity platform"
+
+        def mailbox() -> str:
+            user = self._call("GET", self._mailbox_path(""), params={"$select": "id,mail,userPrincipalName"},
+                              operation="users.get")
+            return f"organizer mailbox {user.get('mail') or user.get('userPrincipalName') or user.get('id')}"
+
+        def calendar() -> str:
+            found = self._call("GET", self._mailbox_path("calendar"), params={"$select": "id,canEdit,owner"},
+                               operation="calendar.get")
+            if not found.get("canEdit", True):
+                raise InvalidRequest("the application may read but not write the organizer's calendar",
+                                     provider=self.name)
+            return "Calendars.ReadWrite: the organizer's calendar is writable (application access policy allows it)"
+
+        def rooms() -> str:
+            self._call("GET", "places/microsoft.graph.room", params={"$top": 1}, operation="places.rooms")
+            return "Place.Read.All: rooms can be listed"
+
+        check("token", token)
+        if checks[-1].ok:
+            check("mailbox", mailbox)
+            check("calendar", calendar)
+            check("rooms", rooms)
+        return checks
+
+    def close(self) -> None:
+        """Close the HTTP session."""
+        self.transport.close()
+
+    # -- provider extras ------------------------------------------------------------------------------
+
+    def ex_list_rooms(self, *, page_size: int | None = None) -> Iterator[Room]:
+        """The tenant's rooms (``capacity``, building, floor, accessibility), page after page.
+
+        :calls: ``GET places/microsoft.graph.room`` and its ``@odata.nextLink`` pages.
+        """
+        params = {"$top": page_size} if page_size is not None else None
+        calls = 0
+
+        def fetch_page(url: str) -> tuple[list[Room], str | None]:
+            nonlocal calls
+            calls += 1
+            page = self._call("GET", url, params=params if calls == 1 else None, operation="places.rooms")
+            return [_room(item) for item in _page_items(page)], _next_link(page)
+
+        return paginate_by_next_url(fetch_page, self.transport.url_for("places/microsoft.graph.room"))
+
+    def ex_changes(self, start: datetime, end: datetime, *, delta_link: str | None = None) -> DeltaPage:
+        """What changed in Outlook in ``[start, end)`` since ``delta_link`` (everything on the first round).
+
+        :calls: ``GET users/{mailbox}/calendarView/delta?startDateTime&endDateTime`` (or the ``delta_link``) and
+        its ``@odata.nextLink`` pages, until Graph answers an ``@odata.deltaLink``.
+
+        Only events of this SDK are reported as changed; an event removed from the window (deleted, cancelled)
+        comes as ``@removed`` and is reported by id. Keep ``delta_link`` for the next round.
+        """
+        if delta_link is None:
+            require_window(start, end)
+            url = self.transport.url_for(self._mailbox_path("calendarView/delta"))
+            params: dict[str, Any] | None = {"startDateTime": _utc_text(start), "endDateTime": _utc_text(end)}
+        else:
+            url, params = delta_link, None
+        changed: list[ProviderSession] = []
+        removed: list[str] = []
+        seen: set[str] = set()
+        while True:
+            if url in seen:
+                raise MalformedResponse("calendarView/delta sent the same page link twice", provider=self.name)
+            seen.add(url)
+            page = self._call("GET", url, params=params, operation="calendarView.delta")
+            params = None
+            for item in _page_items(page):
+                if "@removed" in item or item.get("isCancelled"):
+                    removed.append(str(item.get("id")))
+                elif event_key(item) is not None:
+                    changed.append(provider_session(item, self.config.organizer))
+            following = _next_link(page)
+            if following is None:
+                final = page.get("@odata.deltaLink") if isinstance(page, dict) else None
+                if not isinstance(final, str):
+                    raise MalformedResponse("calendarView/delta ended without a deltaLink", provider=self.name)
+                return DeltaPage(tuple(changed), tuple(removed), final)
+            url = following
+
+    def ex_cancel_many(self, refs: Sequence[ProviderRef]) -> dict[str, ConnectorError | None]:
+        """Cancel many events in ``$batch`` calls of up to 20, chained with ``dependsOn`` per mailbox.
+
+        :calls: ``POST $batch`` (one per 20 events; items Graph throttles are sent again in a later batch).
+
+        Returns:
+            For each event id: ``None`` when it is cancelled (or was already gone), else the item's error.
+        """
+        items = [
+            BatchItem(
+                id=str(index),
+                method="POST",
+                url=f"/{self._event_path(ref.external_id)}/cancel",
+                body={"comment": self.config.cancel_comment},
+            )
+            for index, ref in enumerate(refs)
+        ]
+        answers = run_batch(self.call, self._sleep, items, operation="batch.cancel")
+        outcome: dict[str, ConnectorError | None] = {}
+        for index, ref in enumerate(refs):
+            error = answers[str(index)].error
+            outcome[ref.external_id] = None if error is None or isinstance(error, NotFound) else error
+        return outcome
+
+    # -- helpers --------------------------------------------------------------------------------------
+
+    def call(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Any = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+        operation: str | None = None,
+    ) -> Any:
+        """Send one Graph request through the mailbox limiter, with the adapter's ``Prefer`` header.
+
+        :calls: whatever ``method`` and ``url`` name (used by the batch helper and the harness).
+        """
+        return self._call(method, url, params=params, json=json, headers=headers, idempotent=idempotent,
+                          operation=operation)
+
+    def _call(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Any = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+        operation: str | None = None,
+    ) -> Any:
+        sent = {"Prefer": f'outlook.timezone="{self.config.response_timezone}", IdType="ImmutableId"'}
+        if headers:
+            sent.update(headers)
+        with self.limiter.slot(self.config.organizer):
+            return self.transport.request_json(
+                method, url, params=params, json=json, headers=sent, idempotent=idempotent, operation=operation
+            )
+
+    def _mailbox_path(self, rest: str) -> str:
+        base = f"users/{quote(self.config.organizer, safe='@')}"
+        return f"{base}/{rest}" if rest else base
+
+    def _events_path(self) -> str:
+        return self._mailbox_path("events")
+
+    def _event_path(self, event_id: str) -> str:
+        return f"{self._events_path()}/{quote(event_id, safe='')}"
+
+    def _ref(self, event: Mapping[str, Any]) -> ProviderRef:
+        return provider_ref(event, self.config.organizer)
+
+    def _remember(self, ref: ProviderRef, event: Mapping[str, Any]) -> None:
+        """Keep the etag this adapter's own write left, while the SDK-owned fields are as ``ref`` knows them."""
+        etag = _etag(event)
+        if etag is not None and ref.extra.get("owned") == owned_fingerprint(event):
+            self._etags[ref.external_id] = etag
+        else:
+            self._etags.pop(ref.external_id, None)
+
+    def _as_event(self, value: Any) -> dict[str, Any]:
+        if not isinstance(value, dict) or not isinstance(value.get("id"), str):
+            raise MalformedResponse("Graph answered without an event object", provider=self.name)
+        return value
+
+    def _get_event(self, event_id: str) -> dict[str, Any]:
+        return self._as_event(
+            self._call("GET", self._event_path(event_id), params={"$expand": expand_properties()},
+                       operation="events.get")
+        )
+
+    def _find_event(self, key: str) -> dict[str, Any] | None:
+        page = self._call(
+            "GET",
+            self._events_path(),
+            params={"$filter": key_filter(key), "$expand": expand_properties(), "$top": 5},
+            operation="events.find",
+        )
+        for item in _page_items(page):
+            if event_key(item) == key and not item.get("isCancelled"):
+                return self._as_event(item)
+        return None
+
+    def _patch_event(self, event_id: str, body: dict[str, Any], *, etag: str | None) -> dict[str, Any]:
+        return self._as_event(
+            self._call(
+                "PATCH",
+                self._event_path(event_id),
+                params={"$expand": expand_properties()},
+                json=body,
+                headers={"If-Match": etag} if etag else None,
+                idempotent=True,  # the body sets absolute values: sending it twice changes nothing more
+                operation="events.update",
+            )
+        )
+
+    def _delete(self, event_id: str) -> None:
+        try:
+            self._call("DELETE", self._event_path(event_id), operation="events.delete")
+        except NotFound:
+            return
+
+    def _await_outlook(self, event: dict[str, Any], session: Session) -> dict[str, Any]:
+        """Read the event again while Outlook is still attaching its Teams link or the room has not answered."""
+        room_email = session.room.email if session.room is not None else None
+        teams = wants_teams(session)
+        waited, pause = 0.0, 0.5
+        while True:
+            link_missing = teams and teams_pending(event)
+            answer = room_response(event, room_email) if room_email else None
+            if answer == "declined":
+                raise Conflict(
+                    f"room {room_email} is already booked at that time (it declined the event)",
+                    provider=self.name,
+                    code="roomDeclined",
+                )
+            room_waiting = answer in _UNANSWERED and waited < self.config.room_wait_seconds
+            if not link_missing and not room_waiting:
+                return event
+            if link_missing and waited >= self.config.teams_wait_seconds:
+                raise TransientError(
+                    f"Outlook had not attached the Teams link of event {event.get('id')} after {waited:.1f} s",
+                    provider=self.name,
+                    code="onlineMeetingPending",
+                )
+            self._sleep(pause)
+            waited += pause
+            pause = min(pause * 2, 2.0)
+            event = self._get_event(str(event["id"]))
+
+    def _change_attendees(
+        self, ref: ProviderRef, *, add: Sequence[Person] = (), remove: Sequence[str] = ()
+    ) -> dict[str, Any]:
+        attempt = 0
+        while True:
+            attempt += 1
+            event = self._get_event(ref.external_id)
+            if event.get("isCancelled"):
+                raise NotFound(f"event {ref.external_id} was cancelled: its roster is closed", provider=self.name)
+            attendees, changed = merge_attendees(event.get("attendees") or [], add=add, remove=remove)
+            if not changed:
+                return event
+            try:
+                # PATCH replaces the whole list: If-Match makes Graph refuse our write (412) when someone changed
+                # the event since our read, instead of our list dropping their attendee; then read and merge again.
+                patched = self._patch_event(ref.external_id, {"attendees": attendees}, etag=_etag(event))
+                self._remember(ref, patched)
+                return patched
+            except Conflict:
+                if attempt >= _ROSTER_ATTEMPTS:
+                    raise
+
+
+def _etag(event: Mapping[str, Any]) -> str | None:
+    etag = event.get("@odata.etag")
+    return etag if isinstance(etag, str) and etag else None
+
+
+def _utc_text(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _utc_naive(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _page_items(page: Any) -> list[dict[str, Any]]:
+    if not isinstance(page, dict) or not isinstance(page.get("value"), list):
+        raise MalformedResponse("Graph answered a collection without 'value'", provider=PROVIDER)
+    return [item for item in page["value"] if isinstance(item, dict)]
+
+
+def _next_link(page: Any) -> str | None:
+    link = page.get("@odata.nextLink") if isinstance(page, dict) else None
+    return link if isinstance(link, str) and link else None
+
+
+def _holds_slot(event: Mapping[str, Any], session: Session) -> bool:
+    try:
+        start = parse_graph_datetime(event.get("start"), "start")
+        end = parse_graph_datetime(event.get("end"), "end")
+    except MalformedResponse:
+        return False
+    return (
+        start.astimezone(UTC) == session.slot.start_utc()
+        and end.astimezone(UTC) == session.slot.end_utc()
+        and event.get("subject") == session.title
+    )
+
+
+_BUSY_STATUSES = frozenset({"busy", "tentative", "oof", "workingElsewhere"})
+
+
+def _busy_of(email: str, schedule: Any) -> list[BusyInterval]:
+    if not isinstance(schedule, dict):
+        raise MalformedResponse(f"getSchedule answered nothing for {email}", provider=PROVIDER)
+    error = schedule.get("error")
+    if isinstance(error, dict):
+        raise NotFound(f"free/busy of {email} unavailable: {error.get('message') or error.get('responseCode')}",
+                       provider=PROVIDER, code=str(error.get("responseCode") or ""))
+    busy = []
+    for item in schedule.get("scheduleItems") or ():
+        if isinstance(item, dict) and item.get("status") in _BUSY_STATUSES:
+            busy.append(
+                BusyInterval(
+                    start=parse_graph_datetime(item.get("start"), "start"),
+                    end=parse_graph_datetime(item.get("end"), "end"),
+                )
+            )
+    return busy
+
+
+def _room(item: Mapping[str, Any]) -> Room:
+    capacity = item.get("capacity")
+    floor = item.get("floorLabel") or (f"floor {item['floorNumber']}" if item.get("floorNumber") is not None else None)
+    parts = [str(part) for part in (item.get("building"), floor) if part]
+    if item.get("isWheelChairAccessible"):
+        parts.append("wheelchair accessible")
+    email = item.get("emailAddress")
+    return Room(
+        id=str(item.get("id") or email),
+        name=str(item.get("displayName") or email),
+        email=email if isinstance(email, str) and email else None,
+        capacity=capacity if isinstance(capacity, int) and capacity > 0 else None,
+        location=", ".join(parts) or None,
+    )
