@@ -144,15 +144,21 @@ def test_doctor_checks_a_moodle_site_served_on_loopback(tmp_path: Path) -> None:
 def test_demo_routes_both_sessions_through_one_scheduler_on_every_installed_adapter(tmp_path: Path) -> None:
     result = runner.invoke(app, ["demo", "--workdir", str(tmp_path), "--quiet"])
     assert result.exit_code == 0, result.output
-    assert "adapters: acme_lms, google_calendar, moodle, zoom" in result.output  # the vendor's adapter too
+    assert "adapters: acme_lms, google_calendar, microsoft_graph, moodle, zoom" in result.output  # the vendor's too
     ledger = SQLiteLedger(tmp_path / "ledger.sqlite")
     try:
         virtual = next(s for s in ledger.list_sessions() if s.is_virtual)
         in_person = next(s for s in ledger.list_sessions() if not s.is_virtual)
-        assert sorted(r.provider for r in ledger.list_refs(in_person.id)) == ["acme_lms", "google_calendar", "moodle"]
+        assert sorted(r.provider for r in ledger.list_refs(in_person.id)) == [
+            "acme_lms",
+            "google_calendar",
+            "microsoft_graph",
+            "moodle",
+        ]
         assert sorted(r.provider for r in ledger.list_refs(virtual.id)) == [
             "acme_lms",
             "google_calendar",
+            "microsoft_graph",
             "moodle",
             "zoom",
         ]
@@ -160,6 +166,21 @@ def test_demo_routes_both_sessions_through_one_scheduler_on_every_installed_adap
         assert virtual.meeting is not None and virtual.meeting.provider == "zoom"
     finally:
         ledger.close()
+
+
+def test_demo_on_microsoft_graph_alone_makes_the_teams_link_itself(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["demo", "--workdir", str(tmp_path), "--only", "microsoft_graph", "--quiet"])
+    assert result.exit_code == 0, result.output
+    ledger = SQLiteLedger(tmp_path / "ledger.sqlite")
+    try:
+        virtual = next(s for s in ledger.list_sessions() if s.is_virtual)
+        assert virtual.meeting is not None and virtual.meeting.provider == "microsoft_graph"
+        assert virtual.meeting.join_url.startswith("https://teams.microsoft.com/l/meetup-join/")
+        assert [r.provider for r in ledger.list_refs(virtual.id)] == ["microsoft_graph"]
+    finally:
+        ledger.close()
+    again = runner.invoke(app, ["demo", "--workdir", str(tmp_path), "--only", "microsoft_graph", "--quiet"])
+    assert "provider HTTP calls this run: 0" in again.output
 
 
 def test_demo_with_only_a_meeting_provider_skips_the_in_person_session_and_says_why(tmp_path: Path) -> None:
