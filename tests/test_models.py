@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -67,4 +67,22 @@ def test_same_instants_sees_the_fold() -> None:
     later = earlier.replace(fold=1)
     one = slot(earlier, later + timedelta(hours=1))
     assert not one.same_instants(slot(later, later + timedelta(hours=1)))
-    assert one.same_instants(slot(earlier.astimezone(ZoneInfo("Asia/Tokyo")), later + timedelta(hours=1)))
+    assert one.same_instants(slot(earlier.astimezone(UTC), later + timedelta(hours=1)))
+
+
+@pytest.mark.parametrize("bad", ["bad id!", "-starts-with-dash", "a/b"])
+def test_a_bad_session_id_is_explained_without_a_regex(bad: str) -> None:
+    start = datetime(2027, 3, 1, 9, tzinfo=NY)
+    with pytest.raises(ValidationError) as caught:
+        Session(id=bad, title="T", slot=slot(start, start + timedelta(hours=1)))
+    assert caught.value.field == "id"
+    assert "letters, digits" in caught.value.message and "[A-Za-z" not in caught.value.message
+
+
+def test_a_nested_error_names_its_dotted_field() -> None:
+    start = datetime(2027, 3, 1, 9, tzinfo=NY)
+    with pytest.raises(ValidationError) as caught:
+        Session(id="s1", title="T", slot=slot(start, start + timedelta(hours=1)),
+                instructors=({"email": "not-an-email", "name": "X"},))  # type: ignore[arg-type]
+    assert caught.value.field == "instructors.0.email"
+    assert caught.value.evidence()["field"] == "instructors.0.email"

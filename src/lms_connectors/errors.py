@@ -117,7 +117,20 @@ class ConfigurationError(ConnectorError):
 
 
 class ValidationError(ConnectorError, ValueError):
-    """Input was rejected before any provider was called (naive datetime, unknown zone, end before start)."""
+    """Input was rejected before any provider was called (naive datetime, unknown zone, end before start).
+
+    Attributes:
+        field: Where the bad value is, as a dotted path (``"slot.timezone"``, ``"id"``), when one field is to
+            blame; ``None`` otherwise.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None, **evidence: Any) -> None:
+        super().__init__(message, **evidence)
+        self.field = field
+
+    def evidence(self) -> dict[str, Any]:
+        """The structured evidence, with the field to blame."""
+        return {**super().evidence(), "field": self.field}
 
 
 class NotSupported(ConnectorError):

@@ -11,13 +11,13 @@ import re
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Self
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from lms_connectors.errors import ValidationError
-from lms_connectors.timezones import wall_time_exists
+from lms_connectors.timezones import canonical_zone, wall_time_exists
 
 __all__ = [
     "AwareDatetime",
@@ -46,16 +46,9 @@ def utc_now() -> datetime:
 
 
 def _check_zone(name: str) -> str:
-    # zoneinfo also accepts file paths and the host's "localtime"; neither is a portable zone name.
-    if not name or name.startswith(("/", ".")) or name == "localtime":
-        raise ValidationError(f"unknown time zone {name!r}: give an IANA name such as 'Europe/Paris'")
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValidationError(
-            f"unknown time zone {name!r}: give an IANA name such as 'Europe/Paris'"
-        ) from exc
-    return name
+    # Any spelling a person or a provider uses (case, legacy alias, Windows name) is stored as one modern IANA
+    # name, so that two spellings of a zone never compare different and invites never carry TZID:US/Eastern.
+    return canonical_zone(name)
 
 
 def _check_aware(value: datetime) -> datetime:
@@ -76,6 +69,20 @@ def _check_aware(value: datetime) -> datetime:
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
+_SESSION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]*")
+
+
+def _check_session_id(value: str) -> str:
+    # The id becomes part of idempotency keys, provider markers and file names: only characters that are safe
+    # in all of them.
+    if not _SESSION_ID.fullmatch(value):
+        raise ValidationError(
+            f"session id {value!r} is not usable: start with a letter or digit and use only letters, digits and "
+            "'.', '_', ':', '-' (e.g. 'ilt-101.2027-03-16')"
+        )
+    return value
+
+
 def _check_email(value: str) -> str:
     value = value.strip()
     if not _EMAIL.match(value):
@@ -86,7 +93,7 @@ def _check_email(value: str) -> str:
 
 
 IanaZone = Annotated[str, AfterValidator(_check_zone)]
-"""An IANA time-zone name that exists in the tz database."""
+"""A time zone, stored as its canonical modern IANA name (see :func:`lms_connectors.timezones.canonical_zone`)."""
 
 AwareDatetime = Annotated[datetime, AfterValidator(_check_aware)]
 """A datetime with a zone; naive values are refused."""
@@ -106,9 +113,20 @@ def describe_pydantic_error(exc: PydanticValidationError) -> str:
     return "; ".join(problems)
 
 
+def _first_field(exc: PydanticValidationError) -> str | None:
+    """Dotted path of the first failed field, down into the SDK's own errors (``slot.start``)."""
+    for error in exc.errors():
+        cause = (error.get("ctx") or {}).get("error")
+        parts = [str(part) for part in error["loc"]]
+        if isinstance(cause, ValidationError) and cause.field:
+            parts.append(cause.field)
+        return ".".join(parts) or None
+    return None
+
+
 def _sdk_error(exc: PydanticValidationError, model: str) -> ValidationError:
-    """Pydantic's error as the SDK's."""
-    return ValidationError(f"invalid {model}: {describe_pydantic_error(exc)}")
+    """Pydantic's error as the SDK's, naming the field to blame."""
+    return ValidationError(f"invalid {model}: {describe_pydantic_error(exc)}", field=_first_field(exc))
 
 
 class _Model(BaseModel):
@@ -179,11 +197,37 @@ class TimeSlot(_Model):
 
     The instants are absolute; ``timezone`` says in which zone the session is *set* (how it is shown to its
     organiser, how providers that need a zone receive it, how recurrence would expand).
+
+    ``start`` and ``end`` are kept in the slot's zone:
+
+    * given in UTC or with a fixed offset (an instant, as APIs and the ledger's JSON give it), they are
+      converted to ``timezone`` (same instant);
+    * given in a named zone, it must be the slot's zone (any spelling of it): a start in ``Asia/Tokyo`` for a
+      slot set in ``America/New_York`` is refused, since it is most often a New York wall time written with
+      the wrong zone. Convert it first (``start.astimezone(ZoneInfo("America/New_York"))``) if the instant
+      is what you mean.
     """
 
     start: AwareDatetime
     end: AwareDatetime
     timezone: IanaZone
+
+    @model_validator(mode="after")
+    def _instants_in_the_slots_zone(self) -> TimeSlot:
+        zone = ZoneInfo(self.timezone)
+        for name in ("start", "end"):
+            value: datetime = getattr(self, name)
+            key = getattr(value.tzinfo, "key", None)
+            if key is not None and canonical_zone(key) != self.timezone:
+                raise ValidationError(
+                    f"{name} {value.isoformat()} is given in {key} but the slot is set in {self.timezone}: give it "
+                    f"in {self.timezone}, or convert it first (.astimezone(ZoneInfo({self.timezone!r})))",
+                    field=name,
+                )
+            if value.tzinfo is not zone:
+                # The model is frozen; this runs while it is being built, before anyone can see it.
+                object.__setattr__(self, name, value.astimezone(zone))
+        return self
 
     @model_validator(mode="after")
     def _end_after_start(self) -> TimeSlot:
@@ -295,7 +339,7 @@ class Session(_Model):
             is refused.
     """
 
-    id: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
+    id: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_check_session_id)]
     title: str = Field(min_length=1, max_length=200)
     slot: TimeSlot
     modality: Modality = Modality.IN_PERSON

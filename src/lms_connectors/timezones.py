@@ -11,9 +11,11 @@
 
 from __future__ import annotations
 
+import difflib
 import functools
 import importlib.resources
 import math
+import zoneinfo
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Literal
@@ -22,6 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from lms_connectors.errors import ValidationError
 
 __all__ = [
+    "POSIX_STYLE_ZONES",
     "FoldPolicy",
     "GapPolicy",
     "Transition",
@@ -33,6 +36,7 @@ __all__ = [
     "localize",
     "modern_iana_name",
     "require_window",
+    "canonical_zone",
     "require_zone",
     "to_zone",
     "wall_time_exists",
@@ -122,9 +126,76 @@ def modern_iana_name(name: str) -> str:
     return name
 
 
+POSIX_STYLE_ZONES: dict[str, str] = {
+    "EST5EDT": "America/New_York",
+    "CST6CDT": "America/Chicago",
+    "MST7MDT": "America/Denver",
+    "PST8PDT": "America/Los_Angeles",
+    "EST": "America/Panama",
+    "MST": "America/Phoenix",
+    "HST": "Pacific/Honolulu",
+    "CET": "Europe/Brussels",
+    "MET": "Europe/Brussels",
+    "EET": "Europe/Athens",
+    "WET": "Europe/Lisbon",
+}
+"""The tz database's POSIX-style zones and the city zones they became links to in tz 2024b (its ``backward``
+file). Older tzdata releases, such as some ``tzdata`` wheels, still ship them as zones of their own, so the
+mapping is kept here rather than read from the installed data."""
+
+
+@functools.cache
+def _zones_by_folded_name() -> dict[str, str]:
+    """Every zone name of the tz database (links included), by its case-folded spelling."""
+    return {name.casefold(): name for name in zoneinfo.available_timezones()}
+
+
+def _unknown_zone(name: str) -> ValidationError:
+    """The error for a name that is no zone, with the closest IANA or Windows names as a suggestion."""
+    from tzlocal.windows_tz import win_tz
+
+    folded = name.strip().casefold()
+    candidates = {**_zones_by_folded_name(), **{w.casefold(): w for w in win_tz}}
+    close = difflib.get_close_matches(folded, list(candidates), n=3, cutoff=0.75)
+    hint = f" Did you mean {' or '.join(repr(candidates[c]) for c in close)}?" if close else ""
+    return ValidationError(
+        f"unknown time zone {name!r}: give an IANA name such as 'Europe/Paris' (or a Windows name).{hint}"
+    )
+
+
+def canonical_zone(name: str) -> str:
+    """The canonical modern IANA name for any zone name a person or a provider may give.
+
+    Accepted: IANA names in any letter case (``america/new_york``), legacy aliases (``US/Eastern``,
+    ``Asia/Calcutta``, POSIX-style ``EST5EDT``, see :data:`POSIX_STYLE_ZONES`) and Windows names
+    (``Eastern Standard Time``, as Microsoft Graph and Outlook give them). ``UTC`` and its aliases are ``UTC``.
+
+    Args:
+        name: A zone name.
+
+    Returns:
+        The modern IANA name (``America/New_York``), as models store it and invites write it.
+
+    Raises:
+        ValidationError: Not a zone name; the message suggests the closest IANA or Windows names.
+    """
+    if not isinstance(name, str) or not name.strip() or name.startswith(("/", ".")) or name == "localtime":
+        raise ValidationError(f"unknown time zone {name!r}: give an IANA name such as 'Europe/Paris'")
+    spelled = _zones_by_folded_name().get(name.strip().casefold())
+    if spelled is None:
+        try:
+            return windows_to_iana(name)
+        except ValidationError:
+            raise _unknown_zone(name) from None
+    spelled = POSIX_STYLE_ZONES.get(spelled, spelled)
+    modern = modern_iana_name(spelled)
+    return "UTC" if modern in _UTC_ALIASES else modern
+
+
 # --- IANA <-> Windows -------------------------------------------------------------------------------------
 
 _UTC_NAMES = frozenset({"UTC", "Etc/UTC"})
+_UTC_ALIASES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "Etc/Universal", "Etc/Zulu", "UCT", "Universal", "Zulu"})
 
 
 def iana_to_windows(name: str) -> str:
