@@ -6,15 +6,23 @@ Zoom meeting, a Moodle course event with a group) and the session's roster onto 
 :class:`~lms_connectors.errors.NotSupported` carrying the capability, and each adapter declares what it
 offers in :attr:`Adapter.capabilities` so that callers and the README's support matrix read it as data.
 
+Every adapter is built the same way, ``Adapter(config, *, session=None, sleep=time.sleep, clock=time.monotonic,
+hooks=())`` or ``Adapter.from_config(mapping, **the same options)``: ``config`` extends
+:class:`~lms_connectors.http.settings.TransportSettings`, and the adapter builds its transports in :meth:`Adapter.setup`
+with :meth:`Adapter.api_transport` and :meth:`Adapter.token_transport`, which apply those settings and options.
+
 Provider-only extras live on the concrete adapter, after the standard API, and are prefixed ``ex_``; the
 core never calls them.
 
 Rules every adapter follows (the contract kit checks each one):
 
 * ``create_session`` is idempotent for a given ``key``: called twice, or retried after a lost response,
-  it leaves exactly one provider object. Where the provider has no native idempotency key the adapter
-  looks the object up by a marker derived from the key before creating, unless the caller says the key is
-  ``fresh`` (never sent: the ledger comes first, the provider's listing second), and after a lost answer.
+  it leaves exactly one provider object. The base class owns that rule (:meth:`Adapter.create_traced`): it
+  looks the object up by key before creating, unless the caller says the key is ``fresh`` (never sent: the
+  ledger comes first, the provider's listing second) or the provider refuses duplicates itself
+  (:attr:`Capability.NATIVE_IDEMPOTENCY`), sends the create (:meth:`Adapter.create_new`), and after a lost
+  answer (:class:`~lms_connectors.errors.ResponseLost`) looks up again before anything else. Adapters supply
+  only :meth:`Adapter.create_new` and :meth:`Adapter.find_session` (or :meth:`Adapter.find_created`).
 * ``reschedule_session`` updates the same object in place where the provider allows it.
 * ``cancel_session`` of an object that is already gone succeeds (cancelling is idempotent).
 * ``enrol`` pushes only the people it is given and is idempotent; ``unenrol`` removes only them.
@@ -24,15 +32,23 @@ Rules every adapter follows (the contract kit checks each one):
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
+import requests
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
-from lms_connectors.errors import ConfigurationError, NotSupported
+from lms_connectors.errors import ConfigurationError, ConnectorError, NotSupported, ResponseLost
+from lms_connectors.http.auth import Auth, OAuthTokenAuth, oauth_token_classifier
+from lms_connectors.http.classify import default_classifier
+from lms_connectors.http.ratelimit import RateLimiter
+from lms_connectors.http.settings import TransportRuntime, TransportSettings, build_transport, rate_limiter_for
+from lms_connectors.http.transport import CallEvent, HttpTransport
 from lms_connectors.models import (
     AwareDatetime,
     Person,
@@ -43,7 +59,7 @@ from lms_connectors.models import (
     describe_pydantic_error,
 )
 
-__all__ = ["Adapter", "AdapterKind", "BusyInterval", "Capability", "DiagnosticCheck"]
+__all__ = ["Adapter", "AdapterKind", "BusyInterval", "Capability", "CreateTrace", "DiagnosticCheck"]
 
 
 class AdapterKind(StrEnum):
@@ -99,12 +115,56 @@ class DiagnosticCheck(BaseModel):
     ok: bool
     detail: str = ""
 
+    @classmethod
+    def of(cls, name: str, ok: bool, detail: str = "") -> DiagnosticCheck:
+        """The check ``name`` with its result and explanation (positional shorthand)."""
+        return cls(name=name, ok=ok, detail=detail)
+
+
+@dataclass
+class CreateTrace:
+    """What one idempotent create did, for the audit log (filled in as it goes, so it tells even on failure).
+
+    Attributes:
+        looked_up: Each look-up by key and why it ran: ``"before create"`` or ``"after lost answer"``.
+        found: The external id each look-up found (``None``: nothing), in the same order.
+        lost_answers: The message of each :class:`~lms_connectors.errors.ResponseLost`.
+        attempts: Creates sent (1, or 2 after a lost answer that the look-up proved uncommitted).
+        rule: ``"base"`` when the base class's rule ran, ``"adapter"`` when the adapter overrides
+            ``create_session`` with its own (the trace then says nothing more).
+    """
+
+    looked_up: list[str] = field(default_factory=list)
+    found: list[str | None] = field(default_factory=list)
+    lost_answers: list[str] = field(default_factory=list)
+    attempts: int = 0
+    rule: str = "base"
+
+    def as_detail(self) -> dict[str, object]:
+        """The trace as an audit entry's detail."""
+        return {
+            "lookups": [
+                {"reason": reason, "found": found} for reason, found in zip(self.looked_up, self.found, strict=True)
+            ],
+            "lost_answers": list(self.lost_answers),
+            "attempts": self.attempts,
+            "rule": self.rule,
+        }
+
 
 class Adapter(abc.ABC):
     """Base class of every provider adapter.
 
-    Subclasses set :attr:`name`, :attr:`kind`, :attr:`capabilities` and :attr:`config_model`, and
-    implement the abstract methods. Construct adapters through :meth:`from_config` (the registry does).
+    Subclasses set :attr:`name`, :attr:`kind`, :attr:`capabilities` and :attr:`config_model`, build their
+    transports in :meth:`setup`, and implement the abstract methods plus :meth:`create_new`.
+
+    Args:
+        config: The adapter's validated configuration (an instance of :attr:`config_model`, which extends
+            :class:`~lms_connectors.http.settings.TransportSettings`).
+        session: The ``requests.Session`` every transport of the adapter sends through (a new one by default).
+        sleep: How transports and the rate limiter wait (tests and the contract kit inject a recorder).
+        clock: Monotonic clock of the total time bound and the rate limiter.
+        hooks: Called with a :class:`~lms_connectors.http.transport.CallEvent` after every HTTP attempt.
     """
 
     name: ClassVar[str]
@@ -116,12 +176,64 @@ class Adapter(abc.ABC):
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
     """What this adapter offers beyond the required operations."""
     config_model: ClassVar[type[BaseModel]]
-    """Pydantic model of this adapter's configuration."""
+    """Pydantic model of this adapter's configuration (a :class:`TransportSettings` subclass)."""
+
+    config: TransportSettings
+    """The validated configuration."""
+    runtime: TransportRuntime
+    """Session, sleep, clock and hooks, shared by the adapter's transports."""
+    transport: HttpTransport
+    """The transport of the provider's API (the one :meth:`api_transport` built first)."""
+
+    def __init__(
+        self,
+        config: TransportSettings,
+        *,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        hooks: Sequence[Callable[[CallEvent], None]] = (),
+    ) -> None:
+        if not isinstance(config, self.config_model):
+            raise ConfigurationError(
+                f"{type(self).__name__} takes a {self.config_model.__name__}, got {type(config).__name__}; "
+                "use from_config() for a mapping",
+                provider=self.name,
+            )
+        self.config = config
+        self.runtime = TransportRuntime(
+            session=session if session is not None else requests.Session(), sleep=sleep, clock=clock, hooks=tuple(hooks)
+        )
+        self._transports: dict[str, HttpTransport] = {}
+        self._rate_limiter: RateLimiter | None = rate_limiter_for(config, self.runtime)
+        self.setup()
+
+    def setup(self) -> None:  # noqa: B027 - optional hook: an adapter without transports of its own is valid
+        """Build the adapter's transports and helpers; called once by ``__init__`` (``config`` and ``runtime`` set)."""
 
     @classmethod
-    @abc.abstractmethod
-    def from_config(cls, config: Mapping[str, Any]) -> Adapter:
-        """Build an adapter from a configuration mapping validated by :attr:`config_model`."""
+    def from_config(
+        cls,
+        config: Mapping[str, Any],
+        *,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        hooks: Sequence[Callable[[CallEvent], None]] = (),
+    ) -> Self:
+        """Build an adapter from a configuration mapping validated by :attr:`config_model`.
+
+        Args:
+            config: The configuration's fields.
+            session: As the constructor.
+            sleep: As the constructor.
+            clock: As the constructor.
+            hooks: As the constructor.
+
+        Raises:
+            ConfigurationError: The mapping is not a valid configuration (every wrong field is named).
+        """
+        return cls(cls.validated_config(config), session=session, sleep=sleep, clock=clock, hooks=hooks)
 
     @classmethod
     def validated_config(cls, config: Mapping[str, Any]) -> Any:
@@ -137,23 +249,183 @@ class Adapter(abc.ABC):
                 f"invalid {cls.name} configuration: {describe_pydantic_error(exc)}", provider=cls.name
             ) from exc
 
+    # -- transports ---------------------------------------------------------------------------------------
+
+    def api_transport(
+        self,
+        *,
+        auth: Auth | None = None,
+        classifier: Callable[[requests.Response], ConnectorError | None] = default_classifier,
+        name: str = "api",
+        base_url: str | None = None,
+        extra_secrets: Sequence[str] = (),
+        response_observers: Sequence[Callable[[requests.Response], None]] = (),
+    ) -> HttpTransport:
+        """Build (and keep) a transport to the provider's API from the configuration and runtime options.
+
+        Every API transport of the adapter shares one rate limiter (the configured ``requests_per_second``). The
+        first one built becomes :attr:`transport`.
+
+        Args:
+            auth: Credentials applied to every request.
+            classifier: The provider's error table.
+            name: Key in :meth:`transports` (``"api"``; another name for a second API of the provider).
+            base_url: Another root than ``config.base_url``.
+            extra_secrets: Secret values that do not come from ``auth`` (a token sent in the form), to redact.
+            response_observers: Read every answer before it is classified (rate-limit headers).
+        """
+        transport = build_transport(
+            self.config,
+            self.runtime,
+            provider=self.name,
+            auth=auth,
+            classifier=classifier,
+            base_url=base_url,
+            rate_limiter=self._rate_limiter,
+            extra_secrets=extra_secrets,
+            response_observers=response_observers,
+        )
+        self._keep_transport(name, transport)
+        return transport
+
+    def token_transport(
+        self,
+        token_url: str,
+        *,
+        name: str = "token",
+        classifier: Callable[[requests.Response], ConnectorError | None] = oauth_token_classifier,
+    ) -> HttpTransport:
+        """Build (and keep) the transport of an OAuth token endpoint, for a flow of :mod:`lms_connectors.http.auth`.
+
+        It has the adapter's retry settings, sleep, clock, hooks and session, no rate limiter (the API's quota
+        does not count token requests), and :data:`~lms_connectors.http.auth.oauth_token_classifier` unless the
+        provider has a table of its own for its token endpoint.
+        """
+        transport = build_transport(
+            self.config, self.runtime, provider=self.name, base_url=token_url, classifier=classifier
+        )
+        self._keep_transport(name, transport)
+        return transport
+
+    def _keep_transport(self, name: str, transport: HttpTransport) -> None:
+        if not hasattr(self, "_transports"):  # an adapter whose __init__ does not call Adapter.__init__
+            self._transports = {}
+        if name in self._transports:
+            raise ConfigurationError(f"{self.name} already has a transport named {name!r}", provider=self.name)
+        self._transports[name] = transport
+        if len(self._transports) == 1 or name == "api":
+            self.transport = transport
+
+    def transports(self) -> dict[str, HttpTransport]:
+        """Every transport of the adapter by name (``"api"``, ``"token"``...), the auth flows' included."""
+        found = dict(getattr(self, "_transports", {}))
+        if not found and isinstance(getattr(self, "transport", None), HttpTransport):
+            found["api"] = self.transport
+        for transport in list(found.values()):
+            if isinstance(transport.auth, OAuthTokenAuth) and transport.auth.token_transport not in found.values():
+                found.setdefault("token", transport.auth.token_transport)
+        return found
+
+    @property
+    def call_count(self) -> int:
+        """HTTP requests this adapter has sent, through all its transports."""
+        return sum(transport.counter.total for transport in self.transports().values())
+
+    def secrets(self) -> list[str]:
+        """Every secret value the adapter's transports redact (tokens handed out, client secrets, ...)."""
+        values: list[str] = []
+        for transport in self.transports().values():
+            values.extend(value for value in transport.secrets() if value not in values)
+        return values
+
     # -- required -------------------------------------------------------------------------------
 
-    @abc.abstractmethod
     def create_session(self, session: Session, *, key: str, fresh: bool = False) -> ProviderRef:
         """Create the provider object for ``session``; idempotent for ``key``.
+
+        The base class's rule (see :meth:`create_traced`); adapters implement :meth:`create_new` and
+        :meth:`find_session` rather than overriding this.
 
         Args:
             session: What to create. ``session.meeting`` carries a link made by a meeting provider.
             key: Idempotency key, stable across retries of this create (the scheduler mints it once).
             fresh: The caller's ledger proves that no create was ever sent with ``key`` (the scheduler says so
-                for a key it has just minted). An adapter that finds earlier creates by a marker may then skip
-                that look-up; it must still look up after a lost answer. ``False`` (the default) means "maybe
-                sent before": look up first.
+                for a key it has just minted): the look-up before the create is skipped; the look-up after a lost
+                answer never is. ``False`` (the default) means "maybe sent before": look up first.
 
         Returns:
             Where the session now lives in the provider.
+
+        Raises:
+            ResponseLost: The create was sent twice and both answers were lost (the caller looks it up later).
         """
+        return self._create_by_rule(session, key, fresh, CreateTrace())
+
+    def create_traced(
+        self, session: Session, *, key: str, fresh: bool = False, trace: CreateTrace | None = None
+    ) -> ProviderRef:
+        """The idempotent-create rule, recording what it did in ``trace`` (the scheduler audits it).
+
+        1. Unless ``fresh``, or the provider refuses duplicates itself (:attr:`Capability.NATIVE_IDEMPOTENCY`),
+           look the object up by key (:meth:`find_created`) and return it when found.
+        2. Send the create (:meth:`create_new`).
+        3. If its answer was lost (:class:`~lms_connectors.errors.ResponseLost`), look up before anything else;
+           return what is found, else send the create once more (the first never committed).
+
+        An adapter that overrides :meth:`create_session` with its own rule is called as it is (``trace.rule`` is
+        then ``"adapter"``).
+        """
+        trace = trace if trace is not None else CreateTrace()
+        if type(self).create_session is not Adapter.create_session:
+            trace.rule = "adapter"
+            return self.create_session(session, key=key, fresh=fresh)
+        return self._create_by_rule(session, key, fresh, trace)
+
+    def _create_by_rule(self, session: Session, key: str, fresh: bool, trace: CreateTrace) -> ProviderRef:
+        if not fresh and not self.supports(Capability.NATIVE_IDEMPOTENCY):
+            found = self._look_up(session, key, "before create", trace)
+            if found is not None:
+                return found
+        trace.attempts += 1
+        try:
+            return self.create_new(session, key)
+        except ResponseLost as lost:
+            trace.lost_answers.append(lost.message)
+        found = self._look_up(session, key, "after lost answer", trace)
+        if found is not None:
+            return found
+        trace.attempts += 1
+        try:
+            return self.create_new(session, key)
+        except ResponseLost as lost:
+            trace.lost_answers.append(lost.message)
+            raise
+
+    def _look_up(self, session: Session, key: str, reason: str, trace: CreateTrace) -> ProviderRef | None:
+        trace.looked_up.append(reason)
+        found = self.find_created(session, key)
+        trace.found.append(found.external_id if found is not None else None)
+        return found
+
+    def create_new(self, session: Session, key: str) -> ProviderRef:
+        """Send the provider's create once, carrying ``key`` (as a marker, a client-chosen id or a header).
+
+        Called only by the base class's rule; it raises :class:`~lms_connectors.errors.ResponseLost` when the
+        answer was lost (the transport does that for a non-repeatable request) and never looks anything up.
+        A create that makes several objects (Moodle's group and event) undoes its own part on any other failure.
+
+        Raises:
+            NotImplementedError: The adapter neither implements this nor overrides :meth:`create_session`.
+        """
+        raise NotImplementedError(f"{type(self).__name__} implements neither create_new nor create_session")
+
+    def find_created(self, session: Session, key: str) -> ProviderRef | None:
+        """Find the object an earlier create of ``session`` with ``key`` made (default: :meth:`find_session`).
+
+        Override it when the session tells where to look (Moodle looks in the session's course), or when a
+        found object needs finishing (an earlier attempt may have stopped half-way).
+        """
+        return self.find_session(key)
 
     @abc.abstractmethod
     def find_session(self, key: str) -> ProviderRef | None:
@@ -255,10 +527,12 @@ class Adapter(abc.ABC):
         """Check the configuration against the provider (reachability, permissions, settings)."""
         raise NotSupported(f"{self.name} has no doctor checks", capability="diagnose", provider=self.name)
 
-    def close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
-        """Release the adapter's resources (its HTTP session)."""
+    def close(self) -> None:
+        """Release the adapter's resources (its transports' connections)."""
+        for transport in self.transports().values():
+            transport.close()
 
-    def __enter__(self) -> Adapter:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -1,4 +1,4 @@
-"""The ``lms-connectors`` command: ``demo``, ``adapters`` and ``doctor``.
+"""The ``lms-connectors`` command: ``demo``, ``adapters``, ``doctor``, ``audit`` and ``matrix``.
 
 Built with typer (argument parsing, help) and rich (progress lines and tables); imports of adapters and of
 the demo happen inside the commands so that ``lms-connectors --help`` stays instant.
@@ -129,6 +129,36 @@ def doctor(
     console.print(table)
     if not all(check.ok for check in checks):
         raise typer.Exit(1)
+
+
+@app.command()
+def audit(
+    session_id: Annotated[str, typer.Argument(help="The session's id (Session.id).")],
+    ledger: Annotated[
+        Path, typer.Option(help="The SQLite ledger file (the demo's is lms-connectors-demo/ledger.sqlite).")
+    ] = Path("lms-connectors-ledger.sqlite3"),
+) -> None:
+    """Print a session's history from the ledger's audit log (creates with their look-ups and lost answers)."""
+    from lms_connectors.store.sqlite import SQLiteLedger
+
+    if not ledger.is_file():
+        console.print(f"[red]no ledger at {ledger}[/red]")
+        raise typer.Exit(1)
+    store = SQLiteLedger(ledger)
+    try:
+        entries = list(store.iter_audit(session_id))
+    finally:
+        store.close()
+    if not entries:
+        console.print(f"[red]the ledger has no history of session {session_id!r}[/red]")
+        raise typer.Exit(1)
+    table = Table(title=f"audit: {session_id}")
+    for column in ("at (UTC)", "provider", "action", "detail"):
+        table.add_column(column, overflow="fold")
+    for entry in entries:
+        detail = json.dumps(entry.detail, sort_keys=True, default=str, separators=(", ", ": "))
+        table.add_row(entry.at.strftime("%Y-%m-%d %H:%M:%S"), entry.provider or "-", entry.action, detail)
+    console.print(table)
 
 
 @app.command()

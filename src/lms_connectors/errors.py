@@ -6,20 +6,30 @@ Callers catch these, never ``requests`` or provider-specific exceptions::
     ├── ConfigurationError        the SDK was set up wrong (unknown adapter, missing setting)
     ├── ValidationError           bad input rejected before any call (naive datetime, unknown zone, ...)
     ├── NotSupported              the adapter does not offer this capability
-    ├── AuthError                 credentials missing, invalid or expired (after one refresh)
+    ├── AuthError                 credentials missing, invalid or expired (after one refresh); carries the
+    │                             provider's reason (an OAuth ``error: error_description``)
     ├── PermissionDenied          authenticated, but not allowed
     ├── NotFound                  the provider object does not exist (any more)
     ├── Conflict                  the object exists already / version mismatch
     ├── CapacityFull              the session (or the provider object) has no free seat
     ├── InvalidRequest            the provider refused the request as malformed
+    │   └── SessionCancelled      (lms_connectors.scheduler) the session is cancelled: no enrolment, no move
     ├── QuotaExceeded             a long-lived quota is used up (do not retry before ``resets_at``)
     ├── SchedulingFailed          a multi-provider step failed; says what was undone and what was left
+    ├── ResponseLost              a request that cannot be repeated safely was sent and its answer never
+    │                             came: the provider may have acted on it. NOT transient: look the object up
+    │                             (the base ``Adapter`` does, by key) before sending it again
     ├── ProviderError             anything else the provider answered (status, code, body excerpt)
     │   └── MalformedResponse     the answer could not be understood (HTML error page, bad JSON)
-    └── TransientError            the call may succeed later (5xx, connection lost, timeout)
-        ├── RateLimited           throttled; ``retry_after`` seconds when the provider said so
-        └── ResponseLost          a non-idempotent request was sent but its answer never came: the
-                                  provider may have acted on it (look it up before sending it again)
+    │       └── GatewayErrorPage  (lms_connectors.http.classify) a gateway's HTML page instead of the
+    │                             API's answer; also a TransientError (the next attempt may pass)
+    └── TransientError            the call may succeed later (5xx, connection lost before sending, timeout
+        │                         of a repeatable call); retrying it never duplicates anything
+        ├── GatewayErrorPage      (see above: both malformed and transient)
+        └── RateLimited           throttled; ``retry_after`` seconds when the provider said so
+
+A caller may retry every :class:`TransientError` as it is; a :class:`ResponseLost` must not be resent
+before the object was looked up, which is why it is not a :class:`TransientError`.
 
 Every error carries the evidence that explains it (provider, status, provider code, a short, redacted
 excerpt of the body, the request id) so that a log line is enough to act on.
@@ -205,11 +215,13 @@ class RateLimited(TransientError):
         self.retry_after = retry_after
 
 
-class ResponseLost(TransientError):
+class ResponseLost(ConnectorError):
     """A request that cannot be safely repeated was sent, and its answer was lost.
 
-    The provider may have committed it. The transport never resends such a request by itself; the adapter
-    looks the object up (by its marker) before trying again.
+    The provider may have committed it. The transport never resends such a request by itself; the base
+    :class:`~lms_connectors.adapter.Adapter` looks the object up by its key before creating again. It is
+    deliberately not a :class:`TransientError`: a caller that retries every transient failure must not
+    resend a create that may have been made.
     """
 
 

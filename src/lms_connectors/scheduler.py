@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 
-from lms_connectors.adapter import Adapter, AdapterKind, Capability
+from lms_connectors.adapter import Adapter, AdapterKind, Capability, CreateTrace
 from lms_connectors.errors import (
     ConfigurationError,
     ConnectorError,
@@ -565,20 +565,23 @@ class Scheduler:
             self.ledger.set_key_state(session.id, adapter.name, record.generation, KeyState.PENDING)
         self._absent.discard((session.id, adapter.name))
         self._progress("create", session.id, adapter.name, "start")
+        trace = CreateTrace()
         try:
             with _provider_step(adapter):
-                ref = adapter.create_session(session, key=record.key, fresh=fresh)
+                ref = adapter.create_traced(session, key=record.key, fresh=fresh, trace=trace)
         except ConnectorError as exc:
             self._progress("create", session.id, adapter.name, "failed", str(exc))
+            self._audit(session.id, adapter.name, "create_failed", key=record.key, error=exc.evidence(),
+                        **trace.as_detail())
             if not compensate:
-                self._audit(session.id, adapter.name, "create_failed", error=exc.evidence(), key=record.key)
                 raise
             self._fail_schedule(session, adapter, record.key, exc)
             raise AssertionError("unreachable") from exc  # _fail_schedule always raises
         with self.ledger.transaction():
             self.ledger.put_ref(session.id, ref.model_copy(update={"uncertain": None}))
             self.ledger.set_key_state(session.id, adapter.name, record.generation, KeyState.DONE)
-            self._audit(session.id, adapter.name, "created", external_id=ref.external_id, key=record.key)
+            self._audit(session.id, adapter.name, "created", external_id=ref.external_id, key=record.key,
+                        **trace.as_detail())
         self._progress("create", session.id, adapter.name, "done", ref.external_id)
         return ref
 

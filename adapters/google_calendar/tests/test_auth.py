@@ -1,4 +1,4 @@
-"""GoogleAuth: bearer tokens from google-auth, refresh errors in the SDK's tree, secrets for redaction."""
+"""Google's token flows: bearer tokens through the SDK transport, refusals in the SDK's tree, secrets redacted."""
 
 from __future__ import annotations
 
@@ -41,5 +41,5 @@ def test_stale_token_is_replaced_after_a_401(server) -> None:
         adapter.find_session("k.g1")
         adapter.auth.invalidate("ya29.not-a-token-the-api-knows")
         assert adapter.find_session("k.g1") is None
-        assert adapter.auth.credentials.token.startswith("ya29.sandbox-")
+        assert adapter.auth.token().startswith("ya29.sandbox-")
     assert [r.path for r in server.requests].count("/token") == 2

@@ -9,10 +9,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from lms_connectors.errors import AuthError, ConfigurationError, InvalidRequest
+from lms_connectors.http.auth import JwtBearerAuth
 from lms_connectors.models import Modality
 from lms_connectors.testing.sandbox import SandboxServer
 from lms_connectors_google_calendar.adapter import GoogleCalendarAdapter
-from lms_connectors_google_calendar.auth import service_account_credentials
+from lms_connectors_google_calendar.auth import ServiceAccountAssertion
 from lms_connectors_google_calendar.config import GoogleCalendarConfig
 from lms_connectors_google_calendar.sandbox import GoogleCalendarSimulator
 
@@ -62,11 +63,12 @@ def test_delegated_service_account_creates_meet(sa_server) -> None:
 
 
 def test_service_account_acting_as_itself_cannot_create_meet(sa_server) -> None:
-    credentials = service_account_credentials(INFO, subject="", token_uri=f"{sa_server.url}/token", scopes=["x"])
-    with GoogleCalendarAdapter(config(sa_server.url), credentials=credentials) as adapter, pytest.raises(
-        InvalidRequest, match="Invalid conference type value"
-    ):
-        adapter.create_session(make_session(modality=Modality.VIRTUAL, room=None), key="s.google_calendar.g1")
+    with GoogleCalendarAdapter(config(sa_server.url)) as adapter:
+        assert isinstance(adapter.auth, JwtBearerAuth)
+        assert isinstance(adapter.auth.assertion, ServiceAccountAssertion)
+        adapter.auth.assertion.subject = None  # the account acts as itself: no "sub" claim
+        with pytest.raises(InvalidRequest, match="Invalid conference type value"):
+            adapter.create_session(make_session(modality=Modality.VIRTUAL, room=None), key="s.google_calendar.g1")
 
 
 def test_unknown_key_is_refused(sa_server) -> None:

@@ -16,7 +16,6 @@ from lms_connectors.errors import (
     ProviderError,
 )
 from lms_connectors.testing.error_table import assert_readme_table_current
-from lms_connectors_moodle.doctor import check_site
 from lms_connectors_moodle.encoding import encode_params
 from lms_connectors_moodle.errors import error_from_payload, raise_for_warnings
 
@@ -61,7 +60,7 @@ def test_disabled_rest_is_permission_denied_with_reason(site: Site) -> None:
     site.simulator.site.rest_enabled = False
     with pytest.raises(PermissionDenied, match="REST protocol"):
         site.adapter.ex_call("core_webservice_get_site_info")
-    checks = check_site(site.adapter)
+    checks = site.adapter.diagnose()
     assert [c.ok for c in checks] == [False]
 
 
@@ -81,7 +80,7 @@ def test_bad_token_is_auth_error(site: Site) -> None:
 
 def test_doctor_reports_site_zone_and_missing_functions(site: Site) -> None:
     site.simulator.site.service_functions.remove("core_calendar_submit_create_update_form")
-    checks = {c.name: c for c in check_site(site.adapter)}
+    checks = {c.name: c for c in site.adapter.diagnose()}
     assert not checks["service functions"].ok
     assert "core_calendar_submit_create_update_form" in checks["service functions"].detail
     assert checks["site time zone"].ok

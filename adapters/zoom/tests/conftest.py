@@ -7,12 +7,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from lms_connectors.http.token_cache import TokenCache
 from lms_connectors.models import Modality, Person, Session, TimeSlot
 from lms_connectors.testing.sandbox import SandboxServer
 from lms_connectors_zoom.adapter import ZoomAdapter
 from lms_connectors_zoom.config import ZoomConfig
 from lms_connectors_zoom.sandbox import ZoomSimulator
-from lms_connectors_zoom.token_cache import TokenCache
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -70,7 +70,9 @@ def make_adapter(server: SandboxServer) -> Iterator[AdapterFactory]:
             "token_url": f"{server.url}/oauth/token",
             **overrides,
         }
-        adapter = ZoomAdapter(ZoomConfig.model_validate(settings), token_cache=token_cache, sleep=lambda _s: None)
+        adapter = ZoomAdapter(ZoomConfig.model_validate(settings), sleep=lambda _s: None)
+        if token_cache is not None:
+            adapter.auth.cache = token_cache  # workers of one process sharing a cache object
         built.append(adapter)
         return adapter
 

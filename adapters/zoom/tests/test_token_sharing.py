@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from lms_connectors.errors import AuthError
+from lms_connectors.http import ClientCredentialsAuth, HttpTransport, oauth_token_classifier
+from lms_connectors.http.token_cache import CachedToken, FileTokenCache, MemoryTokenCache
 from lms_connectors.testing.sandbox import SandboxServer
-from lms_connectors_zoom.auth import ZoomTokenSource
 from lms_connectors_zoom.sandbox import ZoomSimulator
-from lms_connectors_zoom.token_cache import CachedToken, FileTokenCache, MemoryTokenCache
 
 from .conftest import AdapterFactory
 
@@ -25,7 +25,7 @@ def test_second_adapter_reuses_the_shared_token(make_adapter: AdapterFactory, si
     assert first.find_session("nothing") is None
     assert second.find_session("nothing") is None
     assert simulator.tokens_minted == 1
-    assert (first.token_source.mints, second.token_source.mints) == (1, 0)
+    assert (first.auth.mints, second.auth.mints) == (1, 0)
     assert (tmp_path / "zoom-tokens.json").stat().st_mode & 0o077 == 0  # tokens readable by the owner only
 
 
@@ -41,7 +41,7 @@ def test_a_401_with_a_token_already_replaced_reuses_the_newer_one(
     assert simulator.tokens_minted == 2
     second.find_session("nothing")  # 401 with the old token -> the cache already holds a newer one -> reuse
     assert simulator.tokens_minted == 2
-    assert (first.token_source.mints, second.token_source.mints) == (2, 0)
+    assert (first.auth.mints, second.auth.mints) == (2, 0)
 
 
 def test_without_sharing_workers_invalidate_each_other(make_adapter: AdapterFactory, simulator: ZoomSimulator) -> None:
@@ -72,17 +72,24 @@ def test_token_close_to_expiry_is_not_reused(server: SandboxServer, simulator: Z
     now = [1_000_000.0]
     cache = MemoryTokenCache()
 
-    def source() -> ZoomTokenSource:
-        return ZoomTokenSource(account_id="sim-account", client_id="sim-client-id", client_secret="sim-client-secret",
-                               token_url=f"{server.url}/oauth/token", cache=cache, clock=lambda: now[0])
+    def worker_token() -> str:
+        """A new worker's first token, through the same cache."""
+        transport = HttpTransport(provider="zoom", base_url=f"{server.url}/oauth/token",
+                                  classifier=oauth_token_classifier)
+        auth = ClientCredentialsAuth(transport, client_id="sim-client-id", client_secret="sim-client-secret",
+                                     client_auth="basic",
+                                     query={"grant_type": "account_credentials", "account_id": "sim-account"},
+                                     cache=cache, cache_key="zoom:sim", clock=lambda: now[0])
+        return auth.token()
 
-    token, left = source()()
-    assert left == 3600
+    token = worker_token()
+    assert cache.load("zoom:sim") == CachedToken(token, now[0] + 3600)
     now[0] += 3000  # 600 s left: a new worker reuses it
-    assert source()() == (token, 600)
+    assert worker_token() == token
     now[0] += 560  # 40 s left: below the 60 s margin, mint a new one
-    newer, left = source()()
-    assert newer != token and left == 3600
+    newer = worker_token()
+    assert newer != token
+    assert cache.load("zoom:sim") == CachedToken(newer, now[0] + 3600)
     assert simulator.tokens_minted == 2
 
 
@@ -110,7 +117,7 @@ WORKER = textwrap.dedent(
                                      token_url=base + "/oauth/token", token_cache_file=cache_file))
     for _ in range(3):
         adapter.find_session("nothing")
-    print(adapter.token_source.mints)
+    print(adapter.auth.mints)
     """
 )
 

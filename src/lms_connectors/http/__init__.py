@@ -2,17 +2,24 @@
 
 Typical use in an adapter::
 
-    transport = HttpTransport(
-        provider="zoom",
-        base_url="https://api.zoom.us/v2",
-        auth=BearerTokenAuth(fetch_token),
-        classifier=zoom_classifier,          # falls back to default_classifier
-        rate_limiter=RateLimiter(rate=10, burst=10),
-    )
-    meeting = transport.request_json("GET", f"meetings/{meeting_id}")
+    class AcmeAdapter(Adapter):            # the base Adapter applies the config's TransportSettings
+        def setup(self) -> None:
+            self.auth = ClientCredentialsAuth(self.token_transport(self.config.token_url), client_id=..., ...)
+            self.api_transport(auth=self.auth, classifier=acme_classifier)
+
+    session = adapter.transport.request_json("GET", f"sessions/{session_id}")
 """
 
-from lms_connectors.http.auth import Auth, BearerTokenAuth, StaticTokenAuth
+from lms_connectors.http.auth import (
+    Auth,
+    BearerTokenAuth,
+    ClientCredentialsAuth,
+    JwtBearerAuth,
+    OAuthTokenAuth,
+    RefreshTokenAuth,
+    StaticTokenAuth,
+    oauth_token_classifier,
+)
 from lms_connectors.http.classify import (
     GatewayErrorPage,
     body_excerpt,
@@ -33,6 +40,7 @@ from lms_connectors.http.pagination import (
 from lms_connectors.http.ratelimit import RateLimiter
 from lms_connectors.http.redaction import REDACTED, SENSITIVE_KEYS, redact_mapping, redact_text, redact_url
 from lms_connectors.http.retry import RetryPolicy, failed_before_sending, should_retry
+from lms_connectors.http.settings import TransportRuntime, TransportSettings, build_transport
 from lms_connectors.http.transport import CallCounter, CallEvent, HttpTransport
 
 __all__ = [
@@ -42,17 +50,25 @@ __all__ = [
     "BearerTokenAuth",
     "CallCounter",
     "CallEvent",
+    "ClientCredentialsAuth",
     "GatewayErrorPage",
     "HttpTransport",
+    "JwtBearerAuth",
     "LoopGuard",
+    "OAuthTokenAuth",
     "RateLimiter",
+    "RefreshTokenAuth",
     "RetryPolicy",
     "StaticTokenAuth",
+    "TransportRuntime",
+    "TransportSettings",
     "body_excerpt",
+    "build_transport",
     "default_classifier",
     "failed_before_sending",
     "is_html",
     "json_body",
+    "oauth_token_classifier",
     "paginate_by_link_header",
     "paginate_by_next_url",
     "paginate_by_offset",

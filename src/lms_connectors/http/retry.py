@@ -17,7 +17,7 @@ from tenacity.stop import stop_base
 from tenacity.wait import wait_base
 from urllib3.exceptions import NewConnectionError
 
-from lms_connectors.errors import ConnectorError, RateLimited, ResponseLost, TransientError
+from lms_connectors.errors import ConnectorError, RateLimited, TransientError
 
 __all__ = ["RetryPolicy", "build_retrying", "failed_before_sending", "should_retry"]
 
@@ -102,9 +102,8 @@ def should_retry(error: BaseException, *, idempotent: bool) -> bool:
     if isinstance(error, RateLimited):
         return True
     if isinstance(error, ConnectorError):
-        if not isinstance(error, TransientError) or isinstance(error, ResponseLost):
-            return False
-        return idempotent
+        # ResponseLost is not a TransientError: a create whose answer was lost is looked up, never resent.
+        return isinstance(error, TransientError) and idempotent
     if isinstance(error, requests.exceptions.ConnectionError | requests.exceptions.Timeout):
         return idempotent or failed_before_sending(error)
     return False

@@ -257,7 +257,7 @@ class HttpTransport:
         except TransientError as error:
             if (
                 not call.idempotent
-                and not isinstance(error, RateLimited | ResponseLost)
+                and not isinstance(error, RateLimited)
                 and (error.status in _AMBIGUOUS_GATEWAY_STATUSES)
             ):
                 raise ResponseLost(

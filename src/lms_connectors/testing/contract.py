@@ -57,6 +57,7 @@ from lms_connectors.errors import (
     ConnectorError,
     InvalidRequest,
     NotFound,
+    ResponseLost,
     TransientError,
 )
 from lms_connectors.http.transport import HttpTransport
@@ -445,8 +446,8 @@ class AdapterContract:
             with drop_next_response(run.transport.session, method=run.harness.create_method) as lost:
                 try:
                     first = run.adapter.create_session(session, key=key)
-                except TransientError:
-                    first = None  # ResponseLost (or a transient error): the caller retries with the same key
+                except (ResponseLost, TransientError):
+                    first = None  # the answer was lost (or a transient error): the caller retries with the same key
             assert len(lost) == 1, f"no {run.harness.create_method} was sent: the fault never fired"
             second = run.adapter.create_session(session, key=key)
             if first is not None:

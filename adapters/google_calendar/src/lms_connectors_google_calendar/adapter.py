@@ -16,23 +16,17 @@ Endpoints (Calendar API v3 unless said otherwise):
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-import requests
-
 from lms_connectors.adapter import Adapter, AdapterKind, BusyInterval, Capability
 from lms_connectors.errors import Conflict, ConnectorError, MalformedResponse, NotFound, ProviderError, TransientError
 from lms_connectors.http.pagination import paginate_by_token
-from lms_connectors.http.ratelimit import RateLimiter
-from lms_connectors.http.retry import RetryPolicy
-from lms_connectors.http.transport import CallEvent, HttpTransport
 from lms_connectors.models import Person, ProviderRef, ProviderSession, Room, RosterMember, Session
 from lms_connectors.timezones import require_window
-from lms_connectors_google_calendar.auth import GoogleAuth, credentials_from_config
+from lms_connectors_google_calendar.auth import google_auth
 from lms_connectors_google_calendar.config import GoogleCalendarConfig
 from lms_connectors_google_calendar.errors import classify_google_response
 from lms_connectors_google_calendar.ids import event_id_for_key
@@ -63,12 +57,7 @@ _ROSTER_ATTEMPTS = 3  # read-modify-write rounds when another writer changes the
 class GoogleCalendarAdapter(Adapter):
     """Sessions as Google Calendar events, learners as attendees, Meet links, rooms as resource attendees.
 
-    Args:
-        config: Validated settings.
-        session: HTTP session to use (one per adapter by default).
-        sleep: How the transport waits between retries (tests pass a recorder).
-        hooks: Called with a :class:`~lms_connectors.http.transport.CallEvent` after every attempt.
-        credentials: google-auth credentials to use instead of those the configuration describes.
+    Constructor: see :class:`~lms_connectors.adapter.Adapter`.
     """
 
     name: ClassVar[str] = "google_calendar"
@@ -89,58 +78,26 @@ class GoogleCalendarAdapter(Adapter):
     )
     config_model: ClassVar[type[GoogleCalendarConfig]] = GoogleCalendarConfig
 
-    def __init__(
-        self,
-        config: GoogleCalendarConfig,
-        *,
-        session: requests.Session | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        hooks: Sequence[Callable[[CallEvent], None]] = (),
-        credentials: Any = None,
-    ) -> None:
-        self.config = config
-        http_session = session if session is not None else requests.Session()
-        google_credentials = credentials if credentials is not None else credentials_from_config(config)
-        self.auth = GoogleAuth(google_credentials, http_session)
-        self.transport = HttpTransport(
-            provider=self.name,
-            base_url=config.base_url,
-            auth=self.auth,
-            classifier=classify_google_response,
-            retry=RetryPolicy(max_attempts=config.max_attempts, total_timeout=config.total_timeout),
-            session=http_session,
-            hooks=hooks,
-            sleep=sleep,
-            rate_limiter=(
-                RateLimiter(config.requests_per_second, burst=config.burst) if config.requests_per_second else None
-            ),
-        )
+    config: GoogleCalendarConfig
+
+    def setup(self) -> None:
+        """The token flow the configuration describes (refresh token or service account), then the API."""
+        self.auth = google_auth(self.config, self.token_transport(self.config.token_uri))
+        self.api_transport(auth=self.auth, classifier=classify_google_response)
         # The newest etag of each event as this adapter left it, kept only while the fields the SDK owns are
         # as the ref knows them: a roster change bumps the etag, and a reschedule sent with the ref's older
         # etag would cost a refused PATCH, a GET and a second PATCH.
         self._etags: dict[str, str] = {}
-        self._sleep = sleep
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> GoogleCalendarAdapter:
-        """Build the adapter from a mapping of :class:`GoogleCalendarConfig` fields.
-
-        Raises:
-            ConfigurationError: The mapping is not a valid configuration.
-        """
-        settings: GoogleCalendarConfig = cls.validated_config(config)
-        return cls(settings)
 
     # -- standard API ------------------------------------------------------------------------------
 
-    def create_session(self, session: Session, *, key: str, fresh: bool = False) -> ProviderRef:
-        """Insert the session's event; idempotent for ``key``.
+    def create_new(self, session: Session, key: str) -> ProviderRef:
+        """Insert the session's event; idempotent for ``key`` by itself (no look-up is needed first).
 
         :calls: ``POST calendars/{calendarId}/events`` (then ``GET .../events/{eventId}`` on a 409).
 
         The event id is derived from ``key``, so the insert may be sent again safely: when an earlier attempt
         was committed but its answer lost, Google answers 409 and the existing event is read and returned.
-        ``fresh`` changes nothing here: no look-up precedes the insert, whatever the key's history.
 
         A Meet conference is made by Google asynchronously: while its status is ``pending`` the event is read
         again (for up to ``meet_wait_seconds``) until the link exists. An event Google cannot complete (the
@@ -186,7 +143,7 @@ class GoogleCalendarAdapter(Adapter):
                     provider=self.name,
                     code="pending",
                 )
-            self._sleep(pause)
+            self.runtime.sleep(pause)
             waited += pause
             pause = min(pause * 2, 2.0)
             event = self._get_event(str(event["id"]), self.config.calendar_id)

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
+
+from lms_connectors.http.settings import TransportSettings
 
 __all__ = [
     "CALENDAR_BASE_URL",
@@ -36,8 +38,8 @@ DEFAULT_SCOPES: tuple[str, ...] = (
 SendUpdates = Literal["all", "externalOnly", "none"]
 
 
-class GoogleCalendarConfig(BaseModel):
-    """Settings of one Google Calendar adapter instance.
+class GoogleCalendarConfig(TransportSettings):
+    """Settings of one Google Calendar adapter instance (plus the transport settings every adapter has).
 
     Attributes:
         calendar_id: The organizer's calendar that holds the sessions (``"primary"`` or a calendar id).
@@ -59,11 +61,9 @@ class GoogleCalendarConfig(BaseModel):
         burst: Calls that may go at once after a quiet spell.
         meet_wait_seconds: How long a create waits for Google to finish making a Meet conference (Google makes
             it asynchronously: ``status.statusCode`` is ``pending`` first).
-        max_attempts: Attempts per call, retries included.
-        total_timeout: Upper bound, in seconds, of one call including its retries and waits.
-    """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    The token endpoint (``token_uri``) gets the same attempts and time bound as API calls.
+    """
 
     calendar_id: str = Field(default="primary", min_length=1)
     send_updates: SendUpdates = "all"
@@ -81,8 +81,6 @@ class GoogleCalendarConfig(BaseModel):
     requests_per_second: float | None = Field(default=10.0, gt=0)
     burst: int = Field(default=50, ge=1)
     meet_wait_seconds: float = Field(default=10.0, ge=0)
-    max_attempts: int = Field(default=5, ge=1)
-    total_timeout: float = Field(default=60.0, gt=0)
 
     @model_validator(mode="after")
     def _one_auth_method(self) -> GoogleCalendarConfig:

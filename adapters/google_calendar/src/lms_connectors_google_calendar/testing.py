@@ -21,11 +21,11 @@ from zoneinfo import ZoneInfo
 
 from lms_connectors.adapter import Adapter
 from lms_connectors.errors import ConfigurationError
+from lms_connectors.http.auth import RefreshTokenAuth
 from lms_connectors.models import Session, TimeSlot
 from lms_connectors.testing.harness import ContractHarness
 from lms_connectors.testing.sandbox import Fault, Simulator
 from lms_connectors_google_calendar.adapter import GoogleCalendarAdapter
-from lms_connectors_google_calendar.auth import oauth_credentials
 from lms_connectors_google_calendar.config import (
     CALENDAR_BASE_URL,
     DIRECTORY_BASE_URL,
@@ -146,18 +146,10 @@ class GoogleCalendarHarness(ContractHarness):
     def break_auth(self, adapter: Adapter) -> None:
         """Swap in a revoked refresh token and a stale access token: 401, then ``invalid_grant`` on refresh."""
         google = _google(adapter)
-        config = google.config
-        google.auth.replace_credentials(
-            oauth_credentials(
-                client_id=config.client_id or PLACEHOLDER_CLIENT_ID,
-                client_secret=PLACEHOLDER_CLIENT_SECRET,
-                refresh_token=REVOKED_REFRESH_TOKEN,
-                token_uri=config.token_uri,
-                scopes=config.scopes,
-            )
-        )
+        if not isinstance(google.auth, RefreshTokenAuth):
+            raise TypeError("break_auth needs the refresh-token flow")
+        google.auth.use_refresh_token(REVOKED_REFRESH_TOKEN)
         google.auth.invalidate(STALE_ACCESS_TOKEN)
-
 
     def provoke_invalid_request(self, adapter: Adapter) -> None:
         """List events ordered by start time without expanding recurrences: Google answers 400.

@@ -16,12 +16,12 @@ Calls per operation (N learners, all fitting under ``max_input_vars``):
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
-from lms_connectors.adapter import Adapter, AdapterKind, Capability
+from lms_connectors.adapter import Adapter, AdapterKind, Capability, DiagnosticCheck
 from lms_connectors.errors import (
     Conflict,
     ConnectorError,
@@ -33,13 +33,13 @@ from lms_connectors.errors import (
     ResponseLost,
     ValidationError,
 )
-from lms_connectors.http.transport import HttpTransport
 from lms_connectors.models import Person, ProviderRef, ProviderSession, RosterMember, Session
 from lms_connectors.timezones import require_window
 from lms_connectors_moodle.batching import batches
 from lms_connectors_moodle.client import MoodleClient
 from lms_connectors_moodle.config import MoodleConfig
-from lms_connectors_moodle.errors import raise_for_warnings
+from lms_connectors_moodle.doctor import check_site
+from lms_connectors_moodle.errors import classify_moodle, raise_for_warnings
 from lms_connectors_moodle.mapping import (
     description_html,
     event_instants,
@@ -70,9 +70,7 @@ def _whole_minutes(session: Session) -> int:
 class MoodleAdapter(Adapter):
     """Sessions as Moodle course calendar events, rosters as manual enrolments plus a group per session.
 
-    Args:
-        config: Site settings.
-        sleep: How the transport waits between retries (tests inject a fake).
+    Constructor: see :class:`~lms_connectors.adapter.Adapter`.
     """
 
     name: ClassVar[str] = "moodle"
@@ -85,25 +83,14 @@ class MoodleAdapter(Adapter):
         Capability.LIST_SESSIONS,
     })
     config_model: ClassVar[type[MoodleConfig]] = MoodleConfig
+    config: MoodleConfig
 
-    def __init__(self, config: MoodleConfig, *, sleep: Callable[[float], None] | None = None) -> None:
-        self.config = config
-        self.client = MoodleClient(
-            config.base_url, config.token.get_secret_value(), sleep=sleep, timeout=(5.0, config.timeout_seconds)
-        )
-        self.users = UserDirectory(self.client, config)
+    def setup(self) -> None:
+        """One transport to ``server.php``; the token travels in the form, so it is an extra secret."""
+        token = self.config.token.get_secret_value()
+        self.client = MoodleClient(self.api_transport(classifier=classify_moodle, extra_secrets=[token]), token)
+        self.users = UserDirectory(self.client, self.config)
         self._marker_groups: dict[int, int] = {}
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> MoodleAdapter:
-        """Build the adapter from a mapping validated by :class:`MoodleConfig`."""
-        settings: MoodleConfig = cls.validated_config(config)
-        return cls(settings)
-
-    @property
-    def transport(self) -> HttpTransport:
-        """The HTTP transport (counts calls, retries, redacts the token)."""
-        return self.client.transport
 
     # -- sessions ---------------------------------------------------------------------------------------
 
@@ -116,16 +103,14 @@ class MoodleAdapter(Adapter):
         except ValueError:
             raise ValidationError(f"Moodle course ids are integers, got {raw!r}") from None
 
-    def create_session(self, session: Session, *, key: str, fresh: bool = False) -> ProviderRef:
-        """Create the session's group and calendar event; idempotent for ``key``, never half-made.
+    def create_new(self, session: Session, key: str) -> ProviderRef:
+        """Create the session's group and calendar event; never half-made.
 
         If the event cannot be made, or its location (the join link) cannot be set, what this call made is
-        deleted again before the error is raised, so that no group or event without its link is left behind.
-        An event found from an earlier attempt gets its location set again (that attempt may have stopped
-        before it did).
+        deleted again before the error is raised, so that no group or event without its link is left behind;
+        only a lost answer keeps the group (the event may exist: the base class looks it up by marker).
 
-        :calls: ``core_calendar_get_calendar_events`` (marker lookup, skipped for a ``fresh`` key),
-            ``core_group_create_groups``, ``core_calendar_create_calendar_events``,
+        :calls: ``core_group_create_groups``, ``core_calendar_create_calendar_events``,
             ``core_calendar_submit_create_update_form`` (only with a location or join link).
 
         Raises:
@@ -134,20 +119,16 @@ class MoodleAdapter(Adapter):
         """
         course_id = self._course_of(session)
         _whole_minutes(session)
-        location = location_of(session)
-        if not fresh:
-            existing = self._find(key, course_id)
-            if existing is not None:
-                if location:
-                    self._submit_form(existing, session, key, location)
-                return existing
         group_id = self._ensure_group(course_id, group_idnumber(key), group_name(session, key),
                                       f"Roster of {session.title}")
         try:
             ref = self._create_event(session, key, course_id, group_id)
+        except ResponseLost:
+            raise
         except ConnectorError:
             self._delete_group(group_id)
             raise
+        location = location_of(session)
         if location:
             try:
                 self._submit_form(ref, session, key, location)
@@ -155,6 +136,25 @@ class MoodleAdapter(Adapter):
                 self.cancel_session(ref, notify=False)
                 raise
         return ref
+
+    def find_created(self, session: Session, key: str) -> ProviderRef | None:
+        """Find the event by marker in the session's course, and set its location again when it has one.
+
+        An earlier attempt may have stopped (or lost its answer) before it set the location.
+
+        :calls: ``core_calendar_get_calendar_events``, then ``core_calendar_submit_create_update_form`` when the
+            session has a location or join link.
+
+        Raises:
+            ValidationError: As :meth:`create_new`, before any call.
+        """
+        course_id = self._course_of(session)
+        _whole_minutes(session)
+        existing = self._find(key, course_id)
+        location = location_of(session)
+        if existing is not None and location:
+            self._submit_form(existing, session, key, location)
+        return existing
 
     def _create_event(self, session: Session, key: str, course_id: int, group_id: int) -> ProviderRef:
         event = {
@@ -165,14 +165,8 @@ class MoodleAdapter(Adapter):
         }
         if self.config.event_type == "group":
             event["groupid"] = group_id
-        try:
-            answer = self.client.call("core_calendar_create_calendar_events", {"events": [event]})
-        except ResponseLost:
-            # Moodle may have created it: never resend blindly (it would make a second event).
-            found = self._find(key, course_id)
-            if found is not None:
-                return found
-            answer = self.client.call("core_calendar_create_calendar_events", {"events": [event]})
+        # Not repeatable: a lost answer raises ResponseLost, and the base class looks the event up by marker.
+        answer = self.client.call("core_calendar_create_calendar_events", {"events": [event]})
         raise_for_warnings(answer.get("warnings"), items=[session.title], what=f"creating event {session.title!r}")
         events = answer.get("events") if isinstance(answer, Mapping) else None
         if not events or not isinstance(events[0], Mapping) or "id" not in events[0]:
@@ -497,15 +491,9 @@ class MoodleAdapter(Adapter):
 
     # -- lifecycle and extras -----------------------------------------------------------------------------
 
-    def close(self) -> None:
-        """Close the HTTP session."""
-        self.client.close()
-
-    def diagnose(self) -> list[Any]:
+    def diagnose(self) -> list[DiagnosticCheck]:
         """Checks for ``lms-connectors doctor`` (see :func:`lms_connectors_moodle.doctor.check_site`)."""
-        from lms_connectors_moodle.doctor import check_site
-
-        return list(check_site(self))
+        return check_site(self.client, self.config)
 
     def ex_call(self, wsfunction: str, params: Mapping[str, Any] | None = None) -> Any:
         """Call any web-service function of the token's service (Moodle-only escape hatch)."""

@@ -8,12 +8,11 @@ extra secret so that it is redacted from every log line, error and cassette.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
-from lms_connectors.http.transport import CallEvent, HttpTransport
+from lms_connectors.http.transport import HttpTransport
 from lms_connectors_moodle.encoding import encode_params
-from lms_connectors_moodle.errors import classify_moodle
 
 __all__ = ["ENDPOINT", "MoodleClient"]
 
@@ -24,36 +23,14 @@ class MoodleClient:
     """Calls Moodle web-service functions.
 
     Args:
-        base_url: The site's root URL (``https://moodle.example.edu``).
+        transport: The adapter's transport to the site's root URL (no auth: the token goes in the form; it must
+            know the token as an extra secret, so that it is redacted).
         token: The web-service token (Site administration > Server > Web services > Manage tokens).
-        sleep: How the transport waits between attempts (injected by tests).
-        timeout: ``(connect, read)`` seconds.
-        hooks: Transport call hooks (metrics).
     """
 
-    def __init__(
-        self,
-        base_url: str,
-        token: str,
-        *,
-        sleep: Callable[[float], None] | None = None,
-        timeout: float | tuple[float, float] = (5.0, 30.0),
-        hooks: Sequence[Callable[[CallEvent], None]] = (),
-    ) -> None:
+    def __init__(self, transport: HttpTransport, token: str) -> None:
         self._token = token
-        kwargs: dict[str, Any] = {}
-        if sleep is not None:
-            kwargs["sleep"] = sleep
-        self.transport = HttpTransport(
-            provider="moodle",
-            base_url=base_url,
-            auth=None,  # the token goes in the form body, not in a header
-            classifier=classify_moodle,
-            timeout=timeout,
-            hooks=hooks,
-            extra_secrets=[token],
-            **kwargs,
-        )
+        self.transport = transport
 
     @property
     def calls(self) -> int:
@@ -85,7 +62,3 @@ class MoodleClient:
         return self.transport.request_json(
             "POST", ENDPOINT, data=form, idempotent=idempotent, operation=wsfunction
         )
-
-    def close(self) -> None:
-        """Close the HTTP session."""
-        self.transport.close()

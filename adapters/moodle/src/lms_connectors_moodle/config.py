@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import Field, SecretStr
+
+from lms_connectors.http.settings import TransportSettings
 
 __all__ = ["MoodleConfig"]
 
 
-class MoodleConfig(BaseModel):
-    """Settings of one Moodle site.
+class MoodleConfig(TransportSettings):
+    """Settings of one Moodle site (plus the transport settings every adapter has: timeouts, attempts, rate).
 
     Attributes:
         base_url: The site's root URL (``https://moodle.example.edu``).
@@ -21,10 +23,7 @@ class MoodleConfig(BaseModel):
         create_missing_users: Create Moodle accounts for learners not found by email.
         max_input_vars: The site's PHP ``max_input_vars``; batches are split to stay under it.
         site_timezone: The site's default zone, when known (checked by ``doctor``).
-        timeout_seconds: Read timeout of each call.
     """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     base_url: str = Field(min_length=1)
     token: SecretStr
@@ -34,4 +33,3 @@ class MoodleConfig(BaseModel):
     create_missing_users: bool = False
     max_input_vars: int = Field(default=5000, ge=50)
     site_timezone: str | None = None
-    timeout_seconds: float = Field(default=30.0, gt=0)

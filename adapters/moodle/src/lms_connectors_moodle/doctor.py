@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from lms_connectors.adapter import DiagnosticCheck
 from lms_connectors.errors import AuthError, ConnectorError, PermissionDenied
+from lms_connectors_moodle.client import MoodleClient
+from lms_connectors_moodle.config import MoodleConfig
 
-if TYPE_CHECKING:
-    from lms_connectors_moodle.adapter import MoodleAdapter
-
-__all__ = ["CAPABILITIES", "REQUIRED_FUNCTIONS", "DoctorCheck", "check_site"]
+__all__ = ["CAPABILITIES", "REQUIRED_FUNCTIONS", "check_site"]
 
 REQUIRED_FUNCTIONS: tuple[str, ...] = (
     "core_webservice_get_site_info",
@@ -48,23 +45,6 @@ CAPABILITIES: tuple[str, ...] = (
 """Capabilities the token's user needs (``moodle/user:create`` only with ``create_missing_users``)."""
 
 
-@dataclass(frozen=True)
-class DoctorCheck:
-    """One line of the doctor's report."""
-
-    name: str
-    ok: bool
-    detail: str
-
-
-def _adapter(adapter_or_config: MoodleAdapter | Mapping[str, Any]) -> MoodleAdapter:
-    from lms_connectors_moodle.adapter import MoodleAdapter
-
-    if isinstance(adapter_or_config, MoodleAdapter):
-        return adapter_or_config
-    return MoodleAdapter.from_config(adapter_or_config)
-
-
 def _zone_offsets(name: str, year: int) -> tuple[int, int]:
     zone = ZoneInfo(name)
     winter = datetime(year, 1, 15, 12, tzinfo=zone).utcoffset()
@@ -74,7 +54,7 @@ def _zone_offsets(name: str, year: int) -> tuple[int, int]:
     return int(winter.total_seconds()), int(summer.total_seconds())
 
 
-def check_site(adapter_or_config: MoodleAdapter | Mapping[str, Any]) -> list[DoctorCheck]:
+def check_site(client: MoodleClient, config: MoodleConfig) -> list[DiagnosticCheck]:
     """Check a Moodle site and token: REST enabled, token valid, functions, permissions, the site zone.
 
     The site's default zone is not in ``core_webservice_get_site_info``; when the token's user follows the
@@ -82,71 +62,69 @@ def check_site(adapter_or_config: MoodleAdapter | Mapping[str, Any]) -> list[Doc
     summer, which are compared with the configured ``site_timezone``.
 
     Args:
-        adapter_or_config: A :class:`MoodleAdapter`, or its configuration mapping.
+        client: The adapter's web-service client.
+        config: The adapter's settings.
 
     Returns:
         The checks, in order; a failed early check (REST disabled, bad token) stops the rest.
     """
-    adapter = _adapter(adapter_or_config)
-    client = adapter.client
-    checks: list[DoctorCheck] = []
+    checks: list[DiagnosticCheck] = []
     try:
         info = client.call("core_webservice_get_site_info", idempotent=True)
     except AuthError as exc:
-        return [DoctorCheck("token", False, f"the token is refused ({exc.code}): issue a new one")]
+        return [DiagnosticCheck.of("token", False, f"the token is refused ({exc.code}): issue a new one")]
     except PermissionDenied as exc:
-        return [DoctorCheck("web services", False, exc.message)]
+        return [DiagnosticCheck.of("web services", False, exc.message)]
     except ConnectorError as exc:
-        return [DoctorCheck("site reachable", False, str(exc))]
-    checks.append(DoctorCheck("web services + REST", True, f"{info.get('sitename')} ({info.get('release')})"))
-    checks.append(DoctorCheck("token", True, f"user {info.get('username')} (id {info.get('userid')})"
+        return [DiagnosticCheck.of("site reachable", False, str(exc))]
+    checks.append(DiagnosticCheck.of("web services + REST", True, f"{info.get('sitename')} ({info.get('release')})"))
+    checks.append(DiagnosticCheck.of("token", True, f"user {info.get('username')} (id {info.get('userid')})"
                               + (", site administrator" if info.get("userissiteadmin") else "")))
     available = {f["name"] for f in info.get("functions", [])}
-    needed = [f for f in REQUIRED_FUNCTIONS if f != "core_user_create_users" or adapter.config.create_missing_users]
+    needed = [f for f in REQUIRED_FUNCTIONS if f != "core_user_create_users" or config.create_missing_users]
     missing = [f for f in needed if f not in available]
-    checks.append(DoctorCheck("service functions", not missing,
+    checks.append(DiagnosticCheck.of("service functions", not missing,
                               "all present" if not missing else "add to the token's external service: "
                               + ", ".join(missing)))
-    checks.append(_zone_check(adapter, int(info.get("userid", 0))))
-    if adapter.config.course_id is not None:
-        checks.append(_course_check(adapter, adapter.config.course_id))
+    checks.append(_zone_check(client, config, int(info.get("userid", 0))))
+    if config.course_id is not None:
+        checks.append(_course_check(client, config.course_id))
     return checks
 
 
-def _zone_check(adapter: MoodleAdapter, user_id: int) -> DoctorCheck:
-    client = adapter.client
+def _zone_check(client: MoodleClient, config: MoodleConfig, user_id: int) -> DiagnosticCheck:
     try:
         me = client.call("core_user_get_users_by_field", {"field": "id", "values": [str(user_id)]}, idempotent=True)
         zone = str(me[0].get("timezone", "99")) if me else "99"
         if zone != "99":
-            return DoctorCheck("site time zone", True, f"token user's zone is {zone}; the site default cannot be "
-                               "read through this user (set it to 'Server time zone' (99) to check)")
+            return DiagnosticCheck.of("site time zone", True, f"token user's zone is {zone}; the site default "
+                                      "cannot be read through this user (set it to 'Server time zone' (99) to check)")
         year = datetime.now(UTC).year + 1
         answer = client.call("core_calendar_get_timestamps", {"data": [
             {"key": "winter", "year": year, "month": 1, "day": 15, "hour": 12, "minute": 0},
             {"key": "summer", "year": year, "month": 7, "day": 15, "hour": 12, "minute": 0},
         ]}, idempotent=True)
     except ConnectorError as exc:
-        return DoctorCheck("site time zone", False, f"could not read it: {exc}")
+        return DiagnosticCheck.of("site time zone", False, f"could not read it: {exc}")
     stamps = {row["key"]: int(row["timestamp"]) for row in answer["timestamps"]}
     offsets = (
         int(datetime(year, 1, 15, 12, tzinfo=UTC).timestamp()) - stamps["winter"],
         int(datetime(year, 7, 15, 12, tzinfo=UTC).timestamp()) - stamps["summer"],
     )
     shown = f"UTC offsets {offsets[0] / 3600:+g} h (January) / {offsets[1] / 3600:+g} h (July)"
-    configured = adapter.config.site_timezone
+    configured = config.site_timezone
     if configured is None:
-        return DoctorCheck("site time zone", True, f"{shown}; set site_timezone to record it")
+        return DiagnosticCheck.of("site time zone", True, f"{shown}; set site_timezone to record it")
     agrees = _zone_offsets(configured, year) == offsets
-    return DoctorCheck("site time zone", agrees, f"{shown}; configured {configured}"
+    return DiagnosticCheck.of("site time zone", agrees, f"{shown}; configured {configured}"
                        + ("" if agrees else " does not match"))
 
 
-def _course_check(adapter: MoodleAdapter, course_id: int) -> DoctorCheck:
+def _course_check(client: MoodleClient, course_id: int) -> DiagnosticCheck:
     try:
-        adapter.client.call("core_enrol_get_enrolled_users", {
+        client.call("core_enrol_get_enrolled_users", {
             "courseid": course_id, "options": [{"name": "limitnumber", "value": "1"}]}, idempotent=True)
-        adapter.client.call("core_group_get_course_groups", {"courseid": course_id}, idempotent=True)
+        client.call("core_group_get_course_groups", {"courseid": course_id}, idempotent=True)
     except ConnectorError as exc:
-        return DoctorCheck("course access", False, f"course {course_id}: {exc}")
-    return DoctorCheck("course access", True, f"course {course_id}: enrolments and groups readable")
+        return DiagnosticCheck.of("course access", False, f"course {course_id}: {exc}")
+    return DiagnosticCheck.of("course access", True, f"course {course_id}: enrolments and groups readable")

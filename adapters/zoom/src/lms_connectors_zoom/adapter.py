@@ -25,28 +25,24 @@ approved and pending people are told apart.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import quote
 
 import requests
-from pydantic import BaseModel
 
 from lms_connectors.adapter import Adapter, AdapterKind, Capability
-from lms_connectors.errors import MalformedResponse, NotFound, ResponseLost
+from lms_connectors.errors import MalformedResponse, NotFound
+from lms_connectors.http.auth import ClientCredentialsAuth
 from lms_connectors.http.pagination import paginate_by_token
-from lms_connectors.http.ratelimit import RateLimiter
-from lms_connectors.http.transport import HttpTransport, RetryPolicy
+from lms_connectors.http.token_cache import FileTokenCache, MemoryTokenCache
 from lms_connectors.models import Person, ProviderRef, ProviderSession, RosterMember, Session
 from lms_connectors.timezones import require_window
 from lms_connectors_zoom import mapping
-from lms_connectors_zoom.auth import ZoomTokenSource, zoom_bearer_auth
-from lms_connectors_zoom.classify import ZoomClassifier
+from lms_connectors_zoom.classify import ZoomClassifier, token_endpoint_classifier
 from lms_connectors_zoom.config import ZoomConfig
 from lms_connectors_zoom.settings import ApprovalType
-from lms_connectors_zoom.token_cache import FileTokenCache, TokenCache
 
 __all__ = ["ZoomAdapter"]
 
@@ -61,14 +57,10 @@ def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
 
 
 class ZoomAdapter(Adapter):
-    """Zoom Meetings through a Server-to-Server OAuth app.
+    """Zoom Meetings through a Server-to-Server OAuth app (constructor: see :class:`~lms_connectors.adapter.Adapter`).
 
-    Args:
-        config: The adapter's settings.
-        token_cache: Where access tokens are shared with other workers of the same app (default: the file
-            named by ``config.token_cache_file``, else this adapter's memory).
-        sleep: How the transport waits between retries (the contract kit injects a recorder).
-        session: The ``requests.Session`` for API calls.
+    Access tokens come from Zoom's ``account_credentials`` grant and are shared with the other workers of the app
+    through the file named by ``config.token_cache_file`` (else kept in this adapter's memory).
     """
 
     name: ClassVar[str] = "zoom"
@@ -84,82 +76,44 @@ class ZoomAdapter(Adapter):
             Capability.LIST_SESSIONS,
         }
     )
-    config_model: ClassVar[type[BaseModel]] = ZoomConfig
+    config_model: ClassVar[type[ZoomConfig]] = ZoomConfig
+    config: ZoomConfig
 
-    def __init__(
-        self,
-        config: ZoomConfig,
-        *,
-        token_cache: TokenCache | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        session: requests.Session | None = None,
-    ) -> None:
-        self.config = config
-        if token_cache is None and config.token_cache_file is not None:
-            token_cache = FileTokenCache(config.token_cache_file)
-        secret = config.client_secret.get_secret_value()
-        self.token_source = ZoomTokenSource(
-            account_id=config.account_id,
+    def setup(self) -> None:
+        """The token flow, then the API transport.
+
+        :calls: ``POST https://zoom.us/oauth/token?grant_type=account_credentials&account_id=<id>`` (HTTP Basic
+            ``client_id:client_secret``; no refresh token: a new token is minted when needed).
+        """
+        config = self.config
+        cache_file = config.token_cache_file
+        self.auth = ClientCredentialsAuth(
+            self.token_transport(config.token_url, classifier=token_endpoint_classifier),
             client_id=config.client_id,
-            client_secret=secret,
-            token_url=config.token_url,
-            cache=token_cache,
-            sleep=sleep,
+            client_secret=config.client_secret.get_secret_value(),
+            client_auth="basic",
+            query={"grant_type": "account_credentials", "account_id": config.account_id},
+            cache=FileTokenCache(cache_file) if cache_file is not None else MemoryTokenCache(),
+            cache_key=f"zoom:{config.account_id}:{config.client_id}",
         )
-        self.auth = zoom_bearer_auth(self.token_source)
-        limiter = RateLimiter(config.requests_per_second, burst=1) if config.requests_per_second else None
-        self.transport = HttpTransport(
-            provider=self.name,
-            base_url=config.base_url,
-            auth=self.auth,
-            classifier=ZoomClassifier(),
-            retry=RetryPolicy(max_attempts=config.max_attempts, total_timeout=config.total_timeout),
-            rate_limiter=limiter,
-            sleep=sleep,
-            session=session,
-            extra_secrets=(secret,),
-            response_observers=(self._observe_limits,),
+        self.api_transport(
+            auth=self.auth, classifier=ZoomClassifier(), response_observers=(self._observe_limits,)
         )
         self._user_path = f"/users/{quote(config.user_id, safe='@')}"
         self._daily_remaining: int | None = None
 
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> ZoomAdapter:
-        """Build an adapter from a configuration mapping (see :class:`ZoomConfig`)."""
-        settings: ZoomConfig = cls.validated_config(config)
-        return cls(settings)
-
     # -- sessions -------------------------------------------------------------------------------------------
 
-    def create_session(self, session: Session, *, key: str, fresh: bool = False) -> ProviderRef:
-        """Create the meeting, unless a meeting marked with ``key`` exists already.
+    def create_new(self, session: Session, key: str) -> ProviderRef:
+        """Create the meeting, its agenda marked with ``key`` (Zoom has no idempotency key).
 
-        :calls: ``GET /users/{userId}/meetings?type=upcoming`` (not for a ``fresh`` key),
-            ``POST /users/{userId}/meetings``
-
-        Zoom has no idempotency key, so the meeting is looked up by its agenda marker first, unless the key was
-        never sent; when the create's answer is lost (the meeting may exist), it is looked up before one more
-        create.
+        :calls: ``POST /users/{userId}/meetings``
         """
-        if not fresh:
-            existing = self.find_session(key)
-            if existing is not None:
-                return existing
         body = mapping.create_body(session, key, self.config.meeting_settings, self._approval_type(session))
-        try:
-            meeting = self._create(body)
-        except ResponseLost:
-            existing = self.find_session(key)
-            if existing is not None:
-                return existing
-            meeting = self._create(body)  # the lost create never committed: creating now cannot duplicate
-        return mapping.meeting_ref(meeting, key=key)
-
-    def _create(self, body: dict[str, Any]) -> Mapping[str, Any]:
         meeting = self.transport.request_json(
             "POST", f"{self._user_path}/meetings", json=body, operation="create meeting"
         )
-        return self._object(meeting, "create meeting")
+        return mapping.meeting_ref(self._object(meeting, "create meeting"), key=key)
 
     def find_session(self, key: str) -> ProviderRef | None:
         """Find the upcoming meeting whose agenda carries the marker of ``key``.
@@ -456,11 +410,6 @@ class ZoomAdapter(Adapter):
             remaining = response.headers.get("X-RateLimit-Remaining", "")
             if remaining.isdigit():
                 self._daily_remaining = int(remaining)
-
-    def close(self) -> None:
-        """Close the API and token endpoint connections."""
-        self.transport.close()
-        self.token_source.close()
 
     # -- Zoom-only extras -----------------------------------------------------------------------------------
 

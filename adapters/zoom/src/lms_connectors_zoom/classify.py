@@ -31,6 +31,7 @@ from lms_connectors.errors import (
     PermissionDenied,
     QuotaExceeded,
 )
+from lms_connectors.http.auth import oauth_token_classifier
 from lms_connectors.http.classify import ErrorRule, RuleClassifier, parse_reset_at
 from lms_connectors.models import utc_now
 
@@ -104,5 +105,5 @@ class ZoomClassifier(RuleClassifier):
 zoom_classifier = ZoomClassifier()
 """The classifier with the real clock."""
 
-token_endpoint_classifier = RuleClassifier(TOKEN_ENDPOINT_RULES)
+token_endpoint_classifier = oauth_token_classifier.with_rules(TOKEN_ENDPOINT_RULES)
 """The token endpoint's classifier."""

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import Field, SecretStr
 
+from lms_connectors.http.settings import TransportSettings
 from lms_connectors_zoom.settings import ZoomMeetingSettings
 
 __all__ = ["API_BASE_URL", "TOKEN_URL", "ZoomConfig"]
@@ -19,8 +20,8 @@ API_BASE_URL = "https://api.zoom.us/v2"
 TOKEN_URL = "https://zoom.us/oauth/token"  # noqa: S105 - an endpoint, not a secret
 
 
-class ZoomConfig(BaseModel):
-    """Settings of one Zoom adapter instance.
+class ZoomConfig(TransportSettings):
+    """Settings of one Zoom adapter instance (plus the transport settings every adapter has).
 
     Attributes:
         account_id: The Zoom account the Server-to-Server OAuth app belongs to.
@@ -35,13 +36,11 @@ class ZoomConfig(BaseModel):
             approval, the adapter approves registrants up to the capacity and the rest stay ``pending``.
         meeting_settings: Settings sent with every meeting.
         page_size: Page size of listings (Zoom allows up to 300).
-        requests_per_second: A proactive limit below the account's per-second allowance (it depends on the plan
-            and is shared by every app of the account); ``None`` relies on Zoom's 429 and ``Retry-After``.
-        max_attempts: Attempts per call, retries included.
-        total_timeout: Upper bound, in seconds, of one call including its retries and waits.
-    """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    ``requests_per_second`` may be set below the account's per-second allowance (it depends on the plan and is
+    shared by every app of the account); unset, the adapter relies on Zoom's 429 and ``Retry-After``. The token
+    endpoint gets the same attempts and time bound as API calls.
+    """
 
     account_id: str = Field(min_length=1)
     client_id: str = Field(min_length=1)
@@ -53,6 +52,3 @@ class ZoomConfig(BaseModel):
     native_capacity: bool = True
     meeting_settings: ZoomMeetingSettings = Field(default_factory=ZoomMeetingSettings)
     page_size: int = Field(default=300, ge=1, le=300)
-    requests_per_second: float | None = Field(default=None, gt=0)
-    max_attempts: int = Field(default=5, ge=1)
-    total_timeout: float = Field(default=60.0, gt=0)

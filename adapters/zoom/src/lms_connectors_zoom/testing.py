@@ -20,14 +20,13 @@ from typing import Any, ClassVar
 
 from lms_connectors.adapter import Adapter
 from lms_connectors.errors import ConfigurationError
-from lms_connectors.http.transport import HttpTransport
+from lms_connectors.http.token_cache import CachedToken
 from lms_connectors.models import Modality, Person, Session, TimeSlot
 from lms_connectors.testing.harness import ContractHarness
 from lms_connectors.testing.sandbox import Fault
 from lms_connectors_zoom.adapter import ZoomAdapter
 from lms_connectors_zoom.config import API_BASE_URL, TOKEN_URL, ZoomConfig
 from lms_connectors_zoom.sandbox import ZoomSimulator
-from lms_connectors_zoom.token_cache import CachedToken
 
 __all__ = ["ZoomHarness"]
 
@@ -124,16 +123,16 @@ class ZoomHarness(ContractHarness):
         The refused token is placed in the adapter's token cache, exactly as if another worker had stored a token
         that has since expired; the adapter picks it up, is refused, and mints a new one.
         """
-        zoom = _zoom(adapter)
-        source = zoom.token_source
-        with source.cache.lock():
-            source.cache.store(source.cache_key, CachedToken(_REFUSED_TOKEN, expires_at=4_102_444_800.0))
-        zoom.auth.invalidate()
+        auth = _zoom(adapter).auth
+        assert auth.cache is not None  # the adapter always has one (its memory by default)
+        with auth.cache.lock():
+            auth.cache.store(auth.cache_key, CachedToken(_REFUSED_TOKEN, expires_at=4_102_444_800.0))
+        auth.invalidate()
 
     def break_auth(self, adapter: Adapter) -> None:
         """Refuse the current token and make the app's credentials invalid, so that refreshing fails too."""
         self.expire_auth(adapter)
-        _zoom(adapter).token_source.set_client_secret("lmsc-wrong-secret")
+        _zoom(adapter).auth.rotate_client_secret("lmsc-wrong-secret")
 
     def provoke_invalid_request(self, adapter: Adapter) -> None:
         """Register the meeting's own host, which Zoom refuses (code 3027); the meeting is deleted after."""
@@ -155,6 +154,3 @@ class ZoomHarness(ContractHarness):
         """Zoom needs nothing beyond the standard session fields."""
         return {}
 
-    def transport_of(self, adapter: Adapter) -> HttpTransport:
-        """The adapter's API transport (its call counter)."""
-        return _zoom(adapter).transport

@@ -10,8 +10,7 @@ Acme has what a well-behaved API offers, and the adapter leans on it instead of 
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import quote
@@ -28,7 +27,7 @@ from acme_lms_connector.mapping import (
 )
 from lms_connectors.adapter import Adapter, AdapterKind, Capability
 from lms_connectors.errors import MalformedResponse, NotFound
-from lms_connectors.http import BearerTokenAuth, HttpTransport, paginate_by_token
+from lms_connectors.http import ClientCredentialsAuth, paginate_by_token
 from lms_connectors.models import Person, ProviderRef, ProviderSession, RosterMember, Session
 from lms_connectors.timezones import require_window
 
@@ -40,12 +39,7 @@ def _utc(value: datetime) -> str:
 
 
 class AcmeLmsAdapter(Adapter):
-    """Schedules sessions in Acme LMS.
-
-    Args:
-        config: The tenant's settings.
-        sleep: How to wait between retries (the contract kit passes a recorder).
-    """
+    """Schedules sessions in Acme LMS (constructor: see :class:`~lms_connectors.adapter.Adapter`)."""
 
     name: ClassVar[str] = PROVIDER
     display_name: ClassVar[str] = "Acme LMS"
@@ -61,54 +55,16 @@ class AcmeLmsAdapter(Adapter):
         }
     )
     config_model: ClassVar[type[AcmeLmsConfig]] = AcmeLmsConfig
+    config: AcmeLmsConfig
 
-    def __init__(self, config: AcmeLmsConfig, *, sleep: Callable[[float], None] = time.sleep) -> None:
-        self.config = config
-        secret = config.client_secret.get_secret_value()
-        # Token requests go through their own transport: a token answer is never mistaken for an API answer,
-        # and the API transport's 401 handling can fetch a new token through this one.
-        self._token_transport = HttpTransport(
-            provider=PROVIDER,
-            base_url=config.resolved_token_url,
-            classifier=acme_classifier,
-            timeout=config.timeout,
-            sleep=sleep,
-            extra_secrets=[secret],
+    def setup(self) -> None:
+        """An OAuth client-credentials token (``POST /oauth/token``), then every call with it."""
+        self.auth = ClientCredentialsAuth(
+            self.token_transport(self.config.resolved_token_url),
+            client_id=self.config.client_id,
+            client_secret=self.config.client_secret.get_secret_value(),
         )
-        self.auth = BearerTokenAuth(self._fetch_token)
-        self.transport = HttpTransport(
-            provider=PROVIDER,
-            base_url=config.base_url,
-            auth=self.auth,
-            classifier=acme_classifier,
-            timeout=config.timeout,
-            sleep=sleep,
-            extra_secrets=[secret],
-        )
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> AcmeLmsAdapter:
-        """Build the adapter from a mapping validated by :class:`AcmeLmsConfig`."""
-        settings: AcmeLmsConfig = cls.validated_config(config)
-        return cls(settings)
-
-    def _fetch_token(self) -> tuple[str, float | None]:
-        """:calls: ``POST /oauth/token`` (client credentials)."""
-        payload = self._token_transport.request_json(
-            "POST",
-            self.config.resolved_token_url,
-            data={
-                "grant_type": "client_credentials",
-                "client_id": self.config.client_id,
-                "client_secret": self.config.client_secret.get_secret_value(),
-            },
-            idempotent=True,  # a token request creates nothing that a second one would duplicate
-            operation="POST /oauth/token",
-        )
-        if not isinstance(payload, dict) or not payload.get("access_token"):
-            raise MalformedResponse("Acme token answer without an access_token", provider=PROVIDER)
-        expires_in = payload.get("expires_in")
-        return str(payload["access_token"]), float(expires_in) if expires_in is not None else None
+        self.api_transport(auth=self.auth, classifier=acme_classifier)
 
     def _session_object(self, payload: Any) -> dict[str, Any]:
         if not isinstance(payload, dict):
@@ -117,8 +73,8 @@ class AcmeLmsAdapter(Adapter):
 
     # -- required ---------------------------------------------------------------------------------------------
 
-    def create_session(self, session: Session, *, key: str, fresh: bool = False) -> ProviderRef:
-        """:calls: ``POST /sessions`` with ``Idempotency-Key: <key>`` (Acme dedupes by key: ``fresh`` is moot)."""
+    def create_new(self, session: Session, key: str) -> ProviderRef:
+        """:calls: ``POST /sessions`` with ``Idempotency-Key: <key>`` (Acme dedupes by key: no look-up first)."""
         payload = self.transport.request_json(
             "POST",
             "sessions",
@@ -224,11 +180,6 @@ class AcmeLmsAdapter(Adapter):
             return [provider_session(item) for item in payload.get("data", [])], payload.get("next_page_token")
 
         return paginate_by_token(page)
-
-    def close(self) -> None:
-        """Close both HTTP sessions."""
-        self.transport.close()
-        self._token_transport.close()
 
     # -- Acme-only extras -----------------------------------------------------------------------------------------
 

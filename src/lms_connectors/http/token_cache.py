@@ -1,6 +1,7 @@
-"""Where Zoom access tokens are kept, so that several workers of one Zoom app share one token.
+"""Where access tokens are kept, so that several workers of one OAuth client share one token.
 
-Workers that each mint their own Server-to-Server OAuth token for the same app can invalidate each other's
+Some providers keep one live token per client (Zoom's Server-to-Server OAuth; Microsoft's and Canvas's tokens are
+cheap to share too): workers that each mint their own token for the same client can invalidate each other's
 tokens; then every worker keeps answering 401 by minting yet another. A shared cache stops that: a worker takes
 the cache's lock, reuses the token found there if it is still good (or newer than the one that was refused),
 and mints only when nobody else has.
