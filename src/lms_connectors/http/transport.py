@@ -3,7 +3,8 @@
 One :class:`HttpTransport` per adapter instance owns one ``requests.Session`` and does, for every call, in
 this order: wait for the rate limiter, apply the auth, send with a timeout, let observers read the answer's
 headers, classify the answer into the error tree, and (in one tenacity loop, see :mod:`.retry`) retry what is
-safe to retry. On an :class:`~lms_connectors.errors.AuthError` it refreshes the auth once and sends again.
+safe to retry. On an :class:`~lms_connectors.errors.AuthError` it refreshes the auth once and sends again. A
+failure to obtain credentials (a token endpoint's, already retried by its own transport) ends the call as it is.
 Every attempt is counted and reported to hooks as a :class:`CallEvent`, and logged at debug level on the
 ``lms_connectors.http`` logger, with secrets redacted.
 """
@@ -105,6 +106,18 @@ class CallCounter:
         """Start counting from zero."""
         with self._lock:
             self._by_operation.clear()
+
+
+class _CredentialsFailed(Exception):  # noqa: N818 - an internal carrier, never seen outside the transport
+    """Obtaining credentials failed (a token endpoint refused, or kept failing after its own retries).
+
+    Carried through the retry loop untouched: the token transport already retried what it could within its
+    time bound, so this call must not retry it again (nested retries would multiply attempts and time).
+    """
+
+    def __init__(self, error: ConnectorError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 @dataclass(frozen=True)
@@ -238,7 +251,10 @@ class HttpTransport:
                     call.method,
                     self._redacted_url(call.url),
                 )
-                self.auth.refresh()
+                try:
+                    self.auth.refresh()
+                except ConnectorError as error:
+                    raise _CredentialsFailed(error) from error
                 attempts += 1
                 return self._exchange(call, attempts)
 
@@ -251,6 +267,8 @@ class HttpTransport:
         )
         try:
             return retrying(attempt)
+        except _CredentialsFailed as failed:
+            raise failed.error from failed.error.__cause__
         except requests.exceptions.RequestException as exc:
             # ``from None``: the requests exception's message holds the raw URL, secrets included.
             raise self._connection_failure(call, exc) from None
@@ -336,7 +354,10 @@ class HttpTransport:
             )
         )
         if self.auth is not None:
-            self.auth.apply(prepared)
+            try:
+                self.auth.apply(prepared)
+            except ConnectorError as error:
+                raise _CredentialsFailed(error) from error
         settings = self.session.merge_environment_settings(prepared.url, {}, None, None, None)
         started = self._clock()
         try:
