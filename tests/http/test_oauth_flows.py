@@ -104,16 +104,17 @@ def test_a_refusal_is_an_auth_error_with_the_endpoint_s_reason_and_is_not_retrie
 @responses.activate
 def test_a_refusal_without_an_oauth_body_still_says_why() -> None:
     responses.post(TOKEN_URL, status=401, body="nope")
-    auth = ClientCredentialsAuth(token_transport(), client_id="cid", client_secret="s")
-    with pytest.raises(AuthError, match="HTTP 401 without an OAuth error body"):
+    auth = ClientCredentialsAuth(token_transport(), client_id="cid", client_secret="client-secret-1")
+    with pytest.raises(AuthError, match="refused the grant") as raised:
         auth.token()
+    assert raised.value.status == 401
 
 
 @responses.activate
 def test_5xx_is_retried_with_the_injected_sleep_then_transient() -> None:
     responses.post(TOKEN_URL, status=503, json={"error": "temporarily_unavailable"})
     sleeps: list[float] = []
-    auth = ClientCredentialsAuth(token_transport(sleeps, attempts=3), client_id="cid", client_secret="s")
+    auth = ClientCredentialsAuth(token_transport(sleeps, attempts=3), client_id="cid", client_secret="client-secret-1")
     with pytest.raises(TransientError) as raised:
         auth.token()
     assert not isinstance(raised.value, AuthError)
@@ -126,7 +127,7 @@ def test_retry_after_of_the_token_endpoint_is_honoured() -> None:
     responses.post(TOKEN_URL, status=429, headers={"Retry-After": "4"})
     responses.post(TOKEN_URL, json={"access_token": "tok"})
     sleeps: list[float] = []
-    auth = ClientCredentialsAuth(token_transport(sleeps), client_id="cid", client_secret="s")
+    auth = ClientCredentialsAuth(token_transport(sleeps), client_id="cid", client_secret="client-secret-1")
     assert auth.token() == "tok"
     assert sleeps == [4.0]
 
@@ -134,7 +135,7 @@ def test_retry_after_of_the_token_endpoint_is_honoured() -> None:
 @responses.activate
 def test_an_answer_without_a_token_is_malformed() -> None:
     responses.post(TOKEN_URL, json={"token_type": "Bearer"})
-    auth = ClientCredentialsAuth(token_transport(), client_id="cid", client_secret="s")
+    auth = ClientCredentialsAuth(token_transport(), client_id="cid", client_secret="client-secret-1")
     with pytest.raises(MalformedResponse):
         auth.token()
 

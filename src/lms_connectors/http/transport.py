@@ -108,7 +108,7 @@ class CallCounter:
             self._by_operation.clear()
 
 
-class _CredentialsFailed(Exception):  # noqa: N818 - an internal carrier, never seen outside the transport
+class _CredentialsFailed(Exception):
     """Obtaining credentials failed (a token endpoint refused, or kept failing after its own retries).
 
     Carried through the retry loop untouched: the token transport already retried what it could within its
@@ -356,8 +356,8 @@ class HttpTransport:
         if self.auth is not None:
             try:
                 self.auth.apply(prepared)
-            except ConnectorError as error:
-                raise _CredentialsFailed(error) from error
+            except ConnectorError as refused:
+                raise _CredentialsFailed(refused) from refused
         settings = self.session.merge_environment_settings(prepared.url, {}, None, None, None)
         started = self._clock()
         try:
