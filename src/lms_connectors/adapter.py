@@ -177,6 +177,9 @@ class Adapter(abc.ABC):
     """What this adapter offers beyond the required operations."""
     config_model: ClassVar[type[BaseModel]]
     """Pydantic model of this adapter's configuration (a :class:`TransportSettings` subclass)."""
+    lookup_before_create: ClassVar[bool | None] = None
+    """Whether a create that may have been sent before is looked up by key first; ``None`` (the default) means
+    "unless the adapter declares :attr:`Capability.NATIVE_IDEMPOTENCY`" (the provider refuses the duplicate)."""
 
     config: TransportSettings
     """The validated configuration."""
@@ -294,6 +297,7 @@ class Adapter(abc.ABC):
         *,
         name: str = "token",
         classifier: Callable[[requests.Response], ConnectorError | None] = oauth_token_classifier,
+        extra_secrets: Sequence[str] = (),
     ) -> HttpTransport:
         """Build (and keep) the transport of an OAuth token endpoint, for a flow of :mod:`lms_connectors.http.auth`.
 
@@ -302,7 +306,12 @@ class Adapter(abc.ABC):
         provider has a table of its own for its token endpoint.
         """
         transport = build_transport(
-            self.config, self.runtime, provider=self.name, base_url=token_url, classifier=classifier
+            self.config,
+            self.runtime,
+            provider=self.name,
+            base_url=token_url,
+            classifier=classifier,
+            extra_secrets=extra_secrets,
         )
         self._keep_transport(name, transport)
         return transport
@@ -366,8 +375,8 @@ class Adapter(abc.ABC):
     ) -> ProviderRef:
         """The idempotent-create rule, recording what it did in ``trace`` (the scheduler audits it).
 
-        1. Unless ``fresh``, or the provider refuses duplicates itself (:attr:`Capability.NATIVE_IDEMPOTENCY`),
-           look the object up by key (:meth:`find_created`) and return it when found.
+        1. Unless ``fresh``, or the provider refuses duplicates itself (:attr:`Capability.NATIVE_IDEMPOTENCY`,
+           see :attr:`lookup_before_create`), look the object up by key (:meth:`find_created`) and return it.
         2. Send the create (:meth:`create_new`).
         3. If its answer was lost (:class:`~lms_connectors.errors.ResponseLost`), look up before anything else;
            return what is found, else send the create once more (the first never committed).
@@ -382,7 +391,10 @@ class Adapter(abc.ABC):
         return self._create_by_rule(session, key, fresh, trace)
 
     def _create_by_rule(self, session: Session, key: str, fresh: bool, trace: CreateTrace) -> ProviderRef:
-        if not fresh and not self.supports(Capability.NATIVE_IDEMPOTENCY):
+        looks_up = self.lookup_before_create
+        if looks_up is None:
+            looks_up = not self.supports(Capability.NATIVE_IDEMPOTENCY)
+        if not fresh and looks_up:
             found = self._look_up(session, key, "before create", trace)
             if found is not None:
                 return found

@@ -21,15 +21,11 @@ move between folders, and times in a known zone. Requests to one mailbox go thro
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import quote
-
-import msal
-import requests
 
 from lms_connectors.adapter import Adapter, AdapterKind, BusyInterval, Capability, DiagnosticCheck
 from lms_connectors.errors import (
@@ -38,13 +34,9 @@ from lms_connectors.errors import (
     InvalidRequest,
     MalformedResponse,
     NotFound,
-    RateLimited,
     TransientError,
 )
 from lms_connectors.http.pagination import paginate_by_next_url
-from lms_connectors.http.ratelimit import RateLimiter
-from lms_connectors.http.retry import RetryPolicy
-from lms_connectors.http.transport import CallEvent, HttpTransport
 from lms_connectors.models import Person, ProviderRef, ProviderSession, Room, RosterMember, Session
 from lms_connectors.timezones import require_window
 from lms_connectors_microsoft_graph.auth import MsalClientCredentials, TransportHttpClient, classify_login_response
@@ -123,82 +115,40 @@ class MicrosoftGraphAdapter(Adapter):
     )
     config_model: ClassVar[type[MicrosoftGraphConfig]] = MicrosoftGraphConfig
 
-    def __init__(
-        self,
-        config: MicrosoftGraphConfig,
-        *,
-        session: requests.Session | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-        hooks: Sequence[Callable[[CallEvent], None]] = (),
-        token_cache: msal.SerializableTokenCache | None = None,
-    ) -> None:
-        self.config = config
-        http_session = session if session is not None else requests.Session()
-        retry = RetryPolicy(max_attempts=config.max_attempts, total_timeout=config.total_timeout)
-        timeout = (config.connect_timeout, config.read_timeout)
+    config: MicrosoftGraphConfig
+    lookup_before_create: ClassVar[bool | None] = True
+    """Graph's ``transactionId`` reduces duplicates without ruling them out: look the key up first anyway."""
+
+    def setup(self) -> None:
+        """Msal's client-credentials flow over a login transport, then the Graph transport."""
+        config = self.config
         credential = config.client_secret or config.certificate_private_key
-        self.login_transport = HttpTransport(
-            provider=self.name,
-            base_url=config.login_base_url,
+        self.login_transport = self.token_transport(
+            config.login_base_url,
+            name="login",
             classifier=classify_login_response,
-            retry=retry,
-            timeout=timeout,
-            session=http_session,
-            hooks=hooks,
-            sleep=sleep,
-            clock=clock,
             extra_secrets=[credential.get_secret_value()] if credential is not None else [],
         )
-        self.auth = MsalClientCredentials(
-            config, TransportHttpClient(self.login_transport, config.login_base_url), token_cache
-        )
-        self.transport = HttpTransport(
-            provider=self.name,
-            base_url=config.base_url,
-            auth=self.auth,
-            classifier=classify_graph_response,
-            retry=retry,
-            rate_limiter=(
-                RateLimiter(config.requests_per_second, burst=config.burst, clock=clock, sleep=sleep)
-                if config.requests_per_second
-                else None
-            ),
-            timeout=timeout,
-            session=http_session,
-            hooks=hooks,
-            sleep=sleep,
-            clock=clock,
-        )
+        self.auth = MsalClientCredentials(config, TransportHttpClient(self.login_transport, config.login_base_url))
+        self.api_transport(auth=self.auth, classifier=classify_graph_response)
         self.limiter = MailboxLimiter(f"{config.tenant_id}/{config.client_id}", config.mailbox_concurrency)
-        self._sleep = sleep
         # The newest etag each event had when this adapter's own write left it, kept while the fields the SDK
         # owns are as the ref knows them: a roster change moves the etag, and a reschedule sent with the ref's
         # older etag would cost a refused PATCH, a GET and a second PATCH.
         self._etags: dict[str, str] = {}
 
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> MicrosoftGraphAdapter:
-        """Build the adapter from a mapping of :class:`MicrosoftGraphConfig` fields.
-
-        Raises:
-            ConfigurationError: The mapping is not a valid configuration.
-        """
-        settings: MicrosoftGraphConfig = cls.validated_config(config)
-        return cls(settings)
-
     # -- standard API ------------------------------------------------------------------------------
 
-    def create_session(self, session: Session, *, key: str, fresh: bool = False) -> ProviderRef:
-        """Create the session's event in the organizer's calendar; idempotent for ``key``.
+    def create_new(self, session: Session, key: str) -> ProviderRef:
+        """Create the session's event in the organizer's calendar, carrying ``key``.
 
-        :calls: ``GET users/{mailbox}/events?$filter=...`` (unless ``fresh``), ``POST users/{mailbox}/events``;
-        then ``GET users/{mailbox}/events/{id}`` while the Teams link or the room's answer is outstanding.
+        :calls: ``POST users/{mailbox}/events``; then ``GET users/{mailbox}/events/{id}`` while the Teams link or
+        the room's answer is outstanding.
 
         The body carries ``transactionId`` (the same for every attempt with ``key``): Graph drops a resent
-        create. Graph documents that as reducing duplicates, not ruling them out, so a create that may have
-        been sent before looks the key up first, and one whose answer was lost looks it up before anything else
-        (and raises the loss when nothing is there, for the caller to retry with the same key).
+        create. Graph documents that as reducing duplicates, not ruling them out, so the base class looks the
+        key up before a create that may have been sent before (:attr:`lookup_before_create`), and after a lost
+        answer before anything else.
 
         Outlook attaches the Teams link and the room mailbox answers asynchronously: the event is read again
         (for up to ``teams_wait_seconds`` / ``room_wait_seconds``) until they are there. An event without its
@@ -206,22 +156,10 @@ class MicrosoftGraphAdapter(Adapter):
 
         Raises:
             Conflict: The session's room is booked at that time (it declined).
-            TransientError: Outlook had not attached the Teams link in time; or the answer was lost and no
-                event carries the key yet (retry with the same key).
+            TransientError: Outlook had not attached the Teams link in time.
         """
         body = event_body(session, key=key)
-        event = None if fresh else self._find_event(key)
-        if event is None:
-            try:
-                event = self._as_event(
-                    self._call("POST", self._events_path(), json=body, operation="events.create")
-                )
-            except TransientError as exc:
-                if isinstance(exc, RateLimited):
-                    raise  # refused before processing, and waited out as far as the bounds allow
-                event = self._find_event(key)  # the create may have been saved: look before anything else
-                if event is None:
-                    raise
+        event = self._as_event(self._call("POST", self._events_path(), json=body, operation="events.create"))
         try:
             event = self._await_outlook(event, session)
         except ConnectorError:
@@ -525,7 +463,7 @@ class MicrosoftGraphAdapter(Adapter):
             )
             for index, ref in enumerate(refs)
         ]
-        answers = run_batch(self.call, self._sleep, items, operation="batch.cancel")
+        answers = run_batch(self.call, self.runtime.sleep, items, operation="batch.cancel")
         outcome: dict[str, ConnectorError | None] = {}
         for index, ref in enumerate(refs):
             error = answers[str(index)].error
@@ -657,7 +595,7 @@ class MicrosoftGraphAdapter(Adapter):
                     provider=self.name,
                     code="onlineMeetingPending",
                 )
-            self._sleep(pause)
+            self.runtime.sleep(pause)
             waited += pause
             pause = min(pause * 2, 2.0)
             event = self._get_event(str(event["id"]))

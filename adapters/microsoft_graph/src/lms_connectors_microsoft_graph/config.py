@@ -15,7 +15,9 @@ access policy (or RBAC for Applications): otherwise the application can write to
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
+
+from lms_connectors.http.settings import TransportSettings
 
 __all__ = ["GRAPH_BASE_URL", "GRAPH_SCOPE", "LOGIN_BASE_URL", "MicrosoftGraphConfig"]
 
@@ -25,8 +27,8 @@ GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 """Client credentials ask for the application's statically consented permissions, never individual scopes."""
 
 
-class MicrosoftGraphConfig(BaseModel):
-    """Settings of one Microsoft Graph adapter instance.
+class MicrosoftGraphConfig(TransportSettings):
+    """Settings of one Microsoft Graph adapter instance (plus the transport settings every adapter has).
 
     Attributes:
         tenant_id: The Entra ID tenant (GUID or verified domain).
@@ -51,13 +53,8 @@ class MicrosoftGraphConfig(BaseModel):
         teams_wait_seconds: How long a create waits for Outlook to attach the Teams link it makes
             asynchronously (the create answer may come without ``onlineMeeting``).
         room_wait_seconds: How long a create waits for a room mailbox to accept or decline.
-        max_attempts: Attempts per call, retries included.
-        total_timeout: Upper bound, in seconds, of one call including its retries and waits.
-        connect_timeout: Seconds to wait for a connection.
-        read_timeout: Seconds to wait for an answer.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     tenant_id: str = Field(min_length=1)
     client_id: str = Field(min_length=1)
@@ -75,10 +72,6 @@ class MicrosoftGraphConfig(BaseModel):
     burst: int = Field(default=20, ge=1)
     teams_wait_seconds: float = Field(default=10.0, ge=0)
     room_wait_seconds: float = Field(default=10.0, ge=0)
-    max_attempts: int = Field(default=5, ge=1)
-    total_timeout: float = Field(default=60.0, gt=0)
-    connect_timeout: float = Field(default=5.0, gt=0)
-    read_timeout: float = Field(default=30.0, gt=0)
 
     @model_validator(mode="after")
     def _one_credential(self) -> MicrosoftGraphConfig:
