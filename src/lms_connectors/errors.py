@@ -47,6 +47,7 @@ __all__ = [
     "Conflict",
     "ConnectorError",
     "InvalidRequest",
+    "LedgerUnavailable",
     "MalformedResponse",
     "NotFound",
     "NotSupported",
@@ -213,6 +214,10 @@ class RateLimited(TransientError):
     def __init__(self, message: str, *, retry_after: float | None = None, **evidence: Any) -> None:
         super().__init__(message, **evidence)
         self.retry_after = retry_after
+
+
+class LedgerUnavailable(TransientError):
+    """The ledger's database could not be reached, or a session lock was not granted in time; retry later."""
 
 
 class ResponseLost(ConnectorError):

@@ -19,10 +19,12 @@ enrolment is never lost.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, timedelta
+from typing import Concatenate, ParamSpec, TypeVar
 
 from lms_connectors.adapter import Adapter, AdapterKind, Capability, CreateTrace
 from lms_connectors.errors import (
@@ -70,6 +72,28 @@ class ProgressEvent:
 
 
 ProgressCallback = Callable[[ProgressEvent], None]
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+_Target = TypeVar("_Target", str, Session)
+
+
+def _one_at_a_time(
+    method: Callable[Concatenate[Scheduler, _Target, _P], _R],
+) -> Callable[Concatenate[Scheduler, _Target, _P], _R]:
+    """Run the method holding its session's ledger lock, so that workers sharing a ledger take turns on it.
+
+    Two workers scheduling the same session, or pushing the same roster, would otherwise both send the create
+    or the enrolment (see :meth:`LedgerStore.session_lock`).
+    """
+
+    @functools.wraps(method)
+    def holding(self: Scheduler, target: _Target, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        session_id = target.id if isinstance(target, Session) else target
+        with self.ledger.session_lock(session_id):
+            return method(self, target, *args, **kwargs)
+
+    return holding
 
 
 @dataclass(frozen=True)
@@ -184,6 +208,7 @@ class Scheduler:
             )
         return chosen
 
+    @_one_at_a_time
     def schedule(self, session: Session) -> Session:
         """Create ``session`` in every target; idempotent for ``session.id``.
 
@@ -249,6 +274,7 @@ class Scheduler:
         self._preflight(sessions)
         return [self.schedule(session) for session in sessions]
 
+    @_one_at_a_time
     def reschedule(self, session_id: str, slot: TimeSlot) -> Session:
         """Move a session to ``slot`` in every target (in place where the provider allows).
 
@@ -293,6 +319,7 @@ class Scheduler:
         self.ledger.save_session(new)
         return new
 
+    @_one_at_a_time
     def cancel(self, session_id: str) -> Session:
         """Cancel a session everywhere (targets in reverse order); idempotent.
 
@@ -322,6 +349,7 @@ class Scheduler:
         """Enrol one learner: confirmed while seats remain, waitlisted after."""
         return self.enrol_many(session_id, [person])[0]
 
+    @_one_at_a_time
     def enrol_many(self, session_id: str, people: Iterable[Person]) -> list[Enrollment]:
         """Enrol several learners in arrival order; providers receive the confirmed ones in one push each.
 
@@ -353,6 +381,7 @@ class Scheduler:
         self._reconcile(session)
         return [self.ledger.get_enrollment(session_id, e.person.email) or e for e in results]
 
+    @_one_at_a_time
     def unenrol(self, session_id: str, email: str) -> Enrollment:
         """Cancel a learner's place; the first waitlisted learners are promoted into freed seats."""
         session = self._require_active(session_id)
@@ -373,6 +402,7 @@ class Scheduler:
         """Every enrolment of the session, in arrival order."""
         return self.ledger.list_enrollments(session_id)
 
+    @_one_at_a_time
     def sync(self, session_id: str) -> None:
         """Make every provider equal the ledger for this session, whatever failed before.
 

@@ -1,10 +1,13 @@
-"""The ledger test-suite: one contract run against every LedgerStore implementation, then what only the
-SQLite ledger promises (a file that outlives the process, shared between handles)."""
+"""The ledger test-suite: one contract run against every LedgerStore implementation (memory, SQLite and
+PostgreSQL), then what only the SQLite ledger promises (a file that outlives the process, shared between handles,
+migrated from older versions). PostgreSQL's own promises (row-level security, locks across processes) are in
+test_postgres.py."""
 
 from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -17,13 +20,24 @@ from lms_connectors.models import Enrollment, EnrollmentStatus, Person, Provider
 from lms_connectors.store import open_ledger
 from lms_connectors.store.base import AuditEntry, KeyState, LedgerStore
 from lms_connectors.store.memory import MemoryLedger
-from lms_connectors.store.sqlite import DEFAULT_LEDGER_PATH, SCHEMA_VERSION, SQLiteLedger
+from lms_connectors.store.sqlite import DEFAULT_LEDGER_PATH, MIGRATIONS, SCHEMA_VERSION, SQLiteLedger
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+def open_store(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> LedgerStore:
+    """A fresh, empty ledger of one implementation."""
+    if kind == "memory":
+        return MemoryLedger()
+    if kind == "sqlite":
+        return SQLiteLedger(tmp_path / "ledger.db")
+    from lms_connectors.store.postgres import PostgresLedger
+
+    return PostgresLedger(request.getfixturevalue("postgres_dsn"), schema=request.getfixturevalue("postgres_schema"))
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LedgerStore]:
-    """A fresh ledger of each implementation: every contract test below runs against both."""
-    store: LedgerStore = MemoryLedger() if request.param == "memory" else SQLiteLedger(tmp_path / "ledger.db")
+    """A fresh ledger of each implementation: every contract test below runs against all three."""
+    store = open_store(request.param, request, tmp_path)
     yield store
     store.close()
 
@@ -418,6 +432,85 @@ def test_concurrent_current_key_mints_once(ledger: LedgerStore) -> None:
     assert len(ledger.list_keys("s1")) == 1
 
 
+# session locks
+
+
+def test_session_lock_makes_workers_on_one_session_take_turns(ledger: LedgerStore) -> None:
+    inside: list[int] = []
+    overlaps: list[int] = []
+    lock = threading.Lock()
+
+    def work(index: int) -> None:
+        for _ in range(5):
+            with ledger.session_lock("s1"), ledger.session_lock("s1"):  # re-entrant within a thread
+                with lock:
+                    inside.append(index)
+                    if len(inside) > 1:
+                        overlaps.append(index)
+                time.sleep(0.002)
+                with lock:
+                    inside.remove(index)
+
+    run_threads(work, 4)
+    assert overlaps == []
+
+
+def test_session_locks_of_other_sessions_and_tenants_do_not_block(ledger: LedgerStore) -> None:
+    other_tenant = ledger.bind("acme")
+    entered: list[str] = []
+    try:
+        with ledger.session_lock("s1"):
+
+            def others() -> None:
+                with ledger.session_lock("s2"):
+                    entered.append("s2")
+                with other_tenant.session_lock("s1"):
+                    entered.append("acme/s1")
+
+            thread = threading.Thread(target=others)
+            thread.start()
+            thread.join(timeout=10)
+            assert entered == ["s2", "acme/s1"]
+    finally:
+        other_tenant.close()
+
+
+# tenants
+
+
+def test_a_tenant_sees_none_of_another_tenants_rows(ledger: LedgerStore) -> None:
+    _write_everything(ledger, "s1")
+    ledger.set_key_state("s1", "zoom", 1, KeyState.PENDING)
+    acme = ledger.bind("acme")
+    try:
+        assert (ledger.tenant, acme.tenant) == ("default", "acme")
+        assert _nothing_of(acme, "s1")
+        assert acme.list_sessions() == []
+        assert list(acme.iter_audit()) == []
+        assert acme.get_enrollment("s1", "a@example.org") is None
+        assert acme.next_position("s1") == 0
+        with pytest.raises(KeyError):
+            acme.set_key_state("s1", "zoom", 1, KeyState.RETIRED)
+
+        # The same session id in another tenant is another session, with its own key generations.
+        _write_everything(acme, "s1")
+        assert acme.current_key("s1", "zoom").state is KeyState.NEW
+        acme.delete_ref("s1", "zoom")
+        assert ledger.get_ref("s1", "zoom") is not None
+        assert ledger.current_key("s1", "zoom").state is KeyState.PENDING
+        assert len(ledger.list_sessions()) == len(acme.list_sessions()) == 1
+        assert len(list(ledger.iter_audit())) == len(list(acme.iter_audit())) == 1
+    finally:
+        acme.close()
+    assert ledger.get_session("s1") is not None  # closing one handle leaves the other usable
+
+
+def test_an_invalid_tenant_id_is_a_configuration_error(ledger: LedgerStore) -> None:
+    for bad in ("", "a/b", "-x", "x" * 65, "t\x00"):
+        with pytest.raises(ConfigurationError, match="tenant"):
+            ledger.bind(bad)
+
+
 # --- SQLite only ----------------------------------------------------------------------------------------
 
 
@@ -479,12 +572,62 @@ def test_file_is_in_wal_mode_with_a_schema_version(tmp_path: Path) -> None:
     raw = sqlite3.connect(path)
     try:
         assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert raw.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
+        assert raw.execute("SELECT version FROM schema_version ORDER BY version").fetchall() == [(1,), (SCHEMA_VERSION,)]
     finally:
         raw.close()
     ledger = SQLiteLedger(path)  # opening again does not migrate twice
     assert ledger.schema_version == SCHEMA_VERSION
     ledger.close()
+
+
+def test_a_file_from_before_tenants_is_migrated_and_keeps_its_rows(tmp_path: Path) -> None:
+    # A file as version 1 wrote it (the tables of the first step, no tenant column), with a row in each table.
+    path = tmp_path / "ledger.db"
+    raw = sqlite3.connect(path)
+    with raw:
+        raw.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        for statement in MIGRATIONS[0].statements:
+            raw.execute(statement)
+        raw.execute("INSERT INTO schema_version (version) VALUES (1)")
+        session = make_session("s1")
+        raw.execute("INSERT INTO sessions (id, data) VALUES (?, ?)", ("s1", session.model_dump_json()))
+        ref = ProviderRef(provider="zoom", external_id="z1")
+        raw.execute("INSERT INTO refs (session_id, provider, data) VALUES (?, ?, ?)", ("s1", "zoom", ref.model_dump_json()))
+        enrollment = make_enrollment("a@example.org", 0)
+        raw.execute(
+            "INSERT INTO enrollments (session_id, email, position, status, data) VALUES (?, ?, ?, ?, ?)",
+            ("s1", "a@example.org", 0, "confirmed", enrollment.model_dump_json()),
+        )
+        raw.execute("INSERT INTO audit (session_id, data) VALUES (?, ?)", ("s1", AuditEntry(session_id="s1", provider=None, action="old").model_dump_json()))
+    raw.close()
+    old = MemoryLedger()
+    old.current_key("s1", "zoom")
+    key = old.list_keys("s1")[0]
+    raw = sqlite3.connect(path)
+    with raw:
+        raw.execute(
+            "INSERT INTO idempotency_keys (session_id, provider, generation, key, data) VALUES (?, ?, ?, ?, ?)",
+            ("s1", "zoom", 1, key.key, key.model_dump_json()),
+        )
+    raw.close()
+
+    ledger = SQLiteLedger(path)
+    try:
+        assert ledger.schema_version == SCHEMA_VERSION == 2
+        assert ledger.get_session("s1") == session
+        assert ledger.get_ref("s1", "zoom") == ref
+        assert ledger.list_enrollments("s1") == [enrollment]
+        assert [e.action for e in ledger.iter_audit("s1")] == ["old"]
+        assert ledger.current_key("s1", "zoom").key == "s1.zoom.g1"
+        assert ledger.next_position("s1") == 1
+        acme = ledger.bind("acme")
+        assert acme.get_session("s1") is None  # the old rows are the default tenant's
+        acme.close()
+        # The rebuilt audit table keeps counting after the old rows.
+        ledger.append_audit(AuditEntry(session_id="s1", provider=None, action="new"))
+        assert [e.action for e in ledger.iter_audit("s1")] == ["old", "new"]
+    finally:
+        ledger.close()
 
 
 def test_a_file_from_a_newer_version_is_refused(tmp_path: Path) -> None:
@@ -569,4 +712,4 @@ def test_open_ledger_default_is_a_file_in_the_working_directory(
 
 def test_open_ledger_unknown_scheme() -> None:
     with pytest.raises(ConfigurationError, match="postgresql"):
-        open_ledger("postgresql://db/ledger")
+        open_ledger("mysql://db/ledger")

@@ -5,24 +5,74 @@ key of each provider-side create (with its generation: a provider such as Google
 object's id, so a session re-created after a cancel needs a new key), every enrolment with its waitlist
 position, and an append-only audit log of every mutation.
 
-Two implementations ship: :class:`~lms_connectors.store.sqlite.SQLiteLedger` (a file, the default) and
-:class:`~lms_connectors.store.memory.MemoryLedger` (tests). Both pass the same test-suite.
+Three implementations ship: :class:`~lms_connectors.store.sqlite.SQLiteLedger` (a file, the default),
+:class:`~lms_connectors.store.postgres.PostgresLedger` (several worker processes or hosts) and
+:class:`~lms_connectors.store.memory.MemoryLedger` (tests). All pass the same test-suite.
+
+Every row belongs to a tenant: a ledger is bound to one (:attr:`LedgerStore.tenant`) and sees only that tenant's
+rows; :meth:`LedgerStore.bind` gives a handle on the same storage bound to another tenant.
 """
 
 from __future__ import annotations
 
 import abc
+import re
+import threading
 from collections.abc import Iterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from lms_connectors.errors import ConfigurationError
 from lms_connectors.models import Enrollment, EnrollmentStatus, ProviderRef, Session, utc_now
 
-__all__ = ["AuditEntry", "KeyRecord", "KeyState", "LedgerStore"]
+__all__ = ["DEFAULT_TENANT", "AuditEntry", "KeyRecord", "KeyState", "LedgerStore", "SessionLocks", "check_tenant"]
+
+DEFAULT_TENANT = "default"
+"""The tenant of a ledger opened without one (and of every row a pre-tenant SQLite file held)."""
+
+_TENANT_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def check_tenant(tenant: str) -> str:
+    """Validate a tenant id: 1-64 letters, digits, ``_``, ``.`` or ``-``, starting with a letter or digit.
+
+    Args:
+        tenant: The id to check.
+
+    Returns:
+        The id, unchanged.
+
+    Raises:
+        ConfigurationError: The id is empty or has other characters.
+    """
+    if not isinstance(tenant, str) or _TENANT_PATTERN.fullmatch(tenant) is None:
+        raise ConfigurationError(
+            f"invalid tenant id {tenant!r}: use 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit"
+        )
+    return tenant
+
+
+class SessionLocks:
+    """Re-entrant per-session locks of one process (what :meth:`LedgerStore.session_lock` holds by default).
+
+    Handles on the same storage share one instance, so that they exclude each other too.
+    """
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[tuple[str, str], threading.RLock] = {}
+
+    @contextmanager
+    def hold(self, tenant: str, session_id: str) -> Iterator[None]:
+        """Hold the lock of one tenant's session until the block ends (re-entrant within a thread)."""
+        with self._guard:
+            lock = self._locks.setdefault((tenant, session_id), threading.RLock())
+        with lock:
+            yield
 
 
 class KeyState(StrEnum):
@@ -64,7 +114,31 @@ class AuditEntry(BaseModel):
 
 
 class LedgerStore(abc.ABC):
-    """Storage interface of the ledger. Every method is atomic on its own; use :meth:`transaction` to group."""
+    """Storage interface of the ledger. Every method is atomic on its own; use :meth:`transaction` to group.
+
+    Every method reads and writes the rows of :attr:`tenant` only.
+    """
+
+    tenant: str = DEFAULT_TENANT
+    """The tenant whose rows this handle reads and writes."""
+
+    @abc.abstractmethod
+    def bind(self, tenant: str) -> LedgerStore:
+        """A handle on the same storage bound to ``tenant`` (this one stays bound to its own).
+
+        Raises:
+            ConfigurationError: ``tenant`` is not a valid tenant id.
+        """
+
+    @abc.abstractmethod
+    def session_lock(self, session_id: str) -> AbstractContextManager[None]:
+        """Hold one session exclusively for a whole operation, provider calls included (re-entrant per thread).
+
+        Two callers working on the same session (scheduling it twice at once, enrolling into it from two
+        workers) run one after the other, so neither sends a create or a roster push the other already sent.
+        The memory and SQLite ledgers lock within their process; the PostgreSQL ledger locks across every
+        process and host that shares the database.
+        """
 
     @abc.abstractmethod
     def transaction(self) -> AbstractContextManager[None]:

@@ -8,11 +8,19 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 
 from lms_connectors.models import Enrollment, EnrollmentStatus, ProviderRef, Session, utc_now
-from lms_connectors.store.base import AuditEntry, KeyRecord, KeyState, LedgerStore
+from lms_connectors.store.base import (
+    DEFAULT_TENANT,
+    AuditEntry,
+    KeyRecord,
+    KeyState,
+    LedgerStore,
+    SessionLocks,
+    check_tenant,
+)
 from lms_connectors.store.keys import key_to_mint
 
 __all__ = ["MemoryLedger"]
@@ -39,12 +47,43 @@ class _Tables:
         )
 
 
-class MemoryLedger(LedgerStore):
-    """A :class:`LedgerStore` held in memory; thread-safe, with re-entrant all-or-nothing transactions."""
+@dataclass
+class _Storage:
+    """What every handle bound to a tenant of one memory ledger shares."""
 
-    def __init__(self) -> None:
-        self._lock = threading.RLock()
-        self._tables = _Tables()
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    tenants: dict[str, _Tables] = field(default_factory=dict)
+    session_locks: SessionLocks = field(default_factory=SessionLocks)
+
+
+class MemoryLedger(LedgerStore):
+    """A :class:`LedgerStore` held in memory; thread-safe, with re-entrant all-or-nothing transactions.
+
+    Args:
+        tenant: The tenant whose rows this handle sees.
+    """
+
+    def __init__(self, tenant: str = DEFAULT_TENANT, *, _storage: _Storage | None = None) -> None:
+        self.tenant = check_tenant(tenant)
+        self._storage = _storage or _Storage()
+        self._lock = self._storage.lock
+        self._storage.tenants.setdefault(self.tenant, _Tables())
+
+    @property
+    def _tables(self) -> _Tables:
+        return self._storage.tenants[self.tenant]
+
+    @_tables.setter
+    def _tables(self, tables: _Tables) -> None:
+        self._storage.tenants[self.tenant] = tables
+
+    def bind(self, tenant: str) -> MemoryLedger:
+        """A handle on the same memory bound to ``tenant``."""
+        return MemoryLedger(tenant, _storage=self._storage)
+
+    def session_lock(self, session_id: str) -> AbstractContextManager[None]:
+        """Hold one session exclusively within this process (see :meth:`LedgerStore.session_lock`)."""
+        return self._storage.session_locks.hold(self.tenant, session_id)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

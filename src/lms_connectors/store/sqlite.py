@@ -11,21 +11,27 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from lms_connectors.errors import ConfigurationError
 from lms_connectors.models import Enrollment, EnrollmentStatus, ProviderRef, Session, utc_now
-from lms_connectors.store.base import AuditEntry, KeyRecord, KeyState, LedgerStore
+from lms_connectors.store.base import (
+    DEFAULT_TENANT,
+    AuditEntry,
+    KeyRecord,
+    KeyState,
+    LedgerStore,
+    SessionLocks,
+    check_tenant,
+)
 from lms_connectors.store.keys import key_to_mint
+from lms_connectors.store.migrations import Migration, pending_migrations
 
-__all__ = ["DEFAULT_LEDGER_PATH", "SCHEMA_VERSION", "SQLiteLedger"]
+__all__ = ["DEFAULT_LEDGER_PATH", "MIGRATIONS", "SCHEMA_VERSION", "SQLiteLedger"]
 
 DEFAULT_LEDGER_PATH = Path("lms-connectors-ledger.sqlite3")
 """Where the ledger lives when no path is given (relative to the working directory)."""
-
-SCHEMA_VERSION = 1
-"""Version of the tables below; a file written by a newer version is refused, never half-read."""
 
 _SCHEMA_V1 = """
 CREATE TABLE sessions (
@@ -66,57 +72,188 @@ CREATE TABLE audit (
 CREATE INDEX audit_by_session ON audit (session_id, seq);
 """
 
+# SQLite cannot change a table's keys in place: version 2 rebuilds each table with a tenant column (every
+# existing row goes to the default tenant, DEFAULT_TENANT) and keys that start with the tenant, keeping each
+# row's seq.
+_SCHEMA_V2 = """
+CREATE TABLE sessions_v2 (
+    seq INTEGER PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    data TEXT NOT NULL,
+    UNIQUE (tenant_id, id)
+);
+INSERT INTO sessions_v2 (seq, tenant_id, id, data) SELECT seq, 'default', id, data FROM sessions;
+DROP TABLE sessions;
+ALTER TABLE sessions_v2 RENAME TO sessions;
+CREATE TABLE refs_v2 (
+    seq INTEGER PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    data TEXT NOT NULL,
+    UNIQUE (tenant_id, session_id, provider)
+);
+INSERT INTO refs_v2 (seq, tenant_id, session_id, provider, data)
+    SELECT seq, 'default', session_id, provider, data FROM refs;
+DROP TABLE refs;
+ALTER TABLE refs_v2 RENAME TO refs;
+CREATE TABLE idempotency_keys_v2 (
+    tenant_id TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    generation INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, session_id, provider, generation),
+    UNIQUE (tenant_id, key)
+);
+INSERT INTO idempotency_keys_v2 (tenant_id, session_id, provider, generation, key, data)
+    SELECT 'default', session_id, provider, generation, key, data FROM idempotency_keys;
+DROP TABLE idempotency_keys;
+ALTER TABLE idempotency_keys_v2 RENAME TO idempotency_keys;
+CREATE TABLE enrollments_v2 (
+    seq INTEGER PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    email TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    data TEXT NOT NULL,
+    UNIQUE (tenant_id, session_id, email)
+);
+INSERT INTO enrollments_v2 (seq, tenant_id, session_id, email, position, status, data)
+    SELECT seq, 'default', session_id, email, position, status, data FROM enrollments;
+DROP TABLE enrollments;
+ALTER TABLE enrollments_v2 RENAME TO enrollments;
+CREATE INDEX enrollments_by_position ON enrollments (tenant_id, session_id, position);
+CREATE TABLE audit_v2 (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant_id TEXT NOT NULL,
+    session_id TEXT,
+    data TEXT NOT NULL
+);
+INSERT INTO audit_v2 (seq, tenant_id, session_id, data) SELECT seq, 'default', session_id, data FROM audit;
+DROP TABLE audit;
+ALTER TABLE audit_v2 RENAME TO audit;
+CREATE INDEX audit_by_session ON audit (tenant_id, session_id, seq);
+"""
+
+
+def _statements(script: str) -> tuple[str, ...]:
+    # executescript() would COMMIT first; the statements run one by one inside the migrating transaction.
+    return tuple(statement.strip() for statement in script.split(";") if statement.strip())
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "sessions, refs, idempotency keys, enrolments, audit", _statements(_SCHEMA_V1)),
+    Migration(2, "every row belongs to a tenant", _statements(_SCHEMA_V2)),
+)
+"""The SQLite schema's steps; a file is brought up to the last one when opened."""
+
+SCHEMA_VERSION = MIGRATIONS[-1].version
+"""Version of the tables above; a file written by a newer version is refused, never half-read."""
+
+_REGISTRY_GUARD = threading.Lock()
+_SESSION_LOCKS: dict[str, SessionLocks] = {}
+
+
+def _session_locks_for(path: Path | None) -> SessionLocks:
+    """One set of session locks per database file in this process, shared by every handle on it."""
+    if path is None:
+        return SessionLocks()
+    with _REGISTRY_GUARD:
+        return _SESSION_LOCKS.setdefault(str(path.resolve()), SessionLocks())
+
+
+class _Connection:
+    """One SQLite connection shared by the handles that :meth:`SQLiteLedger.bind` made, and its transaction."""
+
+    def __init__(self, conn: sqlite3.Connection, locks: SessionLocks) -> None:
+        self.conn = conn
+        self.lock = threading.RLock()
+        self.depth = 0
+        self.handles = 1
+        self.session_locks = locks
+
 
 class SQLiteLedger(LedgerStore):
     """A :class:`LedgerStore` in a SQLite file.
 
     Args:
-        path: The database file; created with its tables when missing. Its folder must exist.
-            ``":memory:"`` gives a private in-memory database (no WAL).
+        path: The database file; created with its tables when missing, migrated when older. Its folder must
+            exist. ``":memory:"`` gives a private in-memory database (no WAL).
+        tenant: The tenant whose rows this handle sees (files written before tenants hold ``"default"``'s).
         timeout: Seconds to wait for another process's write lock before failing.
 
     Raises:
-        ConfigurationError: The folder does not exist, or the file was written by a newer schema.
+        ConfigurationError: The folder does not exist, the tenant id is invalid, or the file was written by a
+            newer schema.
     """
 
-    def __init__(self, path: str | Path = DEFAULT_LEDGER_PATH, *, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        path: str | Path = DEFAULT_LEDGER_PATH,
+        *,
+        tenant: str = DEFAULT_TENANT,
+        timeout: float = 30.0,
+        _shared: _Connection | None = None,
+    ) -> None:
+        self.tenant = check_tenant(tenant)
         self.path = Path(path) if str(path) != ":memory:" else None
+        if _shared is not None:
+            self._shared = _shared
+            return
         if self.path is not None and not self.path.parent.is_dir():
             raise ConfigurationError(f"ledger folder {str(self.path.parent)!r} does not exist")
-        self._lock = threading.RLock()
-        self._depth = 0
         # isolation_level=None: the module must not open transactions behind our back; transaction() does.
-        self._conn = sqlite3.connect(
+        conn = sqlite3.connect(
             ":memory:" if self.path is None else str(self.path),
             timeout=timeout,
             isolation_level=None,
             check_same_thread=False,
         )
+        self._shared = _Connection(conn, _session_locks_for(self.path))
         try:
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
             self._migrate()
         except BaseException:
-            self._conn.close()
+            conn.close()
             raise
+
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        return self._shared.conn
+
+    @property
+    def _lock(self) -> threading.RLock:
+        return self._shared.lock
+
+    def bind(self, tenant: str) -> SQLiteLedger:
+        """A handle on the same file (and connection) bound to ``tenant``; the connection closes with the last."""
+        bound = SQLiteLedger(self.path or ":memory:", tenant=tenant, _shared=self._shared)
+        with self._lock:
+            self._shared.handles += 1
+        return bound
+
+    def session_lock(self, session_id: str) -> AbstractContextManager[None]:
+        """Hold one session exclusively within this process (see :meth:`LedgerStore.session_lock`).
+
+        Every handle on the same file in this process shares the locks. Processes sharing a file do not exclude
+        each other here: several worker processes need the PostgreSQL ledger.
+        """
+        return self._shared.session_locks.hold(self.tenant, session_id)
 
     def _migrate(self) -> None:
         with self.transaction():
             self._conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
             row = self._conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
-            version = 0 if row[0] is None else int(row[0])
-            if version > SCHEMA_VERSION:
-                raise ConfigurationError(
-                    f"ledger {self.path} has schema version {version}; this lms-connectors knows up to "
-                    f"{SCHEMA_VERSION}: upgrade lms-connectors"
-                )
-            if version < 1:
-                # executescript() would COMMIT first; run the statements one by one inside our transaction.
-                for statement in _SCHEMA_V1.split(";"):
-                    if statement.strip():
-                        self._conn.execute(statement)
-                self._conn.execute("INSERT INTO schema_version (version) VALUES (1)")
-            # Later versions add their steps here: `if version < 2: ...`.
+            current = 0 if row[0] is None else int(row[0])
+            for migration in pending_migrations(current, MIGRATIONS, str(self.path)):
+                for statement in migration.statements:
+                    self._conn.execute(statement)
+                self._conn.execute("INSERT INTO schema_version (version) VALUES (?)", (migration.version,))
 
     @property
     def schema_version(self) -> int:
@@ -132,22 +269,23 @@ class SQLiteLedger(LedgerStore):
         The outermost block is a ``BEGIN IMMEDIATE`` transaction; nested blocks are savepoints, so a nested
         block that raises undoes only its own changes. Other threads wait until the outermost block ends.
         """
+        shared = self._shared
         with self._lock:
-            depth = self._depth
+            depth = shared.depth
             savepoint = f"ledger_sp{depth}"
             self._conn.execute("BEGIN IMMEDIATE" if depth == 0 else f"SAVEPOINT {savepoint}")
-            self._depth += 1
+            shared.depth += 1
             try:
                 yield
             except BaseException:
-                self._depth = depth
+                shared.depth = depth
                 if depth == 0:
                     self._conn.execute("ROLLBACK")
                 else:
                     self._conn.execute(f"ROLLBACK TO {savepoint}")
                     self._conn.execute(f"RELEASE {savepoint}")
                 raise
-            self._depth = depth
+            shared.depth = depth
             if depth > 0:
                 self._conn.execute(f"RELEASE {savepoint}")
                 return
@@ -159,62 +297,74 @@ class SQLiteLedger(LedgerStore):
                 raise
 
     def close(self) -> None:
-        """Close the database connection; the ledger cannot be used afterwards."""
+        """Release this handle; the connection closes with the last handle on it."""
         with self._lock:
-            self._conn.close()
+            self._shared.handles -= 1
+            if self._shared.handles <= 0:
+                self._conn.close()
 
     def _one(self, sql: str, params: tuple[object, ...]) -> str | None:
         with self._lock:
-            row = self._conn.execute(sql, params).fetchone()
+            row = self._conn.execute(sql, (self.tenant, *params)).fetchone()
         return None if row is None or row[0] is None else str(row[0])
 
     def _all(self, sql: str, params: tuple[object, ...]) -> list[str]:
         with self._lock:
-            rows = self._conn.execute(sql, params).fetchall()
+            rows = self._conn.execute(sql, (self.tenant, *params)).fetchall()
         return [str(row[0]) for row in rows]
+
+    def _run(self, sql: str, params: tuple[object, ...]) -> None:
+        # The tenant is always the first parameter, so that no statement can leave it out.
+        self._conn.execute(sql, (self.tenant, *params))
 
     # sessions
     def save_session(self, session: Session) -> None:
         """Insert or replace a session by its id (a replaced session keeps its place in the order)."""
         with self.transaction():
-            self._conn.execute(
-                "INSERT INTO sessions (id, data) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data",
+            self._run(
+                "INSERT INTO sessions (tenant_id, id, data) VALUES (?, ?, ?) "
+                "ON CONFLICT (tenant_id, id) DO UPDATE SET data = excluded.data",
                 (session.id, session.model_dump_json()),
             )
 
     def get_session(self, session_id: str) -> Session | None:
         """The session with this id, or ``None``."""
-        raw = self._one("SELECT data FROM sessions WHERE id = ?", (session_id,))
+        raw = self._one("SELECT data FROM sessions WHERE tenant_id = ? AND id = ?", (session_id,))
         return None if raw is None else Session.model_validate_json(raw)
 
     def list_sessions(self) -> list[Session]:
         """Every session, in insertion order."""
-        return [Session.model_validate_json(raw) for raw in self._all("SELECT data FROM sessions ORDER BY seq", ())]
+        raws = self._all("SELECT data FROM sessions WHERE tenant_id = ? ORDER BY seq", ())
+        return [Session.model_validate_json(raw) for raw in raws]
 
     # provider refs
     def put_ref(self, session_id: str, ref: ProviderRef) -> None:
         """Insert or replace the ref of ``ref.provider`` for this session."""
         with self.transaction():
-            self._conn.execute(
-                "INSERT INTO refs (session_id, provider, data) VALUES (?, ?, ?) "
-                "ON CONFLICT (session_id, provider) DO UPDATE SET data = excluded.data",
+            self._run(
+                "INSERT INTO refs (tenant_id, session_id, provider, data) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (tenant_id, session_id, provider) DO UPDATE SET data = excluded.data",
                 (session_id, ref.provider, ref.model_dump_json()),
             )
 
     def get_ref(self, session_id: str, provider: str) -> ProviderRef | None:
         """The session's ref in ``provider``, or ``None``."""
-        raw = self._one("SELECT data FROM refs WHERE session_id = ? AND provider = ?", (session_id, provider))
+        raw = self._one(
+            "SELECT data FROM refs WHERE tenant_id = ? AND session_id = ? AND provider = ?", (session_id, provider)
+        )
         return None if raw is None else ProviderRef.model_validate_json(raw)
 
     def list_refs(self, session_id: str) -> list[ProviderRef]:
         """Every ref of the session, in insertion order."""
-        raws = self._all("SELECT data FROM refs WHERE session_id = ? ORDER BY seq", (session_id,))
+        raws = self._all("SELECT data FROM refs WHERE tenant_id = ? AND session_id = ? ORDER BY seq", (session_id,))
         return [ProviderRef.model_validate_json(raw) for raw in raws]
 
     def delete_ref(self, session_id: str, provider: str) -> None:
         """Forget the session's ref in ``provider`` (no error if absent)."""
         with self.transaction():
-            self._conn.execute("DELETE FROM refs WHERE session_id = ? AND provider = ?", (session_id, provider))
+            self._run(
+                "DELETE FROM refs WHERE tenant_id = ? AND session_id = ? AND provider = ?", (session_id, provider)
+            )
 
     # idempotency keys
     def current_key(self, session_id: str, provider: str) -> KeyRecord:
@@ -225,7 +375,7 @@ class SQLiteLedger(LedgerStore):
         """
         with self.transaction():
             raw = self._one(
-                "SELECT data FROM idempotency_keys WHERE session_id = ? AND provider = ? "
+                "SELECT data FROM idempotency_keys WHERE tenant_id = ? AND session_id = ? AND provider = ? "
                 "ORDER BY generation DESC LIMIT 1",
                 (session_id, provider),
             )
@@ -234,8 +384,9 @@ class SQLiteLedger(LedgerStore):
             if minted is None:
                 assert latest is not None  # key_to_mint only reuses an existing record
                 return latest
-            self._conn.execute(
-                "INSERT INTO idempotency_keys (session_id, provider, generation, key, data) VALUES (?, ?, ?, ?, ?)",
+            self._run(
+                "INSERT INTO idempotency_keys (tenant_id, session_id, provider, generation, key, data) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
                 (session_id, provider, minted.generation, minted.key, minted.model_dump_json()),
             )
             return minted
@@ -248,7 +399,8 @@ class SQLiteLedger(LedgerStore):
         """
         with self.transaction():
             raw = self._one(
-                "SELECT data FROM idempotency_keys WHERE session_id = ? AND provider = ? AND generation = ?",
+                "SELECT data FROM idempotency_keys "
+                "WHERE tenant_id = ? AND session_id = ? AND provider = ? AND generation = ?",
                 (session_id, provider, generation),
             )
             if raw is None:
@@ -256,14 +408,16 @@ class SQLiteLedger(LedgerStore):
             record = KeyRecord.model_validate_json(raw)
             updated = record.model_copy(update={"state": state, "updated_at": utc_now()})
             self._conn.execute(
-                "UPDATE idempotency_keys SET data = ? WHERE session_id = ? AND provider = ? AND generation = ?",
-                (updated.model_dump_json(), session_id, provider, generation),
+                "UPDATE idempotency_keys SET data = ? "
+                "WHERE tenant_id = ? AND session_id = ? AND provider = ? AND generation = ?",
+                (updated.model_dump_json(), self.tenant, session_id, provider, generation),
             )
 
     def list_keys(self, session_id: str) -> list[KeyRecord]:
         """Every key of the session, all generations, by provider then generation."""
         raws = self._all(
-            "SELECT data FROM idempotency_keys WHERE session_id = ? ORDER BY provider, generation", (session_id,)
+            "SELECT data FROM idempotency_keys WHERE tenant_id = ? AND session_id = ? ORDER BY provider, generation",
+            (session_id,),
         )
         return [KeyRecord.model_validate_json(raw) for raw in raws]
 
@@ -271,9 +425,10 @@ class SQLiteLedger(LedgerStore):
     def upsert_enrollment(self, enrollment: Enrollment) -> None:
         """Insert or replace the enrolment of ``enrollment.person.email`` in its session."""
         with self.transaction():
-            self._conn.execute(
-                "INSERT INTO enrollments (session_id, email, position, status, data) VALUES (?, ?, ?, ?, ?) "
-                "ON CONFLICT (session_id, email) DO UPDATE SET "
+            self._run(
+                "INSERT INTO enrollments (tenant_id, session_id, email, position, status, data) "
+                "VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (tenant_id, session_id, email) DO UPDATE SET "
                 "position = excluded.position, status = excluded.status, data = excluded.data",
                 (
                     enrollment.session_id,
@@ -287,38 +442,48 @@ class SQLiteLedger(LedgerStore):
     def get_enrollment(self, session_id: str, email: str) -> Enrollment | None:
         """The enrolment of that email (compared in lower case) in that session, or ``None``."""
         raw = self._one(
-            "SELECT data FROM enrollments WHERE session_id = ? AND email = ?", (session_id, email.strip().lower())
+            "SELECT data FROM enrollments WHERE tenant_id = ? AND session_id = ? AND email = ?",
+            (session_id, email.strip().lower()),
         )
         return None if raw is None else Enrollment.model_validate_json(raw)
 
     def list_enrollments(self, session_id: str, status: EnrollmentStatus | None = None) -> list[Enrollment]:
         """Enrolments of the session (optionally of one status), ordered by position, then arrival."""
         if status is None:
-            raws = self._all("SELECT data FROM enrollments WHERE session_id = ? ORDER BY position, seq", (session_id,))
+            raws = self._all(
+                "SELECT data FROM enrollments WHERE tenant_id = ? AND session_id = ? ORDER BY position, seq",
+                (session_id,),
+            )
         else:
             raws = self._all(
-                "SELECT data FROM enrollments WHERE session_id = ? AND status = ? ORDER BY position, seq",
+                "SELECT data FROM enrollments WHERE tenant_id = ? AND session_id = ? AND status = ? "
+                "ORDER BY position, seq",
                 (session_id, status.value),
             )
         return [Enrollment.model_validate_json(raw) for raw in raws]
 
     def next_position(self, session_id: str) -> int:
         """One more than the largest position in the session (cancelled enrolments included), 0 first."""
-        largest = self._one("SELECT MAX(position) FROM enrollments WHERE session_id = ?", (session_id,))
+        largest = self._one(
+            "SELECT MAX(position) FROM enrollments WHERE tenant_id = ? AND session_id = ?", (session_id,)
+        )
         return 0 if largest is None else int(largest) + 1
 
     # audit
     def append_audit(self, entry: AuditEntry) -> None:
         """Append to the audit log."""
         with self.transaction():
-            self._conn.execute(
-                "INSERT INTO audit (session_id, data) VALUES (?, ?)", (entry.session_id, entry.model_dump_json())
+            self._run(
+                "INSERT INTO audit (tenant_id, session_id, data) VALUES (?, ?, ?)",
+                (entry.session_id, entry.model_dump_json()),
             )
 
     def iter_audit(self, session_id: str | None = None) -> Iterator[AuditEntry]:
         """The audit log in order of appending, optionally of one session."""
         if session_id is None:
-            raws = self._all("SELECT data FROM audit ORDER BY seq", ())
+            raws = self._all("SELECT data FROM audit WHERE tenant_id = ? ORDER BY seq", ())
         else:
-            raws = self._all("SELECT data FROM audit WHERE session_id = ? ORDER BY seq", (session_id,))
+            raws = self._all(
+                "SELECT data FROM audit WHERE tenant_id = ? AND session_id = ? ORDER BY seq", (session_id,)
+            )
         return (AuditEntry.model_validate_json(raw) for raw in raws)

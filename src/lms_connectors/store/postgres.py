@@ -1,0 +1,603 @@
+"""A ledger in PostgreSQL, for several worker processes or hosts and many tenants.
+
+Install with ``pip install 'lms-connectors[postgres]'`` (psycopg 3 and psycopg_pool).
+
+Concurrency: every method that reads or writes one session's rows first takes that session's
+transaction-scoped advisory lock, so a transaction that counts a session's confirmed seats and then enrols
+someone cannot interleave with another worker doing the same: the second waits, then sees the first's rows
+(first come, first served in the order the lock was granted). :meth:`PostgresLedger.session_lock` holds a
+second, session-scoped advisory lock for a whole operation, provider calls included; a worker that dies
+releases it with its connection.
+
+Tenants: every row carries ``tenant_id`` and every table has a forced row-level-security policy comparing it
+with the ``app.tenant`` setting, which the ledger sets (transaction-local) at the start of each transaction. The
+database role must therefore be neither a superuser nor ``BYPASSRLS``: the ledger refuses one by default.
+
+Connections come from a :mod:`psycopg_pool` pool; the schema is versioned like the SQLite file's
+(:mod:`lms_connectors.store.migrations`), migrated under an advisory lock so that workers starting together
+migrate once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, LiteralString
+
+try:
+    import psycopg
+    from psycopg import sql
+    from psycopg_pool import ConnectionPool, PoolTimeout
+except ImportError as exc:  # pragma: no cover - depends on the installed extras
+    raise ImportError(
+        "the PostgreSQL ledger needs psycopg and psycopg_pool: pip install 'lms-connectors[postgres]'"
+    ) from exc
+
+from lms_connectors.errors import ConfigurationError, LedgerUnavailable
+from lms_connectors.models import Enrollment, EnrollmentStatus, ProviderRef, Session, utc_now
+from lms_connectors.store.base import DEFAULT_TENANT, AuditEntry, KeyRecord, KeyState, LedgerStore, check_tenant
+from lms_connectors.store.keys import key_to_mint
+from lms_connectors.store.migrations import Migration, pending_migrations
+
+__all__ = ["DEFAULT_SCHEMA", "MIGRATIONS", "SCHEMA_VERSION", "PostgresLedger"]
+
+logger = logging.getLogger("lms_connectors.store.postgres")
+
+DEFAULT_SCHEMA = "lms_connectors"
+"""The PostgreSQL schema (namespace) the ledger's tables live in unless told otherwise."""
+
+# Advisory lock spaces (the first key of the two-int form): one for the rows of a session within a
+# transaction, one for a session held across a whole operation. They differ so that a worker holding a session
+# for an operation does not block its own row transactions.
+_ROWS_LOCK = 0x4C4D5301
+_LEASE_LOCK = 0x4C4D5302
+_MIGRATION_LOCK = 0x4C4D5300
+
+_TENANT_TABLES = ("sessions", "refs", "idempotency_keys", "enrollments", "audit")
+
+_TENANT_POLICY = [
+    statement
+    for table in _TENANT_TABLES
+    for statement in (
+        f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
+        # FORCE: the policy binds the tables' owner too (the role that ran the migration is usually the app's).
+        f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
+        f"CREATE POLICY tenant_isolation ON {table} "
+        "USING (tenant_id = current_setting('app.tenant', true)) "
+        "WITH CHECK (tenant_id = current_setting('app.tenant', true))",
+    )
+]
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "sessions, refs, idempotency keys, enrolments, audit; every row belongs to a tenant (row-level security)",
+        (
+            """CREATE TABLE sessions (
+                seq bigserial PRIMARY KEY,
+                tenant_id text NOT NULL,
+                id text NOT NULL,
+                data jsonb NOT NULL,
+                UNIQUE (tenant_id, id)
+            )""",
+            """CREATE TABLE refs (
+                seq bigserial PRIMARY KEY,
+                tenant_id text NOT NULL,
+                session_id text NOT NULL,
+                provider text NOT NULL,
+                data jsonb NOT NULL,
+                UNIQUE (tenant_id, session_id, provider)
+            )""",
+            """CREATE TABLE idempotency_keys (
+                tenant_id text NOT NULL,
+                session_id text NOT NULL,
+                provider text NOT NULL,
+                generation integer NOT NULL,
+                key text NOT NULL,
+                data jsonb NOT NULL,
+                PRIMARY KEY (tenant_id, session_id, provider, generation),
+                UNIQUE (tenant_id, key)
+            )""",
+            """CREATE TABLE enrollments (
+                seq bigserial PRIMARY KEY,
+                tenant_id text NOT NULL,
+                session_id text NOT NULL,
+                email text NOT NULL,
+                position integer NOT NULL,
+                status text NOT NULL,
+                data jsonb NOT NULL,
+                UNIQUE (tenant_id, session_id, email)
+            )""",
+            "CREATE INDEX enrollments_by_position ON enrollments (tenant_id, session_id, position)",
+            """CREATE TABLE audit (
+                seq bigserial PRIMARY KEY,
+                tenant_id text NOT NULL,
+                session_id text,
+                data jsonb NOT NULL
+            )""",
+            "CREATE INDEX audit_by_session ON audit (tenant_id, session_id, seq)",
+            *_TENANT_POLICY,
+        ),
+    ),
+)
+"""The PostgreSQL schema's steps; a database is brought up to the last one when a ledger opens it."""
+
+SCHEMA_VERSION = MIGRATIONS[-1].version
+"""Version of the tables above."""
+
+
+class _Pools:
+    """What every handle that :meth:`PostgresLedger.bind` made shares: the pools, closed with the last handle."""
+
+    def __init__(self, data: ConnectionPool[Any], leases: ConnectionPool[Any], schema: str) -> None:
+        self.data = data
+        self.leases = leases
+        self.schema = schema
+        self.handles = 1
+        self.guard = threading.Lock()
+
+
+@contextmanager
+def _unavailable_as_typed() -> Iterator[None]:
+    """Database outages and lock waits that ran out become :class:`LedgerUnavailable` (retry later)."""
+    try:
+        yield
+    except (psycopg.OperationalError, PoolTimeout) as exc:
+        raise LedgerUnavailable(f"ledger database: {type(exc).__name__}: {exc}") from exc
+
+
+class PostgresLedger(LedgerStore):
+    """A :class:`LedgerStore` in PostgreSQL, shared by every worker that opens the same database.
+
+    Args:
+        dsn: A libpq connection string or URL (``postgresql://user@host/db``). Its role must not bypass
+            row-level security unless ``require_row_security`` is False.
+        tenant: The tenant whose rows this handle sees.
+        schema: The PostgreSQL schema holding the tables (created if missing).
+        min_size: Connections the pool keeps open.
+        max_size: Connections the pool opens at most (for row transactions; leases have a pool of their own
+            of the same size).
+        timeout: Seconds to wait for a pooled connection, and for a session lock, before
+            :class:`LedgerUnavailable`.
+        migrate: Bring the schema up to date on opening (off: the schema must already be current).
+        require_row_security: Refuse a role that is a superuser or has ``BYPASSRLS`` (tenants would see
+            each other's rows through raw SQL).
+
+    Raises:
+        ConfigurationError: Invalid tenant or schema name, a role that bypasses row-level security, a schema
+            that is newer than this version knows (or older, with ``migrate=False``).
+        LedgerUnavailable: The database cannot be reached.
+    """
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        tenant: str = DEFAULT_TENANT,
+        schema: str = DEFAULT_SCHEMA,
+        min_size: int = 1,
+        max_size: int = 10,
+        timeout: float = 30.0,
+        migrate: bool = True,
+        require_row_security: bool = True,
+        _pools: _Pools | None = None,
+    ) -> None:
+        self.tenant = check_tenant(tenant)
+        self._local = threading.local()
+        if _pools is not None:
+            self._pools = _pools
+            return
+        if not schema.isidentifier():
+            raise ConfigurationError(f"invalid ledger schema name {schema!r}: use letters, digits and '_'")
+        self.timeout = timeout
+        search_path = sql.SQL("SET search_path TO {}").format(sql.Identifier(schema))
+        lock_timeout = sql.SQL("SET lock_timeout = {}").format(sql.Literal(f"{int(timeout * 1000)}ms"))
+
+        def configure(conn: psycopg.Connection[Any]) -> None:
+            conn.execute(search_path)
+            conn.execute(lock_timeout)
+            if not conn.autocommit:
+                conn.commit()
+
+        data = ConnectionPool(
+            dsn, min_size=min_size, max_size=max_size, timeout=timeout, configure=configure, open=False
+        )
+        leases = ConnectionPool(
+            dsn,
+            min_size=0,
+            max_size=max_size,
+            timeout=timeout,
+            configure=configure,
+            kwargs={"autocommit": True},
+            open=False,
+        )
+        self._pools = _Pools(data, leases, schema)
+        try:
+            with _unavailable_as_typed():
+                data.open(wait=True, timeout=timeout)
+                leases.open()
+            if require_row_security:
+                self._refuse_bypassing_role()
+            self._migrate(apply=migrate)
+        except BaseException:
+            data.close()
+            leases.close()
+            raise
+
+    # -- plumbing ---------------------------------------------------------------------------------------
+
+    def _refuse_bypassing_role(self) -> None:
+        with _unavailable_as_typed(), self._pools.data.connection() as conn:
+            row = conn.execute(
+                "SELECT current_user, rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user"
+            ).fetchone()
+        if row is not None and row[1]:
+            raise ConfigurationError(
+                f"ledger role {row[0]!r} bypasses row-level security (superuser or BYPASSRLS), so tenants would "
+                "not be kept apart: connect as an ordinary role (or pass require_row_security=False)"
+            )
+
+    def _migrate(self, *, apply: bool) -> None:
+        where = f"schema {self._pools.schema!r}"
+        with _unavailable_as_typed(), self._pools.data.connection() as conn, conn.transaction():
+            # Workers starting together: the first migrates, the others wait and find the schema current.
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+            if apply:
+                conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self._pools.schema)))
+            exists = conn.execute("SELECT to_regclass('schema_version') IS NOT NULL").fetchone()
+            current = 0
+            if exists is not None and exists[0]:
+                row = conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()
+                current = int(row[0]) if row is not None else 0
+            pending = pending_migrations(current, MIGRATIONS, where)
+            if pending and not apply:
+                raise ConfigurationError(
+                    f"ledger {where} is at schema version {current}, this lms-connectors needs {SCHEMA_VERSION}: "
+                    "open it once with migrate=True"
+                )
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version ("
+                "version integer PRIMARY KEY, description text NOT NULL, "
+                "applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            for migration in pending:
+                for statement in migration.statements:
+                    conn.execute(_trusted(statement))
+                conn.execute(
+                    "INSERT INTO schema_version (version, description) VALUES (%s, %s)",
+                    (migration.version, migration.description),
+                )
+                logger.info("ledger %s migrated to schema version %d", where, migration.version)
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version of the database."""
+        with self._tx() as conn:
+            row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+        return int(row[0]) if row is not None and row[0] is not None else 0
+
+    @contextmanager
+    def _tx(self, *, savepoint: bool = False) -> Iterator[psycopg.Connection[Any]]:
+        """The thread's transaction on this handle: joined if open (as a savepoint if asked), else begun.
+
+        One statement joins without a savepoint: if it fails, the error propagates and the enclosing block
+        rolls back, so a savepoint would only cost two more round trips.
+        """
+        conn: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            if savepoint:
+                with conn.transaction():
+                    yield conn
+            else:
+                yield conn
+            return
+        with _unavailable_as_typed(), self._pools.data.connection() as conn:
+            self._local.conn = conn
+            try:
+                with conn.transaction():
+                    # Transaction-local: a pooled connection never carries one tenant's setting into the next use.
+                    conn.execute("SELECT set_config('app.tenant', %s, true)", (self.tenant,))
+                    yield conn
+            finally:
+                self._local.conn = None
+
+    def _lock_rows(self, conn: psycopg.Connection[Any], session_id: str) -> None:
+        """Wait for, then hold until the transaction ends, the lock of this session's rows."""
+        conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (_ROWS_LOCK, self._lock_name(session_id)))
+
+    def _lock_name(self, session_id: str) -> str:
+        # Tenant ids cannot contain '/', so the name is unambiguous.
+        return f"{self.tenant}/{session_id}"
+
+    def _one(self, query: LiteralString, params: tuple[object, ...], session_id: str | None = None) -> str | None:
+        with self._tx() as conn:
+            if session_id is not None:
+                self._lock_rows(conn, session_id)
+            row = conn.execute(query, (self.tenant, *params)).fetchone()
+        return None if row is None or row[0] is None else str(row[0])
+
+    def _all(self, query: LiteralString, params: tuple[object, ...], session_id: str | None = None) -> list[str]:
+        with self._tx() as conn:
+            if session_id is not None:
+                self._lock_rows(conn, session_id)
+            rows = conn.execute(query, (self.tenant, *params)).fetchall()
+        return [str(row[0]) for row in rows]
+
+    def _run(self, query: LiteralString, params: tuple[object, ...], session_id: str) -> None:
+        # The tenant is always the first parameter, so that no statement can leave it out.
+        with self._tx() as conn:
+            self._lock_rows(conn, session_id)
+            conn.execute(query, (self.tenant, *params))
+
+    # -- handles, transactions, locks -------------------------------------------------------------------
+
+    def bind(self, tenant: str) -> PostgresLedger:
+        """A handle on the same database and pools bound to ``tenant``; the pools close with the last handle."""
+        bound = PostgresLedger("", tenant=tenant, _pools=self._pools)
+        with self._pools.guard:
+            self._pools.handles += 1
+        return bound
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group calls so that they all land or none does.
+
+        The outermost block is one database transaction on one pooled connection (other threads use others);
+        nested blocks are savepoints, so a nested block that raises undoes only its own changes. Session locks
+        taken inside are held until the outermost block ends.
+        """
+        with self._tx(savepoint=True):
+            yield
+
+    def session_lock(self, session_id: str) -> AbstractContextManager[None]:
+        """Hold one session exclusively across every process sharing the database (re-entrant per thread).
+
+        Raises:
+            LedgerUnavailable: The lock was not granted within ``timeout`` seconds, or the database is down.
+        """
+        return self._lease(session_id)
+
+    @contextmanager
+    def _lease(self, session_id: str) -> Iterator[None]:
+        held: dict[str, int] = self._local.__dict__.setdefault("leases", {})
+        if session_id in held:
+            held[session_id] += 1
+            try:
+                yield
+            finally:
+                held[session_id] -= 1
+            return
+        name = self._lock_name(session_id)
+        with _unavailable_as_typed(), self._pools.leases.connection() as conn:
+            conn.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", (_LEASE_LOCK, name))
+            held[session_id] = 1
+            try:
+                yield
+            finally:
+                del held[session_id]
+                # A connection lost meanwhile released the lock with it; nothing more to undo then.
+                with contextlib.suppress(psycopg.OperationalError):
+                    conn.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", (_LEASE_LOCK, name))
+
+    def close(self) -> None:
+        """Release this handle; the pools close with the last handle on them."""
+        with self._pools.guard:
+            self._pools.handles -= 1
+            last = self._pools.handles <= 0
+        if last:
+            self._pools.data.close()
+            self._pools.leases.close()
+
+    # -- sessions ---------------------------------------------------------------------------------------
+
+    def save_session(self, session: Session) -> None:
+        """Insert or replace a session by its id (a replaced session keeps its place in the order)."""
+        self._run(
+            "INSERT INTO sessions (tenant_id, id, data) VALUES (%s, %s, %s) "
+            "ON CONFLICT (tenant_id, id) DO UPDATE SET data = excluded.data",
+            (session.id, session.model_dump_json()),
+            session.id,
+        )
+
+    def get_session(self, session_id: str) -> Session | None:
+        """The session with this id, or ``None``."""
+        raw = self._one("SELECT data::text FROM sessions WHERE tenant_id = %s AND id = %s", (session_id,), session_id)
+        return None if raw is None else Session.model_validate_json(raw)
+
+    def list_sessions(self) -> list[Session]:
+        """Every session, in insertion order."""
+        raws = self._all("SELECT data::text FROM sessions WHERE tenant_id = %s ORDER BY seq", ())
+        return [Session.model_validate_json(raw) for raw in raws]
+
+    # -- provider refs ----------------------------------------------------------------------------------
+
+    def put_ref(self, session_id: str, ref: ProviderRef) -> None:
+        """Insert or replace the ref of ``ref.provider`` for this session."""
+        self._run(
+            "INSERT INTO refs (tenant_id, session_id, provider, data) VALUES (%s, %s, %s, %s) "
+            "ON CONFLICT (tenant_id, session_id, provider) DO UPDATE SET data = excluded.data",
+            (session_id, ref.provider, ref.model_dump_json()),
+            session_id,
+        )
+
+    def get_ref(self, session_id: str, provider: str) -> ProviderRef | None:
+        """The session's ref in ``provider``, or ``None``."""
+        raw = self._one(
+            "SELECT data::text FROM refs WHERE tenant_id = %s AND session_id = %s AND provider = %s",
+            (session_id, provider),
+            session_id,
+        )
+        return None if raw is None else ProviderRef.model_validate_json(raw)
+
+    def list_refs(self, session_id: str) -> list[ProviderRef]:
+        """Every ref of the session, in insertion order."""
+        raws = self._all(
+            "SELECT data::text FROM refs WHERE tenant_id = %s AND session_id = %s ORDER BY seq",
+            (session_id,),
+            session_id,
+        )
+        return [ProviderRef.model_validate_json(raw) for raw in raws]
+
+    def delete_ref(self, session_id: str, provider: str) -> None:
+        """Forget the session's ref in ``provider`` (no error if absent)."""
+        self._run(
+            "DELETE FROM refs WHERE tenant_id = %s AND session_id = %s AND provider = %s",
+            (session_id, provider),
+            session_id,
+        )
+
+    # -- idempotency keys -------------------------------------------------------------------------------
+
+    def current_key(self, session_id: str, provider: str) -> KeyRecord:
+        """The live key of the session's create in ``provider``, minting one when there is none.
+
+        See :meth:`LedgerStore.current_key`. Reading and minting happen under the session's row lock, so two
+        workers asking at once get the same key.
+        """
+        with self._tx() as conn:
+            raw = self._one(
+                "SELECT data::text FROM idempotency_keys WHERE tenant_id = %s AND session_id = %s AND provider = %s "
+                "ORDER BY generation DESC LIMIT 1",
+                (session_id, provider),
+                session_id,
+            )
+            latest = None if raw is None else KeyRecord.model_validate_json(raw)
+            minted = key_to_mint(session_id, provider, latest)
+            if minted is None:
+                assert latest is not None  # key_to_mint only reuses an existing record
+                return latest
+            conn.execute(
+                "INSERT INTO idempotency_keys (tenant_id, session_id, provider, generation, key, data) "
+                "VALUES (%s, %s, %s, %s, %s, %s)",
+                (self.tenant, session_id, provider, minted.generation, minted.key, minted.model_dump_json()),
+            )
+            return minted
+
+    def set_key_state(self, session_id: str, provider: str, generation: int, state: KeyState) -> None:
+        """Move the key of that generation to ``state``.
+
+        Raises:
+            KeyError: No key of that generation was minted.
+        """
+        with self._tx() as conn:
+            raw = self._one(
+                "SELECT data::text FROM idempotency_keys "
+                "WHERE tenant_id = %s AND session_id = %s AND provider = %s AND generation = %s",
+                (session_id, provider, generation),
+                session_id,
+            )
+            if raw is None:
+                raise KeyError(f"no idempotency key g{generation} for session {session_id!r} in {provider!r}")
+            record = KeyRecord.model_validate_json(raw)
+            updated = record.model_copy(update={"state": state, "updated_at": utc_now()})
+            conn.execute(
+                "UPDATE idempotency_keys SET data = %s "
+                "WHERE tenant_id = %s AND session_id = %s AND provider = %s AND generation = %s",
+                (updated.model_dump_json(), self.tenant, session_id, provider, generation),
+            )
+
+    def list_keys(self, session_id: str) -> list[KeyRecord]:
+        """Every key of the session, all generations, by provider then generation."""
+        raws = self._all(
+            "SELECT data::text FROM idempotency_keys WHERE tenant_id = %s AND session_id = %s "
+            "ORDER BY provider, generation",
+            (session_id,),
+            session_id,
+        )
+        return [KeyRecord.model_validate_json(raw) for raw in raws]
+
+    # -- enrolments -------------------------------------------------------------------------------------
+
+    def upsert_enrollment(self, enrollment: Enrollment) -> None:
+        """Insert or replace the enrolment of ``enrollment.person.email`` in its session."""
+        self._run(
+            "INSERT INTO enrollments (tenant_id, session_id, email, position, status, data) "
+            "VALUES (%s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT (tenant_id, session_id, email) DO UPDATE SET "
+            "position = excluded.position, status = excluded.status, data = excluded.data",
+            (
+                enrollment.session_id,
+                enrollment.person.email,
+                enrollment.position,
+                enrollment.status.value,
+                enrollment.model_dump_json(),
+            ),
+            enrollment.session_id,
+        )
+
+    def get_enrollment(self, session_id: str, email: str) -> Enrollment | None:
+        """The enrolment of that email (compared in lower case) in that session, or ``None``."""
+        raw = self._one(
+            "SELECT data::text FROM enrollments WHERE tenant_id = %s AND session_id = %s AND email = %s",
+            (session_id, email.strip().lower()),
+            session_id,
+        )
+        return None if raw is None else Enrollment.model_validate_json(raw)
+
+    def list_enrollments(self, session_id: str, status: EnrollmentStatus | None = None) -> list[Enrollment]:
+        """Enrolments of the session (optionally of one status), ordered by position, then arrival."""
+        if status is None:
+            raws = self._all(
+                "SELECT data::text FROM enrollments WHERE tenant_id = %s AND session_id = %s ORDER BY position, seq",
+                (session_id,),
+                session_id,
+            )
+        else:
+            raws = self._all(
+                "SELECT data::text FROM enrollments WHERE tenant_id = %s AND session_id = %s AND status = %s "
+                "ORDER BY position, seq",
+                (session_id, status.value),
+                session_id,
+            )
+        return [Enrollment.model_validate_json(raw) for raw in raws]
+
+    def next_position(self, session_id: str) -> int:
+        """One more than the largest position in the session (cancelled enrolments included), 0 first."""
+        largest = self._one(
+            "SELECT MAX(position) FROM enrollments WHERE tenant_id = %s AND session_id = %s", (session_id,), session_id
+        )
+        return 0 if largest is None else int(largest) + 1
+
+    # -- audit ------------------------------------------------------------------------------------------
+
+    def append_audit(self, entry: AuditEntry) -> None:
+        """Append to the audit log."""
+        with self._tx() as conn:
+            if entry.session_id is not None:
+                self._lock_rows(conn, entry.session_id)
+            conn.execute(
+                "INSERT INTO audit (tenant_id, session_id, data) VALUES (%s, %s, %s)",
+                (self.tenant, entry.session_id, entry.model_dump_json()),
+            )
+
+    def iter_audit(self, session_id: str | None = None) -> Iterator[AuditEntry]:
+        """The audit log in order of appending, optionally of one session."""
+        if session_id is None:
+            raws = self._all("SELECT data::text FROM audit WHERE tenant_id = %s ORDER BY seq", ())
+        else:
+            raws = self._all(
+                "SELECT data::text FROM audit WHERE tenant_id = %s AND session_id = %s ORDER BY seq",
+                (session_id,),
+                session_id,
+            )
+        return (AuditEntry.model_validate_json(raw) for raw in raws)
+
+    # -- raw access -------------------------------------------------------------------------------------
+
+    @contextmanager
+    def connection(self) -> Iterator[psycopg.Connection[Any]]:
+        """The connection of this handle's current transaction (one is begun if none is open), for raw SQL.
+
+        Raw statements run as the ledger's role with ``app.tenant`` set to this handle's tenant, so row-level
+        security limits them to this tenant's rows just as it limits the ledger's own queries.
+        """
+        with self._tx() as conn:
+            yield conn
+
+
+def _trusted(statement: str) -> sql.SQL:
+    """A migration statement (a constant of this module) as SQL to run verbatim."""
+    return sql.SQL(statement)  # type: ignore[arg-type,unused-ignore]  # constants of this module, never user input

@@ -1,0 +1,240 @@
+"""What the PostgreSQL ledger promises beyond the shared contract: tenants kept apart by the database itself
+(row-level security, checked through raw SQL), a versioned schema migrated once, and concurrency control that
+holds across processes, not only threads."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import psycopg
+import pytest
+from psycopg import errors as pg_errors
+
+from lms_connectors.errors import ConfigurationError, LedgerUnavailable
+from lms_connectors.models import EnrollmentStatus, Person, ProviderRef, Session, TimeSlot
+from lms_connectors.store import open_ledger
+from lms_connectors.store.base import AuditEntry
+from lms_connectors.store.postgres import MIGRATIONS, SCHEMA_VERSION, PostgresLedger
+
+NY = ZoneInfo("America/New_York")
+TABLES = ("sessions", "refs", "idempotency_keys", "enrollments", "audit")
+
+
+def make_session(session_id: str, capacity: int | None = 2) -> Session:
+    return Session(
+        id=session_id,
+        title="Forklift safety",
+        slot=TimeSlot(
+            start=datetime(2027, 5, 4, 9, 0, tzinfo=NY), end=datetime(2027, 5, 4, 11, 0, tzinfo=NY), timezone="America/New_York"
+        ),
+        capacity=capacity,
+    )
+
+
+@pytest.fixture
+def ledger(postgres_dsn: str, postgres_schema: str) -> Iterator[PostgresLedger]:
+    store = PostgresLedger(postgres_dsn, schema=postgres_schema)
+    yield store
+    store.close()
+
+
+def fill(ledger: PostgresLedger, session_id: str) -> None:
+    from lms_connectors.models import Enrollment
+
+    ledger.save_session(make_session(session_id))
+    ledger.put_ref(session_id, ProviderRef(provider="zoom", external_id=f"{ledger.tenant}-z"))
+    ledger.current_key(session_id, "zoom")
+    ledger.upsert_enrollment(
+        Enrollment(
+            session_id=session_id,
+            person=Person(email=f"ana@{ledger.tenant}.example", name="Ana"),
+            status=EnrollmentStatus.CONFIRMED,
+            position=0,
+        )
+    )
+    ledger.append_audit(AuditEntry(session_id=session_id, provider=None, action="filled"))
+
+
+# tenants, enforced by the database
+
+
+def test_raw_sql_on_a_bound_connection_sees_and_changes_only_its_tenants_rows(ledger: PostgresLedger) -> None:
+    acme = ledger.bind("acme")
+    globex = ledger.bind("globex")
+    try:
+        fill(acme, "s1")
+        fill(globex, "s1")
+        fill(globex, "s2")
+        with acme.connection() as conn:
+            # No WHERE clause: only row-level security stands between acme and globex's rows.
+            for table in TABLES:
+                tenants = conn.execute(f"SELECT DISTINCT tenant_id FROM {table}").fetchall()
+                assert tenants == [("acme",)], table
+            assert conn.execute("SELECT count(*) FROM sessions").fetchone() == (1,)
+            changed = conn.execute("UPDATE sessions SET data = '{}'::jsonb WHERE tenant_id = 'globex'")
+            assert changed.rowcount == 0
+            deleted = conn.execute("DELETE FROM enrollments WHERE tenant_id <> 'acme'")
+            assert deleted.rowcount == 0
+        with pytest.raises(pg_errors.InsufficientPrivilege, match="row-level security"), acme.connection() as conn:
+            conn.execute("INSERT INTO sessions (tenant_id, id, data) VALUES ('globex', 'planted', '{}'::jsonb)")
+        with pytest.raises(pg_errors.InsufficientPrivilege, match="row-level security"), acme.connection() as conn:
+            conn.execute("UPDATE refs SET tenant_id = 'globex'")  # moving a row out of the tenant is refused too
+        assert [s.id for s in globex.list_sessions()] == ["s1", "s2"]
+        assert globex.get_ref("s1", "zoom") == ProviderRef(provider="zoom", external_id="globex-z")
+        assert len(globex.list_enrollments("s1")) == 1
+    finally:
+        acme.close()
+        globex.close()
+
+
+def test_a_connection_without_a_tenant_sees_no_rows(ledger: PostgresLedger, postgres_dsn: str, postgres_schema: str) -> None:
+    fill(ledger, "s1")
+    with psycopg.connect(postgres_dsn) as conn:
+        conn.execute(f"SET search_path TO {postgres_schema}")
+        for table in TABLES:
+            assert conn.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,), table
+
+
+def test_a_role_that_bypasses_row_security_is_refused(postgres_admin_dsn: str, postgres_schema: str) -> None:
+    with pytest.raises(ConfigurationError, match="bypasses row-level security"):
+        PostgresLedger(postgres_admin_dsn, schema=postgres_schema)
+
+
+# schema versions
+
+
+def test_schema_is_versioned_and_migrated_once_by_workers_starting_together(
+    postgres_dsn: str, postgres_schema: str
+) -> None:
+    import threading
+
+    opened: list[PostgresLedger] = []
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def open_one() -> None:
+        try:
+            barrier.wait()
+            opened.append(PostgresLedger(postgres_dsn, schema=postgres_schema, max_size=2))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_one) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    try:
+        assert errors == []
+        assert len(opened) == 4
+        assert opened[0].schema_version == SCHEMA_VERSION
+        with opened[0].connection() as conn:
+            rows = conn.execute("SELECT version FROM schema_version ORDER BY version").fetchall()
+        assert rows == [(m.version,) for m in MIGRATIONS]
+    finally:
+        for store in opened:
+            store.close()
+
+
+def test_a_database_from_a_newer_version_is_refused(ledger: PostgresLedger, postgres_dsn: str, postgres_schema: str) -> None:
+    with ledger.connection() as conn:
+        conn.execute("INSERT INTO schema_version (version, description) VALUES (%s, 'from the future')", (SCHEMA_VERSION + 1,))
+    with pytest.raises(ConfigurationError, match="schema version"):
+        PostgresLedger(postgres_dsn, schema=postgres_schema)
+
+
+def test_without_migrate_an_empty_schema_is_a_configuration_error(postgres_dsn: str, postgres_schema: str) -> None:
+    with pytest.raises(ConfigurationError, match="migrate=True"):
+        PostgresLedger(postgres_dsn, schema=postgres_schema, migrate=False)
+
+
+def test_open_ledger_opens_postgres_urls_for_a_tenant(postgres_dsn: str, postgres_schema: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    ledger = open_ledger(postgres_dsn, tenant="acme")
+    try:
+        assert isinstance(ledger, PostgresLedger)
+        assert ledger.tenant == "acme"
+    finally:
+        ledger.close()
+
+
+def test_an_unreachable_database_is_ledger_unavailable(postgres_schema: str) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(LedgerUnavailable):
+        PostgresLedger(f"postgresql://nobody@127.0.0.1:{port}/none?connect_timeout=1", schema=postgres_schema, timeout=2)
+
+
+# across processes
+
+WORKER = textwrap.dedent(
+    """
+    import json, sys
+    from lms_connectors.models import Person
+    from lms_connectors.scheduler import Scheduler
+    from lms_connectors.store.postgres import PostgresLedger
+
+    dsn, schema, worker, count = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    ledger = PostgresLedger(dsn, schema=schema, max_size=2)
+    scheduler = Scheduler([], ledger)
+    sys.stdout.write("ready\\n")
+    sys.stdout.flush()
+    sys.stdin.readline()  # every worker starts enrolling at once
+    mine = []
+    for n in range(count):
+        # Everybody also tries to enrol "shared" learners: each must end up enrolled once.
+        email = f"shared{n}@example.org" if n % 4 == 0 else f"w{worker}n{n}@example.org"
+        mine.append(scheduler.enrol("s1", Person(email=email, name="Learner")).person.email)
+    print(json.dumps(mine))
+    ledger.close()
+    """
+)
+
+
+def test_workers_in_separate_processes_respect_capacity_and_arrival_order(
+    ledger: PostgresLedger, postgres_dsn: str, postgres_schema: str
+) -> None:
+    from lms_connectors.scheduler import Scheduler
+
+    capacity, workers, per_worker = 7, 4, 24
+    Scheduler([], ledger).schedule(make_session("s1", capacity=capacity))
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, postgres_dsn, postgres_schema, str(w), str(per_worker)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for w in range(workers)
+    ]
+    for proc in procs:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    for proc in procs:
+        assert proc.stdin is not None
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+    outputs = [proc.communicate(timeout=120)[0] for proc in procs]
+    assert [proc.returncode for proc in procs] == [0] * workers
+    asked = [json.loads(out.strip().splitlines()[-1]) for out in outputs]
+
+    roster = ledger.list_enrollments("s1")
+    emails = [e.person.email for e in roster]
+    expected = {email for emails_of_one in asked for email in emails_of_one}
+    assert len(emails) == len(set(emails)) == len(expected)  # no duplicate, none lost
+    assert set(emails) == expected
+    assert [e.position for e in roster] == list(range(len(roster)))  # one position each, no gap
+    confirmed = [e for e in roster if e.status is EnrollmentStatus.CONFIRMED]
+    assert [e.position for e in confirmed] == list(range(capacity))  # first come, first seated; never over capacity
+    assert all(e.status is EnrollmentStatus.WAITLISTED for e in roster[capacity:])
+    position = {e.person.email: e.position for e in roster}
+    for emails_of_one in asked:
+        own = [position[email] for email in emails_of_one if not email.startswith("shared")]
+        assert own == sorted(own), "a worker's own arrivals were queued out of order"
