@@ -178,13 +178,16 @@ def test_an_unreachable_database_is_ledger_unavailable(postgres_schema: str) -> 
 WORKER = textwrap.dedent(
     """
     import json, sys
+    from acme_lms_connector.adapter import AcmeLmsAdapter
+    from acme_lms_connector.config import AcmeLmsConfig
     from lms_connectors.models import Person
     from lms_connectors.scheduler import Scheduler
     from lms_connectors.store.postgres import PostgresLedger
 
-    dsn, schema, worker, count = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    dsn, schema, base_url, worker, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
     ledger = PostgresLedger(dsn, schema=schema, max_size=2)
-    scheduler = Scheduler([], ledger)
+    acme = AcmeLmsAdapter(AcmeLmsConfig(client_id="ci-client", client_secret="ci-secret", base_url=base_url))
+    scheduler = Scheduler([acme], ledger)
     sys.stdout.write("ready\\n")
     sys.stdout.flush()
     sys.stdin.readline()  # every worker starts enrolling at once
@@ -202,26 +205,35 @@ WORKER = textwrap.dedent(
 def test_workers_in_separate_processes_respect_capacity_and_arrival_order(
     ledger: PostgresLedger, postgres_dsn: str, postgres_schema: str
 ) -> None:
+    from acme_lms_connector.adapter import AcmeLmsAdapter
+    from acme_lms_connector.config import AcmeLmsConfig
+    from acme_lms_connector.simulator import AcmeLmsSimulator
+
     from lms_connectors.scheduler import Scheduler
+    from lms_connectors.testing.sandbox import SandboxServer
 
     capacity, workers, per_worker = 7, 4, 24
-    Scheduler([], ledger).schedule(make_session("s1", capacity=capacity))
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", WORKER, postgres_dsn, postgres_schema, str(w), str(per_worker)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        for w in range(workers)
-    ]
-    for proc in procs:
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
-    for proc in procs:
-        assert proc.stdin is not None
-        proc.stdin.write("go\n")
-        proc.stdin.flush()
-    outputs = [proc.communicate(timeout=120)[0] for proc in procs]
+    simulator = AcmeLmsSimulator(client_id="ci-client", client_secret="ci-secret")
+    with SandboxServer(simulator) as server:
+        acme = AcmeLmsAdapter(AcmeLmsConfig(client_id="ci-client", client_secret="ci-secret", base_url=server.url))
+        Scheduler([acme], ledger).schedule(make_session("s1", capacity=capacity))
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", WORKER, postgres_dsn, postgres_schema, server.url, str(w), str(per_worker)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for w in range(workers)
+        ]
+        for proc in procs:
+            assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        for proc in procs:
+            assert proc.stdin is not None
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+        outputs = [proc.communicate(timeout=120)[0] for proc in procs]
+        pushes = [r.json()["learners"] for r in server.requests if r.method == "POST" and r.path.endswith("/enrolments")]
     assert [proc.returncode for proc in procs] == [0] * workers
     asked = [json.loads(out.strip().splitlines()[-1]) for out in outputs]
 
@@ -238,3 +250,8 @@ def test_workers_in_separate_processes_respect_capacity_and_arrival_order(
     for emails_of_one in asked:
         own = [position[email] for email in emails_of_one if not email.startswith("shared")]
         assert own == sorted(own), "a worker's own arrivals were queued out of order"
+    # The provider got each confirmed learner in exactly one push, and holds exactly them.
+    pushed = [learner["email"] for push in pushes for learner in push]
+    assert sorted(pushed) == sorted(e.person.email for e in confirmed)
+    (held,) = simulator.sessions.values()
+    assert sorted(held.enrolments) == sorted(e.person.email for e in confirmed)
