@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from lms_connectors.testing.sandbox import SandboxServer
+from lms_connectors.testing.simclock import SimClock
 from lms_connectors_zoom.sandbox import ZoomSimulator
 
 NOW = datetime(2027, 1, 4, 23, 0, tzinfo=UTC)
@@ -18,7 +19,7 @@ BASIC = "Basic " + base64.b64encode(b"sim-client-id:sim-client-secret").decode()
 
 @pytest.fixture
 def sim() -> ZoomSimulator:
-    return ZoomSimulator(now=lambda: NOW, daily_meeting_limit=2)
+    return ZoomSimulator(clock=SimClock(NOW), daily_meeting_limit=2)
 
 
 @pytest.fixture

@@ -26,16 +26,19 @@ from __future__ import annotations
 
 import base64
 import itertools
-import re
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from lms_connectors.models import utc_now
-from lms_connectors.testing.sandbox import SandboxRequest, SandboxResponse, Simulator
+from lms_connectors.testing.limits import CallLimit, LimitState
+from lms_connectors.testing.paging import PageCodec, PageTokenError
+from lms_connectors.testing.refusal import Refusal
+from lms_connectors.testing.routing import RoutedSimulator, route
+from lms_connectors.testing.sandbox import SandboxRequest, SandboxResponse
+from lms_connectors.testing.simclock import SimClock
+from lms_connectors.testing.tokens import GrantRefused, TokenEndpoint
 
 __all__ = ["SentEmail", "ZoomSimulator"]
 
@@ -62,22 +65,11 @@ _DEFAULT_SETTINGS: dict[str, Any] = {
     "registrants_confirmation_email": True,
 }
 
-_ROUTES: list[tuple[str, re.Pattern[str], str]] = [
-    ("POST", re.compile(r"^/oauth/token$"), "_token"),
-    ("GET", re.compile(r"^/users/(?P<user>[^/]+)/meetings$"), "_list_meetings"),
-    ("POST", re.compile(r"^/users/(?P<user>[^/]+)/meetings$"), "_create_meeting"),
-    ("GET", re.compile(r"^/meetings/(?P<mid>[^/]+)$"), "_get_meeting"),
-    ("PATCH", re.compile(r"^/meetings/(?P<mid>[^/]+)$"), "_update_meeting"),
-    ("DELETE", re.compile(r"^/meetings/(?P<mid>[^/]+)$"), "_delete_meeting"),
-    ("GET", re.compile(r"^/meetings/(?P<mid>[^/]+)/registrants$"), "_list_registrants"),
-    ("POST", re.compile(r"^/meetings/(?P<mid>[^/]+)/registrants$"), "_add_registrant"),
-    ("PUT", re.compile(r"^/meetings/(?P<mid>[^/]+)/registrants/status$"), "_registrant_status"),
-    ("POST", re.compile(r"^/meetings/(?P<mid>[^/]+)/batch_registrants$"), "_batch_registrants"),
-]
-
-
-def _error(status: int, code: int, message: str, **extra: Any) -> SandboxResponse:
-    return SandboxResponse(status, {"code": code, "message": message, **extra})
+def _invalid(message: str, field: str | None = None, reason: str = "Required.") -> Refusal:
+    """Zoom's 400 code 300, with the field it blames when there is one."""
+    if field is None:
+        return Refusal(400, message, 300)
+    return Refusal(400, message, 300, errors=[{"field": field, "message": reason}])
 
 
 def _iso_z(moment: datetime) -> str:
@@ -91,12 +83,6 @@ class SentEmail:
     kind: str
     to: str
     meeting_id: str
-
-
-@dataclass
-class _Page:
-    scope: str
-    offset: int
 
 
 @dataclass
@@ -169,7 +155,7 @@ class _Meeting:
         return view
 
 
-class ZoomSimulator(Simulator):
+class ZoomSimulator(RoutedSimulator):
     """The Zoom API for one account with one licensed host.
 
     Args:
@@ -181,8 +167,10 @@ class ZoomSimulator(Simulator):
         daily_meeting_limit: Meeting create/update calls allowed per host per UTC day.
         max_registrants: Registrants a meeting takes before answering 3043.
         single_token: Whether minting a token revokes the app's earlier ones.
-        now: The current time (injected by tests).
+        clock: The simulator's clock (injected by tests).
     """
+
+    path_prefixes = ("/v2",)
 
     def __init__(
         self,
@@ -195,43 +183,54 @@ class ZoomSimulator(Simulator):
         daily_meeting_limit: int = 100,
         max_registrants: int = 4999,
         single_token: bool = True,
-        now: Callable[[], datetime] = utc_now,
+        clock: SimClock | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(clock)
         self.account_id = account_id
         self.client_id = client_id
-        self.client_secret = client_secret
         self.host_email = host_email.lower()
         self.host_id = "sim-host-" + base64.b32encode(self.host_email.encode()).decode("ascii")[:10].lower()
         self.default_timezone = default_timezone
-        self.daily_meeting_limit = daily_meeting_limit
         self.max_registrants = max_registrants
-        self.single_token = single_token
-        self._now = now
+        self.tokens = TokenEndpoint(
+            self.clock, clients={client_id: client_secret}, lifetime=_TOKEN_LIFETIME, single_token=single_token,
+            mint=lambda n: "sim-" + secrets.token_urlsafe(24),
+        )
+        # Zoom counts meeting create/update calls per host per UTC day (a quota, answered with its own 429).
+        self.daily = CallLimit(daily_meeting_limit, 86_400, clock=self.clock, refuse=self._daily_limit, kind="quota")
         self.meetings: dict[int, _Meeting] = {}
         self.deleted: set[int] = set()
-        self.tokens: dict[str, datetime] = {}
-        self.tokens_minted = 0
         self.emails: list[SentEmail] = []
-        self._daily: dict[tuple[str, str], int] = {}
-        self._pages: dict[str, _Page] = {}
+        self.pages = PageCodec()
         self._ids = itertools.count(_FIRST_MEETING_ID, 7919)
         self._registrant_ids = itertools.count(1)
         self._request_ids = itertools.count(1)
 
     # -- helpers for tests -------------------------------------------------------------------------------
 
+    @property
+    def daily_meeting_limit(self) -> int:
+        """Meeting create/update calls allowed per host per UTC day."""
+        return self.daily.calls
+
+    @daily_meeting_limit.setter
+    def daily_meeting_limit(self, calls: int) -> None:
+        self.daily.calls = calls
+
+    @property
+    def tokens_minted(self) -> int:
+        """Access tokens issued so far."""
+        return self.tokens.issued
+
     def expire_tokens(self) -> None:
         """Make every access token issued so far expired (the next call with one answers 401 code 124)."""
         with self.lock:
-            past = self._now() - timedelta(seconds=1)
-            self.tokens = dict.fromkeys(self.tokens, past)
+            self.tokens.expire()
 
     def rotate_client_secret(self, new_secret: str = "rotated-secret") -> None:  # noqa: S107
         """Change the app's secret: the adapter's credentials stop working and its tokens are revoked."""
         with self.lock:
-            self.client_secret = new_secret
-            self.tokens.clear()
+            self.tokens.rotate_secret(self.client_id, new_secret)
 
     def meeting_count(self) -> int:
         """Meetings that exist (deleted ones excluded)."""
@@ -251,111 +250,92 @@ class ZoomSimulator(Simulator):
     def daily_count(self) -> int:
         """Meeting create/update calls counted today for the host."""
         with self.lock:
-            return self._daily.get((self.host_id, self._now().date().isoformat()), 0)
+            return self.daily.state(self.host_id).used
 
-    # -- dispatch ----------------------------------------------------------------------------------------
+    # -- Zoom's shapes -----------------------------------------------------------------------------------
 
-    def handle(self, request: SandboxRequest) -> SandboxResponse:
-        """Route a request to its handler (after checking the bearer token, except for the token endpoint)."""
-        path = request.path[3:] if request.path.startswith("/v2/") else request.path
-        for method, pattern, name in _ROUTES:
-            match = pattern.match(path)
-            if match is None or method != request.method:
-                continue
-            if name != "_token":
-                refused = self._check_token(request)
-                if refused is not None:
-                    return refused
-            response: SandboxResponse = getattr(self, name)(request, **match.groupdict())
-            response.headers.setdefault("x-zm-trackingid", f"v=2.0;clid=sim;rid={next(self._request_ids)}")
-            return response
-        return _error(404, 404, "Invalid api. Please check the request URL.")
+    def error_response(self, refusal: Refusal) -> SandboxResponse:
+        """Zoom's error body: ``{"code": <int>, "message": ..., "errors"?: [...]}``."""
+        return SandboxResponse(refusal.status, {"code": refusal.code, "message": refusal.message, **refusal.details})
+
+    def authenticate(self, request: SandboxRequest) -> None:
+        """A live access token the app minted (401 code 124 otherwise)."""
+        if self.tokens.bearer(request) is None:
+            _, _, value = request.headers.get("authorization", "").partition(" ")
+            expired = self.tokens.is_expired(value.strip())
+            raise Refusal(401, "Access token is expired." if expired else "Invalid access token.", 124)
+
+    def no_route(self, request: SandboxRequest) -> Refusal:
+        """Zoom's answer to an unknown path."""
+        return Refusal(404, "Invalid api. Please check the request URL.", 404)
+
+    def throttled(self, state: LimitState) -> Refusal:
+        """Zoom's per-second limit: 429 with ``X-RateLimit-Type: QPS`` and ``Retry-After``."""
+        return Refusal(429, "You have reached the maximum per-second rate limit for this API. Try again later.", 429,
+                       headers={"X-RateLimit-Type": "QPS", "Retry-After": str(state.retry_after)})
+
+    def finish(self, request: SandboxRequest, response: SandboxResponse) -> SandboxResponse:
+        """Every answer carries Zoom's tracking id."""
+        response.headers.setdefault("x-zm-trackingid", f"v=2.0;clid=sim;rid={next(self._request_ids)}")
+        return response
 
     # -- OAuth -------------------------------------------------------------------------------------------
 
+    @route("POST", "/oauth/token", auth=False)
     def _token(self, request: SandboxRequest) -> SandboxResponse:
-        expected = base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode("ascii")
-        if request.headers.get("authorization", "") != f"Basic {expected}":
+        scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+        try:
+            client_id, _, secret = base64.b64decode(credentials).decode().partition(":")
+            self.tokens.check_client(client_id, secret) if scheme == "Basic" else self.tokens.check_client("", "")
+        except (GrantRefused, ValueError):
             return SandboxResponse(400, {"reason": "Invalid client_id or client_secret", "error": "invalid_client"})
         if request.query_one("grant_type") != "account_credentials":
             return SandboxResponse(400, {"reason": "Unsupported grant type", "error": "unsupported_grant_type"})
         if request.query_one("account_id") != self.account_id:
             return SandboxResponse(400, {"reason": "Invalid account_id", "error": "invalid_request"})
-        if self.single_token:
-            self.tokens.clear()
-        token = "sim-" + secrets.token_urlsafe(24)
-        self.tokens[token] = self._now() + timedelta(seconds=_TOKEN_LIFETIME)
-        self.tokens_minted += 1
-        return SandboxResponse(
-            200,
-            {
-                "access_token": token,
-                "token_type": "bearer",
-                "expires_in": _TOKEN_LIFETIME,
-                "scope": "meeting:read:admin meeting:write:admin",
-                "api_url": "https://api.zoom.us",
-            },
-        )
-
-    def _check_token(self, request: SandboxRequest) -> SandboxResponse | None:
-        header = request.headers.get("authorization", "")
-        token = header[7:] if header.startswith("Bearer ") else ""
-        expires = self.tokens.get(token)
-        if expires is None:
-            return _error(401, 124, "Invalid access token.")
-        if expires <= self._now():
-            return _error(401, 124, "Access token is expired.")
-        return None
+        token = self.tokens.issue(client_id, principal=self.account_id, scope="meeting:read:admin meeting:write:admin")
+        answer = self.tokens.answer(token, api_url="https://api.zoom.us")
+        return SandboxResponse(200, {**answer, "token_type": "bearer"})
 
     # -- users and limits --------------------------------------------------------------------------------
 
-    def _user(self, user: str) -> str | None:
-        return self.host_id if user.lower() in ("me", self.host_id, self.host_email) else None
+    def _now(self) -> datetime:
+        return self.clock.now()
 
-    def _count_daily(self, host_id: str) -> SandboxResponse | dict[str, str]:
-        """Count one meeting create/update; answer the 429 when the day's allowance is spent."""
-        now = self._now()
-        day = (host_id, now.date().isoformat())
-        used = self._daily.get(day, 0)
-        reset = (now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1))
-        if used >= self.daily_meeting_limit:
-            return SandboxResponse(
-                429,
-                {
-                    "code": 429,
-                    "message": f"You have exceeded the daily rate limit ({self.daily_meeting_limit}) of Meeting "
-                    "Create/Update API requests permitted for this particular user. You may resume these requests "
-                    "at GMT 00:00:00.",
-                },
-                headers={
-                    "X-RateLimit-Category": "Medium",
-                    "X-RateLimit-Type": "Daily-limit",
-                    "X-RateLimit-Limit": str(self.daily_meeting_limit),
-                    "X-RateLimit-Remaining": "0",
-                    "Retry-After": _iso_z(reset),
-                },
-            )
-        self._daily[day] = used + 1
-        return {
-            "X-RateLimit-Category": "Medium",
-            "X-RateLimit-Type": "Daily-limit",
-            "X-RateLimit-Limit": str(self.daily_meeting_limit),
-            "X-RateLimit-Remaining": str(self.daily_meeting_limit - used - 1),
-        }
+    def _user(self, user: str) -> str:
+        if user.lower() not in ("me", self.host_id, self.host_email):
+            raise Refusal(404, f"User does not exist: {user}.", 1001)
+        return self.host_id
+
+    def _daily_limit(self, state: LimitState) -> Refusal:
+        return Refusal(
+            429,
+            f"You have exceeded the daily rate limit ({state.limit}) of Meeting Create/Update API requests permitted "
+            "for this particular user. You may resume these requests at GMT 00:00:00.",
+            429,
+            headers={**self._limit_headers(state), "Retry-After": _iso_z(state.resets_at)},
+        )
+
+    @staticmethod
+    def _limit_headers(state: LimitState) -> dict[str, str]:
+        return {"X-RateLimit-Category": "Medium", "X-RateLimit-Type": "Daily-limit",
+                "X-RateLimit-Limit": str(state.limit), "X-RateLimit-Remaining": str(state.remaining)}
+
+    def _count_daily(self, host_id: str) -> dict[str, str]:
+        """Count one meeting create/update; the 429 when the day's allowance is spent."""
+        return self._limit_headers(self.daily.take(host_id))
 
     # -- meetings ----------------------------------------------------------------------------------------
 
-    def _find(self, mid: str) -> _Meeting | SandboxResponse:
+    def _find(self, mid: str) -> _Meeting:
         meeting = self.meetings.get(int(mid)) if mid.isdigit() else None
         if meeting is None:
-            return _error(404, 3001, f"Meeting does not exist: {mid}.")
+            raise Refusal(404, f"Meeting does not exist: {mid}.", 3001)
         return meeting
 
-    def _validate_meeting(
-        self, body: Any, *, partial: bool
-    ) -> tuple[dict[str, Any], datetime | None] | SandboxResponse:
+    def _validate_meeting(self, body: Any, *, partial: bool) -> tuple[dict[str, Any], datetime | None]:
         if not isinstance(body, dict):
-            return _error(400, 300, "Request Body should be a valid JSON object.")
+            raise _invalid("Request Body should be a valid JSON object.")
         errors: list[dict[str, str]] = []
         topic = body.get("topic")
         if topic is not None and (not isinstance(topic, str) or len(topic) > 200):
@@ -393,13 +373,12 @@ class ZoomSimulator(Simulator):
         if "auto_recording" in settings and settings["auto_recording"] not in _AUTO_RECORDING:
             errors.append({"field": "settings.auto_recording", "message": "Invalid auto_recording."})
         if errors:
-            return _error(400, 300, "Validation Failed.", errors=errors)
+            raise Refusal(400, "Validation Failed.", 300, errors=errors)
         return body, start
 
+    @route("GET", "/users/{user}/meetings")
     def _list_meetings(self, request: SandboxRequest, user: str) -> SandboxResponse:
         host = self._user(user)
-        if host is None:
-            return _error(404, 1001, f"User does not exist: {user}.")
         kind = request.query_one("type", "live")
         now = self._now()
         meetings = sorted(self.meetings.values(), key=lambda m: (m.start, m.id))
@@ -410,20 +389,14 @@ class ZoomSimulator(Simulator):
         elif kind == "live":
             chosen = []
         else:
-            return _error(400, 300, f"Invalid field: type={kind}.")
+            raise _invalid(f"Invalid field: type={kind}.")
         return self._page(request, f"meetings:{host}:{kind}", [m.view(listing=True) for m in chosen], "meetings")
 
+    @route("POST", "/users/{user}/meetings")
     def _create_meeting(self, request: SandboxRequest, user: str) -> SandboxResponse:
         host = self._user(user)
-        if host is None:
-            return _error(404, 1001, f"User does not exist: {user}.")
-        checked = self._validate_meeting(request.json(), partial=False)
-        if isinstance(checked, SandboxResponse):
-            return checked
-        body, start = checked
+        body, start = self._validate_meeting(request.json(), partial=False)
         limit = self._count_daily(host)
-        if isinstance(limit, SandboxResponse):
-            return limit
         mid = next(self._ids)
         settings = {**_DEFAULT_SETTINGS, **body.get("settings", {})}
         stored = {**body, "settings": settings}
@@ -442,23 +415,15 @@ class ZoomSimulator(Simulator):
             201, meeting.view(), headers={**limit, "Content-Location": f"https://api.zoom.us/v2/meetings/{mid}"}
         )
 
+    @route("GET", "/meetings/{mid}")
     def _get_meeting(self, request: SandboxRequest, mid: str) -> SandboxResponse:
-        meeting = self._find(mid)
-        if isinstance(meeting, SandboxResponse):
-            return meeting
-        return SandboxResponse(200, meeting.view())
+        return SandboxResponse(200, self._find(mid).view())
 
+    @route("PATCH", "/meetings/{mid}")
     def _update_meeting(self, request: SandboxRequest, mid: str) -> SandboxResponse:
         meeting = self._find(mid)
-        if isinstance(meeting, SandboxResponse):
-            return meeting
-        checked = self._validate_meeting(request.json(), partial=True)
-        if isinstance(checked, SandboxResponse):
-            return checked
-        body, start = checked
+        body, start = self._validate_meeting(request.json(), partial=True)
         limit = self._count_daily(meeting.host_id)
-        if isinstance(limit, SandboxResponse):
-            return limit
         settings = {**meeting.settings, **body.get("settings", {})}
         meeting.body.update({k: v for k, v in body.items() if k != "settings"})
         meeting.body["settings"] = settings
@@ -466,10 +431,9 @@ class ZoomSimulator(Simulator):
             meeting.start = start
         return SandboxResponse(204, None, headers=limit)
 
+    @route("DELETE", "/meetings/{mid}")
     def _delete_meeting(self, request: SandboxRequest, mid: str) -> SandboxResponse:
         meeting = self._find(mid)
-        if isinstance(meeting, SandboxResponse):
-            return meeting
         if request.query_one("cancel_meeting_reminder") == "true":
             for registrant in meeting.registrants:
                 if registrant.status in ("approved", "pending"):
@@ -480,25 +444,20 @@ class ZoomSimulator(Simulator):
 
     # -- registrants -------------------------------------------------------------------------------------
 
+    @route("GET", "/meetings/{mid}/registrants")
     def _list_registrants(self, request: SandboxRequest, mid: str) -> SandboxResponse:
         meeting = self._find(mid)
-        if isinstance(meeting, SandboxResponse):
-            return meeting
         status = request.query_one("status", "approved")
         if status not in ("pending", "approved", "denied"):
-            return _error(400, 300, f"Invalid field: status={status}.")
+            raise _invalid(f"Invalid field: status={status}.")
         chosen = [r.listed() for r in meeting.registrants if r.status == status]
         return self._page(request, f"registrants:{mid}:{status}", chosen, "registrants")
 
+    @route("POST", "/meetings/{mid}/registrants")
     def _add_registrant(self, request: SandboxRequest, mid: str) -> SandboxResponse:
         meeting = self._find(mid)
-        if isinstance(meeting, SandboxResponse):
-            return meeting
         body = request.json()
-        refused = self._refuse_registration(meeting, [body])
-        if refused is not None:
-            return refused
-        assert isinstance(body, dict)  # checked by _refuse_registration
+        self._refuse_registration(meeting, [body])
         registrant = self._register(meeting, body, auto_approve=body.get("auto_approve") is True)
         answer: dict[str, Any] = {
             "id": meeting.id,
@@ -511,22 +470,18 @@ class ZoomSimulator(Simulator):
             answer["join_url"] = registrant.join_url
         return SandboxResponse(201, answer)
 
+    @route("POST", "/meetings/{mid}/batch_registrants")
     def _batch_registrants(self, request: SandboxRequest, mid: str) -> SandboxResponse:
         meeting = self._find(mid)
-        if isinstance(meeting, SandboxResponse):
-            return meeting
         body = request.json()
         wanted = body.get("registrants") if isinstance(body, dict) else None
-        if not isinstance(wanted, list) or not wanted:
-            return _error(400, 300, "Validation Failed.", errors=[{"field": "registrants", "message": "Required."}])
+        if not isinstance(body, dict) or not isinstance(wanted, list) or not wanted:
+            raise _invalid("Validation Failed.", "registrants")
         if len(wanted) > _MAX_BATCH_REGISTRANTS:
-            return _error(400, 300, f"You can only add up to {_MAX_BATCH_REGISTRANTS} registrants at once.")
+            raise _invalid(f"You can only add up to {_MAX_BATCH_REGISTRANTS} registrants at once.")
         if meeting.body.get("type", 2) != 2:
-            return _error(400, 300, "Batch registration is only available for scheduled meetings.")
-        refused = self._refuse_registration(meeting, wanted)
-        if refused is not None:
-            return refused
-        assert isinstance(body, dict)
+            raise _invalid("Batch registration is only available for scheduled meetings.")
+        self._refuse_registration(meeting, wanted)
         auto_approve = body.get("auto_approve") is True
         answers: list[dict[str, Any]] = []
         for item in wanted:
@@ -537,20 +492,19 @@ class ZoomSimulator(Simulator):
             answers.append(answer)
         return SandboxResponse(201, {"registrants": answers})
 
-    def _refuse_registration(self, meeting: _Meeting, bodies: list[Any]) -> SandboxResponse | None:
-        """Zoom's refusal of these registrations, checked for all of them before any is added; None if none."""
+    def _refuse_registration(self, meeting: _Meeting, bodies: list[Any]) -> None:
+        """Raise Zoom's refusal of these registrations, checked for all of them before any is added."""
         for body in bodies:
             if not isinstance(body, dict) or not body.get("email") or not body.get("first_name"):
-                return _error(400, 300, "Validation Failed.", errors=[{"field": "email", "message": "Required."}])
+                raise _invalid("Validation Failed.", "email")
         if meeting.settings.get("approval_type", 2) == 2:
-            return _error(400, 3000, f"Registration has not been enabled for this meeting: {meeting.id}.")
+            raise Refusal(400, f"Registration has not been enabled for this meeting: {meeting.id}.", 3000)
         emails = {str(body["email"]).lower() for body in bodies}
         if self.host_email in emails:
-            return _error(400, 3027, "Host cannot register.")
+            raise Refusal(400, "Host cannot register.", 3027)
         active = {r.email for r in meeting.registrants if r.status in ("approved", "pending")}
         if len(active | emails) > self.max_registrants:
-            return _error(400, 3043, "Meeting has reached maximum attendee capacity.")
-        return None
+            raise Refusal(400, "Meeting has reached maximum attendee capacity.", 3043)
 
     def _register(self, meeting: _Meeting, body: dict[str, Any], *, auto_approve: bool) -> _Registrant:
         """Add one registrant, or answer the active registration of that email (Zoom does not register twice)."""
@@ -577,17 +531,16 @@ class ZoomSimulator(Simulator):
             self.emails.append(SentEmail(f"registration_{registrant.status}", email, str(meeting.id)))
         return registrant
 
+    @route("PUT", "/meetings/{mid}/registrants/status")
     def _registrant_status(self, request: SandboxRequest, mid: str) -> SandboxResponse:
         meeting = self._find(mid)
-        if isinstance(meeting, SandboxResponse):
-            return meeting
         body = request.json()
         action = body.get("action") if isinstance(body, dict) else None
         wanted = body.get("registrants", []) if isinstance(body, dict) else []
         if action not in ("approve", "cancel", "deny") or not isinstance(wanted, list):
-            return _error(400, 300, "Validation Failed.", errors=[{"field": "action", "message": "Invalid action."}])
+            raise _invalid("Validation Failed.", "action", "Invalid action.")
         if len(wanted) > _MAX_STATUS_BATCH:
-            return _error(400, 300, f"You can only update the status of up to {_MAX_STATUS_BATCH} registrants at once.")
+            raise _invalid(f"You can only update the status of up to {_MAX_STATUS_BATCH} registrants at once.")
         by_id = {r.id: r for r in meeting.registrants if r.status != "cancelled"}
         by_email = {r.email: r for r in meeting.registrants if r.status != "cancelled"}
         for item in wanted:
@@ -619,26 +572,11 @@ class ZoomSimulator(Simulator):
         try:
             size = min(_MAX_PAGE_SIZE, max(1, int(request.query_one("page_size", "30") or "30")))
         except ValueError:
-            return _error(400, 300, "Invalid field: page_size.")
-        offset = 0
-        token = request.query_one("next_page_token")
-        if token:
-            page = self._pages.get(token)
-            if page is None or page.scope != scope:
-                return _error(400, 300, "The next page token is invalid or expired.")
-            offset = page.offset
-        chunk = items[offset : offset + size]
-        next_token = ""
-        if offset + size < len(items):
-            next_token = secrets.token_urlsafe(24)
-            self._pages[next_token] = _Page(scope=scope, offset=offset + size)
-        return SandboxResponse(
-            200,
-            {
-                "page_count": (len(items) + size - 1) // size,
-                "page_size": size,
-                "total_records": len(items),
-                "next_page_token": next_token,
-                key: chunk,
-            },
-        )
+            raise _invalid("Invalid field: page_size.") from None
+        try:
+            offset = self.pages.decode(request.query_one("next_page_token"), scope)
+        except PageTokenError:
+            raise _invalid("The next page token is invalid or expired.") from None
+        chunk, next_token = self.pages.page(items, offset, size, scope)
+        return SandboxResponse(200, {"page_count": (len(items) + size - 1) // size, "page_size": size,
+                                     "total_records": len(items), "next_page_token": next_token or "", key: chunk})

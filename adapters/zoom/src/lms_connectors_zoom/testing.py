@@ -24,6 +24,7 @@ from lms_connectors.http.token_cache import CachedToken
 from lms_connectors.models import Modality, Person, Session, TimeSlot
 from lms_connectors.testing.harness import ContractHarness
 from lms_connectors.testing.sandbox import Fault
+from lms_connectors.testing.simclock import SimClock
 from lms_connectors_zoom.adapter import ZoomAdapter
 from lms_connectors_zoom.config import API_BASE_URL, TOKEN_URL, ZoomConfig
 from lms_connectors_zoom.sandbox import ZoomSimulator
@@ -71,7 +72,7 @@ class ZoomHarness(ContractHarness):
             client_id=_CLIENT_ID,
             client_secret=_CLIENT_SECRET,
             host_email=_HOST_EMAIL,
-            now=lambda: _RECORDING_NOW,
+            clock=SimClock(_RECORDING_NOW),
         )
 
     def build_adapter(self, base_url: str, *, sleep: Callable[[float], None]) -> ZoomAdapter:
