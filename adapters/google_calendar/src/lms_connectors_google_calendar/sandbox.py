@@ -30,22 +30,24 @@ import hashlib
 import itertools
 import json
 import re
-import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from lms_connectors.testing.sandbox import SandboxRequest, SandboxResponse, Simulator
+from lms_connectors.testing.paging import PageCodec, PageTokenError
+from lms_connectors.testing.refusal import Refusal
+from lms_connectors.testing.routing import RoutedSimulator, route
+from lms_connectors.testing.sandbox import SandboxRequest, SandboxResponse
+from lms_connectors.testing.simclock import SimClock
+from lms_connectors.testing.tokens import IssuedToken
 from lms_connectors_google_calendar.ids import is_valid_event_id
-from lms_connectors_google_calendar.sandbox_oauth import AccessToken, SimulatedOAuth
+from lms_connectors_google_calendar.sandbox_oauth import GoogleOAuth
 
 __all__ = ["GoogleCalendarSimulator", "SimulatedRoom", "google_error"]
 
-_CALENDAR_PREFIX = "/calendar/v3"
-_DIRECTORY_PREFIX = "/admin/directory/v1"
-_TOKEN_PATH = "/token"  # noqa: S105 - a path, not a secret
+_EVENTS = "/calendar/v3/calendars/{calendar}/events"
 _STATUS_NAMES = {
     400: "INVALID_ARGUMENT",
     401: "UNAUTHENTICATED",
@@ -55,8 +57,6 @@ _STATUS_NAMES = {
     410: "NOT_FOUND",
     412: "FAILED_PRECONDITION",
 }
-_EVENT_PATH = re.compile(r"^/calendars/(?P<calendar>[^/]+)/events(?:/(?P<event>[^/]+))?$")
-_ROOMS_PATH = re.compile(r"^/customer/(?P<customer>[^/]+)/resources/calendars$")
 _SEND_UPDATES = frozenset({"all", "externalOnly", "none"})
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -74,16 +74,8 @@ def google_error(status: int, message: str, reason: str, domain: str = "global")
     return SandboxResponse(status=status, body=body)
 
 
-class _Refused(Exception):
-    """Raised inside a handler to answer with an error."""
-
-    def __init__(self, response: SandboxResponse) -> None:
-        super().__init__(response.status)
-        self.response = response
-
-
-def _bad_request(message: str, reason: str = "invalid") -> _Refused:
-    return _Refused(google_error(400, message, reason))
+def _bad_request(message: str, reason: str = "invalid") -> Refusal:
+    return Refusal(400, message, reason)
 
 
 @dataclass(frozen=True)
@@ -156,7 +148,7 @@ def _meet_code(request_id: str) -> str:
     return f"{code[:3]}-{code[3:7]}-{code[7:10]}"
 
 
-class GoogleCalendarSimulator(Simulator):
+class GoogleCalendarSimulator(RoutedSimulator):
     """Calendar API v3 + token endpoint + Directory rooms, for one organizer in one Workspace.
 
     Args:
@@ -166,7 +158,7 @@ class GoogleCalendarSimulator(Simulator):
         service_accounts: Service accounts' public keys, ``{client_email: {key_id: public_key_pem}}``.
         rooms: Room resources of the Workspace.
         customer_id: The Workspace customer id (``my_customer`` always works).
-        clock: Wall clock in seconds, for token expiry and timestamps.
+        clock: The simulator's clock, for token expiry and timestamps.
 
     Attributes:
         meet_pending_reads: Reads of an event after which its new Meet conference is ready (0: at once).
@@ -181,21 +173,18 @@ class GoogleCalendarSimulator(Simulator):
         service_accounts: Mapping[str, Mapping[str, str]] | None = None,
         rooms: Iterable[SimulatedRoom] = (),
         customer_id: str = "C0sandbox",
-        clock: Callable[[], float] = time.time,
+        clock: SimClock | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(clock)
         self.organizer = organizer.lower()
-        self.oauth = SimulatedOAuth(
-            user=self.organizer,
-            clients=clients,
-            refresh_tokens=refresh_tokens,
+        self.oauth = GoogleOAuth(
+            self.clock, user=self.organizer, clients=clients, refresh_tokens=refresh_tokens,
             service_accounts=service_accounts,
-            clock=clock,
         )
         self.rooms = list(rooms)
         self.customer_id = customer_id
         self.calendars: dict[str, _Calendar] = {self.organizer: _Calendar()}
-        self._clock = clock
+        self.pages = PageCodec()
         self._serial = itertools.count(1)
         self._etag_serial = itertools.count(3_000_000_000_000_000, 1_000)
         self.meet_pending_reads = 0
@@ -206,7 +195,7 @@ class GoogleCalendarSimulator(Simulator):
     def expire_access_tokens(self) -> None:
         """Make every access token issued so far expired (the API then answers 401)."""
         with self.lock:
-            self.oauth.expire_all()
+            self.oauth.expire()
 
     def revoke_refresh_token(self, refresh_token: str) -> None:
         """Revoke a refresh token (the token endpoint then answers ``invalid_grant``)."""
@@ -220,83 +209,73 @@ class GoogleCalendarSimulator(Simulator):
             events = list(calendar.events.values()) if calendar else []
             return [json.loads(json.dumps(e)) for e in events if include_deleted or e.get("status") != "cancelled"]
 
-    # -- dispatch --------------------------------------------------------------------------------------
+    # -- Google's shapes ---------------------------------------------------------------------------------
 
-    def handle(self, request: SandboxRequest) -> SandboxResponse:
-        """Answer one request."""
-        with self.lock:
-            try:
-                return self._route(request)
-            except _Refused as refused:
-                return refused.response
+    def error_response(self, refusal: Refusal) -> SandboxResponse:
+        """Google's error body (``domain`` defaults to ``global``)."""
+        return google_error(refusal.status, refusal.message, str(refusal.code), **refusal.details)
 
-    def _route(self, request: SandboxRequest) -> SandboxResponse:
-        path = request.path
-        if path == _TOKEN_PATH and request.method == "POST":
-            return self.oauth.token_endpoint(request)
-        if path.startswith(_CALENDAR_PREFIX):
-            token = self._authenticate(request)
-            rest = path[len(_CALENDAR_PREFIX) :]
-            if rest == "/freeBusy" and request.method == "POST":
-                return self._free_busy(request)
-            match = _EVENT_PATH.match(rest)
-            if match:
-                return self._events(request, match["calendar"], match["event"], token)
-        elif path.startswith(_DIRECTORY_PREFIX):
-            self._authenticate(request)
-            match = _ROOMS_PATH.match(path[len(_DIRECTORY_PREFIX) :])
-            if match and request.method == "GET":
-                return self._list_rooms(request, match["customer"])
-        return google_error(404, "Not Found", "notFound")
+    def no_route(self, request: SandboxRequest) -> Refusal:
+        """Google's answer to an unknown path."""
+        return Refusal(404, "Not Found", "notFound")
 
-    def _events(
-        self, request: SandboxRequest, calendar: str, event_id: str | None, token: AccessToken
-    ) -> SandboxResponse:
+    def authenticate(self, request: SandboxRequest) -> None:
+        """A live access token the token endpoint issued (Google's 401s otherwise)."""
+        self._caller(request)
+
+    def _caller(self, request: SandboxRequest) -> IssuedToken:
+        if not request.headers.get("authorization", "").startswith("Bearer "):
+            raise Refusal(401, "Request is missing required authentication credential. Expected OAuth 2 access "
+                          "token, login cookie or other valid authentication credential.", "required")
+        token = self.oauth.bearer(request)
+        if token is None:
+            raise Refusal(
+                401,
+                "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or "
+                "other valid authentication credential.",
+                "authError",
+                headers={"WWW-Authenticate": 'Bearer realm="https://accounts.google.com/", error="invalid_token"'},
+            )
+        return token
+
+    # -- routes ----------------------------------------------------------------------------------------
+
+    @route("POST", "/token", auth=False)
+    def _token(self, request: SandboxRequest) -> SandboxResponse:
+        return self.oauth.token_endpoint(request)
+
+    @route("POST", _EVENTS)
+    def _insert_route(self, request: SandboxRequest, calendar: str) -> SandboxResponse:
+        return self._insert(request, self._events_of(request, calendar)[1], self._caller(request))
+
+    @route("GET", _EVENTS)
+    def _list_route(self, request: SandboxRequest, calendar: str) -> SandboxResponse:
+        return self._list(request, *self._events_of(request, calendar))
+
+    @route("GET", _EVENTS + "/{event}")
+    def _get(self, request: SandboxRequest, calendar: str, event: str) -> SandboxResponse:
+        found = self._existing(self._events_of(request, calendar)[1], event)
+        self._progress_meet(found)
+        return SandboxResponse(200, found)
+
+    @route("PATCH", _EVENTS + "/{event}")
+    def _patch_route(self, request: SandboxRequest, calendar: str, event: str) -> SandboxResponse:
+        return self._patch(request, self._events_of(request, calendar)[1], event, self._caller(request), replace=False)
+
+    @route("PUT", _EVENTS + "/{event}")
+    def _put_route(self, request: SandboxRequest, calendar: str, event: str) -> SandboxResponse:
+        return self._patch(request, self._events_of(request, calendar)[1], event, self._caller(request), replace=True)
+
+    @route("DELETE", _EVENTS + "/{event}")
+    def _delete_route(self, request: SandboxRequest, calendar: str, event: str) -> SandboxResponse:
+        return self._delete(self._events_of(request, calendar)[1], event)
+
+    def _events_of(self, request: SandboxRequest, calendar: str) -> tuple[str, dict[str, dict[str, Any]]]:
         self._check_send_updates(request)
         calendar_key = self._calendar_key(calendar)
         if calendar_key not in self.calendars:
-            raise _Refused(google_error(404, "Not Found", "notFound"))
-        events = self.calendars[calendar_key].events
-        method = request.method
-        if event_id is None:
-            if method == "POST":
-                return self._insert(request, events, token)
-            if method == "GET":
-                return self._list(request, calendar_key, events)
-        elif method == "GET":
-            event = self._existing(events, event_id)
-            self._progress_meet(event)
-            return SandboxResponse(200, event)
-        elif method in ("PATCH", "PUT"):
-            return self._patch(request, events, event_id, token, replace=method == "PUT")
-        elif method == "DELETE":
-            return self._delete(events, event_id)
-        raise _Refused(google_error(405, "Method Not Allowed", "httpMethodNotAllowed"))
-
-    # -- auth ------------------------------------------------------------------------------------------
-
-    def _authenticate(self, request: SandboxRequest) -> AccessToken:
-        header = request.headers.get("authorization", "")
-        if not header.startswith("Bearer "):
-            raise _Refused(
-                google_error(
-                    401,
-                    "Request is missing required authentication credential. Expected OAuth 2 access token, "
-                    "login cookie or other valid authentication credential.",
-                    "required",
-                )
-            )
-        token = self.oauth.lookup(header[len("Bearer ") :])
-        if token is None:
-            response = google_error(
-                401,
-                "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie "
-                "or other valid authentication credential.",
-                "authError",
-            )
-            response.headers["WWW-Authenticate"] = 'Bearer realm="https://accounts.google.com/", error="invalid_token"'
-            raise _Refused(response)
-        return token
+            raise Refusal(404, "Not Found", "notFound")
+        return calendar_key, self.calendars[calendar_key].events
 
     # -- events ----------------------------------------------------------------------------------------
 
@@ -317,7 +296,7 @@ class GoogleCalendarSimulator(Simulator):
     def _existing(self, events: Mapping[str, dict[str, Any]], event_id: str) -> dict[str, Any]:
         event = events.get(event_id)
         if event is None:
-            raise _Refused(google_error(404, "Not Found", "notFound"))
+            raise Refusal(404, "Not Found", "notFound")
         return event
 
     def _body(self, request: SandboxRequest) -> dict[str, Any]:
@@ -330,7 +309,7 @@ class GoogleCalendarSimulator(Simulator):
         return body
 
     def _insert(
-        self, request: SandboxRequest, events: dict[str, dict[str, Any]], token: AccessToken
+        self, request: SandboxRequest, events: dict[str, dict[str, Any]], token: IssuedToken
     ) -> SandboxResponse:
         body = self._body(request)
         event_id = body.get("id")
@@ -339,7 +318,7 @@ class GoogleCalendarSimulator(Simulator):
         elif not isinstance(event_id, str) or not is_valid_event_id(event_id):
             raise _bad_request("Invalid resource id value.")
         if event_id in events:  # deleted events keep their id forever
-            raise _Refused(google_error(409, "The requested identifier already exists.", "duplicate"))
+            raise Refusal(409, "The requested identifier already exists.", "duplicate")
         now = self._now()
         event: dict[str, Any] = {
             "kind": "calendar#event",
@@ -370,17 +349,17 @@ class GoogleCalendarSimulator(Simulator):
         request: SandboxRequest,
         events: dict[str, dict[str, Any]],
         event_id: str,
-        token: AccessToken,
+        token: IssuedToken,
         *,
         replace: bool,
     ) -> SandboxResponse:
         event = self._existing(events, event_id)
         if event.get("status") == "cancelled":
             # Reported behaviour: writing to a deleted event is refused, not resurrected.
-            raise _Refused(google_error(403, "Forbidden", "forbidden"))
+            raise Refusal(403, "Forbidden", "forbidden")
         if_match = request.headers.get("if-match")
         if if_match is not None and if_match != "*" and if_match != event["etag"]:
-            raise _Refused(google_error(412, "Precondition Failed", "conditionNotMet"))
+            raise Refusal(412, "Precondition Failed", "conditionNotMet")
         body = self._body(request)
         if "id" in body and body["id"] != event_id:
             raise _bad_request("Invalid resource id value.")
@@ -407,7 +386,7 @@ class GoogleCalendarSimulator(Simulator):
     def _delete(self, events: dict[str, dict[str, Any]], event_id: str) -> SandboxResponse:
         event = self._existing(events, event_id)
         if event.get("status") == "cancelled":
-            raise _Refused(google_error(410, "Resource has been deleted", "deleted"))
+            raise Refusal(410, "Resource has been deleted", "deleted")
         event["status"] = "cancelled"
         event["updated"] = self._now()
         event["etag"] = self._etag()
@@ -463,7 +442,7 @@ class GoogleCalendarSimulator(Simulator):
                 return True
         return False
 
-    def _apply_conference(self, event: dict[str, Any], conference: Mapping[str, Any], token: AccessToken) -> None:
+    def _apply_conference(self, event: dict[str, Any], conference: Mapping[str, Any], token: IssuedToken) -> None:
         create = conference.get("createRequest")
         if not isinstance(create, Mapping):
             event["conferenceData"] = json.loads(json.dumps(conference))
@@ -561,13 +540,14 @@ class GoogleCalendarSimulator(Simulator):
             "items": page,
         }
         if offset + max_results < len(selected):
-            body["nextPageToken"] = self._page_token(offset + max_results)
+            body["nextPageToken"] = self.pages.encode(offset + max_results)
         else:
             body["nextSyncToken"] = base64.urlsafe_b64encode(f"sync-{next(self._serial)}".encode()).decode()
         return SandboxResponse(200, body)
 
     # -- free/busy and rooms ---------------------------------------------------------------------------
 
+    @route("POST", "/calendar/v3/freeBusy")
     def _free_busy(self, request: SandboxRequest) -> SandboxResponse:
         body = self._body(request)
         time_min = _parse_instant({"dateTime": body.get("timeMin")}, "start") if body.get("timeMin") else None
@@ -611,9 +591,10 @@ class GoogleCalendarSimulator(Simulator):
         }
         return SandboxResponse(200, body)
 
+    @route("GET", "/admin/directory/v1/customer/{customer}/resources/calendars")
     def _list_rooms(self, request: SandboxRequest, customer: str) -> SandboxResponse:
         if customer not in ("my_customer", self.customer_id):
-            raise _Refused(google_error(404, "Resource Not Found: customer", "notFound"))
+            raise Refusal(404, "Resource Not Found: customer", "notFound")
         max_results = self._int_param(request, "maxResults", 100, 1, 500)
         offset = self._page_offset(request.query_one("pageToken"))
         page = self.rooms[offset : offset + max_results]
@@ -638,13 +619,13 @@ class GoogleCalendarSimulator(Simulator):
             ],
         }
         if offset + max_results < len(self.rooms):
-            body["nextPageToken"] = self._page_token(offset + max_results)
+            body["nextPageToken"] = self.pages.encode(offset + max_results)
         return SandboxResponse(200, body)
 
     # -- small helpers ---------------------------------------------------------------------------------
 
     def _now(self) -> str:
-        return _rfc3339(datetime.fromtimestamp(self._clock(), UTC))
+        return _rfc3339(self.clock.now())
 
     def _etag(self) -> str:
         return f'"{next(self._etag_serial)}"'
@@ -673,16 +654,8 @@ class GoogleCalendarSimulator(Simulator):
             raise _bad_request("Bad Request", "badRequest")
         return parsed
 
-    @staticmethod
-    def _page_token(offset: int) -> str:
-        return base64.urlsafe_b64encode(json.dumps({"o": offset}).encode()).decode().rstrip("=")
-
-    @staticmethod
-    def _page_offset(token: str | None) -> int:
-        if token is None:
-            return 0
+    def _page_offset(self, token: str | None) -> int:
         try:
-            decoded = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-            return int(decoded["o"])
-        except (ValueError, KeyError, TypeError):
+            return self.pages.decode(token)
+        except PageTokenError:
             raise _bad_request("Invalid page token", "invalid") from None
