@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,3 +45,36 @@ def test_a_wrong_configuration_names_each_wrong_field() -> None:
         create_adapter("moodle", {"base_url": "https://moodle.example.edu", "max_input_vars": "many"})
     assert caught.value.provider == "moodle"
     assert "token" in caught.value.message and "max_input_vars" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [("google", "'google_calendar'"), ("mooodle", "'moodle'"), ("Zoom", "'zoom'"), ("microsoft", "'microsoft_graph'")],
+)
+def test_suggestions_are_by_similarity(typed: str, meant: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        create_adapter(typed, {})
+    assert f"Did you mean {meant}?" in caught.value.message
+
+
+@pytest.mark.parametrize("typed", ["google", "canvas", "teams"])
+def test_no_dissimilar_adapter_is_suggested(typed: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        create_adapter(typed, {})
+    assert "moodle'?" not in caught.value.message and "zoom'?" not in caught.value.message
+    if typed != "google":
+        assert "Did you mean" not in caught.value.message
+
+
+@pytest.mark.parametrize("config", ["zoom.json", Path("zoom.json"), ["base_url"], None])
+def test_a_configuration_that_is_not_a_mapping_is_a_typed_error(config: Any) -> None:
+    with pytest.raises(ConfigurationError, match="must be a mapping of settings") as caught:
+        create_adapter("zoom", config)
+    if isinstance(config, str | Path):
+        assert "json.loads(Path('zoom.json').read_text())" in caught.value.message
+
+
+@pytest.mark.parametrize("url", ["moodle.example.edu", "//moodle.example.edu", "ftp://moodle.example.edu", "https://"])
+def test_a_moodle_base_url_without_a_scheme_or_host_is_refused(url: str) -> None:
+    with pytest.raises(ConfigurationError, match=r"base_url: .*http\(s\) URL with a host"):
+        create_adapter("moodle", {"base_url": url, "token": "0123456789abcdef"})

@@ -15,6 +15,7 @@ import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
+from os import PathLike
 from typing import Any
 
 from lms_connectors.adapter import Adapter
@@ -28,6 +29,7 @@ __all__ = [
     "create_adapter",
     "load_adapter_class",
     "load_harness",
+    "similar_names",
 ]
 
 ENTRY_POINT_GROUP = "lms_connectors.adapters"
@@ -48,17 +50,34 @@ def _entry_points(group: str = ENTRY_POINT_GROUP) -> dict[str, EntryPoint]:
     return {ep.name: ep for ep in entry_points(group=group)}
 
 
+def similar_names(name: str, known: list[str]) -> list[str]:
+    """The known names a mistyped ``name`` most likely means, by similarity only (best first).
+
+    A name that differs only in case, or that is the first word of a known one (``google`` for
+    ``google_calendar``), matches; otherwise only names at least 75 % alike (``zoon`` for ``zoom``,
+    ``mooodle`` for ``moodle``, never ``moodle`` for ``google``).
+    """
+    folded = name.strip().casefold().replace("-", "_")
+    by_fold = {k.casefold(): k for k in known}
+    if folded in by_fold:
+        return [by_fold[folded]]
+    words = [k for k in known if k.casefold().split("_")[0] == folded]
+    if words:
+        return sorted(words)
+    return [by_fold[c] for c in difflib.get_close_matches(folded, list(by_fold), n=2, cutoff=0.75)]
+
+
 def _load(group: str, name: str, what: str) -> object:
     found = _entry_points(group)
     ep = found.get(name)
     if ep is None:
         installed = ", ".join(sorted(found)) or "none"
-        close = difflib.get_close_matches(name, list(found), n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
+        close = similar_names(name, list(found))
+        hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        install = "" if close else f" (for example `pip install lms-connectors-{name.replace('_', '-')}`)"
         raise ConfigurationError(
             f"Unknown {what} {name!r}.{hint} Installed: {installed}. "
-            f"It is found through the {group!r} entry-point group: install its package "
-            f"(for example `pip install lms-connectors-{name.replace('_', '-')}`)."
+            f"It is found through the {group!r} entry-point group: install its package{install}."
         )
     try:
         return ep.load()
@@ -88,7 +107,25 @@ def load_adapter_class(name: str) -> type[Adapter]:
 
 
 def create_adapter(name: str, config: Mapping[str, Any]) -> Adapter:
-    """Load the adapter ``name`` and build it from ``config``."""
+    """Load the adapter ``name`` and build it from ``config``.
+
+    Args:
+        name: The adapter's registry name (``"zoom"``).
+        config: Its configuration as a mapping (see the adapter's ``config_model``).
+
+    Raises:
+        ConfigurationError: Unknown adapter (with the likeliest names), a ``config`` that is not a mapping (a
+            file name, say), or a configuration the adapter refuses (every wrong field named).
+    """
+    if not isinstance(config, Mapping):
+        hint = ""
+        if isinstance(config, str | PathLike):
+            hint = f"; to read a JSON file: create_adapter({name!r}, json.loads(Path({str(config)!r}).read_text()))"
+        raise ConfigurationError(
+            f"the configuration of adapter {name!r} must be a mapping of settings, not {type(config).__name__} "
+            f"{config!r}{hint}",
+            provider=name,
+        )
     return load_adapter_class(name).from_config(config)
 
 

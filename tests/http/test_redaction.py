@@ -73,3 +73,32 @@ def test_redact_mapping_is_recursive_and_case_insensitive() -> None:
         "title": "ok",
     }
     assert original["Authorization"] == "Bearer x"  # not modified
+
+
+def test_a_short_known_value_never_mangles_text() -> None:
+    # A one-letter placeholder token used to turn the exception's name into "Connec[REDACTED]ionError".
+    text = "ConnectionError: connection to host refused"
+    assert redact_text(text, ["t", "on", "tion"]) == text
+    assert redact_url("https://example.org/t/path?x=t", ["t"]) == "https://example.org/t/path?x=t"
+
+
+def test_a_known_value_is_replaced_only_where_it_stands_whole() -> None:
+    secret = "s3cr3tVal"
+    assert redact_text(f"token {secret}.", [secret]) == f"token {REDACTED}."
+    assert redact_text(f"xs3cr3tValx and {secret}", [secret]) == f"xs3cr3tValx and {REDACTED}"
+    assert redact_text(f"next=%2Fcb%3D{secret}", [secret]) == f"next=%2Fcb%3D{REDACTED}"
+
+
+def test_a_known_value_is_replaced_in_its_encodings() -> None:
+    import base64
+    import json
+
+    secret = 'pa"ss\\word/+1'
+    encoded = {
+        "json": json.dumps({"note": secret}),
+        "base64": base64.b64encode(secret.encode()).decode(),
+        "urlsafe": base64.urlsafe_b64encode(secret.encode()).decode(),
+    }
+    for form, text in encoded.items():
+        assert REDACTED in redact_text(text, [secret]), form
+        assert secret not in redact_text(text, [secret])

@@ -3,7 +3,10 @@
 Two complementary mechanisms, because neither alone is enough:
 
 * **Known values**: the exact secrets in use (the access token the auth holds, a password in the settings) are
-  replaced wherever they appear, in plain or URL-encoded form.
+  replaced where they appear whole (never inside a longer word), plain or encoded (URL, JSON string, base64).
+  Values shorter than :data:`MIN_SECRET_LENGTH` are not searched for: a one-letter placeholder token would
+  otherwise turn ``ConnectionError`` into ``Connec[REDACTED]ionError``; such values are still caught by the
+  sensitive keys below.
 * **Sensitive keys**: values attached to a key that names a secret (``access_token=...`` in a query or form,
   ``"client_secret": "..."`` in JSON, ``Authorization: Bearer ...``) are replaced even when the value is not known
   in advance, e.g. a refresh token the provider just sent back.
@@ -11,14 +14,28 @@ Two complementary mechanisms, because neither alone is enough:
 
 from __future__ import annotations
 
+import base64
+import functools
+import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote, quote_plus, urlsplit, urlunsplit
 
-__all__ = ["REDACTED", "SENSITIVE_KEYS", "is_sensitive_key", "redact_mapping", "redact_text", "redact_url"]
+__all__ = [
+    "MIN_SECRET_LENGTH",
+    "REDACTED",
+    "SENSITIVE_KEYS",
+    "is_sensitive_key",
+    "redact_mapping",
+    "redact_text",
+    "redact_url",
+]
 
 REDACTED = "[REDACTED]"
+
+MIN_SECRET_LENGTH = 6
+"""Known secret values shorter than this are not searched for in text (they would match ordinary words)."""
 
 SENSITIVE_KEYS: frozenset[str] = frozenset(
     {
@@ -83,14 +100,34 @@ def is_sensitive_key(key: str) -> bool:
     return lowered in SENSITIVE_KEYS or any(word in lowered for word in _SENSITIVE_WORDS)
 
 
-def _known_value_forms(secrets: Iterable[str]) -> list[str]:
-    forms: set[str] = set()
-    for secret in secrets:
-        if not secret:
-            continue
-        forms.update({secret, quote(secret, safe=""), quote_plus(secret)})
-    # Longest first, so that a secret containing another one is replaced whole.
-    return sorted(forms, key=len, reverse=True)
+def _encodings(secret: str) -> set[str]:
+    """The forms a secret takes in logs and bodies: plain, URL-encoded, inside a JSON string, base64."""
+    raw = secret.encode()
+    return {
+        secret,
+        quote(secret, safe=""),
+        quote_plus(secret),
+        json.dumps(secret)[1:-1],
+        base64.b64encode(raw).decode().rstrip("="),
+        base64.urlsafe_b64encode(raw).decode().rstrip("="),
+    }
+
+
+@functools.lru_cache(maxsize=64)
+def _known_values_pattern(secrets: frozenset[str]) -> re.Pattern[str] | None:
+    forms = {form for secret in secrets if len(secret) >= MIN_SECRET_LENGTH for form in _encodings(secret)}
+    if not forms:
+        return None
+    # Longest first, so that a secret containing another one is replaced whole; a form counts only where it
+    # stands alone (not inside a longer run of letters and digits).
+    alternation = "|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True))
+    # A percent-escape just before it (``%3D`` of an encoded "=") still counts as a boundary.
+    return re.compile(rf"(?:(?<![A-Za-z0-9])|(?<=%[0-9A-Fa-f]{{2}}))(?:{alternation})(?![A-Za-z0-9])")
+
+
+def _replace_known_values(text: str, secrets: Iterable[str]) -> str:
+    pattern = _known_values_pattern(frozenset(secret for secret in secrets if secret))
+    return text if pattern is None else pattern.sub(REDACTED, text)
 
 
 def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
@@ -98,13 +135,13 @@ def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
 
     Args:
         text: The text to clean.
-        secrets: Known secret values (plain; their URL-encoded forms are replaced as well).
+        secrets: Known secret values (plain; their encoded forms are replaced as well). Values shorter than
+            :data:`MIN_SECRET_LENGTH` are ignored.
 
     Returns:
         The text with every known secret and every value of a sensitive key replaced by ``[REDACTED]``.
     """
-    for form in _known_value_forms(secrets):
-        text = text.replace(form, REDACTED)
+    text = _replace_known_values(text, secrets)
     text = _HEADER_RE.sub(lambda m: m.group(1) + REDACTED, text)
     text = _SCHEME_RE.sub(lambda m: m.group(1) + m.group(2) + REDACTED, text)
     text = _JSON_RE.sub(lambda m: m.group(1) + f'"{REDACTED}"', text)
@@ -133,9 +170,7 @@ def redact_url(url: str, secrets: Iterable[str] = ()) -> str:
     # OAuth implicit flows put tokens in the fragment.
     fragment = _PAIR_RE.sub(lambda m: m.group(1) + REDACTED, parts.fragment)
     rebuilt = urlunsplit((parts.scheme, netloc, parts.path, query, fragment))
-    for form in _known_value_forms(secrets):
-        rebuilt = rebuilt.replace(form, REDACTED)
-    return rebuilt
+    return _replace_known_values(rebuilt, secrets)
 
 
 def redact_mapping(mapping: Mapping[str, Any]) -> dict[str, Any]:
