@@ -9,16 +9,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from acme_lms_connector.adapter import AcmeLmsAdapter
 from acme_lms_connector.simulator import AcmeLmsSimulator
 
 from lms_connectors.adapter import Adapter
 from lms_connectors.errors import AuthError, ConfigurationError
-from lms_connectors.registry import create_adapter
 from lms_connectors.secrets import EnvSecrets, FileSecrets, KeyringSecrets
 from lms_connectors.store.memory import MemoryLedger
 from lms_connectors.testing.sandbox import SandboxServer
-from lms_connectors.workers.runtime import TenantRuntime, from_environment
+from lms_connectors.workers.runtime import TenantRuntime, build_adapter, from_environment
 
 
 def test_env_secrets_are_read_per_tenant_and_adapter_at_each_call() -> None:
@@ -91,8 +91,9 @@ def test_a_rotated_secret_takes_effect_at_the_next_task_without_a_restart(tmp_pa
     simulator = AcmeLmsSimulator(client_id="acme-client", client_secret="first-secret")
     built: list[Adapter] = []
 
-    def factory(name: str, config: Mapping[str, Any]) -> Adapter:
-        adapter = create_adapter(name, config)
+    def factory(name: str, config: Mapping[str, Any], session: requests.Session | None) -> Adapter:
+        assert session is None  # no shared limits configured
+        adapter = build_adapter(name, config, session)
         built.append(adapter)
         return adapter
 

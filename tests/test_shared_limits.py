@@ -192,3 +192,21 @@ def test_provider_rules_scope_by_mailbox_host_and_calendar() -> None:
 
 def test_the_session_is_a_requests_session() -> None:
     assert issubclass(SharedLimitsSession, requests.Session)
+
+
+def test_a_worker_runtime_gives_every_adapter_its_tenants_shared_limits(clients: list[redis.Redis], acme: SandboxServer) -> None:
+    from lms_connectors.secrets import EnvSecrets
+    from lms_connectors.store.memory import MemoryLedger
+    from lms_connectors.workers.runtime import TenantRuntime
+
+    rules = [LimitRule("creates", "daily", 1, method="POST", path=r"^/sessions$")]
+    config = {"acme_lms": {"client_id": "c", "client_secret": "s", "base_url": acme.url}}
+    runtime = TenantRuntime(MemoryLedger(), {"t1": config, "t2": config}, EnvSecrets({}), limits_client=clients[0], limit_rules={"acme_lms": rules})
+    (first,) = runtime.adapters_for("t1")
+    assert isinstance(first.runtime.session, SharedLimitsSession) and first.runtime.session.rules == tuple(rules)
+    first.runtime.session.post(f"{acme.url}/sessions", json={}, timeout=5)
+    with pytest.raises(QuotaExceeded):
+        first.runtime.session.post(f"{acme.url}/sessions", json={}, timeout=5)
+    (other,) = runtime.adapters_for("t2")  # another tenant, another allowance
+    assert isinstance(other.runtime.session, SharedLimitsSession)
+    other.runtime.session.post(f"{acme.url}/sessions", json={}, timeout=5)
