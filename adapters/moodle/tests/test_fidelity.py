@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 from xml.etree import ElementTree
 
@@ -19,6 +20,7 @@ import pytest
 import requests
 
 from lms_connectors.testing.sandbox import SandboxServer
+from lms_connectors.testing.simclock import SimClock
 from lms_connectors_moodle.sandbox import MoodleSimulator
 
 from .replay import (
@@ -36,16 +38,9 @@ from .replay import (
 INTERACTIONS = load()
 
 
-class _Clock:
-    now = 1795526450.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture(scope="module")
-def site() -> Iterator[tuple[SandboxServer, MoodleSimulator, _Clock, requests.Session]]:
-    clock = _Clock()
+def site() -> Iterator[tuple[SandboxServer, MoodleSimulator, SimClock, requests.Session]]:
+    clock = SimClock(datetime.fromtimestamp(1795526450, UTC))
     tokens = {t: token_user(t) for t in {"<TOKEN>", "<TOKEN_user:ilt.alice>", "<TOKEN_user:ilt.ivan>",
                                           "<TOKEN_user:ilt.kenji>"}}
     simulator = MoodleSimulator(tokens=tokens, site_timezone="Europe/London", clock=clock)
@@ -82,11 +77,11 @@ def _compare(status: int, payload: dict[str, Any], response: requests.Response) 
 
 
 @pytest.mark.parametrize("interaction", INTERACTIONS, ids=[i.id for i in INTERACTIONS])
-def test_recorded_interaction(site: tuple[SandboxServer, MoodleSimulator, _Clock, requests.Session],
+def test_recorded_interaction(site: tuple[SandboxServer, MoodleSimulator, SimClock, requests.Session],
                               interaction: Interaction) -> None:
     server, simulator, clock, http = site
     raw = interaction.raw
-    clock.now = moment(raw["response"])
+    clock.freeze(datetime.fromtimestamp(moment(raw["response"]), UTC))
     settings = SITE_SETTINGS.get((interaction.scenario, interaction.index), {})
     saved = {name: getattr(simulator.site, name) for name in settings}
     for name, value in settings.items():

@@ -7,7 +7,10 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
-from lms_connectors.testing.sandbox import SandboxRequest, SandboxResponse, Simulator
+from lms_connectors.testing.refusal import Refusal
+from lms_connectors.testing.routing import RoutedSimulator, route
+from lms_connectors.testing.sandbox import SandboxRequest, SandboxResponse
+from lms_connectors.testing.simclock import SimClock
 from lms_connectors_moodle.simulator.calendar import CALENDAR_FUNCTIONS
 from lms_connectors_moodle.simulator.params import ParamError, Single
 from lms_connectors_moodle.simulator.people import PEOPLE_FUNCTIONS, PEOPLE_OPTIONAL_RETURNS
@@ -27,17 +30,18 @@ _JSON = {"Content-type": "application/json"}
 _XML = {"Content-Type": "application/xml; charset=utf-8"}
 
 
-class MoodleSimulator(Simulator):
+class MoodleSimulator(RoutedSimulator):
     """A Moodle 4.5 site behind its REST web-service server.
 
     Reproduces the recorded transport behaviour: errors in 200 bodies, HTTP 403 with an empty body when web
     services or REST are disabled, XML unless ``moodlewsrestformat=json``, JSON request bodies ignored, PHP
-    bracket parsing with ``max_input_vars`` truncation, ``null`` successes, all-or-nothing batches.
+    bracket parsing with ``max_input_vars`` truncation, ``null`` successes, all-or-nothing batches. Built on the
+    kit's toolkit where it fits an RPC server: one route, :class:`MoodleError` refusals, the clock.
 
     Args:
         tokens: Token -> username (the user may be created later through the API).
         site_timezone: The site's default zone.
-        clock: Current Unix time.
+        clock: The site's clock.
 
     Attributes:
         site: The site's state and settings (``webservices_enabled``, ``rest_enabled``, ``debug_developer``,
@@ -49,19 +53,39 @@ class MoodleSimulator(Simulator):
         *,
         tokens: dict[str, str] | None = None,
         site_timezone: str = "Europe/London",
-        clock: Callable[[], float] | None = None,
+        clock: SimClock | None = None,
     ) -> None:
-        super().__init__()
-        self.site = SiteState(site_timezone=site_timezone, **({"clock": clock} if clock is not None else {}))
+        super().__init__(clock)
+        self.site = SiteState(site_timezone=site_timezone, clock=self.clock.time)
         for token, username in (tokens or {}).items():
             self.site.add_token(token, username)
+        self._as_json = False  # the format of the answer being made (set per request, under the lock)
 
     # -- HTTP ---------------------------------------------------------------------------------------------
 
-    def handle(self, request: SandboxRequest) -> SandboxResponse:
+    def error_response(self, refusal: Refusal) -> SandboxResponse:
+        """A :class:`MoodleError` in a 200 body, in the format asked for; any other refusal as an HTML page."""
+        if not isinstance(refusal, MoodleError):
+            return SandboxResponse(refusal.status, refusal.message, {"Content-Type": "text/html; charset=utf-8"})
+        body: dict[str, Any] = {"exception": refusal.exception}
+        if refusal.errorcode is not None:
+            body["errorcode"] = refusal.errorcode
+        body["message"] = refusal.message
+        if self.site.debug_developer and refusal.debuginfo:
+            body["debuginfo"] = refusal.debuginfo
+        if not self._as_json:
+            return SandboxResponse(200, render_xml_exception(body), dict(_XML))
+        return SandboxResponse(200, json.dumps(body).encode("utf-8"), dict(_JSON))
+
+    def no_route(self, request: SandboxRequest) -> Refusal:
+        """Moodle's web server answers any other path with its 404 page."""
+        return Refusal(404, "Not found")
+
+    @route("GET", _PATH, auth=False)
+    @route("POST", _PATH, auth=False)
+    def _server(self, request: SandboxRequest) -> SandboxResponse:
         """Answer one HTTP request like Moodle's ``webservice/rest/server.php``."""
-        if request.path != _PATH:
-            return SandboxResponse(404, "Not found", {"Content-Type": "text/html; charset=utf-8"})
+        self._as_json = False  # Moodle's default format, until the request says otherwise
         if not (self.site.webservices_enabled and self.site.rest_enabled):
             return SandboxResponse(403, b"", {"Content-type": "text/html; charset=utf-8"})
         query = [(name, value) for name, values in request.query.items() for value in values]
@@ -74,12 +98,9 @@ class MoodleSimulator(Simulator):
             params.update(parse_php_form(fields, self.site.max_input_vars))
         token = str(params.pop("wstoken", "") or "")
         function = params.pop("wsfunction", None)
-        as_json = params.pop("moodlewsrestformat", "xml") == "json"
-        try:
-            payload = self._run(token, function, params)
-        except MoodleError as error:
-            return self._error(error, as_json)
-        if not as_json:
+        self._as_json = params.pop("moodlewsrestformat", "xml") == "json"
+        payload = self._run(token, function, params)
+        if not self._as_json:
             xml = render_xml(fill_optional(payload, PEOPLE_OPTIONAL_RETURNS.get(str(function))))
             return SandboxResponse(200, xml, dict(_XML))
         if payload is None:
@@ -107,14 +128,3 @@ class MoodleSimulator(Simulator):
         except ParamError as exc:
             raise MoodleError.invalid_parameter(exc.debuginfo) from exc
         return implementation(self.site, caller, cleaned)
-
-    def _error(self, error: MoodleError, as_json: bool) -> SandboxResponse:
-        body: dict[str, Any] = {"exception": error.exception}
-        if error.errorcode is not None:
-            body["errorcode"] = error.errorcode
-        body["message"] = error.message
-        if self.site.debug_developer and error.debuginfo:
-            body["debuginfo"] = error.debuginfo
-        if not as_json:
-            return SandboxResponse(200, render_xml_exception(body), dict(_XML))
-        return SandboxResponse(200, json.dumps(body).encode("utf-8"), dict(_JSON))

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from lms_connectors.testing.refusal import Refusal
+
 __all__ = ["ADMIN_ID", "ROLES", "SERVICE_FUNCTIONS", "MoodleError", "SiteData", "SiteState"]
 
 ADMIN_ID = 2
@@ -53,14 +55,16 @@ OTHER_SITE_FUNCTIONS: frozenset[str] = frozenset(
 """Functions that exist on the site but are not in that service (calling them is ``accessexception``)."""
 
 
-class MoodleError(Exception):
-    """An exception Moodle would turn into ``{"exception", "errorcode", "message"[, "debuginfo"]}``."""
+class MoodleError(Refusal):
+    """An exception Moodle turns into ``{"exception", "errorcode", "message"[, "debuginfo"]}`` in a 200 answer.
+
+    A :class:`~lms_connectors.testing.refusal.Refusal` of status 200: the simulator renders it as Moodle does.
+    """
 
     def __init__(self, exception: str, errorcode: str | None, message: str, debuginfo: str | None = None) -> None:
-        super().__init__(message)
+        super().__init__(200, message, errorcode)
         self.exception = exception
         self.errorcode = errorcode
-        self.message = message
         self.debuginfo = debuginfo
 
     @classmethod
