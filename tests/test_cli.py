@@ -205,3 +205,80 @@ def test_demo_only_names_an_adapter_that_is_not_installed(tmp_path: Path) -> Non
     result = runner.invoke(app, ["demo", "--workdir", str(tmp_path), "--only", "zoo"])
     assert result.exit_code == 1
     assert "--only zoo: not installed" in result.output
+
+
+# -- the command as people use it: version, logging, clean errors, whole lines when piped -------------------
+
+
+def test_version_is_the_installed_distributions() -> None:
+    from importlib.metadata import version
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout.strip() == f"lms-connectors {version('lms-connectors')}"
+
+
+def test_verbose_logs_the_named_loggers_to_stderr(tmp_path: Path) -> None:
+    quiet = runner.invoke(app, ["demo", "--workdir", str(tmp_path / "a"), "--quiet"])
+    assert "lms_connectors.scheduler" not in quiet.stderr
+    result = runner.invoke(app, ["-v", "demo", "--workdir", str(tmp_path / "b"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert " INFO lms_connectors.scheduler: create demo." in result.stderr
+    assert "lms_connectors.scheduler" not in result.stdout
+    debug = runner.invoke(app, ["--log-level", "debug", "demo", "--workdir", str(tmp_path / "c"), "--quiet"])
+    assert debug.exit_code == 0 and " DEBUG lms_connectors." in debug.stderr
+
+
+def test_an_unknown_log_level_is_a_usage_error() -> None:
+    result = runner.invoke(app, ["--log-level", "LOUD", "adapters"], terminal_width=200)
+    assert result.exit_code == 2 and "Invalid value for --log-level: 'LOUD' is not one of" in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (None, "cannot read the configuration file"),
+        ("{base_url: nope", "is not valid JSON: Expecting property name"),
+        ('["https://moodle.example.edu"]', "must hold a JSON object of settings, not list"),
+        ('{"base_url": "moodle.example.edu", "token": "0123456789abcdef"}', "http(s) URL with a host"),
+    ],
+)
+def test_doctor_reports_a_bad_configuration_file_in_one_line(tmp_path: Path, content: str | None, says: str) -> None:
+    config = tmp_path / "moodle.json"
+    if content is not None:
+        config.write_text(content)
+    result = runner.invoke(app, ["doctor", "moodle", "--config", str(config)])
+    assert result.exit_code == 1
+    assert says in result.output and "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_demo_in_a_folder_that_is_a_file_is_a_clean_error(tmp_path: Path) -> None:
+    taken = tmp_path / "taken"
+    taken.write_text("")
+    result = runner.invoke(app, ["demo", "--workdir", str(taken)])
+    assert result.exit_code == 1 and f"cannot use {taken}" in result.output
+    assert isinstance(result.exception, SystemExit)
+
+
+def test_matrix_outside_a_checkout_says_where_it_looked(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["matrix", "--cassettes", str(tmp_path / "none")])
+    assert result.exit_code == 1 and "no cassette folder at" in result.output
+
+
+def test_adapters_with_none_installed_says_how_to_install_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    import lms_connectors.registry as registry
+
+    monkeypatch.setattr(registry, "available_adapters", lambda: [])
+    result = runner.invoke(app, ["adapters"])
+    assert result.exit_code == 0
+    assert "No adapter is installed" in result.output and "pip install -r requirements-dev.txt" in result.output
+
+
+def test_piped_output_keeps_ids_and_links_whole(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["demo", "--workdir", str(tmp_path), "--quiet"], env={"COLUMNS": None})
+    assert result.exit_code == 0, result.output
+    (line,) = [line for line in result.stdout.splitlines() if "provider objects:" in line and "zoom=" in line]
+    assert re.search(r"google_calendar=[a-v0-9]{20,}, ", line) and "moodle=" in line
+    assert re.search(r"https://zoom\.us/j/\d+\?pwd=\S+", result.stdout)

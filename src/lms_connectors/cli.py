@@ -2,12 +2,20 @@
 
 Built with typer (argument parsing, help) and rich (progress lines and tables); imports of adapters and of
 the demo happen inside the commands so that ``lms-connectors --help`` stays instant.
+
+A user's mistake (an unknown adapter, a missing or malformed file, a refused configuration) ends in one red
+line and exit status 1, never a traceback. When the output is not a terminal (piped, redirected) lines are not
+wrapped, so ids and links stay whole for ``grep`` and scripts.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
+import sys
 import time
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,7 +30,57 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-console = Console(highlight=False)
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def _make_console() -> Console:
+    # Rich wraps at 80 columns when it cannot ask a terminal; a pipe gets whole lines instead (COLUMNS still wins).
+    piped = not sys.stdout.isatty() and "COLUMNS" not in os.environ
+    return Console(highlight=False, width=100_000 if piped else None)
+
+
+console = _make_console()
+
+
+def _fail(what: str, problem: object) -> typer.Exit:
+    """Print a user's mistake as one red line; the caller raises the returned exit (status 1)."""
+    console.print(f"[red]{what}:[/red] {problem}", soft_wrap=True)
+    return typer.Exit(1)
+
+
+def _version(value: bool) -> None:
+    if value:
+        try:
+            typer.echo(f"lms-connectors {version('lms-connectors')}")
+        except PackageNotFoundError:  # running from a source tree that was never installed
+            typer.echo("lms-connectors (not installed)")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    show_version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="Log more: -v for INFO, -vv for DEBUG (to stderr).")
+    ] = 0,
+    log_level: Annotated[
+        str | None,
+        typer.Option(help=f"Log level of the lms_connectors loggers: {', '.join(LOG_LEVELS)} (overrides -v)."),
+    ] = None,
+) -> None:
+    """Schedule instructor-led and virtual training sessions across LMSs, calendars and meeting platforms."""
+    global console
+    console = _make_console()
+    if log_level is not None and log_level.upper() not in LOG_LEVELS:
+        raise typer.BadParameter(f"{log_level!r} is not one of {', '.join(LOG_LEVELS)}", param_hint="--log-level")
+    level = log_level.upper() if log_level else ("WARNING", "INFO", "DEBUG")[min(verbose, 2)]
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("lms_connectors")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
 
 
 @app.command()
@@ -41,6 +99,14 @@ def adapters() -> None:
             continue
         caps = ", ".join(sorted(c.value for c in cls.capabilities)) or "-"
         table.add_row(info.name, cls.kind.value, caps, info.distribution or "")
+    if not table.rows:
+        console.print(
+            "No adapter is installed. Adapters are packages of their own: from a checkout, "
+            "`pip install -r requirements-dev.txt` installs every in-tree one, or `pip install ./adapters/zoom` one "
+            "of them; a vendor's adapter is found once its package is installed.",
+            soft_wrap=True,
+        )
+        return
     console.print(table)
 
 
@@ -75,8 +141,9 @@ def demo(
     try:
         report = run_demo(workdir, on_progress=show, only=set(only) if only else None)
     except ConnectorError as exc:
-        console.print(f"[red]demo failed:[/red] {exc}")
-        raise typer.Exit(1) from exc
+        raise _fail("demo failed", exc) from exc
+    except OSError as exc:  # the work folder cannot be made or written (a file of that name, no permission)
+        raise _fail("demo failed", f"cannot use {workdir}: {exc.strerror or exc}") from exc
     elapsed = time.perf_counter() - started
 
     console.print(f"adapters: {', '.join(report.adapters)}", soft_wrap=True)
@@ -114,7 +181,14 @@ def doctor(
     """Check an adapter's configuration against the live provider (site info, permissions, zone)."""
     from lms_connectors.registry import create_adapter
 
-    settings: dict[str, Any] = json.loads(config.read_text())
+    try:
+        settings: Any = json.loads(config.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise _fail("doctor", f"cannot read the configuration file {config}: {exc.strerror or exc}") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise _fail("doctor", f"{config} is not valid JSON: {exc}") from exc
+    if not isinstance(settings, dict):
+        raise _fail("doctor", f"{config} must hold a JSON object of settings, not {type(settings).__name__}")
     try:
         instance = create_adapter(adapter, settings)
         checks = instance.diagnose()
@@ -168,9 +242,15 @@ def matrix(
     """Print the support matrix (capabilities and contract cases) generated from the installed adapters."""
     from lms_connectors.support_matrix import render_support_matrix
 
+    if not cassettes.is_dir():
+        raise _fail("matrix", f"no cassette folder at {cassettes} (run it from a checkout, or pass --cassettes)")
     typer.echo(render_support_matrix(cassettes), nl=False)
 
 
 def main() -> None:
     """Entry point of the ``lms-connectors`` console script."""
-    app()
+    try:
+        app()
+    except ConnectorError as exc:  # a mistake no command foresaw still ends in one line, not a traceback
+        console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        sys.exit(1)
