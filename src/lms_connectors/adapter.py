@@ -32,6 +32,7 @@ Rules every adapter follows (the contract kit checks each one):
 from __future__ import annotations
 
 import abc
+import inspect
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -58,8 +59,15 @@ from lms_connectors.models import (
     Session,
     describe_pydantic_error,
 )
+from lms_connectors.shapes import guard_shapes
 
 __all__ = ["Adapter", "AdapterKind", "BusyInterval", "Capability", "CreateTrace", "DiagnosticCheck"]
+
+_OPERATIONS = frozenset({
+    "create_session", "create_new", "find_session", "get_session", "reschedule_session", "cancel_session",
+    "discard", "enrol", "unenrol", "list_roster", "list_sessions", "free_busy", "diagnose",
+})
+"""The operations every adapter class gets wrapped by :func:`~lms_connectors.shapes.guard_shapes` (and ``ex_*``)."""
 
 
 class AdapterKind(StrEnum):
@@ -213,6 +221,13 @@ class Adapter(abc.ABC):
 
     def setup(self) -> None:  # noqa: B027 - optional hook: an adapter without transports of its own is valid
         """Build the adapter's transports and helpers; called once by ``__init__`` (``config`` and ``runtime`` set)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Wrap the class's operations so that a provider answer of an unexpected shape is a MalformedResponse."""
+        super().__init_subclass__(**kwargs)
+        for attribute, value in list(vars(cls).items()):
+            if (attribute in _OPERATIONS or attribute.startswith("ex_")) and inspect.isfunction(value):
+                setattr(cls, attribute, guard_shapes(value))
 
     @classmethod
     def from_config(

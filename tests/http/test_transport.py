@@ -516,13 +516,38 @@ def test_html_where_json_was_expected(mocked: responses.RequestsMock, clock: Fak
     assert "Please log in" in (caught.value.body_excerpt or "")
 
 
-def test_invalid_json(mocked: responses.RequestsMock, clock: FakeClock) -> None:
+def test_invalid_json_every_time(mocked: responses.RequestsMock, clock: FakeClock) -> None:
     mocked.get(THINGS, body='{"items": [1, 2', content_type="application/json")
     with pytest.raises(MalformedResponse) as caught:
         make_transport(clock).request_json("GET", "things")
     assert "invalid JSON" in caught.value.message
     assert caught.value.body_excerpt == '{"items": [1, 2'
-    assert len(mocked.calls) == 1
+    assert len(mocked.calls) == RetryPolicy().max_attempts  # a garbled read is asked for again, within bounds
+
+
+def test_a_garbled_answer_to_a_safe_request_is_asked_for_again(
+    mocked: responses.RequestsMock, clock: FakeClock
+) -> None:
+    mocked.get(THINGS, body='{"items": [1, 2', content_type="application/json")
+    mocked.get(THINGS, body="<html><body>Welcome</body></html>", status=200, content_type="text/html")
+    mocked.get(THINGS, json={"items": [1, 2]})
+    assert make_transport(clock).request_json("GET", "things") == {"items": [1, 2]}
+    assert len(mocked.calls) == 3
+
+
+def test_a_garbled_answer_to_a_post_is_not_sent_again(mocked: responses.RequestsMock, clock: FakeClock) -> None:
+    mocked.post(THINGS, body='{"id": 4', content_type="application/json")
+    with pytest.raises(MalformedResponse):
+        make_transport(clock).request_json("POST", "things", json={"name": "x"})
+    assert len(mocked.calls) == 1  # it may have been carried out: the caller decides
+
+
+def test_a_delete_answered_with_truncated_json_is_not_a_success(
+    mocked: responses.RequestsMock, clock: FakeClock
+) -> None:
+    mocked.delete(THINGS, body='{"status": "del', status=200, content_type="application/json")
+    with pytest.raises(MalformedResponse):
+        make_transport(clock).request_json("DELETE", "things", idempotent=False)
 
 
 def test_empty_body_is_none(mocked: responses.RequestsMock, clock: FakeClock) -> None:

@@ -15,7 +15,7 @@ from typing import TypeVar
 
 import requests
 
-from lms_connectors.errors import ProviderError
+from lms_connectors.errors import MalformedResponse, ProviderError
 
 __all__ = [
     "LoopGuard",
@@ -64,6 +64,7 @@ def paginate_by_token(fetch_page: Callable[[str | None], tuple[Sequence[T], str 
 
     Raises:
         ProviderError: A token was repeated.
+        MalformedResponse: A token is not a string.
     """
     guard = LoopGuard("page token")
     token: str | None = None
@@ -72,6 +73,11 @@ def paginate_by_token(fetch_page: Callable[[str | None], tuple[Sequence[T], str 
         yield from items
         if not token:
             return
+        if not isinstance(token, str):  # the provider's JSON said so, whatever fetch_page's type claims
+            raise MalformedResponse(
+                f"the next page token is a {type(token).__name__}, not a string: {str(token)[:80]}",
+                code="unexpected_shape",
+            )
         guard.check(token)
 
 

@@ -26,6 +26,7 @@ from tenacity import RetryCallState
 from lms_connectors.errors import (
     AuthError,
     ConnectorError,
+    MalformedResponse,
     RateLimited,
     ResponseLost,
     TransientError,
@@ -302,25 +303,42 @@ class HttpTransport:
     ) -> Any:
         """Like :meth:`request`, and return the answer's decoded JSON (None for an empty body).
 
+        An answer that is not the provider's JSON (truncated, an HTML page with a 2xx status) to a request that
+        may be sent twice is asked for again, up to the retry policy's attempts: a garbled read is not a
+        failed read. A request that may not be sent twice raises at once: it may have been carried out.
+
         Raises:
-            MalformedResponse: The answer is an HTML page or not valid JSON.
+            MalformedResponse: The answer is an HTML page or not valid JSON (every time, for a safe request).
             ConnectorError: As :meth:`request`.
         """
-        response = self.request(
-            method,
-            url,
-            params=params,
-            json=json,
-            data=data,
-            headers=headers,
-            idempotent=idempotent,
-            operation=operation,
-        )
-        try:
-            return json_body(response, self.secrets())
-        except ConnectorError as error:
-            error.provider = error.provider or self.provider
-            raise
+        safe = method.upper() in _IDEMPOTENT_METHODS if idempotent is None else idempotent
+        attempts = self.retry_policy.max_attempts if safe else 1
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = self.request(
+                    method,
+                    url,
+                    params=params,
+                    json=json,
+                    data=data,
+                    headers=headers,
+                    idempotent=idempotent,
+                    operation=operation,
+                )
+                return json_body(response, self.secrets())
+            except MalformedResponse as error:
+                error.provider = error.provider or self.provider
+                # A gateway page was retried by request() already; anything else garbled is retried here.
+                if attempt >= attempts or isinstance(error, TransientError):
+                    raise
+                logger.debug(
+                    "%s: %s answered something that is not its JSON (%s); asking again",
+                    self.provider,
+                    operation or method,
+                    error.message,
+                )
 
     def url_for(self, url: str) -> str:
         """Return the absolute URL of ``url`` (kept as is when already absolute, else appended to ``base_url``)."""

@@ -319,7 +319,7 @@ class _Handler(BaseHTTPRequestHandler):
     # Headers and body leave in separate writes; with Nagle on, the second waits for the client's delayed
     # ACK (40 ms on Linux), which would make every sandbox call 40 ms slower than any real provider.
     disable_nagle_algorithm = True
-    server: _LoopbackHTTPServer
+    server: LoopbackHTTPServer
     # Deterministic answers: no Server/Date headers (cassettes recorded from the sandbox stay stable).
     server_version = "lms-connectors-sandbox"
     sys_version = ""
@@ -408,17 +408,21 @@ for _method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"):
     setattr(_Handler, f"do_{_method}", _Handler._dispatch)
 
 
-class _LoopbackHTTPServer(ThreadingHTTPServer):
-    """A threaded server that knows its open connections, so that stopping it never waits on an idle client."""
+class LoopbackHTTPServer(ThreadingHTTPServer):
+    """A threaded server on 127.0.0.1 (random port) that knows its open connections.
+
+    Stopping it never waits on an idle client. It serves a :class:`SandboxServer` by default; ``handler``
+    serves another ``owner`` (the fault proxy).
+    """
 
     daemon_threads = False  # server_close() joins every handler thread
     block_on_close = True
 
-    def __init__(self, owner: SandboxServer) -> None:
+    def __init__(self, owner: Any, handler: type[BaseHTTPRequestHandler] | None = None) -> None:
         self.owner = owner
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(("127.0.0.1", 0), handler or _Handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._connections_lock:
@@ -465,7 +469,7 @@ class SandboxServer:
         self.errors: list[str] = []
         self._log_lock = threading.Lock()
         self._stopping = threading.Event()
-        self._httpd: _LoopbackHTTPServer | None = None
+        self._httpd: LoopbackHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -489,7 +493,7 @@ class SandboxServer:
         if self._httpd is not None:
             raise RuntimeError("the sandbox server is already running")
         self._stopping.clear()
-        self._httpd = _LoopbackHTTPServer(self)
+        self._httpd = LoopbackHTTPServer(self)
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name=f"sandbox-{self.port}", daemon=True
         )

@@ -179,7 +179,8 @@ class GoogleCalendarAdapter(Adapter):
         """Move the event to the session's slot in place (same id); attendees are notified.
 
         :calls: ``PATCH calendars/{calendarId}/events/{eventId}`` with ``If-Match`` when ``ref.version`` is set;
-        on a 412, ``GET`` the event and, when only fields the SDK does not own changed, ``PATCH`` once more.
+        on a 412, ``GET`` the event and, when only fields the SDK does not own changed, ``PATCH`` once more (and
+        ``GET`` again if that one is refused too: it may have landed before its answer was lost).
 
         The etag changes whenever anything on the event changes, attendees' answers and this SDK's own
         enrolments included, so a ref kept since the create is usually stale. What must not be overwritten is
@@ -197,15 +198,21 @@ class GoogleCalendarAdapter(Adapter):
                 ref.external_id, calendar_id, body, etag=self._etags.get(ref.external_id, ref.version)
             )
         except Conflict as exc:
-            current = self._get_event(ref.external_id, calendar_id)
-            if _holds_slot(current, session):
-                # A retried patch whose first answer was lost meets its own new etag: it is done.
+            current, landed = self._read_after_conflict(ref, calendar_id, session)
+            if landed:
                 event = current
             elif ref.extra.get("owned") is not None and owned_fingerprint(current) == ref.extra["owned"]:
                 etag = current.get("etag")
-                event = self._patch_event(
-                    ref.external_id, calendar_id, body, etag=etag if isinstance(etag, str) else None
-                )
+                try:
+                    event = self._patch_event(
+                        ref.external_id, calendar_id, body, etag=etag if isinstance(etag, str) else None
+                    )
+                except Conflict:
+                    # This PATCH may have landed too before its answer was lost (the transport's retry then meets
+                    # the etag it made): the same check as for the first one.
+                    event, landed = self._read_after_conflict(ref, calendar_id, session)
+                    if not landed:
+                        raise
             else:
                 raise Conflict(
                     "someone else changed the event's times or text since it was read; read it again first",
@@ -218,13 +225,25 @@ class GoogleCalendarAdapter(Adapter):
         self._remember(moved, event)
         return moved
 
+    def _read_after_conflict(
+        self, ref: ProviderRef, calendar_id: str, session: Session
+    ) -> tuple[dict[str, Any], bool]:
+        """Read the event after a refused PATCH, and say whether it already holds what the patch sets.
+
+        A retried patch whose first answer was lost meets its own new etag (412): then it is done.
+        """
+        current = self._get_event(ref.external_id, calendar_id)
+        return current, _holds_slot(current, session)
+
     def cancel_session(self, ref: ProviderRef, *, notify: bool = True) -> None:
         """Delete the event; attendees are told when ``notify``. Already deleted or missing: success.
 
         :calls: ``DELETE calendars/{calendarId}/events/{eventId}``
         """
         try:
-            self.transport.request(
+            # Read as JSON so that an answer that is not Google's (a truncated body, a page with status 200) is
+            # a MalformedResponse, not a success: Google answers a delete with 204 and no body.
+            self.transport.request_json(
                 "DELETE",
                 self._event_path(ref.external_id, self._calendar_of(ref)),
                 params={"sendUpdates": self.config.send_updates if notify else "none"},

@@ -34,6 +34,8 @@ from lms_connectors.errors import (
     ValidationError,
 )
 from lms_connectors.models import Person, ProviderRef, ProviderSession, RosterMember, Session
+from lms_connectors.outcomes import maybe_committed
+from lms_connectors.shapes import unexpected_shape
 from lms_connectors.timezones import require_window
 from lms_connectors_moodle.batching import batches
 from lms_connectors_moodle.client import MoodleClient
@@ -181,6 +183,28 @@ class MoodleAdapter(Adapter):
         if self.config.course_id is None:
             return None
         return self._find(key, self.config.course_id)
+
+    def discard(self, key: str) -> bool:
+        """Remove what a create with ``key`` left: its event with its group, or its group alone.
+
+        A create makes the group first; one cut short before its event was made leaves only the group, which
+        :meth:`find_session` (by event) cannot see.
+
+        :calls: ``core_calendar_get_calendar_events``, ``core_group_get_course_groups``, then what
+            :meth:`cancel_session` calls, or ``core_group_delete_groups``.
+        """
+        if self.config.course_id is None:
+            return super().discard(key)
+        course_id = int(self.config.course_id)
+        found = self._find(key, course_id)
+        if found is not None:
+            self.cancel_session(found, notify=False)
+            return True
+        group = self._group_by_idnumber(course_id, group_idnumber(key))
+        if group is None:
+            return False
+        self._delete_group(int(group["id"]))
+        return True
 
     def _find(self, key: str, course_id: int) -> ProviderRef | None:
         answer = self.client.call("core_calendar_get_calendar_events", {
@@ -354,12 +378,21 @@ class MoodleAdapter(Adapter):
         try:
             created = self.client.call("core_group_create_groups", {"groups": [group]})
             return int(created[0]["id"])
-        except (Conflict, InvalidRequest, ResponseLost) as exc:
-            # A duplicate ID number is 'idnumbertaken', a duplicate name 'invalidparameter'; a lost answer
-            # may have created it. In every case the group with our ID number is the one to use.
+        except ConnectorError as exc:
+            # A duplicate ID number is 'idnumbertaken', a duplicate name 'invalidparameter'; a lost, garbled or
+            # failed (5xx) answer may come after Moodle made it. In every such case the group with our ID number
+            # is the one to use; a plain refusal (permissions, a missing course) is raised as it is.
+            if not (isinstance(exc, Conflict | InvalidRequest) or maybe_committed(exc)):
+                raise
             found = self._group_by_idnumber(course_id, idnumber)
             if found is None:
-                raise exc
+                raise
+            return int(found["id"])
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            # Valid JSON of another shape: Moodle made the group, most likely, and said so oddly.
+            found = self._group_by_idnumber(course_id, idnumber)
+            if found is None:
+                raise unexpected_shape(self.name, "core_group_create_groups", exc) from exc
             return int(found["id"])
 
     def _marker_group(self, course_id: int) -> int:

@@ -3,9 +3,9 @@
 =====================  =========================================================================================
 SDK operation          Zoom API
 =====================  =========================================================================================
-create_session         ``GET /users/{userId}/meetings?type=upcoming`` (marker lookup, skipped for a fresh key), then
+create_session         ``GET /users/{userId}/meetings?type=scheduled`` (marker lookup, skipped for a fresh key), then
                        ``POST /users/{userId}/meetings`` (type 2)
-find_session           ``GET /users/{userId}/meetings?type=upcoming`` (paged), agenda marker ``[lmsc:<key>]``
+find_session           ``GET /users/{userId}/meetings?type=scheduled`` (paged), agenda marker ``[lmsc:<key>]``
 get_session            ``GET /meetings/{meetingId}``
 reschedule_session     ``PATCH /meetings/{meetingId}`` (204, same meeting)
 cancel_session         ``DELETE /meetings/{meetingId}?cancel_meeting_reminder=true|false``
@@ -116,11 +116,15 @@ class ZoomAdapter(Adapter):
         return mapping.meeting_ref(self._object(meeting, "create meeting"), key=key)
 
     def find_session(self, key: str) -> ProviderRef | None:
-        """Find the upcoming meeting whose agenda carries the marker of ``key``.
+        """Find the meeting whose agenda carries the marker of ``key``, whether its start has passed or not.
 
-        :calls: ``GET /users/{userId}/meetings?type=upcoming&page_size=...&next_page_token=...``
+        ``type=scheduled`` lists every meeting that has not expired, those whose start time has passed
+        included; ``type=upcoming`` would miss a session created for a start that is now past (a late retry, a
+        run from a restored ledger) and so make it twice.
+
+        :calls: ``GET /users/{userId}/meetings?type=scheduled&page_size=...&next_page_token=...``
         """
-        for meeting in self._meetings("upcoming", self.config.page_size):
+        for meeting in self._meetings("scheduled", self.config.page_size):
             if mapping.key_in(meeting.get("agenda")) == key:
                 return mapping.meeting_ref(meeting, key=key)
         return None
@@ -145,8 +149,10 @@ class ZoomAdapter(Adapter):
         body = mapping.update_body(session, key, self.config.meeting_settings, self._approval_type(session))
         # The body sets every field the adapter owns: applying it twice leaves the same meeting, so a retry after a
         # lost answer is safe.
-        self.transport.request("PATCH", self._meeting_path(ref), json=body, idempotent=True,
-                               operation="update meeting")
+        # Read as JSON: Zoom answers 204 with no body, so anything else (a truncated body, a page with status 200)
+        # is a MalformedResponse, not a success.
+        self.transport.request_json("PATCH", self._meeting_path(ref), json=body, idempotent=True,
+                                    operation="update meeting")
         return ref
 
     def cancel_session(self, ref: ProviderRef, *, notify: bool = True) -> None:
@@ -155,7 +161,7 @@ class ZoomAdapter(Adapter):
         :calls: ``DELETE /meetings/{meetingId}?cancel_meeting_reminder=true|false``
         """
         try:
-            self.transport.request(
+            self.transport.request_json(  # 204 and no body; anything else is not Zoom's answer
                 "DELETE",
                 self._meeting_path(ref),
                 params={"cancel_meeting_reminder": "true" if notify else "false"},
@@ -345,7 +351,7 @@ class ZoomAdapter(Adapter):
             "action": action,
             "registrants": [{"id": m.external_id, "email": m.email} for m in members],
         }
-        self.transport.request(
+        self.transport.request_json(  # 204 and no body; anything else is not Zoom's answer
             "PUT", f"{self._meeting_path(ref)}/registrants/status", json=body, operation=f"{action} registrants"
         )
 
