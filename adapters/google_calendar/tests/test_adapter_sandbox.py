@@ -15,10 +15,11 @@ from lms_connectors.models import Meeting, Modality, TimeSlot
 from lms_connectors.scheduler import Scheduler
 from lms_connectors.store.memory import MemoryLedger
 from lms_connectors.testing.sandbox import Fault, SandboxServer
+from lms_connectors_google_calendar.adapter import GoogleCalendarAdapter
 from lms_connectors_google_calendar.ids import event_id_for_key
 from lms_connectors_google_calendar.sandbox import GoogleCalendarSimulator
 
-from .conftest import NY, REFRESH_TOKEN, ROOM, learner, make_session
+from .conftest import NY, REFRESH_TOKEN, ROOM, config_for, learner, make_session
 
 KEY = "s-1.google_calendar.g1"
 EVENTS = r"/calendar/v3/calendars/primary/events"
@@ -75,13 +76,18 @@ def test_recreate_after_cancel_needs_a_new_generation(adapter, simulator) -> Non
     assert len(live(simulator)) == 1
 
 
-def test_403_rate_limit_is_waited_out_without_duplicate(adapter, server, simulator, sleeps) -> None:
-    body = {"error": {"code": 403, "message": "Rate Limit Exceeded",
-                      "errors": [{"domain": "usageLimits", "reason": "rateLimitExceeded", "message": "Rate Limit Exceeded"}]}}
-    server.faults.add(Fault.error(403, body, method="POST", path=EVENTS + "$", times=2))
+def test_403_rate_limit_is_waited_out_without_duplicate(server, simulator, sleeps) -> None:
+    # The simulator answers Google's own 403 rateLimitExceeded past one insert per 10 s window. Its clock stands
+    # a microsecond before a window ends and the adapter's backoff waits move it, so a wait lets the next try in.
+    simulator.clock.freeze(datetime(2027, 1, 4, 12, 0, 9, 999_999, tzinfo=ZoneInfo("UTC")))
+    simulator.throttle(calls=1, seconds=10, method="POST", path=EVENTS + "$")
+    adapter = GoogleCalendarAdapter(config_for(server.url), sleep=lambda s: (sleeps(s), simulator.clock.advance(s)))
+    adapter.create_session(make_session("s-0", room=None), key="s-0.google_calendar.g1")
     adapter.create_session(make_session(), key=KEY)
-    assert len(sleeps) == 2  # exponential backoff: Google sent no Retry-After
-    assert len(simulator.events()) == 1
+    refused = [e for e in server.requests_to("POST", EVENTS + "$")][1:-1]
+    assert refused and len(sleeps) == len(refused)  # exponential backoff: Google sent no Retry-After
+    assert sorted(e["id"] for e in simulator.events()) == sorted([event_id_for_key(KEY), event_id_for_key("s-0.google_calendar.g1")])
+    adapter.close()
 
 
 def test_429_with_retry_after_is_honoured(adapter, server, sleeps) -> None:
@@ -91,9 +97,7 @@ def test_429_with_retry_after_is_honoured(adapter, server, sleeps) -> None:
 
 
 def test_quota_exceeded_is_not_retried(adapter, server, simulator, sleeps) -> None:
-    body = {"error": {"code": 403, "message": "Calendar usage limits exceeded.",
-                      "errors": [{"domain": "usageLimits", "reason": "quotaExceeded", "message": "Calendar usage limits exceeded."}]}}
-    server.faults.add(Fault.error(403, body, method="POST", path=EVENTS + "$", times=3))
+    simulator.quota(calls=0, method="POST", path=EVENTS + "$")  # Google's "Calendar usage limits exceeded."
     with pytest.raises(QuotaExceeded):
         adapter.create_session(make_session(), key=KEY)
     assert sleeps == []

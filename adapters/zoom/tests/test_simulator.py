@@ -9,8 +9,10 @@ from datetime import UTC, datetime
 import pytest
 import requests
 
+from lms_connectors.errors import RateLimited
 from lms_connectors.testing.sandbox import SandboxServer
 from lms_connectors.testing.simclock import SimClock
+from lms_connectors_zoom.classify import ZoomClassifier
 from lms_connectors_zoom.sandbox import ZoomSimulator
 
 NOW = datetime(2027, 1, 4, 23, 0, tzinfo=UTC)
@@ -160,3 +162,17 @@ def test_concurrent_creates_get_distinct_ids(url: str, sim: ZoomSimulator) -> No
     with ThreadPoolExecutor(max_workers=8) as pool:
         ids = list(pool.map(create, range(24)))
     assert len(set(ids)) == 24 == sim.meeting_count()
+
+
+def test_configured_qps_limit_answers_zoom_429_until_the_second_ends(url: str, sim: ZoomSimulator) -> None:
+    headers = token(url)
+    sim.throttle(calls=2, seconds=1, method="GET")
+    answers = [requests.get(f"{url}/v2/users/me/meetings", headers=headers, timeout=5) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    refused = answers[-1]
+    assert refused.json()["code"] == 429 and "per-second rate limit" in refused.json()["message"]
+    assert (refused.headers["X-RateLimit-Type"], refused.headers["Retry-After"]) == ("QPS", "1")
+    error = ZoomClassifier(now=lambda: NOW)(refused)
+    assert isinstance(error, RateLimited) and error.retry_after == 1.0
+    sim.clock.advance(1)
+    assert requests.get(f"{url}/v2/users/me/meetings", headers=headers, timeout=5).status_code == 200

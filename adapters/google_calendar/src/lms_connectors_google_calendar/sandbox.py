@@ -17,7 +17,9 @@ real HTTP with Google's behaviour, including the parts that bite:
   ``privateExtendedProperty``, ``maxResults`` and opaque page tokens;
 * ``freeBusy``, and ``resources.calendars.list`` of the Admin SDK Directory (paged);
 * the OAuth token endpoint (see :mod:`~lms_connectors_google_calendar.sandbox_oauth`); the API answers 401 in
-  Google's shape to missing, unknown or expired access tokens.
+  Google's shape to missing, unknown or expired access tokens;
+* usage limits when configured (``simulator.throttle(calls=600, seconds=60)``, ``simulator.quota(calls=...)``):
+  Google's 403 ``rateLimitExceeded`` and 403 ``quotaExceeded`` ("Calendar usage limits exceeded.").
 
 Error bodies have Google's shape ``{"error": {"code", "message", "errors": [{"domain", "reason", "message"}],
 "status"}}``. All state is guarded by ``self.lock`` (the server takes it around :meth:`handle`).
@@ -36,6 +38,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from lms_connectors.testing.limits import LimitState
 from lms_connectors.testing.paging import PageCodec, PageTokenError
 from lms_connectors.testing.refusal import Refusal
 from lms_connectors.testing.routing import RoutedSimulator, route
@@ -218,6 +221,14 @@ class GoogleCalendarSimulator(RoutedSimulator):
     def no_route(self, request: SandboxRequest) -> Refusal:
         """Google's answer to an unknown path."""
         return Refusal(404, "Not Found", "notFound")
+
+    def throttled(self, state: LimitState) -> Refusal:
+        """Google's per-minute limit: 403 ``usageLimits`` ``rateLimitExceeded``, without a ``Retry-After``."""
+        return Refusal(403, "Rate Limit Exceeded", "rateLimitExceeded", domain="usageLimits")
+
+    def quota_exhausted(self, state: LimitState) -> Refusal:
+        """Calendar usage limits (too many creates or invites): 403 ``quotaExceeded``, for hours, no reset given."""
+        return Refusal(403, "Calendar usage limits exceeded.", "quotaExceeded", domain="usageLimits")
 
     def authenticate(self, request: SandboxRequest) -> None:
         """A live access token the token endpoint issued (Google's 401s otherwise)."""
