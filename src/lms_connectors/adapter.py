@@ -55,6 +55,7 @@ from lms_connectors.models import (
     Person,
     ProviderRef,
     ProviderSession,
+    Room,
     RosterMember,
     Session,
     describe_pydantic_error,
@@ -96,7 +97,7 @@ class Capability(StrEnum):
     PUBLISHES_MEETING_LINK = "publishes_meeting_link"
     """The adapter can carry a meeting link made elsewhere."""
     ROOMS = "rooms"
-    """Rooms can be listed and booked."""
+    """Rooms can be listed (:meth:`Adapter.list_rooms`) and booked (a session's ``room``)."""
     FREE_BUSY = "free_busy"
     """Busy intervals of people or rooms can be read."""
     NATIVE_IDEMPOTENCY = "native_idempotency"
@@ -545,6 +546,10 @@ class Adapter(abc.ABC):
     ) -> Iterator[ProviderSession]:
         """Every session object that starts in ``[start, end)``, across all pages."""
         raise self._unsupported(Capability.LIST_SESSIONS)
+
+    def list_rooms(self, *, page_size: int | None = None) -> Iterator[Room]:
+        """Every room the provider can book, across all pages (``Room.email`` is what ``free_busy`` takes)."""
+        raise self._unsupported(Capability.ROOMS)
 
     def free_busy(self, emails: Sequence[str], start: datetime, end: datetime) -> dict[str, list[BusyInterval]]:
         """Busy intervals of people or rooms in ``[start, end)``."""

@@ -237,14 +237,23 @@ def audit(
 
 @app.command()
 def matrix(
-    cassettes: Annotated[Path, typer.Option(help="Root of the contract cassettes.")] = Path("contract_tests/cassettes"),
+    results: Annotated[
+        Path, typer.Option(help="Contract results written by `pytest -m lmsc_contract --lmsc-results=FILE`.")
+    ] = Path("contract-results.json"),
 ) -> None:
-    """Print the support matrix (capabilities and contract cases) generated from the installed adapters."""
+    """Print the support matrix: the installed adapters' capabilities and what each contract case did."""
     from lms_connectors.support_matrix import render_support_matrix
+    from lms_connectors.testing.results import load_results
 
-    if not cassettes.is_dir():
-        raise _fail("matrix", f"no cassette folder at {cassettes} (run it from a checkout, or pass --cassettes)")
-    typer.echo(render_support_matrix(cassettes), nl=False)
+    try:
+        loaded = load_results(results)
+    except (OSError, ValueError) as exc:
+        raise _fail(
+            "matrix",
+            f"cannot read contract results {results}: {exc}. "
+            f"Run the contract suite first: pytest -m lmsc_contract --lmsc-results={results}",
+        ) from exc
+    typer.echo(render_support_matrix(loaded), nl=False)
 
 
 def main() -> None:

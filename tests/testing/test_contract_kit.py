@@ -108,17 +108,23 @@ def test_sleep_recorder_records_without_sleeping() -> None:
 
 
 def test_cassette_root_resolution(tmp_path: Path) -> None:
-    assert resolve_cassette_root(tmp_path, None) == tmp_path / DEFAULT_CASSETTE_DIR
-    assert resolve_cassette_root(tmp_path, "elsewhere/cassettes") == tmp_path / "elsewhere/cassettes"
-    assert resolve_cassette_root(tmp_path, Path("/abs/cassettes")) == Path("/abs/cassettes")
+    tests = tmp_path / "tests"
+    # Default: beside the contract test, the same layout for an in-tree adapter and a vendor's.
+    assert resolve_cassette_root(tests) == tests / DEFAULT_CASSETTE_DIR == tests / "cassettes"
+    assert resolve_cassette_root(tests, "recorded") == tests / "recorded"
+    assert resolve_cassette_root(tests, Path("/abs/cassettes")) == Path("/abs/cassettes")
+    # --lmsc-cassettes wins, relative to the pytest root.
+    assert resolve_cassette_root(tests, "recorded", option="cas", rootdir=tmp_path) == tmp_path / "cas"
+    assert resolve_cassette_root(tests, option="/abs/cas", rootdir=tmp_path) == Path("/abs/cas")
 
 
-class NoAdapterHarness(ContractHarness):
+class NoAdapterHarness(ContractHarness[Adapter, Counter]):
+    adapter_class = Adapter
     adapter_name = "nothing"
     canonical_base_url = "https://api.nothing.example"
     unsupported = {"pagination": "Nothing lists nothing"}  # noqa: RUF012 - the harness API is class attributes
 
-    def make_simulator(self) -> Simulator:
+    def make_simulator(self) -> Counter:
         return Counter()
 
     def build_adapter(self, base_url: str, *, sleep: Callable[[float], None]) -> Adapter:
@@ -146,7 +152,7 @@ def test_hooks_default_to_not_implemented() -> None:
     adapter = object()
     for hook in (harness.expire_auth, harness.break_auth, harness.provoke_conflict, harness.provoke_invalid_request):
         with pytest.raises(NotImplementedError, match="NoAdapterHarness does not implement"):
-            hook(adapter)  # type: ignore[arg-type]
+            hook(adapter, None)  # type: ignore[arg-type]
     assert harness.throttle_fault().status == 429
     assert harness.throttle_fault().headers == {"Retry-After": "1"}
 

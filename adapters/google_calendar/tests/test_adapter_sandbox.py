@@ -292,7 +292,7 @@ def test_free_busy_and_rooms(adapter, simulator) -> None:
     assert busy["c_room102@resource.calendar.google.com"] == []
     with pytest.raises(NotFound):
         adapter.free_busy(["nobody@example.net"], day, day + timedelta(days=1))
-    rooms = list(adapter.ex_list_rooms(page_size=1))
+    rooms = list(adapter.list_rooms(page_size=1))
     assert [(r.id, r.email, r.capacity) for r in rooms] == [("r-101", ROOM.email, 12), ("r-102", "c_room102@resource.calendar.google.com", 6)]
 
 

@@ -1,4 +1,7 @@
-"""The contract cassettes of this adapter: free of secrets, on Google's hosts, and every request valid."""
+"""The contract cassettes of this adapter: on Google's hosts, and every request valid against the discovery document.
+
+(That every case has a cassette and that none holds a secret is checked by the contract kit itself.)
+"""
 
 from __future__ import annotations
 
@@ -13,13 +16,13 @@ from vcr.errors import CannotOverwriteExistingCassetteException
 
 from lms_connectors.testing.contract import ContractRun
 from lms_connectors.testing.sandbox import SandboxRequest
-from lms_connectors.testing.vcr import make_vcr, scan_for_secrets
+from lms_connectors.testing.vcr import make_vcr
 from lms_connectors_google_calendar import adapter as adapter_module
 from lms_connectors_google_calendar.testing import GoogleCalendarHarness
 
 from .conftest import check_against_discovery
 
-CASSETTES = Path(__file__).resolve().parents[3] / "contract_tests" / "cassettes" / "google_calendar"
+CASSETTES = Path(__file__).resolve().parent / "cassettes" / "google_calendar"
 FILES = sorted(CASSETTES.glob("*.yaml"))
 HOSTS = {"www.googleapis.com", "admin.googleapis.com", "oauth2.googleapis.com"}
 
@@ -28,11 +31,6 @@ pytestmark = pytest.mark.skipif(not FILES, reason="cassettes live in the source 
 
 def interactions(path: Path) -> list[dict]:
     return yaml.safe_load(path.read_text(encoding="utf-8"))["interactions"]
-
-
-@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
-def test_cassette_holds_no_secret(path: Path) -> None:
-    assert scan_for_secrets(path, GoogleCalendarHarness().secret_values()) == []
 
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
@@ -53,12 +51,6 @@ def test_cassette_requests_fit_the_discovery_document(path: Path) -> None:
             )
         )
     assert check_against_discovery(requests) >= 1
-
-
-def test_every_case_is_recorded() -> None:
-    from lms_connectors.testing.contract import CASES
-
-    assert {p.stem for p in FILES} == set(CASES)
 
 
 def test_throttling_is_recorded_as_google_sends_it() -> None:

@@ -1,6 +1,4 @@
-"""The acceptance matrix of lms-connectors, run against the Acme LMS adapter's cassettes."""
-
-from pathlib import Path
+"""The acceptance matrix of lms-connectors, run against the Acme LMS adapter's cassettes (``cassettes/acme_lms/``)."""
 
 from acme_lms_connector.testing import AcmeLmsHarness
 
@@ -9,4 +7,3 @@ from lms_connectors.testing.contract import AdapterContract
 
 class TestAcmeLmsContract(AdapterContract):
     harness = AcmeLmsHarness()
-    cassette_dir = Path(__file__).parent / "cassettes"

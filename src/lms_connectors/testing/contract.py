@@ -44,12 +44,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Generic, Protocol
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from lms_connectors.adapter import Adapter, Capability
+from lms_connectors.adapter import Capability
 from lms_connectors.errors import (
     AuthError,
     ConfigurationError,
@@ -75,10 +75,11 @@ from lms_connectors.models import (
 )
 from lms_connectors.scheduler import Scheduler
 from lms_connectors.store.memory import MemoryLedger
+from lms_connectors.testing.capabilities import capability_mismatches
 from lms_connectors.testing.client_faults import drop_next_response
-from lms_connectors.testing.harness import CASES, ContractHarness
+from lms_connectors.testing.harness import CASES, AdapterT, ContractHarness
 from lms_connectors.testing.record_mode import RecordTarget, resolve_record_target
-from lms_connectors.testing.sandbox import Fault, SandboxServer
+from lms_connectors.testing.sandbox import Fault, SandboxServer, SimulatorT
 from lms_connectors.testing.vcr import make_vcr, scan_for_secrets
 
 __all__ = [
@@ -92,8 +93,9 @@ __all__ = [
 ]
 
 
-DEFAULT_CASSETTE_DIR = "contract_tests/cassettes"
-"""Where cassettes live, relative to the pytest root, unless the test class or ``--lmsc-cassettes`` says."""
+DEFAULT_CASSETTE_DIR = "cassettes"
+"""Where cassettes live, beside the contract test module (``tests/cassettes/<adapter>/<case>.yaml``), unless the
+test class or ``--lmsc-cassettes`` says otherwise: the same layout for every adapter package, in-tree or not."""
 
 NEW_YORK = "America/New_York"
 TOKYO = "Asia/Tokyo"
@@ -127,7 +129,7 @@ class SleepRecorder:
 
 
 @dataclass
-class ContractRun:
+class ContractRun(Generic[AdapterT, SimulatorT]):
     """One case being run: the adapter under contract and what the kit observes around it.
 
     Attributes:
@@ -141,13 +143,13 @@ class ContractRun:
         created: Refs of the sessions the case created through :meth:`create`.
     """
 
-    harness: ContractHarness
+    harness: ContractHarness[AdapterT, SimulatorT]
     case: str
     target: RecordTarget
-    adapter: Adapter
+    adapter: AdapterT
     sleep: SleepRecorder
     cassette: Path
-    server: SandboxServer | None = None
+    server: SandboxServer[SimulatorT] | None = None
     created: list[ProviderRef] = field(default_factory=list)
 
     @property
@@ -200,10 +202,25 @@ def wall_slot(year: int, month: int, day: int, hour: int, minute: int, minutes: 
     return TimeSlot(start=start, end=start + timedelta(minutes=minutes), timezone=zone)
 
 
-def resolve_cassette_root(rootdir: Path, configured: str | Path | None) -> Path:
-    """Resolve the cassette folder: absolute as given, else relative to the pytest root."""
-    path = Path(configured if configured is not None else DEFAULT_CASSETTE_DIR)
-    return path if path.is_absolute() else rootdir / path
+def resolve_cassette_root(
+    test_folder: Path, cassette_dir: str | Path | None = None, *, option: str | None = None, rootdir: Path | None = None
+) -> Path:
+    """Resolve the folder of cassette folders.
+
+    Args:
+        test_folder: The folder of the module that defines the contract class.
+        cassette_dir: The class's ``cassette_dir``, relative to ``test_folder`` (or absolute).
+        option: ``--lmsc-cassettes``, relative to ``rootdir`` (or absolute); it wins over ``cassette_dir``.
+        rootdir: The pytest root (default: the current directory).
+
+    Returns:
+        The folder holding ``<adapter>/<case>.yaml``; :data:`DEFAULT_CASSETTE_DIR` beside the contract test
+        unless configured.
+    """
+    if option:
+        path = Path(option)
+        return path if path.is_absolute() else (rootdir or Path.cwd()) / path
+    return test_folder / (cassette_dir if cassette_dir is not None else DEFAULT_CASSETTE_DIR)
 
 
 _README = """# Contract cassettes of `{adapter}`
@@ -218,7 +235,7 @@ Recorded HTTP traffic of the lms-connectors acceptance matrix, one cassette per 
 """
 
 
-def _write_readme(folder: Path, harness: ContractHarness, target: RecordTarget) -> None:
+def _write_readme(folder: Path, harness: ContractHarness[Any, Any], target: RecordTarget) -> None:
     readme = folder / "README.md"
     if readme.exists():
         return
@@ -235,8 +252,8 @@ def _write_readme(folder: Path, harness: ContractHarness, target: RecordTarget) 
 
 @contextlib.contextmanager
 def open_contract_run(
-    harness: ContractHarness, case: str, *, target: RecordTarget, cassette_root: Path
-) -> Iterator[ContractRun]:
+    harness: ContractHarness[AdapterT, SimulatorT], case: str, *, target: RecordTarget, cassette_root: Path
+) -> Iterator[ContractRun[AdapterT, SimulatorT]]:
     """Run one case inside its cassette; the kit's one place that decides what the adapter talks to.
 
     Replay builds the adapter with the canonical base URL and plays the cassette; ``sandbox`` serves a fresh
@@ -257,7 +274,7 @@ def open_contract_run(
         folder.mkdir(parents=True, exist_ok=True)
         cassette.unlink(missing_ok=True)  # re-record from scratch; vcrpy would otherwise keep old interactions
     sleep = SleepRecorder(real=target == "live")
-    built: list[Adapter] = []
+    built: list[AdapterT] = []
 
     def known_secrets() -> list[str]:
         # The harness's credentials, plus whatever the adapter's transport holds now (tokens issued mid-run).
@@ -268,11 +285,9 @@ def open_contract_run(
         return values
 
     with contextlib.ExitStack() as stack:
-        server: SandboxServer | None = None
+        server: SandboxServer[SimulatorT] | None = None
         if target == "sandbox":
             server = stack.enter_context(SandboxServer(harness.make_simulator()))
-            harness.sandbox = server
-            stack.callback(setattr, harness, "sandbox", None)
         recorder = make_vcr(harness, cassette_root, record_mode=target, secret_values=known_secrets)
         tape = stack.enter_context(recorder.use_cassette(case))
         if target == "live":
@@ -325,7 +340,7 @@ def _parts(request: pytest.FixtureRequest) -> _PartRunner:
     return runner
 
 
-def _require(run: ContractRun, capability: Capability, part: str | None = None) -> None:
+def _require(run: ContractRun[Any, Any], capability: Capability, part: str | None = None) -> None:
     """Skip the case (or part) when the adapter lacks ``capability``, with the harness's reason if it gave one."""
     if run.adapter.supports(capability):
         return
@@ -333,7 +348,7 @@ def _require(run: ContractRun, capability: Capability, part: str | None = None) 
     pytest.skip(reason or f"{run.adapter.name} does not declare Capability.{capability.name}")
 
 
-def _hook(run: ContractRun, part: str, action: Callable[[], None]) -> None:
+def _hook(run: ContractRun[Any, Any], part: str, action: Callable[[], None]) -> None:
     """Call a provoking hook; a harness that does not implement it skips the part with that reason."""
     reason = run.unsupported_reason(part)
     if reason:
@@ -348,13 +363,13 @@ def _same_ref(left: ProviderRef | None, right: ProviderRef) -> bool:
     return left is not None and left.provider == right.provider and left.external_id == right.external_id
 
 
-def _listed_with_title(run: ContractRun, session: Session) -> list[ProviderSession]:
+def _listed_with_title(run: ContractRun[Any, Any], session: Session) -> list[ProviderSession]:
     window_start = session.slot.start - timedelta(days=2)
     window_end = session.slot.end + timedelta(days=2)
     return [s for s in run.adapter.list_sessions(window_start, window_end) if s.title == session.title]
 
 
-def _roster_emails(run: ContractRun, ref: ProviderRef) -> set[str]:
+def _roster_emails(run: ContractRun[Any, Any], ref: ProviderRef) -> set[str]:
     return {member.email for member in run.adapter.list_roster(ref)}
 
 
@@ -371,25 +386,65 @@ class AdapterContract:
 
     Attributes:
         harness: The adapter's harness.
-        cassette_dir: Folder holding one sub-folder of cassettes per adapter; relative to the pytest root
-            (default ``contract_tests/cassettes``). ``--lmsc-cassettes`` overrides it.
+        cassette_dir: Folder holding one sub-folder of cassettes per adapter, relative to the contract test's
+            folder (default ``cassettes``: ``tests/cassettes/<adapter>/<case>.yaml`` beside
+            ``tests/test_contract.py``). ``--lmsc-cassettes`` overrides it.
     """
 
-    harness: ClassVar[ContractHarness]
+    harness: ClassVar[ContractHarness[Any, Any]]
     cassette_dir: ClassVar[str | Path | None] = None
     pytestmark: ClassVar[list[pytest.MarkDecorator]] = [pytest.mark.lmsc_contract]
 
+    def cassette_folder(self, request: pytest.FixtureRequest) -> Path:
+        """This adapter's cassette folder, ``<cassette root>/<adapter name>``."""
+        root = resolve_cassette_root(
+            Path(request.path).parent,
+            self.cassette_dir,
+            option=request.config.getoption("lmsc_cassettes", default=None),
+            rootdir=Path(request.config.rootpath),
+        )
+        return root / self.harness.adapter_name
+
     @contextlib.contextmanager
-    def contract_run(self, request: pytest.FixtureRequest, case: str) -> Iterator[ContractRun]:
+    def contract_run(self, request: pytest.FixtureRequest, case: str) -> Iterator[ContractRun[Any, Any]]:
         """Open the run of ``case`` (skipped with the harness's reason when it is unsupported)."""
         harness = self.harness
         if case in harness.unsupported:
             pytest.skip(f"{harness.adapter_name} does not support {case}: {harness.unsupported[case]}")
         target = resolve_record_target(request.config.getoption("lmsc_record", default=None))
-        configured = request.config.getoption("lmsc_cassettes", default=None) or self.cassette_dir
-        root = resolve_cassette_root(Path(request.config.rootpath), configured)
+        root = self.cassette_folder(request).parent
         with open_contract_run(harness, case, target=target, cassette_root=root) as run:
             yield run
+
+    # -- what the adapter package declares and commits ------------------------------------------------------
+
+    def test_capabilities_match_the_code(self) -> None:
+        """Each declared capability is backed by the standard methods it stands for, and only those."""
+        problems = capability_mismatches(self.harness.adapter_class)
+        assert not problems, "; ".join(problems)
+
+    def test_every_case_has_a_cassette(self, request: pytest.FixtureRequest) -> None:
+        """A cassette per supported case (and none for an unsupported one), and the folder's README."""
+        folder = self.cassette_folder(request)
+        expected = {case for case in CASES if case not in self.harness.unsupported}
+        present = {path.stem for path in folder.glob("*.yaml")}
+        assert present == expected, (
+            f"{folder}: missing {sorted(expected - present)}, unexpected {sorted(present - expected)} (record the "
+            "missing ones with LMS_CONNECTORS_RECORD=sandbox; an unsupported case has no cassette)"
+        )
+        assert (folder / "README.md").is_file(), f"{folder} must say how its cassettes were recorded (README.md)"
+
+    def test_cassettes_hold_no_secret(self, request: pytest.FixtureRequest) -> None:
+        """No committed cassette holds a credential, a token or a loopback address."""
+        folder = self.cassette_folder(request)
+        cassettes = sorted(folder.glob("*.yaml"))
+        if not cassettes:
+            pytest.skip(f"no cassette in {folder}")
+        secrets = self.harness.secret_values()
+        findings = [finding for path in cassettes for finding in scan_for_secrets(path, secrets)]
+        findings += [f"{path.name}: a loopback URL (hosts must be canonical)" for path in cassettes
+                     if "127.0.0.1" in path.read_text(encoding="utf-8")]
+        assert not findings, "; ".join(findings)
 
     # -- create ---------------------------------------------------------------------------------------------
 
@@ -412,7 +467,9 @@ class AdapterContract:
                 listed = _listed_with_title(run, session)
                 assert [s.ref.external_id for s in listed] == [ref.external_id], "exactly one provider object"
 
-    def assert_read_back(self, run: ContractRun, session: Session, ref: ProviderRef, got: ProviderSession) -> None:
+    def assert_read_back(
+        self, run: ContractRun[Any, Any], session: Session, ref: ProviderRef, got: ProviderSession
+    ) -> None:
         """Check what the provider holds against the session, field by field, as far as the provider keeps it."""
         assert got.ref.external_id == ref.external_id
         assert got.title == session.title
@@ -605,10 +662,10 @@ class AdapterContract:
 
             auth.refresh = counting_refresh  # type: ignore[method-assign]
             try:
-                _hook(run, "expire", lambda: run.harness.expire_auth(run.adapter))
+                _hook(run, "expire", lambda: run.harness.expire_auth(run.adapter, run.server))
                 assert run.adapter.get_session(ref).title == session.title
                 assert len(refreshes) == 1, f"expected exactly one refresh, saw {len(refreshes)}"
-                _hook(run, "break", lambda: run.harness.break_auth(run.adapter))
+                _hook(run, "break", lambda: run.harness.break_auth(run.adapter, run.server))
                 with pytest.raises(AuthError):
                     run.adapter.get_session(ref)
             finally:
@@ -652,13 +709,16 @@ class AdapterContract:
 
 
 def _expect_error(
-    run: ContractRun, part: str, expected: type[ConnectorError], provoke: Callable[[Adapter], None]
+    run: ContractRun[AdapterT, SimulatorT],
+    part: str,
+    expected: type[ConnectorError],
+    provoke: Callable[[AdapterT, SandboxServer[SimulatorT] | None], None],
 ) -> None:
     raised: list[BaseException] = []
 
     def attempt() -> None:
         try:
-            provoke(run.adapter)
+            provoke(run.adapter, run.server)
         except NotImplementedError:
             raise
         except Exception as exc:  # any outcome is checked below

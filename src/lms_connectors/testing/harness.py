@@ -10,14 +10,19 @@ from __future__ import annotations
 import abc
 import json
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic
+
+from typing_extensions import TypeVar
 
 from lms_connectors.adapter import Adapter
 from lms_connectors.errors import ConfigurationError
 from lms_connectors.http.transport import HttpTransport
-from lms_connectors.testing.sandbox import Fault, SandboxServer, Simulator
+from lms_connectors.testing.sandbox import Fault, SandboxServer, SimulatorT
 
-__all__ = ["CASES", "ContractHarness"]
+__all__ = ["CASES", "AdapterT", "ContractHarness", "SimulatorT"]
+
+AdapterT = TypeVar("AdapterT", bound=Adapter, default=Adapter)
+"""The adapter a :class:`ContractHarness` builds."""
 
 CASES: tuple[str, ...] = (
     "create",
@@ -34,17 +39,27 @@ CASES: tuple[str, ...] = (
 """The acceptance matrix, one test per case."""
 
 
-class ContractHarness(abc.ABC):
+class ContractHarness(abc.ABC, Generic[AdapterT, SimulatorT]):
     """What the contract kit needs to know about one adapter; each adapter package ships one.
 
     Class attributes say where the provider lives and what it keeps; methods build the simulator and the
-    adapter, and provoke the provider-specific situations (expired token, conflict) the matrix checks.
+    adapter, and provoke the provider-specific situations (expired token, conflict) the matrix checks. The
+    harness is generic in the adapter and the simulator it builds, so its hooks receive them typed::
 
-    Attributes:
-        sandbox: The running sandbox while a case records against it (``None`` on replay and live runs).
-            Hooks that change provider state (``expire_auth``, ``break_auth``) reach the simulator through it.
+        class AcmeLmsHarness(ContractHarness[AcmeLmsAdapter, AcmeLmsSimulator]):
+            adapter_class = AcmeLmsAdapter
+
+            def expire_auth(self, adapter: AcmeLmsAdapter, sandbox: SandboxServer[AcmeLmsSimulator] | None) -> None:
+                if sandbox is not None:
+                    sandbox.simulator.revoke_tokens()
+
+    Hooks that change provider state (``expire_auth``, ``break_auth``, ``provoke_*``) get the running sandbox
+    while a case records against it, and ``None`` on replay and live runs (the cassette, or the provider
+    itself, then holds the answer).
     """
 
+    adapter_class: type[AdapterT]
+    """The adapter class under contract; its declared capabilities are checked against its methods."""
     adapter_name: ClassVar[str]
     """The adapter's registry name; also the cassette folder's name."""
     canonical_base_url: ClassVar[str]
@@ -62,14 +77,12 @@ class ContractHarness(abc.ABC):
     page_size: ClassVar[int] = 2
     """Page size asked for in the pagination case (five sessions are listed)."""
 
-    sandbox: SandboxServer | None = None
-
     @abc.abstractmethod
-    def make_simulator(self) -> Simulator:
+    def make_simulator(self) -> SimulatorT:
         """Return a fresh simulator of the provider (empty state, known dummy credentials)."""
 
     @abc.abstractmethod
-    def build_adapter(self, base_url: str, *, sleep: Callable[[float], None]) -> Adapter:
+    def build_adapter(self, base_url: str, *, sleep: Callable[[float], None]) -> AdapterT:
         """Build the adapter against ``base_url`` with placeholder credentials.
 
         Args:
@@ -77,7 +90,7 @@ class ContractHarness(abc.ABC):
             sleep: Pass it to the adapter's ``HttpTransport`` so that the kit sees every wait.
         """
 
-    def live_adapter(self, *, sleep: Callable[[float], None]) -> Adapter:
+    def live_adapter(self, *, sleep: Callable[[float], None]) -> AdapterT:
         """Build the adapter for a live tenant from environment variables (re-recording against the real API).
 
         Raises:
@@ -93,7 +106,7 @@ class ContractHarness(abc.ABC):
         """Credentials in use (placeholders included); recorded cassettes are proven free of them."""
         return []
 
-    def transport_of(self, adapter: Adapter) -> HttpTransport:
+    def transport_of(self, adapter: AdapterT) -> HttpTransport:
         """The adapter's HTTP transport (default: its ``transport`` attribute).
 
         Raises:
@@ -134,22 +147,39 @@ class ContractHarness(abc.ABC):
         """The provider's throttling answer (default: 429 with ``Retry-After: 1``)."""
         return Fault.throttle(429, retry_after="1")
 
-    def expire_auth(self, adapter: Adapter) -> None:
+    def expire_auth(self, adapter: AdapterT, sandbox: SandboxServer[SimulatorT] | None) -> None:
         """Make the provider refuse the adapter's current access token, so that its next call gets a 401.
 
-        While recording against the sandbox, act on ``self.sandbox.simulator``; on replay do nothing (the
-        cassette holds the 401).
+        Args:
+            adapter: The adapter under contract.
+            sandbox: The running sandbox while recording against it (act on ``sandbox.simulator``); ``None``
+                on replay (the cassette holds the 401) and live runs.
         """
         raise NotImplementedError(f"{type(self).__name__} does not implement expire_auth")
 
-    def break_auth(self, adapter: Adapter) -> None:
-        """Make the adapter's credentials permanently invalid, so that refreshing does not help."""
+    def break_auth(self, adapter: AdapterT, sandbox: SandboxServer[SimulatorT] | None) -> None:
+        """Make the adapter's credentials permanently invalid, so that refreshing does not help.
+
+        Args:
+            adapter: The adapter under contract.
+            sandbox: The running sandbox while recording against it, else ``None``.
+        """
         raise NotImplementedError(f"{type(self).__name__} does not implement break_auth")
 
-    def provoke_invalid_request(self, adapter: Adapter) -> None:
-        """Make one call the provider refuses as invalid (the kit expects ``InvalidRequest``)."""
+    def provoke_invalid_request(self, adapter: AdapterT, sandbox: SandboxServer[SimulatorT] | None) -> None:
+        """Make one call the provider refuses as invalid (the kit expects ``InvalidRequest``).
+
+        Args:
+            adapter: The adapter under contract.
+            sandbox: The running sandbox while recording against it, else ``None``.
+        """
         raise NotImplementedError(f"{type(self).__name__} does not implement provoke_invalid_request")
 
-    def provoke_conflict(self, adapter: Adapter) -> None:
-        """Make one call the provider refuses as a conflict (the kit expects ``Conflict``)."""
+    def provoke_conflict(self, adapter: AdapterT, sandbox: SandboxServer[SimulatorT] | None) -> None:
+        """Make one call the provider refuses as a conflict (the kit expects ``Conflict``).
+
+        Args:
+            adapter: The adapter under contract.
+            sandbox: The running sandbox while recording against it, else ``None``.
+        """
         raise NotImplementedError(f"{type(self).__name__} does not implement provoke_conflict")

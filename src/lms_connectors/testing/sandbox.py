@@ -46,8 +46,10 @@ import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Literal
+from typing import Any, Generic, Literal, Self
 from urllib.parse import parse_qs, parse_qsl, unquote, urlsplit
+
+from typing_extensions import TypeVar
 
 __all__ = [
     "Fault",
@@ -57,6 +59,7 @@ __all__ = [
     "SandboxResponse",
     "SandboxServer",
     "Simulator",
+    "SimulatorT",
 ]
 
 logger = logging.getLogger("lms_connectors.testing.sandbox")
@@ -447,10 +450,15 @@ class LoopbackHTTPServer(ThreadingHTTPServer):
         logger.debug("connection from %s ended with an error", client_address, exc_info=True)
 
 
-class SandboxServer:
+SimulatorT = TypeVar("SimulatorT", bound=Simulator, default=Simulator)
+"""The simulator a :class:`SandboxServer` serves (``SandboxServer[MySimulator].simulator`` is typed)."""
+
+
+class SandboxServer(Generic[SimulatorT]):
     """Serve a :class:`Simulator` on ``127.0.0.1`` (random port) in background threads.
 
-    Use it as a context manager, or call :meth:`start` and :meth:`stop`.
+    Use it as a context manager, or call :meth:`start` and :meth:`stop`. It is generic in the simulator, so
+    ``SandboxServer(MySimulator()).simulator`` is a ``MySimulator`` for the type checker.
 
     Args:
         simulator: The provider simulator to serve.
@@ -462,7 +470,7 @@ class SandboxServer:
         errors: Tracebacks of exceptions the simulator raised (each was answered with a 500).
     """
 
-    def __init__(self, simulator: Simulator) -> None:
+    def __init__(self, simulator: SimulatorT) -> None:
         self.simulator = simulator
         self.faults = FaultInjector()
         self.requests: list[SandboxRequest] = []
@@ -488,7 +496,7 @@ class SandboxServer:
             raise RuntimeError("the sandbox server is not running; call start() or use it as a context manager")
         return int(self._httpd.server_address[1])
 
-    def start(self) -> SandboxServer:
+    def start(self) -> Self:
         """Start serving; returns ``self``."""
         if self._httpd is not None:
             raise RuntimeError("the sandbox server is already running")
@@ -513,7 +521,7 @@ class SandboxServer:
         self._httpd = None
         self._thread = None
 
-    def __enter__(self) -> SandboxServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:

@@ -357,13 +357,7 @@ class GoogleCalendarAdapter(Adapter):
                 result[email] = self._busy_of(email, by_lower.get(email.lower()))
         return result
 
-    def close(self) -> None:
-        """Close the HTTP session."""
-        self.transport.close()
-
-    # -- provider extras ------------------------------------------------------------------------------
-
-    def ex_list_rooms(self, *, page_size: int | None = None, query: str | None = None) -> Iterator[Room]:
+    def list_rooms(self, *, page_size: int | None = None, query: str | None = None) -> Iterator[Room]:
         """The Workspace's room resources (Admin SDK Directory), page after page.
 
         :calls: ``GET admin/directory/v1/customer/{customer}/resources/calendars``
@@ -394,6 +388,12 @@ class GoogleCalendarAdapter(Adapter):
             return rooms, token if isinstance(token, str) else None
 
         return paginate_by_token(fetch_page)
+
+    def close(self) -> None:
+        """Close the HTTP session."""
+        self.transport.close()
+
+    # -- provider extras ------------------------------------------------------------------------------
 
     def ex_event_id(self, key: str) -> str:
         """The event id a create with ``key`` uses."""

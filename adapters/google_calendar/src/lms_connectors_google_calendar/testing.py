@@ -1,4 +1,4 @@
-"""Contract-kit harness of the Google Calendar adapter (used by ``contract_tests/test_google_calendar.py``).
+"""Contract-kit harness of the Google Calendar adapter (used by the package's ``tests/test_contract.py``).
 
 Recording against the sandbox serves :class:`~lms_connectors_google_calendar.sandbox.GoogleCalendarSimulator`
 on loopback: the Calendar API under ``/calendar/v3``, the Directory under ``/admin/directory/v1`` and the
@@ -19,12 +19,11 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from lms_connectors.adapter import Adapter
 from lms_connectors.errors import ConfigurationError
 from lms_connectors.http.auth import RefreshTokenAuth
 from lms_connectors.models import Session, TimeSlot
 from lms_connectors.testing.harness import ContractHarness
-from lms_connectors.testing.sandbox import Fault, Simulator
+from lms_connectors.testing.sandbox import Fault, SandboxServer
 from lms_connectors_google_calendar.adapter import GoogleCalendarAdapter
 from lms_connectors_google_calendar.config import (
     CALENDAR_BASE_URL,
@@ -53,8 +52,13 @@ RATE_LIMIT_BODY = {
 """Google's throttling answer: a 403 with reason ``rateLimitExceeded`` (and, usually, no Retry-After)."""
 
 
-class GoogleCalendarHarness(ContractHarness):
+_Sandbox = SandboxServer[GoogleCalendarSimulator] | None
+
+
+class GoogleCalendarHarness(ContractHarness[GoogleCalendarAdapter, GoogleCalendarSimulator]):
     """How the contract kit builds, records and breaks the Google Calendar adapter."""
+
+    adapter_class = GoogleCalendarAdapter
 
     adapter_name: ClassVar[str] = "google_calendar"
     canonical_base_url: ClassVar[str] = CALENDAR_BASE_URL
@@ -66,7 +70,7 @@ class GoogleCalendarHarness(ContractHarness):
     keeps: ClassVar[frozenset[str]] = frozenset({"timezone", "location", "capacity"})
     missing_external_id: ClassVar[str] = "contractmissing0"  # a well-formed base32hex id that names no event
 
-    def make_simulator(self) -> Simulator:
+    def make_simulator(self) -> GoogleCalendarSimulator:
         """A fresh Calendar simulator that knows the placeholder OAuth client and refresh token."""
         return GoogleCalendarSimulator(
             organizer=SANDBOX_ORGANIZER,
@@ -78,7 +82,7 @@ class GoogleCalendarHarness(ContractHarness):
             ],
         )
 
-    def build_adapter(self, base_url: str, *, sleep: Callable[[float], None]) -> Adapter:
+    def build_adapter(self, base_url: str, *, sleep: Callable[[float], None]) -> GoogleCalendarAdapter:
         """The adapter on Google's URLs (replay) or on the sandbox's (recording), with placeholder credentials."""
         root = base_url.rstrip("/")
         if root == self.canonical_base_url:
@@ -99,7 +103,7 @@ class GoogleCalendarHarness(ContractHarness):
         )
         return GoogleCalendarAdapter(config, sleep=sleep)
 
-    def live_adapter(self, *, sleep: Callable[[float], None]) -> Adapter:
+    def live_adapter(self, *, sleep: Callable[[float], None]) -> GoogleCalendarAdapter:
         """The adapter on a live Google account, from environment variables.
 
         OAuth refresh token: ``LMSC_GOOGLE_CLIENT_ID``, ``LMSC_GOOGLE_CLIENT_SECRET``, ``LMSC_GOOGLE_REFRESH_TOKEN``.
@@ -135,34 +139,32 @@ class GoogleCalendarHarness(ContractHarness):
         """Google's throttling answer: 403 ``rateLimitExceeded`` without Retry-After (the transport backs off)."""
         return Fault.throttle(status=403, retry_after=None, body=json.loads(json.dumps(RATE_LIMIT_BODY)))
 
-    def expire_auth(self, adapter: Adapter) -> None:
+    def expire_auth(self, adapter: GoogleCalendarAdapter, sandbox: _Sandbox) -> None:
         """Send a stale access token next: the API answers 401 and the adapter refreshes once.
 
         This works the same against the sandbox, on replay and against Google itself (which cannot be told to
         expire a token), so the recorded 401 is the provider's own answer to a token it does not accept.
         """
-        _google(adapter).auth.invalidate(STALE_ACCESS_TOKEN)
+        adapter.auth.invalidate(STALE_ACCESS_TOKEN)
 
-    def break_auth(self, adapter: Adapter) -> None:
+    def break_auth(self, adapter: GoogleCalendarAdapter, sandbox: _Sandbox) -> None:
         """Swap in a revoked refresh token and a stale access token: 401, then ``invalid_grant`` on refresh."""
-        google = _google(adapter)
-        if not isinstance(google.auth, RefreshTokenAuth):
+        if not isinstance(adapter.auth, RefreshTokenAuth):
             raise TypeError("break_auth needs the refresh-token flow")
-        google.auth.use_refresh_token(REVOKED_REFRESH_TOKEN)
-        google.auth.invalidate(STALE_ACCESS_TOKEN)
+        adapter.auth.use_refresh_token(REVOKED_REFRESH_TOKEN)
+        adapter.auth.invalidate(STALE_ACCESS_TOKEN)
 
-    def provoke_invalid_request(self, adapter: Adapter) -> None:
+    def provoke_invalid_request(self, adapter: GoogleCalendarAdapter, sandbox: _Sandbox) -> None:
         """List events ordered by start time without expanding recurrences: Google answers 400.
 
         Its message is "The requested ordering is not available for the particular query.". The SDK's own
         window checks refuse an inverted free/busy window before any call, so the provider is asked something
         only it can refuse.
         """
-        google = _google(adapter)
-        calendar = quote(google.config.calendar_id, safe="")
-        google.transport.request_json("GET", f"calendars/{calendar}/events", params={"orderBy": "startTime"})
+        calendar = quote(adapter.config.calendar_id, safe="")
+        adapter.transport.request_json("GET", f"calendars/{calendar}/events", params={"orderBy": "startTime"})
 
-    def provoke_conflict(self, adapter: Adapter) -> None:
+    def provoke_conflict(self, adapter: GoogleCalendarAdapter, sandbox: _Sandbox) -> None:
         """Create, cancel, and create again under the same key: Google never reuses a deleted event's id (409)."""
         start = datetime(2027, 5, 4, 10, 0, tzinfo=ZoneInfo("America/New_York"))
         session = Session(
@@ -174,11 +176,3 @@ class GoogleCalendarHarness(ContractHarness):
         ref = adapter.create_session(session, key=key)
         adapter.cancel_session(ref, notify=False)
         adapter.create_session(session, key=key)
-
-
-def _google(adapter: Adapter) -> GoogleCalendarAdapter:
-    if not isinstance(adapter, GoogleCalendarAdapter):
-        raise TypeError(f"expected a GoogleCalendarAdapter, got {type(adapter).__name__}")
-    return adapter
-
-

@@ -387,13 +387,7 @@ class MicrosoftGraphAdapter(Adapter):
             check("rooms", rooms)
         return checks
 
-    def close(self) -> None:
-        """Close the HTTP session."""
-        self.transport.close()
-
-    # -- provider extras ------------------------------------------------------------------------------
-
-    def ex_list_rooms(self, *, page_size: int | None = None) -> Iterator[Room]:
+    def list_rooms(self, *, page_size: int | None = None) -> Iterator[Room]:
         """The tenant's rooms (``capacity``, building, floor, accessibility), page after page.
 
         :calls: ``GET places/microsoft.graph.room`` and its ``@odata.nextLink`` pages.
@@ -408,6 +402,12 @@ class MicrosoftGraphAdapter(Adapter):
             return [_room(item) for item in _page_items(page)], _next_link(page)
 
         return paginate_by_next_url(fetch_page, self.transport.url_for("places/microsoft.graph.room"))
+
+    def close(self) -> None:
+        """Close the HTTP session."""
+        self.transport.close()
+
+    # -- provider extras ------------------------------------------------------------------------------
 
     def ex_changes(self, start: datetime, end: datetime, *, delta_link: str | None = None) -> DeltaPage:
         """What changed in Outlook in ``[start, end)`` since ``delta_link`` (everything on the first round).

@@ -1,4 +1,4 @@
-"""Contract-kit harness of the Microsoft Graph adapter (used by ``contract_tests/test_microsoft_graph.py``).
+"""Contract-kit harness of the Microsoft Graph adapter (used by the package's ``tests/test_contract.py``).
 
 Recording against the sandbox serves :class:`~lms_connectors_microsoft_graph.sandbox.GraphSimulator` on
 loopback: Graph under ``/v1.0`` and the identity platform under ``/login``;
@@ -17,11 +17,10 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
-from lms_connectors.adapter import Adapter
 from lms_connectors.errors import ConfigurationError
 from lms_connectors.models import Session, TimeSlot
 from lms_connectors.testing.harness import ContractHarness
-from lms_connectors.testing.sandbox import Fault, Simulator
+from lms_connectors.testing.sandbox import Fault, SandboxServer
 from lms_connectors_microsoft_graph.adapter import MicrosoftGraphAdapter
 from lms_connectors_microsoft_graph.config import GRAPH_BASE_URL, LOGIN_BASE_URL, MicrosoftGraphConfig
 from lms_connectors_microsoft_graph.sandbox import GraphSimulator, SimulatedRoom
@@ -44,8 +43,13 @@ MAILBOX_CONCURRENCY_BODY = {
 """Outlook's answer to a fifth concurrent request to one mailbox (HTTP 429), as reported publicly."""
 
 
-class MicrosoftGraphHarness(ContractHarness):
+_Sandbox = SandboxServer[GraphSimulator] | None
+
+
+class MicrosoftGraphHarness(ContractHarness[MicrosoftGraphAdapter, GraphSimulator]):
     """How the contract kit builds, records and breaks the Microsoft Graph adapter."""
+
+    adapter_class = MicrosoftGraphAdapter
 
     adapter_name: ClassVar[str] = "microsoft_graph"
     canonical_base_url: ClassVar[str] = GRAPH_BASE_URL
@@ -53,7 +57,7 @@ class MicrosoftGraphHarness(ContractHarness):
     keeps: ClassVar[frozenset[str]] = frozenset({"timezone", "location", "capacity"})
     missing_external_id: ClassVar[str] = "AAkALgAAAAAAHYQDEapmEc2byACqAC-EWg0Acontractmissing0"
 
-    def make_simulator(self) -> Simulator:
+    def make_simulator(self) -> GraphSimulator:
         """A fresh Graph simulator that knows the placeholder application and two rooms."""
         return GraphSimulator(
             tenant_id=PLACEHOLDER_TENANT,
@@ -62,7 +66,7 @@ class MicrosoftGraphHarness(ContractHarness):
             rooms=SANDBOX_ROOMS,
         )
 
-    def build_adapter(self, base_url: str, *, sleep: Callable[[float], None]) -> Adapter:
+    def build_adapter(self, base_url: str, *, sleep: Callable[[float], None]) -> MicrosoftGraphAdapter:
         """The adapter on Microsoft's URLs (replay) or on the sandbox's (recording), with placeholder credentials."""
         root = base_url.rstrip("/")
         if root == self.canonical_base_url:
@@ -80,7 +84,7 @@ class MicrosoftGraphHarness(ContractHarness):
         )
         return MicrosoftGraphAdapter(config, sleep=sleep)
 
-    def live_adapter(self, *, sleep: Callable[[float], None]) -> Adapter:
+    def live_adapter(self, *, sleep: Callable[[float], None]) -> MicrosoftGraphAdapter:
         """The adapter on a live tenant, from environment variables.
 
         ``LMSC_GRAPH_TENANT_ID``, ``LMSC_GRAPH_CLIENT_ID``, ``LMSC_GRAPH_CLIENT_SECRET`` and
@@ -104,52 +108,40 @@ class MicrosoftGraphHarness(ContractHarness):
         """Outlook's mailbox-concurrency refusal: 429 ``ApplicationThrottled`` with a fractional ``Retry-After``."""
         return Fault.throttle(429, retry_after="1.5", body=dict(MAILBOX_CONCURRENCY_BODY))
 
-    def expire_auth(self, adapter: Adapter) -> None:
+    def expire_auth(self, adapter: MicrosoftGraphAdapter, sandbox: _Sandbox) -> None:
         """Expire every token the sandbox issued: the next call gets 401 and msal fetches a new one.
 
         On replay the cassette holds the 401; against a live tenant a token cannot be expired on demand, so the
         part records nothing special there.
         """
-        if self.sandbox is not None:
-            simulator = self.sandbox.simulator
-            assert isinstance(simulator, GraphSimulator)
-            simulator.expire_tokens()
+        if sandbox is not None:
+            sandbox.simulator.expire_tokens()
 
-    def break_auth(self, adapter: Adapter) -> None:
+    def break_auth(self, adapter: MicrosoftGraphAdapter, sandbox: _Sandbox) -> None:
         """Revoke the application's secret and expire its tokens: 401, then ``invalid_client`` on refresh."""
-        if self.sandbox is not None:
-            simulator = self.sandbox.simulator
-            assert isinstance(simulator, GraphSimulator)
-            simulator.revoke_application(PLACEHOLDER_CLIENT_ID)
+        if sandbox is not None:
+            sandbox.simulator.revoke_application(PLACEHOLDER_CLIENT_ID)
 
-    def provoke_invalid_request(self, adapter: Adapter) -> None:
+    def provoke_invalid_request(self, adapter: MicrosoftGraphAdapter, sandbox: _Sandbox) -> None:
         """Ask for a calendar view without its time window: Graph answers 400 ``ErrorInvalidParameter``."""
-        graph = _graph(adapter)
-        graph.call("GET", f"users/{graph.config.organizer}/calendarView")
+        adapter.call("GET", f"users/{adapter.config.organizer}/calendarView")
 
-    def provoke_conflict(self, adapter: Adapter) -> None:
+    def provoke_conflict(self, adapter: MicrosoftGraphAdapter, sandbox: _Sandbox) -> None:
         """Reschedule with a stale etag after someone else moved the event: a 412 the adapter turns into Conflict."""
-        graph = _graph(adapter)
         session = Session(id="contract-typed-errors-conflict", title="Contract typed errors conflict",
                           slot=_slot(4))
-        ref = graph.create_session(session, key=f"{session.id}.{self.adapter_name}.g1", fresh=True)
+        ref = adapter.create_session(session, key=f"{session.id}.{self.adapter_name}.g1", fresh=True)
         # Someone moves the event in Outlook: a PATCH with the event's current etag, as Outlook's own client does.
-        current = graph.call("GET", f"users/{graph.config.organizer}/events/{ref.external_id}")
-        graph.call(
+        current = adapter.call("GET", f"users/{adapter.config.organizer}/events/{ref.external_id}")
+        adapter.call(
             "PATCH",
-            f"users/{graph.config.organizer}/events/{ref.external_id}",
+            f"users/{adapter.config.organizer}/events/{ref.external_id}",
             json={"subject": "Moved in Outlook"},
             headers={"If-Match": current["@odata.etag"]},
         )
-        graph.reschedule_session(ref, session.rescheduled(_slot(5)))
+        adapter.reschedule_session(ref, session.rescheduled(_slot(5)))
 
 
 def _slot(day: int) -> TimeSlot:
     start = datetime(2027, 5, day, 10, 0, tzinfo=ZoneInfo("America/New_York"))
     return TimeSlot(start=start, end=start + timedelta(hours=1), timezone="America/New_York")
-
-
-def _graph(adapter: Adapter) -> MicrosoftGraphAdapter:
-    if not isinstance(adapter, MicrosoftGraphAdapter):
-        raise TypeError(f"expected a MicrosoftGraphAdapter, got {type(adapter).__name__}")
-    return adapter

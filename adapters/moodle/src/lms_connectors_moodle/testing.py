@@ -12,10 +12,9 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl
 
-from lms_connectors.adapter import Adapter
 from lms_connectors.errors import ConfigurationError
 from lms_connectors.testing.harness import ContractHarness
-from lms_connectors.testing.sandbox import Simulator
+from lms_connectors.testing.sandbox import SandboxServer
 from lms_connectors_moodle.adapter import MoodleAdapter
 from lms_connectors_moodle.config import MoodleConfig
 from lms_connectors_moodle.sandbox import MoodleSimulator
@@ -33,8 +32,13 @@ def _adapter(base_url: str, token: str, course_id: int, sleep: Callable[[float],
     return MoodleAdapter(config, sleep=sleep)
 
 
-class MoodleHarness(ContractHarness):
+_Sandbox = SandboxServer[MoodleSimulator] | None
+
+
+class MoodleHarness(ContractHarness[MoodleAdapter, MoodleSimulator]):
     """How the acceptance matrix drives the Moodle adapter."""
+
+    adapter_class = MoodleAdapter
 
     adapter_name: ClassVar[str] = "moodle"
     canonical_base_url: ClassVar[str] = "https://moodle.example.edu"
@@ -56,18 +60,18 @@ class MoodleHarness(ContractHarness):
             return None
         return repr(sorted(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True)))
 
-    def make_simulator(self) -> Simulator:
+    def make_simulator(self) -> MoodleSimulator:
         """A fresh site: admin token, course 2 ``ILT-101`` starting 2027-01-01."""
         simulator = MoodleSimulator(tokens={SANDBOX_TOKEN: "admin"}, site_timezone="Europe/London")
         course_id = simulator.site.add_course("ILT-101", "Instructor-led Safety Fundamentals", startdate=1798761600)
         assert course_id == SANDBOX_COURSE_ID
         return simulator
 
-    def build_adapter(self, base_url: str, *, sleep: Callable[[float], None]) -> Adapter:
+    def build_adapter(self, base_url: str, *, sleep: Callable[[float], None]) -> MoodleAdapter:
         """The adapter with the placeholder token."""
         return _adapter(base_url, SANDBOX_TOKEN, SANDBOX_COURSE_ID, sleep)
 
-    def live_adapter(self, *, sleep: Callable[[float], None]) -> Adapter:
+    def live_adapter(self, *, sleep: Callable[[float], None]) -> MoodleAdapter:
         """The adapter for a live Moodle, from environment variables."""
         try:
             url = os.environ["LMS_CONNECTORS_MOODLE_URL"]
@@ -88,17 +92,15 @@ class MoodleHarness(ContractHarness):
         token = os.environ.get("LMS_CONNECTORS_MOODLE_TOKEN")
         return [SANDBOX_TOKEN, *([token] if token else [])]
 
-    def provoke_invalid_request(self, adapter: Adapter) -> None:
+    def provoke_invalid_request(self, adapter: MoodleAdapter, sandbox: _Sandbox) -> None:
         """An event name with HTML tags: PARAM_TEXT refuses it (``invalidparameter``)."""
-        assert isinstance(adapter, MoodleAdapter)
         adapter.ex_call("core_calendar_create_calendar_events", {"events": [
             {"name": "<b>Contract</b> invalid", "courseid": SANDBOX_COURSE_ID, "eventtype": "course",
              "timestart": 1802000000},
         ]})
 
-    def provoke_conflict(self, adapter: Adapter) -> None:
+    def provoke_conflict(self, adapter: MoodleAdapter, sandbox: _Sandbox) -> None:
         """A second group with the same ID number (``idnumbertaken``)."""
-        assert isinstance(adapter, MoodleAdapter)
         for name in ("Contract conflict A", "Contract conflict B"):
             adapter.ex_call("core_group_create_groups", {"groups": [
                 {"courseid": SANDBOX_COURSE_ID, "name": name, "description": "", "idnumber": "contract-conflict"},

@@ -1,6 +1,6 @@
 """The Zoom adapter's contract harness: the Zoom simulator, and the adapter wired to it or to a live account.
 
-Used by the contract kit (``contract_tests/test_zoom.py``), by ``lms-connectors demo``, and by anyone who wants
+Used by the contract kit (the package's ``tests/test_contract.py``), by ``lms-connectors demo``, and by anyone who wants
 to exercise the adapter without a Zoom account::
 
     harness = ZoomHarness()
@@ -18,12 +18,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from lms_connectors.adapter import Adapter
 from lms_connectors.errors import ConfigurationError
 from lms_connectors.http.token_cache import CachedToken
 from lms_connectors.models import Modality, Person, Session, TimeSlot
 from lms_connectors.testing.harness import ContractHarness
-from lms_connectors.testing.sandbox import Fault
+from lms_connectors.testing.sandbox import Fault, SandboxServer
 from lms_connectors.testing.simclock import SimClock
 from lms_connectors_zoom.adapter import ZoomAdapter
 from lms_connectors_zoom.config import API_BASE_URL, TOKEN_URL, ZoomConfig
@@ -41,16 +40,13 @@ _LIVE_ENV = ("ZOOM_ACCOUNT_ID", "ZOOM_CLIENT_ID", "ZOOM_CLIENT_SECRET")
 # The simulator's clock while recording: the contract sessions (2027) stay "upcoming" whenever cassettes are
 # re-recorded, and the recorded answers do not change from one recording to the next.
 _RECORDING_NOW = datetime(2027, 1, 4, 12, 0, tzinfo=UTC)
+_Sandbox = SandboxServer[ZoomSimulator] | None
 
 
-def _zoom(adapter: Adapter) -> ZoomAdapter:
-    if not isinstance(adapter, ZoomAdapter):
-        raise TypeError(f"expected a ZoomAdapter, got {type(adapter).__name__}")
-    return adapter
-
-
-class ZoomHarness(ContractHarness):
+class ZoomHarness(ContractHarness[ZoomAdapter, ZoomSimulator]):
     """Contract harness of the Zoom adapter."""
+
+    adapter_class = ZoomAdapter
 
     adapter_name: ClassVar[str] = "zoom"
     canonical_base_url: ClassVar[str] = API_BASE_URL
@@ -118,26 +114,25 @@ class ZoomHarness(ContractHarness):
             headers={"Retry-After": "1", "X-RateLimit-Type": "QPS", "X-RateLimit-Category": "Medium"},
         )
 
-    def expire_auth(self, adapter: Adapter) -> None:
+    def expire_auth(self, adapter: ZoomAdapter, sandbox: _Sandbox) -> None:
         """Make the next call carry a token Zoom refuses (401 code 124), so that the adapter refreshes once.
 
         The refused token is placed in the adapter's token cache, exactly as if another worker had stored a token
         that has since expired; the adapter picks it up, is refused, and mints a new one.
         """
-        auth = _zoom(adapter).auth
+        auth = adapter.auth
         assert auth.cache is not None  # the adapter always has one (its memory by default)
         with auth.cache.lock():
             auth.cache.store(auth.cache_key, CachedToken(_REFUSED_TOKEN, expires_at=4_102_444_800.0))
         auth.invalidate()
 
-    def break_auth(self, adapter: Adapter) -> None:
+    def break_auth(self, adapter: ZoomAdapter, sandbox: _Sandbox) -> None:
         """Refuse the current token and make the app's credentials invalid, so that refreshing fails too."""
-        self.expire_auth(adapter)
-        _zoom(adapter).auth.rotate_client_secret("lmsc-wrong-secret")
+        self.expire_auth(adapter, sandbox)
+        adapter.auth.rotate_client_secret("lmsc-wrong-secret")
 
-    def provoke_invalid_request(self, adapter: Adapter) -> None:
+    def provoke_invalid_request(self, adapter: ZoomAdapter, sandbox: _Sandbox) -> None:
         """Register the meeting's own host, which Zoom refuses (code 3027); the meeting is deleted after."""
-        zoom = _zoom(adapter)
         start = datetime(2027, 2, 11, 14, 0, tzinfo=UTC)
         session = Session(
             id="contract-typed-errors-host",
@@ -145,13 +140,12 @@ class ZoomHarness(ContractHarness):
             slot=TimeSlot(start=start, end=start.replace(hour=15), timezone="UTC"),
             modality=Modality.VIRTUAL,
         )
-        ref = zoom.create_session(session, key=f"{session.id}.{zoom.name}.g1")
+        ref = adapter.create_session(session, key=f"{session.id}.{adapter.name}.g1")
         try:
-            zoom.enrol(ref, session, [Person(email=self._host_email, name="Meeting Host")])
+            adapter.enrol(ref, session, [Person(email=self._host_email, name="Meeting Host")])
         finally:
-            zoom.cancel_session(ref, notify=False)
+            adapter.cancel_session(ref, notify=False)
 
     def session_extras(self) -> dict[str, Any]:
         """Zoom needs nothing beyond the standard session fields."""
         return {}
-

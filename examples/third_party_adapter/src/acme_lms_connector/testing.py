@@ -1,6 +1,7 @@
 """The Acme LMS contract harness: how the lms-connectors contract kit builds, records and breaks this adapter.
 
-Its contract test is one line (see ``tests/test_contract.py``)::
+Its contract test is one line (see ``tests/test_contract.py``; the cassettes sit beside it in
+``tests/cassettes/acme_lms/``)::
 
     class TestAcmeLmsContract(AdapterContract):
         harness = AcmeLmsHarness()
@@ -19,26 +20,22 @@ from zoneinfo import ZoneInfo
 from acme_lms_connector.adapter import AcmeLmsAdapter
 from acme_lms_connector.config import API_BASE_URL, AcmeLmsConfig
 from acme_lms_connector.simulator import AcmeLmsSimulator
-from lms_connectors.adapter import Adapter
 from lms_connectors.models import Session, TimeSlot
 from lms_connectors.testing.harness import ContractHarness
-from lms_connectors.testing.sandbox import Fault
+from lms_connectors.testing.sandbox import Fault, SandboxServer
 
 __all__ = ["AcmeLmsHarness"]
 
 # The simulator's integration; placeholders, also used on replay (cassettes never hold them).
 PLACEHOLDER_CLIENT_ID = "acme-contract-client"
 PLACEHOLDER_CLIENT_SECRET = "acme-placeholder-secret"
+_Sandbox = SandboxServer[AcmeLmsSimulator] | None
 
 
-def _acme(adapter: Adapter) -> AcmeLmsAdapter:
-    if not isinstance(adapter, AcmeLmsAdapter):
-        raise TypeError(f"expected an AcmeLmsAdapter, got {type(adapter).__name__}")
-    return adapter
-
-
-class AcmeLmsHarness(ContractHarness):
+class AcmeLmsHarness(ContractHarness[AcmeLmsAdapter, AcmeLmsSimulator]):
     """Contract harness of the Acme LMS adapter."""
+
+    adapter_class = AcmeLmsAdapter
 
     adapter_name: ClassVar[str] = "acme_lms"
     canonical_base_url: ClassVar[str] = API_BASE_URL
@@ -68,37 +65,30 @@ class AcmeLmsHarness(ContractHarness):
             429, retry_after="2", body={"error": {"code": "rate_limited", "message": "Too many requests"}}
         )
 
-    def expire_auth(self, adapter: Adapter) -> None:
+    def expire_auth(self, adapter: AcmeLmsAdapter, sandbox: _Sandbox) -> None:
         """The tenant expires the adapter's token (on replay the cassette already holds the 401)."""
-        _acme(adapter)
-        if self.sandbox is not None:
-            simulator = self.sandbox.simulator
-            assert isinstance(simulator, AcmeLmsSimulator)
-            simulator.revoke_tokens()
+        if sandbox is not None:
+            sandbox.simulator.revoke_tokens()
 
-    def break_auth(self, adapter: Adapter) -> None:
+    def break_auth(self, adapter: AcmeLmsAdapter, sandbox: _Sandbox) -> None:
         """The tenant's admin rotates the integration's secret: the token goes, and no new one is issued."""
-        _acme(adapter)
-        if self.sandbox is not None:
-            simulator = self.sandbox.simulator
-            assert isinstance(simulator, AcmeLmsSimulator)
-            simulator.rotate_client_secret()
+        if sandbox is not None:
+            sandbox.simulator.rotate_client_secret()
 
-    def provoke_invalid_request(self, adapter: Adapter) -> None:
+    def provoke_invalid_request(self, adapter: AcmeLmsAdapter, sandbox: _Sandbox) -> None:
         """Ask for a page larger than Acme allows (page_size 1 to 100): ``422 validation_failed``."""
         zone = ZoneInfo("UTC")
         list(
-            _acme(adapter).list_sessions(
+            adapter.list_sessions(
                 datetime(2027, 1, 1, tzinfo=zone), datetime(2027, 2, 1, tzinfo=zone), page_size=500
             )
         )
 
-    def provoke_conflict(self, adapter: Adapter) -> None:
+    def provoke_conflict(self, adapter: AcmeLmsAdapter, sandbox: _Sandbox) -> None:
         """Reuse an idempotency key for a different session: ``409 idempotency_key_reused``."""
-        acme = _acme(adapter)
         start = datetime(2027, 5, 3, 9, 0, tzinfo=ZoneInfo("Europe/London"))
         slot = TimeSlot(start=start, end=start.replace(hour=10), timezone="Europe/London")
         session = Session(id="contract-conflict", title="Contract conflict", slot=slot)
         key = "contract-conflict.acme_lms.g1"
-        acme.create_session(session, key=key)
-        acme.create_session(session.model_copy(update={"title": "Contract conflict, another session"}), key=key)
+        adapter.create_session(session, key=key)
+        adapter.create_session(session.model_copy(update={"title": "Contract conflict, another session"}), key=key)
