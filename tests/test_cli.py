@@ -262,9 +262,10 @@ def test_demo_in_a_folder_that_is_a_file_is_a_clean_error(tmp_path: Path) -> Non
     assert isinstance(result.exception, SystemExit)
 
 
-def test_matrix_outside_a_checkout_says_where_it_looked(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["matrix", "--cassettes", str(tmp_path / "none")])
-    assert result.exit_code == 1 and "no cassette folder at" in result.output
+def test_matrix_without_results_says_where_it_looked_and_how_to_make_them(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["matrix", "--results", str(tmp_path / "none.json")])
+    assert result.exit_code == 1 and f"cannot read contract results {tmp_path / 'none.json'}" in result.output
+    assert "pytest -m lmsc_contract --lmsc-results=" in result.output
 
 
 def test_adapters_with_none_installed_says_how_to_install_one(monkeypatch: pytest.MonkeyPatch) -> None:
