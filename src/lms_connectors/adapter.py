@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import abc
 import inspect
+import itertools
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -152,8 +153,10 @@ class CreateTrace:
     def as_detail(self) -> dict[str, object]:
         """The trace as an audit entry's detail."""
         return {
+            # A look-up that raised has a reason and no result: it is the last one, and says so.
             "lookups": [
-                {"reason": reason, "found": found} for reason, found in zip(self.looked_up, self.found, strict=True)
+                {"reason": reason, "found": found}
+                for reason, found in itertools.zip_longest(self.looked_up, self.found, fillvalue="(look-up failed)")
             ],
             "lost_answers": list(self.lost_answers),
             "attempts": self.attempts,

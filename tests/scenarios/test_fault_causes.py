@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from lms_connectors.adapter import Adapter
-from lms_connectors.errors import MalformedResponse, TransientError, ValidationError
+from lms_connectors.errors import MalformedResponse, SchedulingFailed, TransientError, ValidationError
 from lms_connectors.models import Modality, Person, Session, TimeSlot
 from lms_connectors.registry import load_harness
 from lms_connectors.scheduler import Scheduler
@@ -303,3 +303,12 @@ def test_a_slot_shown_in_an_unknown_zone_is_a_validation_error() -> None:
         slot.local_start("Mars/Olympus_Mons")
     with pytest.raises(ValidationError):
         slot.local_end("../etc/passwd")
+
+
+def test_a_create_whose_look_up_failed_is_audited_not_a_value_error(leg: Callable[[str], Leg]) -> None:
+    zoom = leg("zoom")
+    zoom.proxy.script("unavailable", method="GET", path="/meetings$", times=50)  # every look-up fails
+    ledger = MemoryLedger()
+    with pytest.raises(SchedulingFailed):
+        Scheduler([zoom.adapter], ledger).schedule(_session("zoom"))
+    assert [e.action for e in ledger.iter_audit()][-1] == "schedule_failed"
