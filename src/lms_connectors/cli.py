@@ -1,4 +1,4 @@
-"""The ``lms-connectors`` command: ``demo``, ``adapters``, ``doctor``, ``audit`` and ``matrix``.
+"""The ``lms-connectors`` command: ``demo``, ``adapters``, ``doctor``, ``sync``, ``audit`` and ``matrix``.
 
 Built with typer (argument parsing, help) and rich (progress lines and tables); imports of adapters and of
 the demo happen inside the commands so that ``lms-connectors --help`` stays instant.
@@ -181,14 +181,7 @@ def doctor(
     """Check an adapter's configuration against the live provider (site info, permissions, zone)."""
     from lms_connectors.registry import create_adapter
 
-    try:
-        settings: Any = json.loads(config.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise _fail("doctor", f"cannot read the configuration file {config}: {exc.strerror or exc}") from exc
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise _fail("doctor", f"{config} is not valid JSON: {exc}") from exc
-    if not isinstance(settings, dict):
-        raise _fail("doctor", f"{config} must hold a JSON object of settings, not {type(settings).__name__}")
+    settings = _json_object(config, "doctor", "settings")
     try:
         instance = create_adapter(adapter, settings)
         checks = instance.diagnose()
@@ -202,6 +195,69 @@ def doctor(
         table.add_row(check.name, "[green]ok[/green]" if check.ok else "[red]FAIL[/red]", check.detail)
     console.print(table)
     if not all(check.ok for check in checks):
+        raise typer.Exit(1)
+
+
+def _json_object(path: Path, command: str, what: str) -> dict[str, Any]:
+    """The JSON object in ``path``, or a one-line failure of ``command``."""
+    try:
+        value: Any = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise _fail(command, f"cannot read the configuration file {path}: {exc.strerror or exc}") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise _fail(command, f"{path} is not valid JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise _fail(command, f"{path} must hold a JSON object of {what}, not {type(value).__name__}")
+    return value
+
+
+@app.command()
+def sync(
+    config: Annotated[
+        Path, typer.Option(help="JSON file: an object mapping each adapter's name to that adapter's configuration.")
+    ],
+    ledger: Annotated[Path, typer.Option(help="The SQLite ledger file.")] = Path("lms-connectors-ledger.sqlite3"),
+) -> None:
+    """Make every provider equal the ledger, for every session: after failures, one sync converges.
+
+    Each session's objects are read back; gone ones are made again, moved ones moved to the ledger's slot,
+    rosters reconciled (uncertain pushes included), cancels in progress finished, and what failed creates left
+    removed. One progress line per session; exit status 1 if any session could not be synced.
+    """
+    from lms_connectors.registry import create_adapter
+    from lms_connectors.scheduler import ProgressEvent, Scheduler
+    from lms_connectors.store.sqlite import SQLiteLedger
+
+    if not ledger.is_file():
+        raise _fail("sync", f"no ledger at {ledger}")
+    configs = _json_object(config, "sync", "adapter configurations")
+    adapters = []
+    try:
+        for name, settings in configs.items():
+            if not isinstance(settings, dict):
+                raise _fail("sync", f"the configuration of {name!r} in {config} must be a JSON object")
+            adapters.append(create_adapter(name, settings))
+    except ConnectorError as exc:
+        raise _fail("sync", exc) from exc
+
+    def show(event: ProgressEvent) -> None:
+        colour = {"done": "green", "failed": "red"}.get(event.outcome, "white")
+        where = event.provider or "ledger"
+        console.print(
+            f"  [{colour}]{event.outcome:>9}[/{colour}]  {event.action:<10} {where:<16} {event.session_id}"
+            + (f"  [dim]{event.detail}[/dim]" if event.detail else ""),
+            soft_wrap=True,
+        )
+
+    store = SQLiteLedger(ledger)
+    try:
+        summary = Scheduler(adapters, store, on_progress=show).sync_all()
+    finally:
+        store.close()
+        for adapter in adapters:
+            adapter.close()
+    console.print(f"synced: {len(summary.synced)}, failed: {len(summary.failed)}", soft_wrap=True)
+    if summary.failed:
         raise typer.Exit(1)
 
 
