@@ -39,10 +39,10 @@ from lms_connectors.errors import (
 from lms_connectors.http.pagination import paginate_by_next_url
 from lms_connectors.models import Person, ProviderRef, ProviderSession, Room, RosterMember, Session
 from lms_connectors.timezones import require_window
-from lms_connectors_microsoft_graph.auth import MsalClientCredentials, TransportHttpClient, classify_login_response
+from lms_connectors_microsoft_graph.auth import MsalClientCredentials, TransportHttpClient
 from lms_connectors_microsoft_graph.batch import BatchItem, run_batch
 from lms_connectors_microsoft_graph.config import MicrosoftGraphConfig
-from lms_connectors_microsoft_graph.errors import classify_graph_response
+from lms_connectors_microsoft_graph.errors import classify_graph_response, classify_login_response
 from lms_connectors_microsoft_graph.limiter import MailboxLimiter
 from lms_connectors_microsoft_graph.mapping import (
     PROVIDER,
@@ -75,7 +75,7 @@ class DeltaPage:
     """What changed in the organizer's calendar window since the last delta round.
 
     Attributes:
-        changed: Sessions of this SDK created or changed (moved, retitled, answered) in Outlook.
+        changed: Events created or changed (moved, retitled, answered) in the window; match ids with the ledger.
         removed: Ids of events deleted or cancelled since.
         delta_link: Pass it to the next :meth:`MicrosoftGraphAdapter.ex_changes` call.
     """
@@ -159,7 +159,10 @@ class MicrosoftGraphAdapter(Adapter):
             TransientError: Outlook had not attached the Teams link in time.
         """
         body = event_body(session, key=key)
-        event = self._as_event(self._call("POST", self._events_path(), json=body, operation="events.create"))
+        event = self._as_event(self.call("POST", self._events_path(), json=body, operation="events.create"))
+        # Graph answers a create without the extended properties (they come only with $expand): they are the
+        # ones just written, and the ref needs them (key, meta).
+        event.setdefault("singleValueExtendedProperties", body["singleValueExtendedProperties"])
         try:
             event = self._await_outlook(event, session)
         except ConnectorError:
@@ -228,7 +231,7 @@ class MicrosoftGraphAdapter(Adapter):
         self._etags.pop(ref.external_id, None)
         if notify:
             try:
-                self._call(
+                self.call(
                     "POST",
                     f"{self._event_path(ref.external_id)}/cancel",
                     json={"comment": self.config.cancel_comment},
@@ -303,7 +306,7 @@ class MicrosoftGraphAdapter(Adapter):
         def fetch_page(url: str) -> tuple[list[ProviderSession], str | None]:
             nonlocal calls
             calls += 1
-            page = self._call("GET", url, params=params if calls == 1 else None, operation="calendarView.list")
+            page = self.call("GET", url, params=params if calls == 1 else None, operation="calendarView.list")
             items = _page_items(page)
             sessions = [
                 provider_session(item, self.config.organizer)
@@ -334,7 +337,7 @@ class MicrosoftGraphAdapter(Adapter):
                 "endTime": {"dateTime": _utc_naive(end), "timeZone": "UTC"},
                 "availabilityViewInterval": 15,
             }
-            answer = self._call(
+            answer = self.call(
                 "POST", self._mailbox_path("calendar/getSchedule"), json=body, idempotent=True,
                 operation="calendar.getSchedule",
             )
@@ -364,12 +367,12 @@ class MicrosoftGraphAdapter(Adapter):
             return "client credentials accepted by the identity platform"
 
         def mailbox() -> str:
-            user = self._call("GET", self._mailbox_path(""), params={"$select": "id,mail,userPrincipalName"},
+            user = self.call("GET", self._mailbox_path(""), params={"$select": "id,mail,userPrincipalName"},
                               operation="users.get")
             return f"organizer mailbox {user.get('mail') or user.get('userPrincipalName') or user.get('id')}"
 
         def calendar() -> str:
-            found = self._call("GET", self._mailbox_path("calendar"), params={"$select": "id,canEdit,owner"},
+            found = self.call("GET", self._mailbox_path("calendar"), params={"$select": "id,canEdit,owner"},
                                operation="calendar.get")
             if not found.get("canEdit", True):
                 raise InvalidRequest("the application may read but not write the organizer's calendar",
@@ -377,7 +380,7 @@ class MicrosoftGraphAdapter(Adapter):
             return "Calendars.ReadWrite: the organizer's calendar is writable (application access policy allows it)"
 
         def rooms() -> str:
-            self._call("GET", "places/microsoft.graph.room", params={"$top": 1}, operation="places.rooms")
+            self.call("GET", "places/microsoft.graph.room", params={"$top": 1}, operation="places.rooms")
             return "Place.Read.All: rooms can be listed"
 
         check("token", token)
@@ -398,7 +401,7 @@ class MicrosoftGraphAdapter(Adapter):
         def fetch_page(url: str) -> tuple[list[Room], str | None]:
             nonlocal calls
             calls += 1
-            page = self._call("GET", url, params=params if calls == 1 else None, operation="places.rooms")
+            page = self.call("GET", url, params=params if calls == 1 else None, operation="places.rooms")
             return [_room(item) for item in _page_items(page)], _next_link(page)
 
         return paginate_by_next_url(fetch_page, self.transport.url_for("places/microsoft.graph.room"))
@@ -415,8 +418,9 @@ class MicrosoftGraphAdapter(Adapter):
         :calls: ``GET users/{mailbox}/calendarView/delta?startDateTime&endDateTime`` (or the ``delta_link``) and
         its ``@odata.nextLink`` pages, until Graph answers an ``@odata.deltaLink``.
 
-        Only events of this SDK are reported as changed; an event removed from the window (deleted, cancelled)
-        comes as ``@removed`` and is reported by id. Keep ``delta_link`` for the next round.
+        Delta answers cannot ``$expand`` extended properties, so every changed event of the mailbox is reported:
+        match their ids with the ledger's refs. An event removed from the window (deleted, cancelled) comes as
+        ``@removed`` and is reported by id. Keep ``delta_link`` for the next round.
         """
         if delta_link is None:
             require_window(start, end)
@@ -431,12 +435,12 @@ class MicrosoftGraphAdapter(Adapter):
             if url in seen:
                 raise MalformedResponse("calendarView/delta sent the same page link twice", provider=self.name)
             seen.add(url)
-            page = self._call("GET", url, params=params, operation="calendarView.delta")
+            page = self.call("GET", url, params=params, operation="calendarView.delta")
             params = None
             for item in _page_items(page):
                 if "@removed" in item or item.get("isCancelled"):
                     removed.append(str(item.get("id")))
-                elif event_key(item) is not None:
+                else:
                     changed.append(provider_session(item, self.config.organizer))
             following = _next_link(page)
             if following is None:
@@ -487,20 +491,6 @@ class MicrosoftGraphAdapter(Adapter):
 
         :calls: whatever ``method`` and ``url`` name (used by the batch helper and the harness).
         """
-        return self._call(method, url, params=params, json=json, headers=headers, idempotent=idempotent,
-                          operation=operation)
-
-    def _call(
-        self,
-        method: str,
-        url: str,
-        *,
-        params: Any = None,
-        json: Any = None,
-        headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
-        operation: str | None = None,
-    ) -> Any:
         sent = {"Prefer": f'outlook.timezone="{self.config.response_timezone}", IdType="ImmutableId"'}
         if headers:
             sent.update(headers)
@@ -537,12 +527,12 @@ class MicrosoftGraphAdapter(Adapter):
 
     def _get_event(self, event_id: str) -> dict[str, Any]:
         return self._as_event(
-            self._call("GET", self._event_path(event_id), params={"$expand": expand_properties()},
+            self.call("GET", self._event_path(event_id), params={"$expand": expand_properties()},
                        operation="events.get")
         )
 
     def _find_event(self, key: str) -> dict[str, Any] | None:
-        page = self._call(
+        page = self.call(
             "GET",
             self._events_path(),
             params={"$filter": key_filter(key), "$expand": expand_properties(), "$top": 5},
@@ -554,8 +544,8 @@ class MicrosoftGraphAdapter(Adapter):
         return None
 
     def _patch_event(self, event_id: str, body: dict[str, Any], *, etag: str | None) -> dict[str, Any]:
-        return self._as_event(
-            self._call(
+        event = self._as_event(
+            self.call(
                 "PATCH",
                 self._event_path(event_id),
                 params={"$expand": expand_properties()},
@@ -565,10 +555,16 @@ class MicrosoftGraphAdapter(Adapter):
                 operation="events.update",
             )
         )
+        if "singleValueExtendedProperties" in body:
+            written = {item["id"].casefold(): item for item in body["singleValueExtendedProperties"]}
+            kept = [p for p in event.get("singleValueExtendedProperties") or () if isinstance(p, dict)
+                    and str(p.get("id", "")).casefold() not in written]
+            event["singleValueExtendedProperties"] = [*kept, *written.values()]
+        return event
 
     def _delete(self, event_id: str) -> None:
         try:
-            self._call("DELETE", self._event_path(event_id), operation="events.delete")
+            self.call("DELETE", self._event_path(event_id), operation="events.delete")
         except NotFound:
             return
 

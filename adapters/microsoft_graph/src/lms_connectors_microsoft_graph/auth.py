@@ -24,27 +24,15 @@ import msal
 import msal_extensions
 import requests
 
-from lms_connectors.errors import AuthError, ConnectorError
+from lms_connectors.errors import AuthError
 from lms_connectors.http.auth import Auth
-from lms_connectors.http.classify import default_classifier
 from lms_connectors.http.transport import HttpTransport
 from lms_connectors_microsoft_graph.config import GRAPH_SCOPE, LOGIN_BASE_URL, MicrosoftGraphConfig
 
-__all__ = ["MsalClientCredentials", "TransportHttpClient", "classify_login_response", "token_cache_for"]
+__all__ = ["MsalClientCredentials", "TransportHttpClient", "token_cache_for"]
 
 PROVIDER = "microsoft_graph"
 _ISSUED_KEPT = 16  # tokens handed out earlier stay redacted (a log line may be written after a refresh)
-
-
-def classify_login_response(response: requests.Response) -> ConnectorError | None:
-    """Classify an identity-platform answer for the transport.
-
-    Throttling and server failures are the transport's (retried, ``Retry-After`` honoured); every other
-    answer, OAuth error bodies included, goes back to msal, which reads ``error`` and ``error_description``.
-    """
-    if response.status_code == 429 or response.status_code >= 500:
-        return default_classifier(response)
-    return None
 
 
 class TransportHttpClient:

@@ -9,13 +9,14 @@ A failed item breaks the chain after it (424): those items go again in the next 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from lms_connectors.errors import ConnectorError, MalformedResponse, RateLimited
+from lms_connectors.errors import ConnectorError, MalformedResponse, ProviderError, RateLimited
 from lms_connectors.http.classify import parse_retry_after
-from lms_connectors_microsoft_graph.errors import classify_graph_error, parse_graph_error
+from lms_connectors_microsoft_graph.errors import classify_graph_response
 
 __all__ = ["MAX_BATCH", "BatchAnswer", "BatchItem", "run_batch"]
 
@@ -132,14 +133,16 @@ def _answer(response: Any, item: BatchItem) -> BatchAnswer:
     raw_headers = response.get("headers")
     headers: dict[str, Any] = raw_headers if isinstance(raw_headers, dict) else {}
     retry_after = next((str(v) for k, v in headers.items() if str(k).lower() == "retry-after"), None)
-    error = None
+    error: ConnectorError | None = None
     if status >= 400:
-        parsed = parse_graph_error(status, body)
-        evidence = {"status": status, "code": parsed.code or None, "body_excerpt": str(body)[:300],
-                    "request_id": parsed.request_id}
-        error = classify_graph_error(parsed, retry_after, evidence)
-        if status == 424 and error is not None:
-            error.message = f"not run: an item it depended on failed ({error.message})"
-    if retry_after is not None and error is not None and isinstance(error, RateLimited) and error.retry_after is None:
+        request_id = next((str(v) for k, v in headers.items() if str(k).lower() == "request-id"), None)
+        excerpt = json.dumps(body, separators=(",", ":"))[:300] if body is not None else ""
+        # The item's body is Graph's error shape: the same rows classify it as a whole answer.
+        error = classify_graph_response.classify_body(body, status=status, body_excerpt=excerpt,
+                                                      request_id=request_id)
+        if error is None:
+            error = ProviderError(f"batch item {item.id} answered HTTP {status}", provider=PROVIDER, status=status,
+                                  body_excerpt=excerpt, request_id=request_id)
+    if isinstance(error, RateLimited) and error.retry_after is None:
         error.retry_after = parse_retry_after(retry_after)
     return BatchAnswer(status=status, body=body, error=error)
