@@ -19,9 +19,10 @@ from lms_connectors.errors import ConfigurationError, ResponseLost, TransientErr
 from lms_connectors.http import TransportSettings
 from lms_connectors.http.retry import should_retry
 from lms_connectors.models import ProviderRef, ProviderSession, Session, TimeSlot
-from lms_connectors.registry import available_adapters, load_adapter_class
+from lms_connectors.registry import available_adapters, load_adapter_class, load_harness
 from lms_connectors.scheduler import Scheduler
 from lms_connectors.store.sqlite import SQLiteLedger
+from lms_connectors.testing.sandbox import SandboxServer
 
 NY = ZoneInfo("America/New_York")
 
@@ -230,3 +231,24 @@ def test_bad_transport_settings_are_a_configuration_error_naming_the_field(value
 def test_the_constructor_refuses_a_mapping() -> None:
     with pytest.raises(ConfigurationError, match="from_config"):
         LosingAdapter(json.loads("{}"))  # type: ignore[arg-type]
+
+
+# -- doctor -----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", INSTALLED)
+def test_doctor_passes_for_every_installed_adapter_against_its_simulator(name: str) -> None:
+    harness = load_harness(name)
+    with SandboxServer(harness.make_simulator()) as server:
+        adapter = harness.build_adapter(server.url, sleep=lambda _s: None)
+        try:
+            checks = adapter.diagnose()
+        finally:
+            adapter.close()
+    assert len(checks) >= 2, "at least the credentials and one check of what the adapter needs"
+    assert all(check.ok for check in checks), [check for check in checks if not check.ok]
+
+
+def test_the_default_doctor_of_an_adapter_without_credentials_to_obtain() -> None:
+    checks = losing().diagnose()
+    assert [(c.name, c.ok) for c in checks] == [("credentials", True)]

@@ -37,7 +37,7 @@ import itertools
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, ClassVar, Self
 
@@ -129,6 +129,24 @@ class DiagnosticCheck(BaseModel):
     def of(cls, name: str, ok: bool, detail: str = "") -> DiagnosticCheck:
         """The check ``name`` with its result and explanation (positional shorthand)."""
         return cls(name=name, ok=ok, detail=detail)
+
+    @classmethod
+    def probe(cls, name: str, check: Callable[[], str | tuple[bool, str]]) -> DiagnosticCheck:
+        """Run ``check`` against the provider: its detail (and verdict) or, when it raises, the error it raised.
+
+        Args:
+            name: What is checked.
+            check: Returns the detail of a passed check, or ``(ok, detail)``; a
+                :class:`~lms_connectors.errors.ConnectorError` it raises is a failed check whose detail is the
+                error (its type, message and evidence, secrets already redacted).
+        """
+        try:
+            outcome = check()
+        except ConnectorError as exc:
+            return cls(name=name, ok=False, detail=f"{type(exc).__name__}: {exc}")
+        if isinstance(outcome, tuple):
+            return cls(name=name, ok=outcome[0], detail=outcome[1])
+        return cls(name=name, ok=True, detail=outcome)
 
 
 @dataclass
@@ -559,8 +577,47 @@ class Adapter(abc.ABC):
         raise self._unsupported(Capability.FREE_BUSY)
 
     def diagnose(self) -> list[DiagnosticCheck]:
-        """Check the configuration against the provider (reachability, permissions, settings)."""
-        raise NotSupported(f"{self.name} has no doctor checks", capability="diagnose", provider=self.name)
+        """Check the configuration against the provider, for ``lms-connectors doctor``.
+
+        The default runs :meth:`check_credentials` and then, for an adapter that lists sessions,
+        :meth:`check_listing`; adapters add the checks their provider needs (permissions, settings, quotas).
+        """
+        credentials = self.check_credentials()
+        if credentials.ok and self.supports(Capability.LIST_SESSIONS):
+            return [credentials, self.check_listing()]
+        return [credentials]
+
+    def check_credentials(self) -> DiagnosticCheck:
+        """Obtain new credentials now (a token from the provider's token endpoint), when the auth can.
+
+        :calls: the auth flow's token endpoint.
+        """
+        transport = getattr(self, "transport", None)
+        auth = transport.auth if isinstance(transport, HttpTransport) else None
+        if auth is None or not auth.can_refresh:
+            return DiagnosticCheck.of("credentials", True, "nothing to obtain: the credentials are sent as configured")
+
+        def obtain() -> str:
+            assert auth is not None
+            auth.refresh()
+            granted = auth.granted_scopes if isinstance(auth, OAuthTokenAuth) else None
+            scopes = f"; granted scopes: {' '.join(granted)}" if granted else ""
+            return f"the token endpoint issued an access token{scopes}"
+
+        return DiagnosticCheck.probe("credentials", obtain)
+
+    def check_listing(self) -> DiagnosticCheck:
+        """Read the first page of sessions of the coming week (proves the credentials may read them).
+
+        :calls: the adapter's :meth:`list_sessions` (one page of one item).
+        """
+
+        def first_page() -> str:
+            start = datetime.now(UTC).replace(microsecond=0)
+            found = next(self.list_sessions(start, start + timedelta(days=7), page_size=1), None)
+            return "sessions can be listed" + (f" (first: {found.ref.external_id})" if found else " (none this week)")
+
+        return DiagnosticCheck.probe("listing", first_page)
 
     def close(self) -> None:
         """Release the adapter's resources (its transports' connections)."""

@@ -178,7 +178,7 @@ def doctor(
     adapter: Annotated[str, typer.Argument(help="Adapter name, e.g. moodle.")],
     config: Annotated[Path, typer.Option(help="JSON file with the adapter's configuration.")],
 ) -> None:
-    """Check an adapter's configuration against the live provider (site info, permissions, zone)."""
+    """Check an adapter's configuration against the live provider (credentials, access, permissions, quotas)."""
     from lms_connectors.registry import create_adapter
 
     settings = _json_object(config, "doctor", "settings")

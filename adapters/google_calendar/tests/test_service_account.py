@@ -83,3 +83,15 @@ def test_service_account_needs_a_subject() -> None:
         GoogleCalendarConfig.model_validate({"service_account_info": INFO})
     with pytest.raises(ConfigurationError):
         GoogleCalendarAdapter.from_config({"service_account_info": INFO, "client_id": "x"})
+
+
+def test_doctor_says_a_service_account_acting_as_itself_cannot_make_meet_links(sa_server) -> None:
+    with GoogleCalendarAdapter(config(sa_server.url)) as adapter:
+        meet = {c.name: c for c in adapter.diagnose()}["Meet links"]
+        assert meet.ok and meet.detail == f"the service account acts as {ORGANIZER} (delegation)"
+        assert isinstance(adapter.auth, JwtBearerAuth)
+        assert isinstance(adapter.auth.assertion, ServiceAccountAssertion)
+        adapter.auth.assertion.subject = None
+        meet = {c.name: c for c in adapter.diagnose()}["Meet links"]
+    assert not meet.ok
+    assert meet.detail == "a service account acting as itself cannot make Meet conferences: set subject"

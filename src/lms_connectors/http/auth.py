@@ -311,6 +311,8 @@ class OAuthTokenAuth(BearerTokenAuth):
         self.cache_key = cache_key or f"{transport.provider}:{client_id or ''}"
         self.mints = 0
         """How many tokens this flow obtained from the endpoint (the rest came from the cache)."""
+        self.granted_scopes: tuple[str, ...] | None = None
+        """The scopes the endpoint said it granted with the last token it minted (RFC 6749 5.1 ``scope``)."""
         self._client_auth_mode = client_auth
         self._client = _ClientAuthentication(client_id, client_secret, basic=client_auth == "basic")
         self._query = dict(query) if query else None
@@ -382,6 +384,9 @@ class OAuthTokenAuth(BearerTokenAuth):
         except (TypeError, ValueError):
             lifetime = self._default_lifetime
         self.mints += 1
+        granted = payload.get("scope")
+        if isinstance(granted, str):
+            self.granted_scopes = tuple(granted.split())
         self._after_mint(payload)
         return CachedToken(access_token=token, expires_at=now + lifetime)
 

@@ -21,13 +21,14 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-from lms_connectors.adapter import Adapter, AdapterKind, BusyInterval, Capability
+from lms_connectors.adapter import Adapter, AdapterKind, BusyInterval, Capability, DiagnosticCheck
 from lms_connectors.errors import Conflict, ConnectorError, MalformedResponse, NotFound, ProviderError, TransientError
 from lms_connectors.http.pagination import paginate_by_token
 from lms_connectors.models import Person, ProviderRef, ProviderSession, Room, RosterMember, Session
 from lms_connectors.timezones import require_window
 from lms_connectors_google_calendar.auth import google_auth
 from lms_connectors_google_calendar.config import GoogleCalendarConfig
+from lms_connectors_google_calendar.doctor import calendar_access, meet_permission, room_access
 from lms_connectors_google_calendar.errors import classify_google_response
 from lms_connectors_google_calendar.ids import event_id_for_key
 from lms_connectors_google_calendar.mapping import (
@@ -357,6 +358,22 @@ class GoogleCalendarAdapter(Adapter):
                 result[email] = self._busy_of(email, by_lower.get(email.lower()))
         return result
 
+    def diagnose(self) -> list[DiagnosticCheck]:
+        """Credentials (a token now), calendar access, Meet links and rooms, for ``lms-connectors doctor``.
+
+        :calls: the token endpoint, ``GET calendars/{calendarId}/events?maxResults=1``,
+            ``GET admin/directory/v1/customer/{customer}/resources/calendars?maxResults=1``
+        """
+        credentials = self.check_credentials()
+        if not credentials.ok:
+            return [credentials]
+        return [
+            credentials,
+            calendar_access(self.transport, self.config),
+            meet_permission(self.auth, self.config),
+            room_access(lambda: self.list_rooms(page_size=1), self.config),
+        ]
+
     def list_rooms(self, *, page_size: int | None = None, query: str | None = None) -> Iterator[Room]:
         """The Workspace's room resources (Admin SDK Directory), page after page.
 
@@ -388,10 +405,6 @@ class GoogleCalendarAdapter(Adapter):
             return rooms, token if isinstance(token, str) else None
 
         return paginate_by_token(fetch_page)
-
-    def close(self) -> None:
-        """Close the HTTP session."""
-        self.transport.close()
 
     # -- provider extras ------------------------------------------------------------------------------
 

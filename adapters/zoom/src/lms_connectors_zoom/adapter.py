@@ -32,7 +32,7 @@ from urllib.parse import quote
 
 import requests
 
-from lms_connectors.adapter import Adapter, AdapterKind, Capability
+from lms_connectors.adapter import Adapter, AdapterKind, Capability, DiagnosticCheck
 from lms_connectors.errors import MalformedResponse, NotFound
 from lms_connectors.http.auth import ClientCredentialsAuth
 from lms_connectors.http.pagination import paginate_by_token
@@ -42,6 +42,7 @@ from lms_connectors.timezones import require_window
 from lms_connectors_zoom import mapping
 from lms_connectors_zoom.classify import ZoomClassifier, token_endpoint_classifier
 from lms_connectors_zoom.config import ZoomConfig
+from lms_connectors_zoom.doctor import daily_quota, host_user, token_scopes
 from lms_connectors_zoom.settings import ApprovalType
 
 __all__ = ["ZoomAdapter"]
@@ -416,6 +417,21 @@ class ZoomAdapter(Adapter):
             remaining = response.headers.get("X-RateLimit-Remaining", "")
             if remaining.isdigit():
                 self._daily_remaining = int(remaining)
+
+    def diagnose(self) -> list[DiagnosticCheck]:
+        """Credentials (a token now) and its scopes, the host user, the daily quota, for ``lms-connectors doctor``.
+
+        :calls: ``POST https://zoom.us/oauth/token``, ``GET /users/{userId}``
+        """
+        credentials = self.check_credentials()
+        if not credentials.ok:
+            return [credentials]
+        return [
+            credentials,
+            token_scopes(self.auth),
+            host_user(self.transport, self.config.user_id),
+            daily_quota(self._daily_remaining),
+        ]
 
     # -- Zoom-only extras -----------------------------------------------------------------------------------
 

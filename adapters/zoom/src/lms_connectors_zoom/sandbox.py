@@ -163,6 +163,7 @@ class ZoomSimulator(RoutedSimulator):
         client_id: The app's client id.
         client_secret: The app's client secret.
         host_email: The host's email (``userId`` may be ``"me"``, the host's id or this email).
+        host_type: The host's user ``type`` (1 Basic, 2 Licensed): registration needs a licensed host.
         default_timezone: The host's zone, used for a wall-time ``start_time`` sent without ``timezone``.
         daily_meeting_limit: Meeting create/update calls allowed per host per UTC day.
         max_registrants: Registrants a meeting takes before answering 3043.
@@ -179,6 +180,7 @@ class ZoomSimulator(RoutedSimulator):
         client_id: str = "sim-client-id",
         client_secret: str = "sim-client-secret",  # noqa: S107 - a fictional account's fixed credentials
         host_email: str = "host@example.com",
+        host_type: int = 2,
         default_timezone: str = "America/Los_Angeles",
         daily_meeting_limit: int = 100,
         max_registrants: int = 4999,
@@ -190,6 +192,7 @@ class ZoomSimulator(RoutedSimulator):
         self.client_id = client_id
         self.host_email = host_email.lower()
         self.host_id = "sim-host-" + base64.b32encode(self.host_email.encode()).decode("ascii")[:10].lower()
+        self.host_type = host_type
         self.default_timezone = default_timezone
         self.max_registrants = max_registrants
         self.tokens = TokenEndpoint(
@@ -375,6 +378,16 @@ class ZoomSimulator(RoutedSimulator):
         if errors:
             raise Refusal(400, "Validation Failed.", 300, errors=errors)
         return body, start
+
+    @route("GET", "/users/{user}")
+    def _get_user(self, request: SandboxRequest, user: str) -> SandboxResponse:
+        """The host's user object (``type`` 1 Basic, 2 Licensed)."""
+        host = self._user(user)
+        return SandboxResponse(200, {
+            "id": host, "first_name": "Sim", "last_name": "Host", "display_name": "Sim Host",
+            "email": self.host_email, "type": self.host_type, "role_name": "Owner", "status": "active",
+            "timezone": self.default_timezone, "verified": 1, "account_id": self.account_id,
+        })
 
     @route("GET", "/users/{user}/meetings")
     def _list_meetings(self, request: SandboxRequest, user: str) -> SandboxResponse:
