@@ -49,6 +49,15 @@ MINIMUM: dict[str, dict[str, tuple[str, str]]] = {
         "unenrol 1": ("1", "PUT registrants/status action=cancel"),
         "list 5 (page 2)": ("3", "GET /users/{id}/meetings, 3 pages"),
     },
+    "microsoft_graph": {
+        "create": ("1", "POST events with a transactionId (a fresh key needs no look-up)"),
+        "create again (retry)": ("1", "GET events?$filter on the key's extended property finds it"),
+        "reschedule": ("1", "PATCH the event (If-Match)"),
+        "cancel": ("1", "POST events/{id}/cancel"),
+        "enrol N": ("2", "GET + PATCH attendees: the list is replaced whole, so it is read first"),
+        "unenrol 1": ("2", "GET + PATCH attendees"),
+        "list 5 (page 2)": ("3", "GET calendarView, 3 pages of at most 2"),
+    },
     "moodle": {
         "create": ("2", "create_groups (the roster's group) + create_calendar_events"),
         "create again (retry)": ("1", "get_calendar_events finds the marker (no idempotency key)"),
@@ -126,6 +135,13 @@ def measure(name: str) -> list[tuple[str, int]]:
 
 
 # The VILT flow's floor: the sum of each provider's minimum above for the same operation.
+VILT_GRAPH_MINIMUM = {
+    "schedule": "3 (graph 1, Teams link made by Outlook + moodle 2)",
+    "enrol 10 (batch)": "6 (graph 2 + moodle 4)",
+    "unenrol 1": "5 (graph 2 + moodle 3)",
+    "reschedule": "2 (one per provider)",
+    "cancel": "3 (graph 1 + moodle 2, +3 to unenrol its learners)",
+}
 VILT_MINIMUM = {
     "schedule": "4 (zoom 1 + google 1 + moodle 2)",
     "enrol 10 (batch)": "6 (zoom ceil(10/30) + google 1 + moodle 4)",
@@ -135,9 +151,9 @@ VILT_MINIMUM = {
 }
 
 
-def measure_vilt() -> list[tuple[str, str, int]]:
-    """Calls per scheduler operation for one virtual session on Zoom + Google Calendar + Moodle."""
-    names = [n for n in ("zoom", "google_calendar", "moodle") if n in {a.name for a in available_adapters()}]
+def measure_vilt(providers: tuple[str, ...] = ("zoom", "google_calendar", "moodle")) -> list[tuple[str, str, int]]:
+    """Calls per scheduler operation for one virtual session on ``providers`` (Zoom + Google Calendar + Moodle)."""
+    names = [n for n in providers if n in {a.name for a in available_adapters()}]
     rows: list[tuple[str, str, int]] = []
     with contextlib.ExitStack() as stack:
         pairs = [stack.enter_context(_sandboxed(n)) for n in names]
@@ -180,6 +196,10 @@ def main() -> None:
     print(f"  {'operation':<22}{'calls':>6}   {'minimum':<62}per provider")
     for label, split, calls in measure_vilt():
         print(f"  {label:<22}{calls:>6}   {VILT_MINIMUM.get(label, '?'):<62}{split}")
+    print("\nVILT session with Microsoft Graph as calendar and meeting provider (Teams), then Moodle")
+    print(f"  {'operation':<22}{'calls':>6}   {'minimum':<62}per provider")
+    for label, split, calls in measure_vilt(("microsoft_graph", "moodle")):
+        print(f"  {label:<22}{calls:>6}   {VILT_GRAPH_MINIMUM.get(label, '?'):<62}{split}")
 
 
 if __name__ == "__main__":
