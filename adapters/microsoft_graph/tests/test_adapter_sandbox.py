@@ -286,7 +286,7 @@ def test_free_busy_reads_people_and_rooms_through_get_schedule(
 
 
 def test_rooms_are_listed_with_capacity_building_floor_and_access(adapter: MicrosoftGraphAdapter) -> None:
-    rooms = list(adapter.ex_list_rooms(page_size=1))
+    rooms = list(adapter.list_rooms(page_size=1))
     assert [(r.email, r.capacity, r.location) for r in rooms] == [
         (OTHER_ROOM.email, 8, "Quay House, 1, wheelchair accessible"),
         (ROOM.email, 20, "Quay House, 2, wheelchair accessible"),
