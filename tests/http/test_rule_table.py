@@ -191,7 +191,8 @@ def test_markdown_lists_rows_in_order_with_their_selectors() -> None:
     assert len(lines) == 2 + len(ROWS)
     everything = render_markdown(classify, include_fallback=True).splitlines()
     assert len(everything) == 2 + len(ROWS) + len(DEFAULT_RULES)
-    assert "| 400-428, 430-499 |" in render_markdown(RuleClassifier([ErrorRule(AuthError, "x", status=set(range(400, 500)) - {429})]))
+    assert "| 4xx but 429 |" in render_markdown(RuleClassifier([ErrorRule(AuthError, "x", status=set(range(400, 500)) - {429})]))
+    assert "| 400, 409-410 |" in render_markdown(RuleClassifier([ErrorRule(AuthError, "x", status={400, 409, 410})]))
     assert "| any |" in render_markdown(RuleClassifier([ErrorRule(AuthError, "x", status=ANY_STATUS)]))
 
 

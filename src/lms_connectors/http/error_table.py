@@ -50,6 +50,12 @@ def _status_cell(rule: ErrorRule) -> str:
         return "any but 2xx"
     if statuses == SUCCESS:
         return "2xx"
+    hundreds = {status // 100 for status in statuses}
+    if len(hundreds) == 1:  # one class of statuses but a few: "4xx but 429"
+        whole = frozenset(range(min(hundreds) * 100, min(hundreds) * 100 + 100))
+        missing = sorted(whole - statuses)
+        if statuses <= whole and 0 < len(missing) <= 3:
+            return f"{min(hundreds)}xx but " + ", ".join(str(status) for status in missing)
     return ", ".join(_runs(statuses))
 
 
