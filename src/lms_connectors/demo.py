@@ -13,15 +13,13 @@ no network and no credentials are needed. One scheduler serves both sessions and
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from lms_connectors.adapter import Adapter
 from lms_connectors.errors import ConfigurationError, ValidationError
 from lms_connectors.invite_folder import sync_invites
 from lms_connectors.models import (
@@ -37,6 +35,7 @@ from lms_connectors.models import (
 from lms_connectors.registry import available_adapters, load_harness
 from lms_connectors.scheduler import ProgressEvent, Scheduler
 from lms_connectors.store.sqlite import SQLiteLedger
+from lms_connectors.testing.sandboxed import sandboxed_adapters
 
 __all__ = ["DemoReport", "demo_plan", "run_demo"]
 
@@ -140,25 +139,6 @@ def _sandboxable(names: set[str], skipped: dict[str, str]) -> dict[str, Any]:
     return harnesses
 
 
-@contextlib.contextmanager
-def _sandboxed_adapters(harnesses: dict[str, Any]) -> Iterator[tuple[list[Adapter], Callable[[], int]]]:
-    """Serve each provider's simulator on loopback and build its adapter against it."""
-    from lms_connectors.testing.sandbox import SandboxServer
-
-    adapters: dict[str, Adapter] = {}
-    with contextlib.ExitStack() as stack:
-        for name, harness in harnesses.items():
-            server = stack.enter_context(SandboxServer(harness.make_simulator()))
-            adapter = harness.build_adapter(server.url, sleep=lambda _s: None)
-            stack.callback(adapter.close)
-            adapters[name] = adapter
-
-        def calls() -> int:
-            return sum(harnesses[n].transport_of(a).counter.total for n, a in adapters.items())
-
-        yield list(adapters.values()), calls
-
-
 def run_demo(
     workdir: Path,
     on_progress: Callable[[ProgressEvent], None] | None = None,
@@ -200,8 +180,8 @@ def run_demo(
     ledger = SQLiteLedger(workdir / "ledger.sqlite")
     scheduled: list[str] = []
     try:
-        with _sandboxed_adapters(harnesses) as (adapters, calls):
-            scheduler = Scheduler(adapters, ledger, on_progress=on_progress)
+        with sandboxed_adapters(harnesses) as sandbox:
+            scheduler = Scheduler(list(sandbox.adapters.values()), ledger, on_progress=on_progress)
             for planned in demo_plan():
                 sid = planned.session.id
                 try:
@@ -218,7 +198,7 @@ def run_demo(
                     scheduler.unenrol(sid, email)
                 if planned.move_to is not None:
                     scheduler.reschedule(sid, planned.move_to)
-            report.provider_calls = calls()
+            report.provider_calls = sandbox.calls()
         for sid in scheduled:
             session = ledger.get_session(sid)
             if session is None or session.status is not SessionStatus.SCHEDULED:
