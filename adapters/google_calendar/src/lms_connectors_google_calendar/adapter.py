@@ -56,27 +56,16 @@ _ROSTER_ATTEMPTS = 3  # read-modify-write rounds when another writer changes the
 
 
 class GoogleCalendarAdapter(Adapter):
-    """Sessions as Google Calendar events, learners as attendees, Meet links, rooms as resource attendees.
-
-    Constructor: see :class:`~lms_connectors.adapter.Adapter`.
-    """
+    """Sessions as Google Calendar events, learners as attendees, Meet links, rooms as resource attendees."""
 
     name: ClassVar[str] = "google_calendar"
     display_name: ClassVar[str] = "Google Calendar"
     kind: ClassVar[AdapterKind] = AdapterKind.CALENDAR
-    capabilities: ClassVar[frozenset[Capability]] = frozenset(
-        {
-            Capability.RESCHEDULE_IN_PLACE,
-            Capability.ROSTER,
-            Capability.MEETING_LINK,
-            Capability.PUBLISHES_MEETING_LINK,
-            Capability.ROOMS,
-            Capability.FREE_BUSY,
-            Capability.NATIVE_IDEMPOTENCY,
-            Capability.NOTIFIES_ATTENDEES,
-            Capability.LIST_SESSIONS,
-        }
-    )
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({
+        Capability.RESCHEDULE_IN_PLACE, Capability.ROSTER, Capability.MEETING_LINK,
+        Capability.PUBLISHES_MEETING_LINK, Capability.ROOMS, Capability.FREE_BUSY, Capability.NATIVE_IDEMPOTENCY,
+        Capability.NOTIFIES_ATTENDEES, Capability.LIST_SESSIONS
+    })
     config_model: ClassVar[type[GoogleCalendarConfig]] = GoogleCalendarConfig
 
     config: GoogleCalendarConfig

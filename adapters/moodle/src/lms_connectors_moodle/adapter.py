@@ -70,19 +70,14 @@ def _whole_minutes(session: Session) -> int:
 
 
 class MoodleAdapter(Adapter):
-    """Sessions as Moodle course calendar events, rosters as manual enrolments plus a group per session.
-
-    Constructor: see :class:`~lms_connectors.adapter.Adapter`.
-    """
+    """Sessions as Moodle course calendar events, rosters as manual enrolments plus a group per session."""
 
     name: ClassVar[str] = "moodle"
     display_name: ClassVar[str] = "Moodle"
     kind: ClassVar[AdapterKind] = AdapterKind.LMS
     capabilities: ClassVar[frozenset[Capability]] = frozenset({
-        Capability.RESCHEDULE_IN_PLACE,
-        Capability.ROSTER,
-        Capability.PUBLISHES_MEETING_LINK,
-        Capability.LIST_SESSIONS,
+        Capability.RESCHEDULE_IN_PLACE, Capability.ROSTER, Capability.PUBLISHES_MEETING_LINK,
+        Capability.LIST_SESSIONS
     })
     config_model: ClassVar[type[MoodleConfig]] = MoodleConfig
     config: MoodleConfig

@@ -67,16 +67,10 @@ class ZoomAdapter(Adapter):
     name: ClassVar[str] = "zoom"
     display_name: ClassVar[str] = "Zoom"
     kind: ClassVar[AdapterKind] = AdapterKind.MEETING
-    capabilities: ClassVar[frozenset[Capability]] = frozenset(
-        {
-            Capability.RESCHEDULE_IN_PLACE,
-            Capability.ROSTER,
-            Capability.MEETING_LINK,
-            Capability.NATIVE_CAPACITY,
-            Capability.NOTIFIES_ATTENDEES,
-            Capability.LIST_SESSIONS,
-        }
-    )
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({
+        Capability.RESCHEDULE_IN_PLACE, Capability.ROSTER, Capability.MEETING_LINK, Capability.NATIVE_CAPACITY,
+        Capability.NOTIFIES_ATTENDEES, Capability.LIST_SESSIONS
+    })
     config_model: ClassVar[type[ZoomConfig]] = ZoomConfig
     config: ZoomConfig
 
