@@ -16,7 +16,6 @@ from lms_connectors.errors import (
     Conflict,
     NotFound,
     RateLimited,
-    ResponseLost,
     TransientError,
     ValidationError,
 )
@@ -87,16 +86,33 @@ def test_a_lost_create_answer_is_looked_up_before_anything_else(
     assert methods == ["POST", "GET"], "after the lost answer: the look-up, no second POST"
 
 
-def test_a_lost_answer_with_nothing_saved_is_raised_for_the_caller_to_retry(
+def test_concurrent_item_save_with_nothing_saved_is_looked_up_then_sent_once_more(
     adapter: MicrosoftGraphAdapter, server: SandboxServer, simulator: GraphSimulator
 ) -> None:
     adapter.find_session("warm-up")
     server.faults.add(Fault.error(503, {"error": {"code": "ConcurrentItemSave", "message": "busy"}}, method="POST"))
-    with pytest.raises(TransientError) as raised:
-        adapter.create_session(session(), key=KEY, fresh=True)
-    assert raised.value.code == "ConcurrentItemSave" and not isinstance(raised.value, ResponseLost)
-    assert simulator.live_events() == []
-    assert adapter.create_session(session(), key=KEY).external_id == simulator.live_events()[0]["id"]
+    ref = adapter.create_session(session(), key=KEY, fresh=True)
+    assert [e["id"] for e in simulator.live_events()] == [ref.external_id]
+    methods = [r.method for r in server.requests if r.path.startswith("/v1.0")][1:]
+    assert methods == ["POST", "GET", "POST"], "a 503 is never resent blindly: the look-up comes first"
+
+
+def test_irresolvable_conflict_on_a_create_that_was_saved_finds_the_event(
+    adapter: MicrosoftGraphAdapter, server: SandboxServer, simulator: GraphSimulator
+) -> None:
+    from lms_connectors_microsoft_graph.sandbox import graph_error
+
+    original = simulator._create
+
+    def saved_then_refused(*args: object, **kwargs: object) -> object:
+        simulator._create = original  # type: ignore[method-assign]
+        original(*args, **kwargs)  # type: ignore[arg-type]
+        return graph_error(412, "ErrorIrresolvableConflict", "The change key passed in the request does not match.")
+
+    simulator._create = saved_then_refused  # type: ignore[method-assign]
+    ref = adapter.create_session(session(), key=KEY, fresh=True)
+    assert [e["id"] for e in simulator.live_events()] == [ref.external_id]
+    assert len(_posts(server)) == 1
 
 
 def test_graph_drops_a_resent_create_with_the_same_transaction_id(

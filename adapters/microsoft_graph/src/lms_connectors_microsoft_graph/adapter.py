@@ -34,6 +34,7 @@ from lms_connectors.errors import (
     InvalidRequest,
     MalformedResponse,
     NotFound,
+    ResponseLost,
     TransientError,
 )
 from lms_connectors.http.pagination import paginate_by_next_url
@@ -68,6 +69,7 @@ __all__ = ["DeltaPage", "MicrosoftGraphAdapter"]
 _ROSTER_ATTEMPTS = 3  # read-merge-write rounds when someone else changes the attendees in between
 _SCHEDULE_BATCH = 20  # schedules asked per getSchedule call
 _UNANSWERED = frozenset({"none", "notResponded"})
+_UNCERTAIN_CREATE_CODES = frozenset({"ConcurrentItemSave", "ErrorIrresolvableConflict"})
 
 
 @dataclass(frozen=True)
@@ -156,10 +158,24 @@ class MicrosoftGraphAdapter(Adapter):
 
         Raises:
             Conflict: The session's room is booked at that time (it declined).
+            ResponseLost: The answer was lost, or was ``ConcurrentItemSave``/``ErrorIrresolvableConflict`` (the
+                event may exist: the base rule looks the key up).
             TransientError: Outlook had not attached the Teams link in time.
         """
         body = event_body(session, key=key)
-        event = self._as_event(self.call("POST", self._events_path(), json=body, operation="events.create"))
+        try:
+            event = self._as_event(self.call("POST", self._events_path(), json=body, operation="events.create"))
+        except (TransientError, Conflict) as exc:
+            # ConcurrentItemSave (503) and ErrorIrresolvableConflict (412, reported on creates without any
+            # If-Match) come after Exchange may have saved the event: an unknown outcome, like a lost answer, so
+            # the base rule looks the key up before anything else.
+            if exc.code not in _UNCERTAIN_CREATE_CODES:
+                raise
+            raise ResponseLost(
+                f"Graph answered {exc.code} to the create: the event may have been saved",
+                provider=self.name, status=exc.status, code=exc.code, body_excerpt=exc.body_excerpt,
+                request_id=exc.request_id,
+            ) from exc
         # Graph answers a create without the extended properties (they come only with $expand): they are the
         # ones just written, and the ref needs them (key, meta).
         event.setdefault("singleValueExtendedProperties", body["singleValueExtendedProperties"])
