@@ -210,3 +210,37 @@ def test_a_worker_runtime_gives_every_adapter_its_tenants_shared_limits(clients:
     (other,) = runtime.adapters_for("t2")  # another tenant, another allowance
     assert isinstance(other.runtime.session, SharedLimitsSession)
     other.runtime.session.post(f"{acme.url}/sessions", json={}, timeout=5)
+
+
+ZOOM_WORKER = """
+import sys
+from lms_connectors_zoom.adapter import ZoomAdapter
+from lms_connectors_zoom.config import ZoomConfig
+
+base, cache_url = sys.argv[1], sys.argv[2]
+adapter = ZoomAdapter(ZoomConfig(account_id="sim-account", client_id="sim-client-id", client_secret="sim-client-secret",
+                                 base_url=base, token_url=base + "/oauth/token", token_cache_url=cache_url))
+for _ in range(3):
+    adapter.find_session("nothing")
+print(adapter.auth.mints)
+"""
+
+
+def test_zoom_workers_in_separate_processes_share_one_token_through_redis(clients: list[redis.Redis], redis_url: str) -> None:
+    import subprocess
+    import sys
+
+    from lms_connectors_zoom.sandbox import ZoomSimulator
+
+    simulator = ZoomSimulator()
+    with SandboxServer(simulator) as server:
+        workers = [
+            subprocess.Popen([sys.executable, "-c", ZOOM_WORKER, server.url, redis_url], stdout=subprocess.PIPE, text=True)
+            for _ in range(4)
+        ]
+        mints = [int(worker.communicate(timeout=60)[0].strip()) for worker in workers]
+        token_calls = sum(1 for r in server.requests if r.path == "/oauth/token")
+    assert all(worker.returncode == 0 for worker in workers)
+    # Four processes, twelve API calls, one token minted for all of them.
+    assert sum(mints) == 1
+    assert token_calls == 1

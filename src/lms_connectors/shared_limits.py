@@ -262,6 +262,11 @@ class RedisTokenCache:
         self._prefix = prefix
         self._lock_timeout = lock_timeout
 
+    @classmethod
+    def from_url(cls, url: str, *, prefix: str = "lmsc:token") -> RedisTokenCache:
+        """A cache on the Redis at ``url`` (``redis://host:6379/0``)."""
+        return cls(redis.Redis.from_url(url), prefix=prefix)
+
     def lock(self) -> AbstractContextManager[Any]:
         """Hold the cache exclusively while reading, minting and storing (one minter at a time, every host)."""
         held: AbstractContextManager[Any] = self._client.lock(

@@ -38,12 +38,39 @@ from lms_connectors.scheduler import Scheduler
 from lms_connectors.workers.outcome import TaskError, TaskOutcome
 from lms_connectors.workers.runtime import TenantRuntime
 
-__all__ = ["app", "cancel", "enrol", "reschedule", "runtime", "schedule", "set_runtime", "sync", "unenrol"]
+__all__ = [
+    "app",
+    "broker_transport_options",
+    "cancel",
+    "enrol",
+    "reschedule",
+    "runtime",
+    "schedule",
+    "set_runtime",
+    "sync",
+    "unenrol",
+]
 
 logger = logging.getLogger("lms_connectors.workers")
 
 MAX_RETRIES = 8
 """How often a task is retried after a transient error (provider throttling, ledger unavailable)."""
+
+
+
+def broker_transport_options(visibility_timeout: int) -> dict[str, Any]:
+    """Redis transport options: a task unacknowledged for ``visibility_timeout`` seconds goes to another worker.
+
+    Kombu sweeps for such tasks every ``unacked_restore_interval * unacked_restore_throttle`` seconds (100 by
+    default); the sweep here runs at a fifth of the timeout (1 to 10 s) so a dead worker's task waits about the
+    timeout, not minutes.
+    """
+    return {
+        "visibility_timeout": visibility_timeout,
+        "unacked_restore_interval": max(1, min(10, visibility_timeout // 5)),
+        "unacked_restore_throttle": 1,
+    }
+
 
 _broker = os.environ.get("LMS_CONNECTORS_BROKER_URL", "redis://127.0.0.1:6379/0")
 app = Celery("lms_connectors", broker=_broker, backend=os.environ.get("LMS_CONNECTORS_RESULT_BACKEND", _broker))
@@ -55,7 +82,7 @@ app.conf.update(
     task_acks_late=True,
     task_reject_on_worker_lost=True,
     worker_prefetch_multiplier=1,
-    broker_transport_options={"visibility_timeout": int(os.environ.get("LMS_CONNECTORS_VISIBILITY_TIMEOUT", "3600"))},
+    broker_transport_options=broker_transport_options(int(os.environ.get("LMS_CONNECTORS_VISIBILITY_TIMEOUT", "3600"))),
     result_expires=24 * 3600,
     broker_connection_retry_on_startup=True,
 )

@@ -36,7 +36,7 @@ from lms_connectors.adapter import Adapter, AdapterKind, Capability, DiagnosticC
 from lms_connectors.errors import MalformedResponse, NotFound
 from lms_connectors.http.auth import ClientCredentialsAuth
 from lms_connectors.http.pagination import paginate_by_token
-from lms_connectors.http.token_cache import FileTokenCache, MemoryTokenCache
+from lms_connectors.http.token_cache import FileTokenCache, MemoryTokenCache, TokenCache
 from lms_connectors.models import Person, ProviderRef, ProviderSession, RosterMember, Session
 from lms_connectors.timezones import require_window
 from lms_connectors_zoom import mapping
@@ -61,7 +61,8 @@ class ZoomAdapter(Adapter):
     """Zoom Meetings through a Server-to-Server OAuth app (constructor: see :class:`~lms_connectors.adapter.Adapter`).
 
     Access tokens come from Zoom's ``account_credentials`` grant and are shared with the other workers of the app
-    through the file named by ``config.token_cache_file`` (else kept in this adapter's memory).
+    through Redis (``config.token_cache_url``, every host) or the file named by ``config.token_cache_file`` (one
+    host); else the token is kept in this adapter's memory.
     """
 
     name: ClassVar[str] = "zoom"
@@ -74,6 +75,16 @@ class ZoomAdapter(Adapter):
     config_model: ClassVar[type[ZoomConfig]] = ZoomConfig
     config: ZoomConfig
 
+    def _token_cache(self) -> TokenCache:
+        """Where the app's token is shared: Redis (every host), a file (one host) or this process."""
+        if self.config.token_cache_url is not None:
+            from lms_connectors.shared_limits import RedisTokenCache  # the workers extra brings Redis
+
+            return RedisTokenCache.from_url(self.config.token_cache_url)
+        if self.config.token_cache_file is not None:
+            return FileTokenCache(self.config.token_cache_file)
+        return MemoryTokenCache()
+
     def setup(self) -> None:
         """The token flow, then the API transport.
 
@@ -81,14 +92,13 @@ class ZoomAdapter(Adapter):
             ``client_id:client_secret``; no refresh token: a new token is minted when needed).
         """
         config = self.config
-        cache_file = config.token_cache_file
         self.auth = ClientCredentialsAuth(
             self.token_transport(config.token_url, classifier=token_endpoint_classifier),
             client_id=config.client_id,
             client_secret=config.client_secret.get_secret_value(),
             client_auth="basic",
             query={"grant_type": "account_credentials", "account_id": config.account_id},
-            cache=FileTokenCache(cache_file) if cache_file is not None else MemoryTokenCache(),
+            cache=self._token_cache(),
             cache_key=f"zoom:{config.account_id}:{config.client_id}",
         )
         self.api_transport(

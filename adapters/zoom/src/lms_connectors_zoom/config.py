@@ -32,6 +32,8 @@ class ZoomConfig(TransportSettings):
         token_url: OAuth token endpoint.
         token_cache_file: A file shared by every process that uses this app, so that they reuse one access token
             instead of minting tokens that replace each other; ``None`` keeps the token in this process.
+        token_cache_url: A Redis URL (``redis://host:6379/0``) holding the token for every worker on every host
+            (needs ``lms-connectors[workers]``); takes precedence over ``token_cache_file``.
         native_capacity: Let Zoom hold the waitlist: a session with a capacity becomes a meeting with manual
             approval, the adapter approves registrants up to the capacity and the rest stay ``pending``.
         meeting_settings: Settings sent with every meeting.
@@ -49,6 +51,7 @@ class ZoomConfig(TransportSettings):
     base_url: str = API_BASE_URL
     token_url: str = TOKEN_URL
     token_cache_file: Path | None = None
+    token_cache_url: str | None = None
     native_capacity: bool = True
     meeting_settings: ZoomMeetingSettings = Field(default_factory=ZoomMeetingSettings)
     page_size: int = Field(default=300, ge=1, le=300)
