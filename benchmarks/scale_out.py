@@ -109,7 +109,7 @@ def _people(n: int, learners: int) -> list[dict[str, Any]]:
 def _start_workers(count: int, env: dict[str, str], logs: Path) -> list[subprocess.Popen[bytes]]:
     procs = []
     for i in range(count):
-        log = (logs / f"worker{i}.log").open("wb")
+        log = (Path(os.environ.get("BENCH_LOG_DIR", str(logs))) / f"worker{i}.log").open("wb")
         procs.append(
             subprocess.Popen(
                 [sys.executable, "-m", "celery", "-A", "lms_connectors.workers.tasks", "worker", "--pool=solo",
@@ -180,7 +180,7 @@ def run(args: argparse.Namespace, workers: int, *, kill: bool) -> RunResult:
                 if kill and not killed and len(outcomes) >= args.sessions // 3:
                     procs[0].send_signal(signal.SIGKILL)
                     killed = True
-                time.sleep(0.2)
+                time.sleep(1.0)
             seconds = time.monotonic() - started
         finally:
             for proc in procs:
