@@ -618,8 +618,9 @@ def test_a_half_failed_cancel_is_cancelling_schedule_refuses_it_and_sync_finishe
     assert all(x.live() == [] for x in trio) and ledger.list_refs("ilt-101.s1") == []
 
 
-def test_cancel_of_a_failed_session_removes_what_a_create_left_without_a_ref(trio: Any) -> None:
-    lms, cal, meet = trio
+def _a_create_left_behind(trio: Any) -> tuple[Scheduler, MemoryLedger]:
+    """A failed schedule whose calendar create committed, lost its answer, and could not be looked up."""
+    cal = trio[1]
     ledger = MemoryLedger()
     scheduler = Scheduler(list(trio), ledger, sole_writer=True)  # no look-up before the create
     cal.commit_then_fail.add("create")  # committed, answer lost...
@@ -627,6 +628,12 @@ def test_cancel_of_a_failed_session_removes_what_a_create_left_without_a_ref(tri
     with pytest.raises(SchedulingFailed) as info:
         scheduler.schedule(_session())
     assert info.value.leftovers == ["calendar"]
+    return scheduler, ledger
+
+
+def test_cancel_of_a_failed_session_removes_what_a_create_left_without_a_ref(trio: Any) -> None:
+    lms, cal, meet = trio
+    scheduler, ledger = _a_create_left_behind(trio)
     assert len(cal.live()) == 1 and ledger.get_ref("ilt-101.s1", "calendar") is None
     scheduler.cancel("ilt-101.s1")
     assert all(x.live() == [] for x in trio)
@@ -634,13 +641,7 @@ def test_cancel_of_a_failed_session_removes_what_a_create_left_without_a_ref(tri
 
 
 def test_sync_of_a_failed_session_removes_what_its_creates_left(trio: Any) -> None:
-    lms, cal, meet = trio
-    ledger = MemoryLedger()
-    scheduler = Scheduler(list(trio), ledger, sole_writer=True)
-    cal.commit_then_fail.add("create")
-    cal.fail_next["find"] = TransientError("down", provider="calendar")
-    with pytest.raises(SchedulingFailed):
-        scheduler.schedule(_session())
+    scheduler, ledger = _a_create_left_behind(trio)
     summary = scheduler.sync_all()
     assert summary.synced == ("ilt-101.s1",) and summary.failed == {}
     assert all(x.live() == [] for x in trio)

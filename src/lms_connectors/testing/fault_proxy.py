@@ -196,9 +196,7 @@ class FaultProxy:
         """Start serving in a background thread; returns ``self``."""
         self._stopping.clear()
         self._httpd = _ProxyServer(self)
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="fault-proxy", daemon=True)
-        self._thread.start()
+        self._thread = self._httpd.serve_in_background("fault-proxy")
         return self
 
     def stop(self) -> None:
@@ -207,10 +205,7 @@ class FaultProxy:
         if httpd is None or thread is None:
             return
         self._stopping.set()
-        httpd.shutdown()
-        thread.join()
-        httpd.close_connections()
-        httpd.server_close()
+        httpd.stop_serving(thread)
         self._session.close()
         self._httpd = None
         self._thread = None

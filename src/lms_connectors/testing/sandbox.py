@@ -437,6 +437,19 @@ class LoopbackHTTPServer(ThreadingHTTPServer):
             self._connections.discard(request)
         super().shutdown_request(request)
 
+    def serve_in_background(self, name: str) -> threading.Thread:
+        """Serve from a new thread (named ``name``), which is returned for :meth:`stop_serving`."""
+        thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, name=name, daemon=True)
+        thread.start()
+        return thread
+
+    def stop_serving(self, thread: threading.Thread) -> None:
+        """Stop serving, close every connection and join ``thread`` and every handler thread."""
+        self.shutdown()
+        thread.join()
+        self.close_connections()
+        self.server_close()  # joins the handler threads
+
     def close_connections(self) -> None:
         """Shut every open connection down; handler threads waiting for a next request then end."""
         with self._connections_lock:
@@ -502,10 +515,7 @@ class SandboxServer(Generic[SimulatorT]):
             raise RuntimeError("the sandbox server is already running")
         self._stopping.clear()
         self._httpd = LoopbackHTTPServer(self)
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name=f"sandbox-{self.port}", daemon=True
-        )
-        self._thread.start()
+        self._thread = self._httpd.serve_in_background(f"sandbox-{self.port}")
         return self
 
     def stop(self) -> None:
@@ -514,10 +524,7 @@ class SandboxServer(Generic[SimulatorT]):
         if httpd is None or thread is None:
             return
         self._stopping.set()
-        httpd.shutdown()
-        thread.join()
-        httpd.close_connections()
-        httpd.server_close()  # joins the handler threads
+        httpd.stop_serving(thread)
         self._httpd = None
         self._thread = None
 
