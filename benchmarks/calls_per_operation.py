@@ -97,7 +97,7 @@ def measure(name: str) -> list[tuple[str, int]]:
     """Calls per operation for adapter ``name`` against its sandbox."""
     rows: list[tuple[str, int]] = []
     with _sandboxed(name) as (harness, adapter):
-        counter = harness.transport_of(adapter).counter
+        counter = adapter.transport.counter
         extras = harness.session_extras()
 
         def count(label: str, op: Callable[[], Any]) -> Any:
@@ -160,7 +160,7 @@ def measure_vilt(providers: tuple[str, ...] = ("zoom", "google_calendar", "moodl
         extras: dict[str, Any] = {}
         for harness, _ in pairs:
             extras.update(harness.session_extras())
-        counters = [h.transport_of(a).counter for h, a in pairs]
+        counters = [a.transport.counter for _, a in pairs]
         # A fresh simulator holds nothing this ledger did not make: the scheduler may skip first look-ups.
         scheduler = Scheduler([a for _, a in pairs], MemoryLedger(), sole_writer=True)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -109,9 +109,6 @@ def _harness_for(adapter_class: type[Adapter]) -> ContractHarness[Adapter, Simul
         canonical_base_url = "https://minimal.example"
 
         def make_simulator(self) -> Simulator:
-            raise AssertionError("not reached")
-
-        def build_adapter(self, base_url: str, *, sleep: Callable[[float], None]) -> Adapter:
             raise AssertionError("not reached")
 
     Harness.adapter_class = adapter_class

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -38,9 +37,6 @@ class Harness(ContractHarness[Adapter, Simulator]):
     unsupported = {"pagination": "no paging"}  # noqa: RUF012 - the harness API is class attributes
 
     def make_simulator(self) -> Simulator:
-        raise AssertionError("not reached")
-
-    def build_adapter(self, base_url: str, *, sleep: Callable[[float], None]) -> Adapter:
         raise AssertionError("not reached")
 
     def secret_values(self) -> list[str]:

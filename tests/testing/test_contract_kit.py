@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from lms_connectors.adapter import Adapter
-from lms_connectors.errors import ResponseLost
+from lms_connectors.errors import ConfigurationError, ResponseLost
 from lms_connectors.http import HttpTransport, failed_before_sending
 from lms_connectors.testing.client_faults import drop_next_response
 from lms_connectors.testing.contract import (
@@ -232,3 +232,42 @@ def test_harnesses_load_without_pytest_or_vcrpy() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# -- the harness's default adapter -------------------------------------------------------------------------------
+
+
+class TwoHostHarness(ContractHarness[Adapter, Counter]):
+    adapter_class = Adapter
+    adapter_name = "twohost"
+    canonical_base_url = "https://api.twohost.example/v2"
+    canonical_hosts = {"/oauth/token": "https://login.twohost.example/oauth/token"}  # noqa: RUF012
+
+    def make_simulator(self) -> Counter:
+        return Counter()
+
+
+def test_provider_urls_are_canonical_on_replay_and_on_the_sandbox_origin_while_recording() -> None:
+    harness = TwoHostHarness()
+    token = "https://login.twohost.example/oauth/token"
+    assert harness.provider_url(token, "https://api.twohost.example/v2") == token
+    assert harness.provider_url(harness.canonical_base_url, "https://api.twohost.example/v2/") == harness.canonical_base_url
+    assert harness.provider_url(token, "http://127.0.0.1:4000") == "http://127.0.0.1:4000/oauth/token"
+    assert harness.provider_url(harness.canonical_base_url, "http://127.0.0.1:4000/") == "http://127.0.0.1:4000"
+    assert harness.adapter_settings("http://127.0.0.1:4000") == {"base_url": "http://127.0.0.1:4000"}
+    with pytest.raises(ConfigurationError, match="not one of TwoHostHarness's canonical URLs"):
+        harness.provider_url("https://elsewhere.example", "http://127.0.0.1:4000")
+
+
+def test_the_default_build_adapter_is_the_adapter_class_from_its_settings() -> None:
+    from acme_lms_connector.adapter import AcmeLmsAdapter
+    from acme_lms_connector.testing import AcmeLmsHarness
+
+    waits: list[float] = []
+    adapter = AcmeLmsHarness().build_adapter("http://127.0.0.1:4000", sleep=waits.append)
+    try:
+        assert type(adapter) is AcmeLmsAdapter
+        assert adapter.config.base_url == "http://127.0.0.1:4000"
+        assert adapter.runtime.sleep == waits.append
+    finally:
+        adapter.close()

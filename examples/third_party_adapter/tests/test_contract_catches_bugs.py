@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -100,12 +100,9 @@ class StickyRosterAdapter(AcmeLmsAdapter):
 
 
 def _harness(adapter_class: type[AcmeLmsAdapter]) -> AcmeLmsHarness:
-    class Harness(AcmeLmsHarness):
-        def build_adapter(self, base_url: str, *, sleep: Callable[[float], None]) -> AcmeLmsAdapter:
-            built = super().build_adapter(base_url, sleep=sleep)
-            return adapter_class(built.config, sleep=sleep)
-
-    return Harness()
+    harness = AcmeLmsHarness()
+    harness.adapter_class = adapter_class  # the kit builds whatever class the harness names
+    return harness
 
 
 class _Parts:

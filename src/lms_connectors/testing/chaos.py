@@ -155,7 +155,7 @@ def build_adapters(urls: dict[str, str], sleep: Any = None) -> list[Adapter]:
     for name, url in urls.items():
         harness = load_harness(name)
         adapter = harness.build_adapter(url, sleep=sleep or (lambda _s: None))
-        transport = harness.transport_of(adapter)
+        transport = adapter.transport
         transport.timeout = (2.0, _READ_TIMEOUT)
         adapters.append(adapter)
     return adapters

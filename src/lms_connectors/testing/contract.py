@@ -52,7 +52,6 @@ import pytest
 from lms_connectors.adapter import Capability
 from lms_connectors.errors import (
     AuthError,
-    ConfigurationError,
     Conflict,
     ConnectorError,
     InvalidRequest,
@@ -155,7 +154,7 @@ class ContractRun(Generic[AdapterT, SimulatorT]):
     @property
     def transport(self) -> HttpTransport:
         """The adapter's transport."""
-        return self.harness.transport_of(self.adapter)
+        return self.adapter.transport
 
     def key(self, session: Session) -> str:
         """The idempotency key the scheduler would mint for the session's first create."""
@@ -277,11 +276,11 @@ def open_contract_run(
     built: list[AdapterT] = []
 
     def known_secrets() -> list[str]:
-        # The harness's credentials, plus whatever the adapter's transport holds now (tokens issued mid-run).
+        # The harness's credentials, plus whatever the adapter's transports hold now (tokens issued mid-run).
         values = harness.secret_values()
         for adapter in built:
-            with contextlib.suppress(ConfigurationError):
-                values += harness.transport_of(adapter).secrets()
+            for transport in adapter.transports().values():
+                values += transport.secrets()
         return values
 
     with contextlib.ExitStack() as stack:

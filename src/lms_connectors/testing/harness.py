@@ -16,7 +16,6 @@ from typing_extensions import TypeVar
 
 from lms_connectors.adapter import Adapter
 from lms_connectors.errors import ConfigurationError
-from lms_connectors.http.transport import HttpTransport
 from lms_connectors.testing.sandbox import Fault, SandboxServer, SimulatorT
 
 __all__ = ["CASES", "AdapterT", "ContractHarness", "SimulatorT"]
@@ -81,14 +80,48 @@ class ContractHarness(abc.ABC, Generic[AdapterT, SimulatorT]):
     def make_simulator(self) -> SimulatorT:
         """Return a fresh simulator of the provider (empty state, known dummy credentials)."""
 
-    @abc.abstractmethod
-    def build_adapter(self, base_url: str, *, sleep: Callable[[float], None]) -> AdapterT:
-        """Build the adapter against ``base_url`` with placeholder credentials.
+    def adapter_settings(self, base_url: str) -> dict[str, Any]:
+        """The adapter's configuration against ``base_url``, with placeholder credentials.
+
+        Override it to add the provider's fields (credentials, an organizer, a course); reach endpoints on other
+        hosts through :meth:`provider_url`, so that the same settings serve replay and recording.
 
         Args:
             base_url: The sandbox's URL while recording, :attr:`canonical_base_url` on replay.
-            sleep: Pass it to the adapter's ``HttpTransport`` so that the kit sees every wait.
+
+        Returns:
+            A mapping for the adapter's ``from_config`` (default: ``{"base_url": base_url}``).
         """
+        return {"base_url": self.provider_url(self.canonical_base_url, base_url)}
+
+    def build_adapter(self, base_url: str, *, sleep: Callable[[float], None]) -> AdapterT:
+        """Build the adapter against ``base_url``: ``adapter_class.from_config(adapter_settings(base_url))``.
+
+        Args:
+            base_url: The sandbox's URL while recording, :attr:`canonical_base_url` on replay.
+            sleep: Given to the adapter (its transports wait through it), so that the kit sees every wait.
+        """
+        return self.adapter_class.from_config(self.adapter_settings(base_url), sleep=sleep)
+
+    def provider_url(self, canonical: str, base_url: str) -> str:
+        """Where the adapter reaches the provider's ``canonical`` URL when it is built against ``base_url``.
+
+        On replay (``base_url`` is :attr:`canonical_base_url`) that is ``canonical`` itself. While recording,
+        the sandbox serves every host of the provider on one loopback origin: ``canonical`` is found under the
+        path prefix :attr:`canonical_hosts` maps to it, and :attr:`canonical_base_url` at the origin itself.
+
+        Raises:
+            ConfigurationError: ``canonical`` is neither the base URL nor listed in :attr:`canonical_hosts`.
+        """
+        origin = base_url.rstrip("/")
+        if origin == self.canonical_base_url.rstrip("/"):
+            return canonical
+        for prefix, url in self.canonical_hosts.items():
+            if url.rstrip("/") == canonical.rstrip("/"):
+                return origin + prefix
+        if canonical.rstrip("/") == self.canonical_base_url.rstrip("/"):
+            return origin
+        raise ConfigurationError(f"{canonical} is not one of {type(self).__name__}'s canonical URLs")
 
     def live_adapter(self, *, sleep: Callable[[float], None]) -> AdapterT:
         """Build the adapter for a live tenant from environment variables (re-recording against the real API).
@@ -105,20 +138,6 @@ class ContractHarness(abc.ABC, Generic[AdapterT, SimulatorT]):
     def secret_values(self) -> list[str]:
         """Credentials in use (placeholders included); recorded cassettes are proven free of them."""
         return []
-
-    def transport_of(self, adapter: AdapterT) -> HttpTransport:
-        """The adapter's HTTP transport (default: its ``transport`` attribute).
-
-        Raises:
-            ConfigurationError: The adapter has no ``HttpTransport`` there; override this hook.
-        """
-        transport = getattr(adapter, "transport", None)
-        if not isinstance(transport, HttpTransport):
-            raise ConfigurationError(
-                f"{type(adapter).__name__} has no HttpTransport at .transport; override {type(self).__name__}"
-                ".transport_of"
-            )
-        return transport
 
     def request_signature(self, body: bytes | None) -> str | None:
         """What of a request body a replayed request must match in the cassette.

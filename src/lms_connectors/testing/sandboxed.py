@@ -27,7 +27,7 @@ class SandboxedAdapters:
 
     def calls(self) -> int:
         """HTTP calls the adapters have made so far (from their transports' counters)."""
-        return sum(self.harnesses[name].transport_of(adapter).counter.total for name, adapter in self.adapters.items())
+        return sum(adapter.transport.counter.total for adapter in self.adapters.values())
 
 
 @contextlib.contextmanager

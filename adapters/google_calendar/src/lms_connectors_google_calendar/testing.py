@@ -82,26 +82,16 @@ class GoogleCalendarHarness(ContractHarness[GoogleCalendarAdapter, GoogleCalenda
             ],
         )
 
-    def build_adapter(self, base_url: str, *, sleep: Callable[[float], None]) -> GoogleCalendarAdapter:
-        """The adapter on Google's URLs (replay) or on the sandbox's (recording), with placeholder credentials."""
-        root = base_url.rstrip("/")
-        if root == self.canonical_base_url:
-            urls = {"base_url": CALENDAR_BASE_URL, "directory_base_url": DIRECTORY_BASE_URL, "token_uri": TOKEN_URI}
-        else:  # the sandbox serves every Google host under one loopback origin
-            urls = {
-                "base_url": f"{root}/calendar/v3",
-                "directory_base_url": f"{root}/admin/directory/v1",
-                "token_uri": f"{root}/token",
-            }
-        config = GoogleCalendarConfig.model_validate(
-            {
-                **urls,
-                "client_id": PLACEHOLDER_CLIENT_ID,
-                "client_secret": PLACEHOLDER_CLIENT_SECRET,
-                "refresh_token": PLACEHOLDER_REFRESH_TOKEN,
-            }
-        )
-        return GoogleCalendarAdapter(config, sleep=sleep)
+    def adapter_settings(self, base_url: str) -> dict[str, Any]:
+        """Google's three hosts (on the sandbox: one loopback origin), with the placeholder OAuth client."""
+        return {
+            "base_url": self.provider_url(CALENDAR_BASE_URL, base_url),
+            "directory_base_url": self.provider_url(DIRECTORY_BASE_URL, base_url),
+            "token_uri": self.provider_url(TOKEN_URI, base_url),
+            "client_id": PLACEHOLDER_CLIENT_ID,
+            "client_secret": PLACEHOLDER_CLIENT_SECRET,
+            "refresh_token": PLACEHOLDER_REFRESH_TOKEN,
+        }
 
     def live_adapter(self, *, sleep: Callable[[float], None]) -> GoogleCalendarAdapter:
         """The adapter on a live Google account, from environment variables.

@@ -66,23 +66,16 @@ class MicrosoftGraphHarness(ContractHarness[MicrosoftGraphAdapter, GraphSimulato
             rooms=SANDBOX_ROOMS,
         )
 
-    def build_adapter(self, base_url: str, *, sleep: Callable[[float], None]) -> MicrosoftGraphAdapter:
-        """The adapter on Microsoft's URLs (replay) or on the sandbox's (recording), with placeholder credentials."""
-        root = base_url.rstrip("/")
-        if root == self.canonical_base_url:
-            urls = {"base_url": GRAPH_BASE_URL, "login_base_url": LOGIN_BASE_URL}
-        else:  # the sandbox serves both hosts under one loopback origin
-            urls = {"base_url": f"{root}/v1.0", "login_base_url": f"{root}/login"}
-        config = MicrosoftGraphConfig.model_validate(
-            {
-                **urls,
-                "tenant_id": PLACEHOLDER_TENANT,
-                "client_id": PLACEHOLDER_CLIENT_ID,
-                "client_secret": PLACEHOLDER_CLIENT_SECRET,
-                "organizer": SANDBOX_ORGANIZER,
-            }
-        )
-        return MicrosoftGraphAdapter(config, sleep=sleep)
+    def adapter_settings(self, base_url: str) -> dict[str, Any]:
+        """Graph and the identity platform (on the sandbox: one loopback origin), with placeholder credentials."""
+        return {
+            "base_url": self.provider_url(GRAPH_BASE_URL, base_url),
+            "login_base_url": self.provider_url(LOGIN_BASE_URL, base_url),
+            "tenant_id": PLACEHOLDER_TENANT,
+            "client_id": PLACEHOLDER_CLIENT_ID,
+            "client_secret": PLACEHOLDER_CLIENT_SECRET,
+            "organizer": SANDBOX_ORGANIZER,
+        }
 
     def live_adapter(self, *, sleep: Callable[[float], None]) -> MicrosoftGraphAdapter:
         """The adapter on a live tenant, from environment variables.

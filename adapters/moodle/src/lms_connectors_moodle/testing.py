@@ -16,7 +16,6 @@ from lms_connectors.errors import ConfigurationError
 from lms_connectors.testing.harness import ContractHarness
 from lms_connectors.testing.sandbox import SandboxServer
 from lms_connectors_moodle.adapter import MoodleAdapter
-from lms_connectors_moodle.config import MoodleConfig
 from lms_connectors_moodle.sandbox import MoodleSimulator
 
 __all__ = ["SANDBOX_COURSE_ID", "SANDBOX_TOKEN", "MoodleHarness"]
@@ -24,12 +23,6 @@ __all__ = ["SANDBOX_COURSE_ID", "SANDBOX_TOKEN", "MoodleHarness"]
 SANDBOX_TOKEN = "sandbox-moodle-token-00000000000000"  # noqa: S105 - a placeholder, not a credential
 """Placeholder token of the sandbox's admin (cassettes are checked to be free of it)."""
 SANDBOX_COURSE_ID = 2
-
-
-def _adapter(base_url: str, token: str, course_id: int, sleep: Callable[[float], None]) -> MoodleAdapter:
-    config = MoodleConfig(base_url=base_url, token=token, course_id=course_id,
-                          create_missing_users=True)
-    return MoodleAdapter(config, sleep=sleep)
 
 
 _Sandbox = SandboxServer[MoodleSimulator] | None
@@ -67,9 +60,10 @@ class MoodleHarness(ContractHarness[MoodleAdapter, MoodleSimulator]):
         assert course_id == SANDBOX_COURSE_ID
         return simulator
 
-    def build_adapter(self, base_url: str, *, sleep: Callable[[float], None]) -> MoodleAdapter:
-        """The adapter with the placeholder token."""
-        return _adapter(base_url, SANDBOX_TOKEN, SANDBOX_COURSE_ID, sleep)
+    def adapter_settings(self, base_url: str) -> dict[str, Any]:
+        """The site with the placeholder token, its course, and accounts made for new learners."""
+        return {"base_url": base_url, "token": SANDBOX_TOKEN, "course_id": SANDBOX_COURSE_ID,
+                "create_missing_users": True}
 
     def live_adapter(self, *, sleep: Callable[[float], None]) -> MoodleAdapter:
         """The adapter for a live Moodle, from environment variables."""
@@ -81,7 +75,8 @@ class MoodleHarness(ContractHarness[MoodleAdapter, MoodleSimulator]):
             raise ConfigurationError(
                 "set LMS_CONNECTORS_MOODLE_URL, LMS_CONNECTORS_MOODLE_TOKEN and LMS_CONNECTORS_MOODLE_COURSE_ID"
             ) from exc
-        return _adapter(url, token, course_id, sleep)
+        settings = {"base_url": url, "token": token, "course_id": course_id, "create_missing_users": True}
+        return MoodleAdapter.from_config(settings, sleep=sleep)
 
     def session_extras(self) -> dict[str, Any]:
         """Sessions belong to the sandbox course."""

@@ -71,18 +71,15 @@ class ZoomHarness(ContractHarness[ZoomAdapter, ZoomSimulator]):
             clock=SimClock(_RECORDING_NOW),
         )
 
-    def build_adapter(self, base_url: str, *, sleep: Callable[[float], None]) -> ZoomAdapter:
-        """The adapter against ``base_url``: the sandbox (token endpoint on the same server) or Zoom's own URL."""
-        base = base_url.rstrip("/")
-        token_url = TOKEN_URL if base == API_BASE_URL else f"{base}/oauth/token"
-        config = ZoomConfig(
-            account_id=_ACCOUNT_ID,
-            client_id=_CLIENT_ID,
-            client_secret=_CLIENT_SECRET,
-            base_url=base,
-            token_url=token_url,
-        )
-        return ZoomAdapter(config, sleep=sleep)
+    def adapter_settings(self, base_url: str) -> dict[str, Any]:
+        """Zoom's API and its token endpoint (on the sandbox: the same server), with the simulator's app."""
+        return {
+            "account_id": _ACCOUNT_ID,
+            "client_id": _CLIENT_ID,
+            "client_secret": _CLIENT_SECRET,
+            "base_url": self.provider_url(API_BASE_URL, base_url),
+            "token_url": self.provider_url(TOKEN_URL, base_url),
+        }
 
     def live_adapter(self, *, sleep: Callable[[float], None]) -> ZoomAdapter:
         """The adapter against a live Zoom account, from ``ZOOM_*`` environment variables.

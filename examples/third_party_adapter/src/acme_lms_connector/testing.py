@@ -12,13 +12,12 @@ endpoint included, so every URL maps back onto :data:`~acme_lms_connector.config
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from acme_lms_connector.adapter import AcmeLmsAdapter
-from acme_lms_connector.config import API_BASE_URL, AcmeLmsConfig
+from acme_lms_connector.config import API_BASE_URL
 from acme_lms_connector.simulator import AcmeLmsSimulator
 from lms_connectors.models import Session, TimeSlot
 from lms_connectors.testing.harness import ContractHarness
@@ -46,14 +45,9 @@ class AcmeLmsHarness(ContractHarness[AcmeLmsAdapter, AcmeLmsSimulator]):
         """A fresh Acme tenant that knows the placeholder integration."""
         return AcmeLmsSimulator(client_id=PLACEHOLDER_CLIENT_ID, client_secret=PLACEHOLDER_CLIENT_SECRET)
 
-    def build_adapter(self, base_url: str, *, sleep: Callable[[float], None]) -> AcmeLmsAdapter:
+    def adapter_settings(self, base_url: str) -> dict[str, Any]:
         """The adapter on ``base_url`` (the sandbox serves the token endpoint too, at the same place as Acme)."""
-        config = AcmeLmsConfig(
-            client_id=PLACEHOLDER_CLIENT_ID,
-            client_secret=PLACEHOLDER_CLIENT_SECRET,  # pydantic makes it a SecretStr
-            base_url=base_url,
-        )
-        return AcmeLmsAdapter(config, sleep=sleep)
+        return {"base_url": base_url, "client_id": PLACEHOLDER_CLIENT_ID, "client_secret": PLACEHOLDER_CLIENT_SECRET}
 
     def secret_values(self) -> list[str]:
         """The placeholder secret must not reach a cassette either."""
