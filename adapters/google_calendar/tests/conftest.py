@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from lms_connectors.models import Modality, Person, Room, Session, TimeSlot
+from lms_connectors.testing.pytest_plugin import SandboxStarter
 from lms_connectors.testing.sandbox import SandboxRequest, SandboxServer
 from lms_connectors_google_calendar.adapter import GoogleCalendarAdapter
 from lms_connectors_google_calendar.config import GoogleCalendarConfig
@@ -81,11 +82,13 @@ def check_against_discovery(requests: list[SandboxRequest]) -> int:
 
 
 @pytest.fixture
-def server(simulator: GoogleCalendarSimulator) -> Iterator[SandboxServer]:
-    """The simulator on loopback; every request the test made is checked against the discovery document."""
-    with SandboxServer(simulator) as running:
-        yield running
-        assert not running.errors, running.errors
+def server(
+    simulator: GoogleCalendarSimulator, sandbox_server: SandboxStarter
+) -> Iterator[SandboxServer[GoogleCalendarSimulator]]:
+    """The simulator on loopback (the kit's fixture); every request the test made is checked against the
+    discovery document."""
+    running = sandbox_server(simulator)
+    yield running
     check_against_discovery(running.requests)
 
 

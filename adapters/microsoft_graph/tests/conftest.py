@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from lms_connectors.models import Modality, Person, Room, Session, TimeSlot
+from lms_connectors.testing.pytest_plugin import SandboxStarter
 from lms_connectors.testing.sandbox import SandboxRequest, SandboxServer
 from lms_connectors_microsoft_graph.adapter import MicrosoftGraphAdapter
 from lms_connectors_microsoft_graph.config import MicrosoftGraphConfig
@@ -56,9 +57,8 @@ def simulator() -> GraphSimulator:
 
 
 @pytest.fixture
-def server(simulator: GraphSimulator) -> Iterator[SandboxServer]:
-    with SandboxServer(simulator) as running:
-        yield running
+def server(simulator: GraphSimulator, sandbox_server: SandboxStarter) -> SandboxServer[GraphSimulator]:
+    return sandbox_server(simulator)
 
 
 class Waits(list[float]):

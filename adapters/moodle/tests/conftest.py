@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from lms_connectors.testing.pytest_plugin import SandboxStarter
 from lms_connectors.testing.sandbox import SandboxServer
 from lms_connectors_moodle.adapter import MoodleAdapter
 from lms_connectors_moodle.config import MoodleConfig
@@ -21,24 +22,24 @@ class Site:
     course_id: int
 
 
-def make_site(**settings: object) -> Iterator[Site]:
+def make_site(serve: SandboxStarter, **settings: object) -> Iterator[Site]:
+    """A site served by ``serve`` (the kit's ``sandbox_server`` fixture), with an adapter on it."""
     simulator = MoodleSimulator(tokens={TOKEN: "admin"}, site_timezone="Europe/London")
     course_id = simulator.site.add_course("ILT-101", "Instructor-led training")
-    with SandboxServer(simulator) as server:
-        config = MoodleConfig.model_validate({"base_url": server.url, "token": TOKEN, "course_id": course_id,
-                                              **settings})
-        adapter = MoodleAdapter(config, sleep=lambda _s: None)
-        try:
-            yield Site(simulator, server, adapter, course_id)
-        finally:
-            adapter.close()
+    server = serve(simulator)
+    config = MoodleConfig.model_validate({"base_url": server.url, "token": TOKEN, "course_id": course_id, **settings})
+    adapter = MoodleAdapter(config, sleep=lambda _s: None)
+    try:
+        yield Site(simulator, server, adapter, course_id)
+    finally:
+        adapter.close()
 
 
 @pytest.fixture
-def site() -> Iterator[Site]:
-    yield from make_site()
+def site(sandbox_server: SandboxStarter) -> Iterator[Site]:
+    yield from make_site(sandbox_server)
 
 
 @pytest.fixture
-def creating_site() -> Iterator[Site]:
-    yield from make_site(create_missing_users=True)
+def creating_site(sandbox_server: SandboxStarter) -> Iterator[Site]:
+    yield from make_site(sandbox_server, create_missing_users=True)

@@ -10,6 +10,7 @@ import pytest
 
 from lms_connectors.errors import NotFound
 from lms_connectors.models import Meeting, Modality, Person, ProviderRef, Session, TimeSlot
+from lms_connectors.testing.pytest_plugin import SandboxStarter
 from lms_connectors.testing.sandbox import Fault
 from lms_connectors_moodle.mapping import marker
 
@@ -130,10 +131,10 @@ def _people(n: int, zone: str = "Asia/Tokyo") -> list[Person]:
 
 
 @pytest.mark.parametrize("count", [50, 500])
-def test_bulk_enrolment_calls_do_not_grow_with_n(count: int) -> None:
+def test_bulk_enrolment_calls_do_not_grow_with_n(count: int, sandbox_server: SandboxStarter) -> None:
     figures = {}
     for n in (2, count):
-        for site in make_site(create_missing_users=True):
+        for site in make_site(sandbox_server, create_missing_users=True):
             session = _session(datetime(2027, 3, 10, 9, 0, tzinfo=LA))
             ref = site.adapter.create_session(session, key="bulk")
             start = _calls(site)

@@ -9,6 +9,7 @@ import pytest
 
 from lms_connectors.http.token_cache import TokenCache
 from lms_connectors.models import Modality, Person, Session, TimeSlot
+from lms_connectors.testing.pytest_plugin import SandboxStarter
 from lms_connectors.testing.sandbox import SandboxServer
 from lms_connectors_zoom.adapter import ZoomAdapter
 from lms_connectors_zoom.config import ZoomConfig
@@ -49,9 +50,8 @@ def simulator() -> ZoomSimulator:
 
 
 @pytest.fixture
-def server(simulator: ZoomSimulator) -> Iterator[SandboxServer]:
-    with SandboxServer(simulator) as running:
-        yield running
+def server(simulator: ZoomSimulator, sandbox_server: SandboxStarter) -> SandboxServer[ZoomSimulator]:
+    return sandbox_server(simulator)
 
 
 AdapterFactory = Callable[..., ZoomAdapter]
