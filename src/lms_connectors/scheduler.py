@@ -504,6 +504,12 @@ class Scheduler:
         if at_slot and not redrive and ref.uncertain is None:
             return ref
         if not at_slot or redrive:
+            # Moved on what was just read: its version and fingerprints are the provider's now. A move of ours
+            # that landed unseen (its answer lost, the process killed) is then not taken for someone else's edit.
+            read = found.ref
+            if read.external_id == ref.external_id:
+                fresh = {"version": read.version or ref.version, "extra": {**ref.extra, **read.extra}}
+                ref = ref.model_copy(update=fresh)
             self._mark_uncertain(session.id, ref, "reschedule")
             with _provider_step(adapter):
                 ref = adapter.reschedule_session(ref, session)

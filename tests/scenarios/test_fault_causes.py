@@ -172,6 +172,26 @@ def test_google_reschedule_whose_second_patch_lost_its_answer_is_done_not_a_conf
     assert (found.start, found.end) == (later.slot.start, later.slot.end)
 
 
+def test_sync_moves_back_a_google_event_whose_move_landed_unseen(leg: Callable[[str], Leg]) -> None:
+    """A move of ours landed and the process died before it heard: the event's etag and times are not what the
+    ledger's ref knows. sync() reads it back and moves it on what it read: not a Conflict with itself."""
+    google = leg("google_calendar")
+    ledger = MemoryLedger()
+    scheduler = Scheduler([google.adapter], ledger)
+    session = scheduler.schedule(_session("google_calendar").model_copy(update={"modality": Modality.IN_PERSON}))
+    ref = ledger.get_ref(session.id, "google_calendar")
+    assert ref is not None
+    later = session.rescheduled(
+        TimeSlot(start=session.slot.start + timedelta(days=2), end=session.slot.end + timedelta(days=2),
+                 timezone="Europe/Madrid")
+    )
+    google.build().reschedule_session(ref, later)  # the landed move (another process, before the kill)
+    ledger.put_ref(session.id, ref.model_copy(update={"uncertain": "reschedule"}))
+    Scheduler([google.build()], ledger).sync(session.id)
+    found = google.adapter.get_session(ref)
+    assert (found.start, found.end) == (session.slot.start, session.slot.end)
+
+
 # -- cause 8: Moodle's group made before a 500 or a garbled answer is used, not left behind -------------------
 
 
