@@ -358,12 +358,14 @@ def _drive_workers(state_path: Path, workdir: Path, lanes: dict[int, int], kill_
 
     A lane's worker is killed at each position of ``kill_at[lane]`` and restarted on the next operation.
     """
+    seen: dict[int, int] = dict.fromkeys(lanes, 0)
 
     def reached(lane: int, default: int) -> int:
+        # The worker rewrites the file before each operation: a read may catch it empty; keep the last value.
         path = workdir / f"progress-{lane}"
         with contextlib.suppress(OSError, ValueError):
-            return int(path.read_text())
-        return default
+            seen[lane] = max(seen[lane], int(path.read_text()))
+        return max(seen[lane], default)
 
     def launch(lane: int, start: int) -> subprocess.Popen[bytes]:
         command = [sys.executable, "-m", "lms_connectors.testing.chaos", "worker", str(state_path), str(lane),
