@@ -24,7 +24,18 @@ from lms_connectors.errors import ValidationError
 from lms_connectors.models import Modality, Person, Session, SessionStatus, utc_now
 from lms_connectors.timezones import format_local, require_zone
 
-__all__ = ["InviteMethod", "PRODID", "build_invite", "file_stems", "invite_sequence", "invite_uid", "write_invites"]
+__all__ = [
+    "PRODID",
+    "InviteMethod",
+    "add_timezones",
+    "attendee_address",
+    "build_invite",
+    "file_stems",
+    "invite_sequence",
+    "invite_uid",
+    "session_event",
+    "write_invites",
+]
 
 InviteMethod = Literal["REQUEST", "CANCEL"]
 """iTIP method: ``REQUEST`` creates or updates the event, ``CANCEL`` removes it."""
@@ -69,11 +80,18 @@ def _address(person: Person) -> vCalAddress:
     return address
 
 
-def _attendee(person: Person) -> vCalAddress:
+def attendee_address(person: Person, *, partstat: str = "NEEDS-ACTION", role: str = "REQ-PARTICIPANT") -> vCalAddress:
+    """A person as an ``ATTENDEE`` (an individual asked to reply) with her participation status.
+
+    Args:
+        person: Who attends.
+        partstat: RFC 5545 ``PARTSTAT`` (``NEEDS-ACTION`` until she answers).
+        role: RFC 5545 ``ROLE`` (``CHAIR`` for an instructor).
+    """
     address = _address(person)
     address.params["CUTYPE"] = "INDIVIDUAL"
-    address.params["ROLE"] = "REQ-PARTICIPANT"
-    address.params["PARTSTAT"] = "NEEDS-ACTION"
+    address.params["ROLE"] = role
+    address.params["PARTSTAT"] = partstat
     address.params["RSVP"] = "TRUE"
     return address
 
@@ -151,18 +169,81 @@ def build_invite(
         raise ValidationError(f"sequence {sequence} is older than the session's ({least}): clients would ignore it")
 
     zone_name = (for_person.timezone if for_person is not None else None) or session.slot.timezone
-    zone = require_zone(zone_name)
-    start, end = session.slot.start.astimezone(zone), session.slot.end.astimezone(zone)
-
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
     calendar.add("method", method)
+    event = session_event(
+        session,
+        zone=zone_name,
+        organizer=organizer or (session.instructors[0] if session.instructors else None),
+        join_url=join_url,
+        uid_domain=uid_domain,
+        stamp=stamp,
+        sequence=least if sequence is None else sequence,
+        cancelled=method == "CANCEL",
+    )
+    seen: set[str] = set()
+    for person in attendees:
+        if person.email not in seen:
+            seen.add(person.email)
+            event.add("attendee", attendee_address(person))
+
+    calendar.add_component(event)
+    add_timezones(calendar, session)
+    return bytes(calendar.to_ical())
+
+
+def add_timezones(calendar: Calendar, session: Session) -> None:
+    """Add a VTIMEZONE for every TZID ``calendar`` uses, covering the session's dates a year either side.
+
+    icalendar writes each one from the zone's own tz data.
+    """
+    calendar.add_missing_timezones(
+        first_date=(session.slot.start - _VTIMEZONE_MARGIN).date(),
+        last_date=(session.slot.end + _VTIMEZONE_MARGIN).date(),
+    )
+
+
+def session_event(
+    session: Session,
+    *,
+    zone: str | None = None,
+    organizer: Person | None = None,
+    join_url: str | None = None,
+    uid_domain: str = "lms-connectors",
+    stamp: datetime | None = None,
+    sequence: int | None = None,
+    cancelled: bool = False,
+) -> Event:
+    """The session's VEVENT, without attendees: what an invite sends and what a CalDAV calendar stores.
+
+    Both carry the same UID (:func:`invite_uid`), times, text, place and link, so a learner's calendar client
+    sees one event whether it got an invite or reads the organizer's calendar.
+
+    Args:
+        session: The session.
+        zone: The zone ``DTSTART``/``DTEND`` are written in (same instants); the session's home zone by default.
+        organizer: Written as ``ORGANIZER`` when given.
+        join_url: The reader's own join link; the meeting's by default.
+        uid_domain: Right-hand side of the UID.
+        stamp: ``DTSTAMP``; now by default.
+        sequence: ``SEQUENCE``; the session's by default.
+        cancelled: ``STATUS:CANCELLED`` instead of ``CONFIRMED``.
+
+    Raises:
+        ValidationError: A naive ``stamp``.
+    """
+    if stamp is not None and (stamp.tzinfo is None or stamp.utcoffset() is None):
+        raise ValidationError("the invite stamp must be an aware datetime")
+    zone_name = zone or session.slot.timezone
+    tz = require_zone(zone_name)
+    start, end = session.slot.start.astimezone(tz), session.slot.end.astimezone(tz)
 
     event = Event()
     event.add("uid", invite_uid(session, uid_domain))
-    event.add("sequence", least if sequence is None else sequence)
+    event.add("sequence", session.sequence if sequence is None else sequence)
     # DTSTAMP is always UTC (RFC 5545 3.8.7.2); whole seconds, as most clients store it.
     event.add("dtstamp", (stamp or utc_now()).astimezone(require_zone("UTC")).replace(microsecond=0))
     event.add("dtstart", start)
@@ -181,25 +262,11 @@ def build_invite(
             vUri(link),
             parameters={"VALUE": "URI", "FEATURE": "AUDIO,VIDEO", "LABEL": f"Join ({session.meeting.provider})"},
         )
-    event.add("status", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
+    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     event.add("transp", "OPAQUE")
-
-    sender = organizer or (session.instructors[0] if session.instructors else None)
-    if sender is not None:
-        event.add("organizer", _address(sender))
-    seen: set[str] = set()
-    for person in attendees:
-        if person.email not in seen:
-            seen.add(person.email)
-            event.add("attendee", _attendee(person))
-
-    calendar.add_component(event)
-    # icalendar writes each VTIMEZONE from the zone's own tz data, for every TZID the event uses.
-    calendar.add_missing_timezones(
-        first_date=(session.slot.start - _VTIMEZONE_MARGIN).date(),
-        last_date=(session.slot.end + _VTIMEZONE_MARGIN).date(),
-    )
-    return bytes(calendar.to_ical())
+    if organizer is not None:
+        event.add("organizer", _address(organizer))
+    return event
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._@+-]")

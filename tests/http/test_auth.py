@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 import threading
 import time
 from typing import TYPE_CHECKING
@@ -8,7 +9,7 @@ import pytest
 import requests
 
 from lms_connectors.errors import AuthError
-from lms_connectors.http import BearerTokenAuth, StaticTokenAuth
+from lms_connectors.http import BasicAuth, BearerTokenAuth, StaticTokenAuth
 
 if TYPE_CHECKING:
     from tests.http.conftest import FakeClock
@@ -133,3 +134,17 @@ def test_secrets_can_be_read_while_the_token_is_being_fetched() -> None:
     auth.refresh()
     assert seen == [[]]
     assert "tok-1" in auth.secrets()
+
+
+def test_basic_auth_header_and_secrets() -> None:
+    auth = BasicAuth("trainer", "pässword")
+    request = requests.Request("GET", "https://dav.example.org/").prepare()
+    auth.apply(request)
+    value = request.headers["Authorization"]
+    assert value.startswith("Basic ")
+    assert base64.b64decode(value.removeprefix("Basic ")).decode("utf-8") == "trainer:pässword"
+    assert not auth.can_refresh
+    assert "pässword" in auth.secrets()
+    assert value.removeprefix("Basic ") in auth.secrets(), "the encoded form reveals the password: redact it too"
+    with pytest.raises(AuthError):
+        auth.refresh()

@@ -12,6 +12,7 @@ Typical use in an adapter::
 
 from lms_connectors.http.auth import (
     Auth,
+    BasicAuth,
     BearerTokenAuth,
     ClientCredentialsAuth,
     JwtBearerAuth,
@@ -47,6 +48,7 @@ __all__ = [
     "REDACTED",
     "SENSITIVE_KEYS",
     "Auth",
+    "BasicAuth",
     "BearerTokenAuth",
     "CallCounter",
     "CallEvent",

@@ -35,6 +35,7 @@ __all__ = [
     "JWT_BEARER_GRANT",
     "OAUTH_TOKEN_RULES",
     "Auth",
+    "BasicAuth",
     "BearerTokenAuth",
     "ClientCredentialsAuth",
     "JwtBearerAuth",
@@ -95,6 +96,31 @@ class StaticTokenAuth(Auth):
     def secrets(self) -> list[str]:
         """Return the token."""
         return [self._token]
+
+
+class BasicAuth(Auth):
+    """HTTP Basic credentials (RFC 7617): a user name and a password, or an app-specific password.
+
+    Servers that take them (CalDAV servers, most WebDAV) cannot issue new ones: a refused password is an
+    :class:`~lms_connectors.errors.AuthError` at once.
+
+    Args:
+        username: The account's user name.
+        password: Its password (UTF-8 encoded on the wire, as RFC 7617's ``charset="UTF-8"`` asks).
+    """
+
+    def __init__(self, username: str, password: str) -> None:
+        self._username = username
+        self._password = password
+        self._header = "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+
+    def apply(self, request: requests.PreparedRequest) -> None:
+        """Set ``Authorization: Basic <base64(user:password)>``."""
+        request.headers["Authorization"] = self._header
+
+    def secrets(self) -> list[str]:
+        """Return the password and the encoded header value (which reveals it)."""
+        return [self._password, self._header.removeprefix("Basic ")]
 
 
 class BearerTokenAuth(Auth):

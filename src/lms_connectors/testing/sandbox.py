@@ -406,8 +406,11 @@ class _Handler(BaseHTTPRequestHandler):
         logger.debug("%s %s", self.address_string(), format % args)
 
 
-# BaseHTTPRequestHandler looks up ``do_<METHOD>``; every method goes to the same dispatcher.
-for _method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"):
+# BaseHTTPRequestHandler looks up ``do_<METHOD>``; every method goes to the same dispatcher. WebDAV's methods
+# (RFC 4918, CalDAV's RFC 4791 MKCALENDAR, RFC 3253 REPORT) are served too.
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+_DAV_METHODS = ("PROPFIND", "PROPPATCH", "REPORT", "MKCOL", "MKCALENDAR", "COPY", "MOVE")
+for _method in _METHODS + _DAV_METHODS:
     setattr(_Handler, f"do_{_method}", _Handler._dispatch)
 
 
