@@ -53,7 +53,9 @@ ORGANIZER_EMAIL = "training-desk@example.org"
 
 # Request headers the proxy does not pass on: hop-by-hop ones, and Accept-Encoding (Radicale would gzip; plain
 # bodies keep cassettes readable). Response headers it drops: hop-by-hop ones, and Date/Server (stable cassettes).
-_DROP_REQUEST = frozenset({"host", "connection", "keep-alive", "content-length", "transfer-encoding", "accept-encoding"})
+_DROP_REQUEST = frozenset(
+    {"host", "connection", "keep-alive", "content-length", "transfer-encoding", "accept-encoding"}
+)
 _DROP_RESPONSE = frozenset({"connection", "keep-alive", "content-length", "transfer-encoding", "date", "server"})
 
 
@@ -249,6 +251,17 @@ class CalDavHarness(ContractHarness):
     _server: ClassVar[RadicaleServer | None] = None
     _server_lock: ClassVar[threading.Lock] = threading.Lock()
 
+    def __init__(self, *, require_server: bool = True) -> None:
+        """Check that Radicale can be started, unless ``require_server`` is false (replaying cassettes needs none).
+
+        Raises:
+            ConfigurationError: Radicale is not installed (the demo then leaves CalDAV out, saying why).
+        """
+        if require_server and not radicale_installed():
+            raise ConfigurationError(
+                "the CalDAV sandbox is a real Radicale: pip install 'lms-connectors-caldav[test]'", provider="caldav"
+            )
+
     @classmethod
     def radicale(cls) -> RadicaleServer:
         """The shared Radicale of this process, started on first use."""
@@ -315,8 +328,11 @@ class CalDavHarness(ContractHarness):
         return [PLACEHOLDER_PASSWORD, encoded]
 
     def request_signature(self, body: bytes | None) -> str | None:
-        """What a replayed body must match: XML in canonical form; iCalendar without its ``DTSTAMP`` (the time
-        of writing, which differs at every run); anything else as the default does."""
+        """What a replayed body must match: XML in canonical form, iCalendar without its ``DTSTAMP``.
+
+        ``DTSTAMP`` is the time of writing, which differs at every run; anything else is matched as the default
+        does.
+        """
         if not body:
             return None
         text = body.decode("utf-8", errors="replace")
