@@ -19,12 +19,9 @@ Calls (``<cal>`` is the sessions' calendar collection, found once per adapter by
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, ClassVar
-
-import requests
+from typing import ClassVar
 
 from lms_connectors.adapter import Adapter, AdapterKind, BusyInterval, Capability, DiagnosticCheck
 from lms_connectors.errors import (
@@ -37,9 +34,6 @@ from lms_connectors.errors import (
     ProviderError,
 )
 from lms_connectors.http.auth import Auth, BasicAuth, StaticTokenAuth
-from lms_connectors.http.ratelimit import RateLimiter
-from lms_connectors.http.retry import RetryPolicy
-from lms_connectors.http.transport import CallEvent, HttpTransport
 from lms_connectors.models import Person, ProviderRef, ProviderSession, RosterMember, Session, utc_now
 from lms_connectors.timezones import require_window
 from lms_connectors_caldav import dav
@@ -92,31 +86,10 @@ class CalDavAdapter(Adapter):
     )
     config_model: ClassVar[type[CalDavConfig]] = CalDavConfig
 
-    def __init__(
-        self,
-        config: CalDavConfig,
-        *,
-        session: requests.Session | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-        hooks: Sequence[Callable[[CallEvent], None]] = (),
-    ) -> None:
-        self.config = config
-        self.transport = HttpTransport(
-            provider=self.name,
-            base_url=config.base_url,
-            auth=_auth_of(config),
-            classifier=classify_caldav_response,
-            retry=RetryPolicy(max_attempts=config.max_attempts, total_timeout=config.total_timeout),
-            rate_limiter=(
-                RateLimiter(config.requests_per_second, burst=config.burst) if config.requests_per_second else None
-            ),
-            timeout=(config.connect_timeout, config.read_timeout),
-            session=session,
-            hooks=hooks,
-            sleep=sleep,
-            clock=clock,
-        )
+    def setup(self) -> None:
+        """Build the transport (Basic or bearer credentials, the CalDAV error table) and the DAV client."""
+        config: CalDavConfig = self.settings
+        self.api_transport(auth=_auth_of(config), classifier=classify_caldav_response)
         self.dav = DavClient.for_base_url(self.transport, config.base_url)
         self._organizer = (
             Person(email=config.organizer_email, name=config.organizer_name or config.organizer_email)
@@ -127,33 +100,29 @@ class CalDavAdapter(Adapter):
         self._location_lock = threading.Lock()
         self._no_free_busy: set[str] = set()
 
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> CalDavAdapter:
-        """Build the adapter from a mapping of :class:`CalDavConfig` fields.
-
-        Raises:
-            ConfigurationError: The mapping is not a valid configuration.
-        """
-        settings: CalDavConfig = cls.validated_config(config)
-        return cls(settings)
+    @property
+    def settings(self) -> CalDavConfig:
+        """The configuration, typed as this adapter's."""
+        assert isinstance(self.config, CalDavConfig)  # the base constructor checked it
+        return self.config
 
     # -- standard API ------------------------------------------------------------------------------
 
-    def create_session(self, session: Session, *, key: str, fresh: bool = False) -> ProviderRef:
-        """Store the session's event under a name derived from ``key``; idempotent for ``key``.
+    def create_new(self, session: Session, key: str) -> ProviderRef:
+        """Store the session's event under a name derived from ``key`` (the base class's create rule calls it).
 
         :calls: ``PUT <cal>/<name>`` with ``If-None-Match: *`` (then ``GET <cal>/<name>`` when it exists already).
 
         The server refuses to overwrite an existing resource (412), so a create sent twice, or retried after its
         answer was lost, stores one event; the one already there is read back and returned when ``key`` made it.
-        ``fresh`` changes nothing: no look-up precedes the create.
+        This native idempotency is why the base rule sends no look-up before the create.
 
         Raises:
             Conflict: The name holds an event another key made, or another resource of the calendar already has
                 the session's UID (an earlier generation that was not removed).
         """
         href = self.calendar() + resource_name(key)
-        calendar = new_event(session, key=key, uid_domain=self.config.uid_domain, organizer=self._organizer)
+        calendar = new_event(session, key=key, uid_domain=self.settings.uid_domain, organizer=self._organizer)
         stored = StoredEvent.parse(calendar.to_ical(), href=href, etag=None)
         try:
             response = self.transport.request(
@@ -222,7 +191,7 @@ class CalDavAdapter(Adapter):
                 f"someone else changed the title, times or place of {href} since it was read; read it again first",
                 provider=self.name, code="changed",
             )
-        current.reschedule(session, uid_domain=self.config.uid_domain, organizer=self._organizer, stamp=utc_now())
+        current.reschedule(session, uid_domain=self.settings.uid_domain, organizer=self._organizer, stamp=utc_now())
         return self._write(current, operation="reschedule event").ref()
 
     def cancel_session(self, ref: ProviderRef, *, notify: bool = True) -> None:
@@ -358,9 +327,9 @@ class CalDavAdapter(Adapter):
         """Where the sessions' calendar is (discovered at the first call, then kept)."""
         with self._location_lock:
             if self._location is None:
+                config = self.settings
                 self._location = discover_calendar(
-                    self.dav, base_url=self.config.base_url, calendar=self.config.calendar,
-                    calendar_url=self.config.calendar_url,
+                    self.dav, base_url=config.base_url, calendar=config.calendar, calendar_url=config.calendar_url,
                 )
             return self._location
 
@@ -379,12 +348,13 @@ class CalDavAdapter(Adapter):
         Raises:
             Conflict: It exists already.
         """
-        if self.config.calendar_url is not None:
-            path = dav.normalise_href(self.config.calendar_url, self.dav.origin + "/")
+        config = self.settings
+        if config.calendar_url is not None:
+            path = dav.normalise_href(config.calendar_url, self.dav.origin + "/")
         else:
-            home = find_home(self.dav, find_principal(self.dav, self.config.base_url))
-            path = (home if home.endswith("/") else home + "/") + self.config.calendar + "/"
-        body = dav.mkcalendar(display_name or self.config.calendar)
+            home = find_home(self.dav, find_principal(self.dav, config.base_url))
+            path = (home if home.endswith("/") else home + "/") + config.calendar + "/"
+        body = dav.mkcalendar(display_name or config.calendar)
         try:
             self.transport.request("MKCALENDAR", self.dav.url(path), data=body,
                                    headers={"Content-Type": _XML}, operation="make calendar")
@@ -461,10 +431,11 @@ class CalDavAdapter(Adapter):
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _free_busy_calendars(self) -> dict[str, str]:
+        config = self.settings
         calendars = {email: dav.normalise_href(url, self.dav.origin + "/")
-                     for email, url in self.config.free_busy_calendars.items()}
-        if self.config.organizer_email and self.config.organizer_email not in calendars:
-            calendars[self.config.organizer_email] = self.calendar()
+                     for email, url in config.free_busy_calendars.items()}
+        if config.organizer_email and config.organizer_email not in calendars:
+            calendars[config.organizer_email] = self.calendar()
         return {email: path if path.endswith("/") else path + "/" for email, path in calendars.items()}
 
     def _busy(self, calendar: str, start: datetime, end: datetime) -> list[BusyInterval]:

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import AfterValidator, Field, SecretStr, model_validator
+
+from lms_connectors.http.settings import TransportSettings
 
 __all__ = ["CalDavConfig"]
 
@@ -28,8 +30,8 @@ def _lower_email(value: str) -> str:
 Email = Annotated[str, AfterValidator(_lower_email)]
 
 
-class CalDavConfig(BaseModel):
-    """Settings of one CalDAV adapter instance.
+class CalDavConfig(TransportSettings):
+    """Settings of one CalDAV adapter instance (the transport settings, timeouts and rate, come from the base).
 
     Attributes:
         base_url: The server's root URL (``https://dav.example.org``); discovery starts at its
@@ -46,17 +48,9 @@ class CalDavConfig(BaseModel):
             so that an invite and the stored event are one event for calendar clients.
         free_busy_calendars: Email of a person or room -> URL or path of a calendar collection the account may
             read, whose free/busy answers for that address.
-        requests_per_second: Proactive limit of this adapter's calls (``None``: no limit).
-        burst: Calls that may go at once after a quiet spell.
-        max_attempts: Attempts per call, retries included.
-        total_timeout: Upper bound, in seconds, of one call including its retries and waits.
-        connect_timeout: Seconds to wait for a connection.
-        read_timeout: Seconds to wait for an answer.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    base_url: str = Field(min_length=1, pattern=r"^https?://")
+    base_url: str = Field(min_length=1)
     calendar: str = Field(default="training", min_length=1, pattern=r"^[^/]+$")
     calendar_url: str | None = None
     username: str | None = None
@@ -66,12 +60,6 @@ class CalDavConfig(BaseModel):
     organizer_name: str | None = None
     uid_domain: str = Field(default="lms-connectors", min_length=1, pattern=r"^[^\s@]+$")
     free_busy_calendars: dict[Email, str] = Field(default_factory=dict)
-    requests_per_second: float | None = Field(default=None, gt=0)
-    burst: int = Field(default=10, ge=1)
-    max_attempts: int = Field(default=5, ge=1)
-    total_timeout: float = Field(default=60.0, gt=0)
-    connect_timeout: float = Field(default=5.0, gt=0)
-    read_timeout: float = Field(default=30.0, gt=0)
 
     @model_validator(mode="after")
     def _one_auth_method(self) -> CalDavConfig:

@@ -1,62 +1,24 @@
-"""Classify CalDAV servers' error answers into the SDK's error tree, with a table of rules.
+"""Classify CalDAV servers' error answers into the SDK's error tree, with the core's rule table.
 
-A CalDAV server names a failed precondition in a ``DAV:error`` body (RFC 4918 16, RFC 4791 5.3.2.1): the status
-alone is ambiguous (Radicale answers a UID already used by another resource with 409, SabreDAV with 403; a 403
-may as well be a missing privilege or calendar data the server refuses). The first rule of :data:`RULES` whose
-statuses and condition match decides; anything no rule matches falls back to the core's default classifier
-(412 Conflict, 404 NotFound, 401 AuthError, 429 and 503 with Retry-After RateLimited, 5xx transient).
+A CalDAV server names a failed precondition in a ``DAV:error`` XML body (RFC 4918 16, RFC 4791 5.3.2.1): the
+status alone is ambiguous (Radicale answers a UID already used by another resource with 409, other servers with
+403; a 403 may as well be a missing privilege or calendar data the server refuses). :class:`CalDavClassifier`
+reads those precondition names as the provider's codes, so the rows of :data:`RULES` select on them; anything
+no row matches falls to the core's rows (412 Conflict, 404 NotFound, 401 AuthError, 429 and 503 with
+Retry-After RateLimited, 5xx transient, HTML pages malformed).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import requests
 
-from lms_connectors.errors import (
-    Conflict,
-    ConnectorError,
-    InvalidRequest,
-    MalformedResponse,
-    PermissionDenied,
-    QuotaExceeded,
-)
-from lms_connectors.http.classify import default_classifier, is_html, response_evidence
+from lms_connectors.errors import Conflict, InvalidRequest, MalformedResponse, PermissionDenied, QuotaExceeded
+from lms_connectors.http.classify import ErrorBody, ErrorFacts, ErrorRule, RuleClassifier
 from lms_connectors_caldav.dav import error_conditions
 
-__all__ = ["PROVIDER", "RULES", "Rule", "classify_caldav_response"]
+__all__ = ["PROVIDER", "RULES", "CalDavClassifier", "classify_caldav_response"]
 
 PROVIDER = "caldav"
-
-
-@dataclass(frozen=True)
-class Rule:
-    """One row of the table: answers with one of ``statuses`` (any when empty) naming ``condition`` (any when None).
-
-    Attributes:
-        name: What the rule recognises.
-        statuses: HTTP statuses it applies to.
-        error: The error type to raise.
-        message: The error's message (the condition, when there is one, becomes its ``code``).
-        condition: A ``DAV:error`` precondition element name (``no-uid-conflict``).
-        html: Match only HTML bodies.
-    """
-
-    name: str
-    statuses: frozenset[int]
-    error: type[ConnectorError]
-    message: str
-    condition: str | None = None
-    html: bool = False
-
-    def matches(self, status: int, conditions: set[str], html: bool) -> bool:
-        """Whether this rule applies to an answer."""
-        if self.statuses and status not in self.statuses:
-            return False
-        if self.html and not html:
-            return False
-        return self.condition is None or self.condition in conditions
-
 
 _REFUSED = frozenset({400, 403, 409, 415, 422})
 _REFUSED_DATA = (
@@ -72,55 +34,37 @@ _REFUSED_DATA = (
     "max-attendees-per-instance",
 )
 
-RULES: tuple[Rule, ...] = (
+RULES: tuple[ErrorRule, ...] = (
     # An HTML page on a 4xx means something else answered (a login page, a wrong base URL, a proxy).
-    Rule("HTML error page", frozenset(range(400, 500)) - {429}, MalformedResponse,
-         "an HTML page answered instead of the CalDAV server", html=True),
-    Rule("UID used by another resource", _REFUSED, Conflict,
-         "another resource of the calendar already has this UID", condition="no-uid-conflict"),
-    *(
-        Rule(f"refused calendar data ({name})", _REFUSED, InvalidRequest,
-             "the server refuses this calendar data", condition=name)
-        for name in _REFUSED_DATA
-    ),
-    Rule("missing privilege", frozenset({403}), PermissionDenied,
-         "the account lacks a privilege on this resource", condition="need-privileges"),
-    Rule("quota", frozenset({403, 507}), QuotaExceeded, "the account's storage quota is used up",
-         condition="quota-not-exceeded"),
-    Rule("insufficient storage", frozenset({507}), QuotaExceeded, "the server has no room to store the resource"),
-    Rule("precondition failed (ETag)", frozenset({412}), Conflict,
-         "the resource changed since it was read (or already exists)"),
-    Rule("parent collection missing", frozenset({409}), Conflict,
-         "the calendar collection does not exist (or the resource conflicts with its state)"),
-    Rule("unsupported media type", frozenset({415}), InvalidRequest, "the server refuses this content type"),
+    ErrorRule(MalformedResponse, "an HTML page answered instead of the CalDAV server",
+              status=frozenset(range(400, 500)) - {429}, body="html"),
+    ErrorRule(Conflict, "another resource of the calendar already has this UID", status=_REFUSED,
+              codes={"no-uid-conflict"}),
+    ErrorRule(InvalidRequest, "the server refuses this calendar data", status=_REFUSED, codes=set(_REFUSED_DATA)),
+    ErrorRule(PermissionDenied, "the account lacks a privilege on this resource", status={403},
+              codes={"need-privileges"}),
+    ErrorRule(QuotaExceeded, "the account's storage quota is used up", status={403, 507},
+              codes={"quota-not-exceeded"}),
+    ErrorRule(QuotaExceeded, "the server has no room to store the resource", status={507}),
+    ErrorRule(Conflict, "the resource changed since it was read (or already exists)", status={412}),
+    ErrorRule(Conflict, "the calendar collection does not exist, or the resource conflicts with its state",
+              status={409}),
+    ErrorRule(InvalidRequest, "the server refuses this content type", status={415}),
 )
-"""The classification table, first match wins."""
+"""CalDAV's rows, consulted before the core's; first match wins."""
 
 
-def classify_caldav_response(response: requests.Response) -> ConnectorError | None:
-    """Map a CalDAV server's answer to an SDK error, or ``None`` when it succeeded.
+class CalDavClassifier(RuleClassifier):
+    """The core's rule classifier, reading a ``DAV:error`` body's precondition names as the provider's codes."""
 
-    Args:
-        response: Any answer of the server.
+    def facts(self, response: requests.Response) -> ErrorFacts:
+        """The core's facts, plus the preconditions a ``DAV:error`` body names (``no-uid-conflict``...)."""
+        facts = super().facts(response)
+        conditions = sorted(error_conditions(response.content)) if response.status_code >= 400 else []
+        if not conditions:
+            return facts
+        return ErrorFacts(facts.status, facts.kinds | {"error"}, ErrorBody(tuple(conditions), ""), facts.headers)
 
-    Returns:
-        The error to raise, or ``None`` for a 2xx (207 Multi-Status included) or 3xx answer.
-    """
-    status = response.status_code
-    if status < 400:
-        return None
-    conditions = error_conditions(response.content)
-    html = is_html(response)
-    evidence = response_evidence(response)
-    evidence["provider"] = PROVIDER
-    for rule in RULES:
-        if rule.matches(status, conditions, html):
-            if rule.condition is not None:
-                evidence["code"] = rule.condition
-            return rule.error(f"{rule.message} (HTTP {status})", **evidence)
-    fallback = default_classifier(response)
-    if fallback is not None:
-        fallback.provider = PROVIDER
-        if conditions:
-            fallback.code = sorted(conditions)[0]
-    return fallback
+
+classify_caldav_response = CalDavClassifier(RULES, provider=PROVIDER)
+"""Map a CalDAV server's answer to an SDK error, or ``None`` when it succeeded (2xx, 207 included)."""
