@@ -44,7 +44,7 @@ def test_a_redirect_that_drops_the_propfind_body_is_asked_again_where_it_landed(
                                    "</c:calendar-home-set>"))
     responses.add("PROPFIND", "https://cloud.example.org/remote.php/dav/calendars/u/training/", status=207,
                   body=multistatus("/remote.php/dav/calendars/u/training/", CALENDAR_PROPS))
-    assert build().calendar() == "/remote.php/dav/calendars/u/training/"
+    assert build().ex_calendar() == "/remote.php/dav/calendars/u/training/"
     sent = responses.calls[0].request
     assert sent.headers["Authorization"] == "Basic " + base64.b64encode(b"u:app-pass").decode()
     assert sent.headers["Depth"] == "0"
@@ -60,7 +60,7 @@ def test_bearer_token_and_a_context_path_without_well_known() -> None:
     adapter = CalDavAdapter(CalDavConfig.model_validate(
         {"base_url": "https://cloud.example.org/dav/", "bearer_token": "tok-123"}), sleep=lambda _s: None)
     with pytest.raises(MalformedResponse, match="calendar-home-set"):
-        adapter.calendar()
+        adapter.ex_calendar()
     assert responses.calls[0].request.headers["Authorization"] == "Bearer tok-123"
     assert "tok-123" in adapter.transport.secrets()
 
@@ -72,7 +72,7 @@ def test_a_collection_that_takes_no_events_is_refused() -> None:
                                    '<c:supported-calendar-component-set><c:comp name="VTODO"/>'
                                    '</c:supported-calendar-component-set>'))
     with pytest.raises(ConfigurationError, match="VTODO"):
-        build(calendar_url="/cal/tasks").calendar()
+        build(calendar_url="/cal/tasks").ex_calendar()
 
 
 @pytest.mark.parametrize(

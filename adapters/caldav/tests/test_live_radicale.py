@@ -185,7 +185,7 @@ def test_listing_leaves_out_events_the_sdk_did_not_make(adapter: CalDavAdapter) 
     foreign = (b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//other//EN\r\nBEGIN:VEVENT\r\nUID:other-1\r\n"
                b"DTSTAMP:20270101T000000Z\r\nDTSTART:20270211T150000Z\r\nDTEND:20270211T160000Z\r\n"
                b"SUMMARY:Dentist\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
-    adapter.transport.request("PUT", adapter.dav.url(adapter.calendar() + "other-1.ics"), data=foreign,
+    adapter.transport.request("PUT", adapter.dav.url(adapter.ex_calendar() + "other-1.ics"), data=foreign,
                               headers={"Content-Type": "text/calendar"})
     window = (datetime(2027, 2, 1, tzinfo=NEW_YORK), datetime(2027, 3, 1, tzinfo=NEW_YORK))
     assert [s.ref.external_id for s in adapter.list_sessions(*window)] == [ours.external_id]
@@ -232,6 +232,6 @@ def test_make_calendar(radicale: RadicaleServer) -> None:
     adapter = make_adapter(radicale.url, calendar="made-by-test")
     radicale.send("DELETE", "/trainer/made-by-test/")
     assert adapter.ex_make_calendar("Made by a test") == "/trainer/made-by-test/"
-    assert adapter.location().display_name == "Made by a test"
+    assert adapter.ex_location().display_name == "Made by a test"
     with pytest.raises(Conflict):
         adapter.ex_make_calendar()

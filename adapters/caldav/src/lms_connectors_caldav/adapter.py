@@ -121,7 +121,7 @@ class CalDavAdapter(Adapter):
             Conflict: The name holds an event another key made, or another resource of the calendar already has
                 the session's UID (an earlier generation that was not removed).
         """
-        href = self.calendar() + resource_name(key)
+        href = self.ex_calendar() + resource_name(key)
         calendar = new_event(session, key=key, uid_domain=self.settings.uid_domain, organizer=self._organizer)
         stored = StoredEvent.parse(calendar.to_ical(), href=href, etag=None)
         try:
@@ -153,7 +153,7 @@ class CalDavAdapter(Adapter):
         :calls: ``GET <cal>/<name>``
         """
         try:
-            stored = self._read(self.calendar() + resource_name(key))
+            stored = self._read(self.ex_calendar() + resource_name(key))
         except NotFound:
             return None
         if stored.key != key or stored.cancelled:
@@ -261,7 +261,7 @@ class CalDavAdapter(Adapter):
         return self._listing(start, end, page_size)
 
     def _listing(self, start: datetime, end: datetime, page_size: int | None) -> Iterator[ProviderSession]:
-        calendar = self.calendar()
+        calendar = self.ex_calendar()
         query = dav.calendar_query(start, end, with_data=page_size is None)
         answer = self._report(calendar, query, depth="1", operation="calendar-query")
         if page_size is None:
@@ -302,7 +302,7 @@ class CalDavAdapter(Adapter):
         """
         checks = []
         try:
-            location = self.location()
+            location = self.ex_location()
         except ConnectorError as exc:
             return [DiagnosticCheck(name="calendar", ok=False, detail=str(exc))]
         checks.append(DiagnosticCheck(name="calendar", ok=True,
@@ -323,7 +323,7 @@ class CalDavAdapter(Adapter):
 
     # -- provider extras ------------------------------------------------------------------------------
 
-    def location(self) -> CalendarLocation:
+    def ex_location(self) -> CalendarLocation:
         """Where the sessions' calendar is (discovered at the first call, then kept)."""
         with self._location_lock:
             if self._location is None:
@@ -333,9 +333,9 @@ class CalDavAdapter(Adapter):
                 )
             return self._location
 
-    def calendar(self) -> str:
+    def ex_calendar(self) -> str:
         """The sessions' calendar collection, an absolute path ending in ``/``."""
-        return self.location().calendar
+        return self.ex_location().calendar
 
     def ex_make_calendar(self, display_name: str | None = None) -> str:
         """Create the configured calendar collection in the account's calendar home (``MKCALENDAR``).
@@ -366,7 +366,7 @@ class CalDavAdapter(Adapter):
 
     def ex_resource_href(self, key: str) -> str:
         """The path of the event a create with ``key`` stores."""
-        return self.calendar() + resource_name(key)
+        return self.ex_calendar() + resource_name(key)
 
     def ex_read_ical(self, ref: ProviderRef) -> bytes:
         """The event's iCalendar text as the server holds it.
@@ -435,7 +435,7 @@ class CalDavAdapter(Adapter):
         calendars = {email: dav.normalise_href(url, self.dav.origin + "/")
                      for email, url in config.free_busy_calendars.items()}
         if config.organizer_email and config.organizer_email not in calendars:
-            calendars[config.organizer_email] = self.calendar()
+            calendars[config.organizer_email] = self.ex_calendar()
         return {email: path if path.endswith("/") else path + "/" for email, path in calendars.items()}
 
     def _busy(self, calendar: str, start: datetime, end: datetime) -> list[BusyInterval]:

@@ -7,7 +7,7 @@ loopback port; it waits until the server answers and stops it (and removes the f
 The kit's "sandbox" is a :class:`RadicaleProxy`: a :class:`~lms_connectors.testing.sandbox.Simulator` that hands
 every request to that Radicale unchanged, so the kit's loopback server can inject its faults (throttling, a
 lost answer) in front of a real CalDAV server; every other answer is Radicale's own. Cassettes recorded through
-it replay offline; the same matrix also runs live against Radicale (``contract_tests/test_caldav.py``).
+it replay offline; the same matrix also runs live against Radicale (``tests/test_contract.py``).
 
 Re-recording against another server (Nextcloud, iCloud, ...): ``LMS_CONNECTORS_RECORD=live`` with
 ``LMSC_CALDAV_URL``, ``LMSC_CALDAV_USERNAME``, ``LMSC_CALDAV_PASSWORD`` and ``LMSC_CALDAV_CALENDAR``.
@@ -33,10 +33,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 from xml.etree import ElementTree as ET
 
-from lms_connectors.adapter import Adapter
 from lms_connectors.errors import ConfigurationError
 from lms_connectors.testing.harness import ContractHarness
-from lms_connectors.testing.sandbox import SandboxRequest, SandboxResponse, Simulator
+from lms_connectors.testing.sandbox import SandboxRequest, SandboxResponse, SandboxServer, Simulator
 from lms_connectors_caldav import dav
 from lms_connectors_caldav.adapter import CalDavAdapter
 from lms_connectors_caldav.config import CalDavConfig
@@ -229,13 +228,14 @@ class RadicaleProxy(Simulator):
         return SandboxResponse(status=status, body=content, headers=kept)
 
 
-class CalDavHarness(ContractHarness):
+class CalDavHarness(ContractHarness[CalDavAdapter, RadicaleProxy]):
     """How the contract kit builds, records and provokes the CalDAV adapter, on a real Radicale.
 
     One Radicale serves every case of a run; it is started at the first :meth:`make_simulator` and stopped by
     :meth:`stop_server` (the contract tests call it; an exit hook stops it otherwise).
     """
 
+    adapter_class = CalDavAdapter
     adapter_name: ClassVar[str] = "caldav"
     canonical_base_url: ClassVar[str] = CANONICAL_BASE_URL
     keeps: ClassVar[frozenset[str]] = frozenset({"timezone", "location", "capacity"})
@@ -278,13 +278,13 @@ class CalDavHarness(ContractHarness):
                 cls._server.stop()
                 cls._server = None
 
-    def make_simulator(self) -> Simulator:
+    def make_simulator(self) -> RadicaleProxy:
         """Radicale behind the kit's proxy, with the sessions' calendar emptied (made again)."""
         server = self.radicale()
         server.reset_calendar()
         return RadicaleProxy(server)
 
-    def build_adapter(self, base_url: str, *, sleep: Callable[[float], None]) -> Adapter:
+    def build_adapter(self, base_url: str, *, sleep: Callable[[float], None]) -> CalDavAdapter:
         """The adapter with the placeholder Basic credentials, discovering its calendar from ``base_url``."""
         return CalDavAdapter(self._config(base_url), sleep=sleep)
 
@@ -300,7 +300,7 @@ class CalDavHarness(ContractHarness):
         }
         return CalDavConfig.model_validate(values)
 
-    def live_adapter(self, *, sleep: Callable[[float], None]) -> Adapter:
+    def live_adapter(self, *, sleep: Callable[[float], None]) -> CalDavAdapter:
         """The adapter on another CalDAV server, from ``LMSC_CALDAV_URL``, ``..._USERNAME``, ``..._PASSWORD``.
 
         ``LMSC_CALDAV_CALENDAR`` names the calendar collection (default ``training``; it must exist and be empty).
@@ -346,11 +346,10 @@ class CalDavHarness(ContractHarness):
             return "\n".join(line for line in unfolded.splitlines() if not line.startswith("DTSTAMP"))
         return super().request_signature(body)
 
-    def provoke_invalid_request(self, adapter: Adapter) -> None:
+    def provoke_invalid_request(self, adapter: CalDavAdapter, sandbox: SandboxServer[RadicaleProxy] | None) -> None:
         """Store a resource holding a VTODO and a VEVENT of two UIDs, which RFC 4791 4.1 forbids (Radicale: 400)."""
-        caldav = _caldav(adapter)
-        caldav.transport.request(
-            "PUT", caldav.dav.url(caldav.calendar() + "contract-invalid.ics"),
+        adapter.transport.request(
+            "PUT", adapter.dav.url(adapter.ex_calendar() + "contract-invalid.ics"),
             data=(b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//lms-connectors//contract//EN\r\n"
                   b"BEGIN:VTODO\r\nUID:contract-invalid-1\r\nDTSTAMP:20270101T000000Z\r\nEND:VTODO\r\n"
                   b"BEGIN:VEVENT\r\nUID:contract-invalid-2\r\nDTSTAMP:20270101T000000Z\r\n"
@@ -358,32 +357,26 @@ class CalDavHarness(ContractHarness):
             headers={"Content-Type": "text/calendar; charset=utf-8", "If-None-Match": "*"},
         )
 
-    def provoke_conflict(self, adapter: Adapter) -> None:
+    def provoke_conflict(self, adapter: CalDavAdapter, sandbox: SandboxServer[RadicaleProxy] | None) -> None:
         """Create a session; another client renames it (its own GET and PUT); the SDK's reschedule is refused."""
         from datetime import datetime, timedelta
         from zoneinfo import ZoneInfo
 
         from lms_connectors.models import Session, TimeSlot
 
-        caldav = _caldav(adapter)
         start = datetime(2027, 5, 4, 10, 0, tzinfo=ZoneInfo("America/New_York"))
         session = Session(
             id="contract-typed-errors-conflict",
             title="Contract typed errors conflict",
             slot=TimeSlot(start=start, end=start + timedelta(hours=1), timezone="America/New_York"),
         )
-        ref = caldav.create_session(session, key=f"{session.id}.{self.adapter_name}.g1")
-        url = caldav.dav.url(ref.external_id)
-        current = caldav.transport.request("GET", url)
+        ref = adapter.create_session(session, key=f"{session.id}.{self.adapter_name}.g1")
+        url = adapter.dav.url(ref.external_id)
+        current = adapter.transport.request("GET", url)
         edited = current.content.replace(b"SUMMARY:Contract typed errors conflict", b"SUMMARY:Renamed elsewhere")
-        caldav.transport.request("PUT", url, data=edited, headers={
+        adapter.transport.request("PUT", url, data=edited, headers={
             "Content-Type": "text/calendar; charset=utf-8", "If-Match": current.headers.get("ETag", "*")})
         moved = session.rescheduled(TimeSlot(start=start + timedelta(days=1), end=start + timedelta(days=1, hours=1),
                                              timezone="America/New_York"))
-        caldav.reschedule_session(ref, moved)
+        adapter.reschedule_session(ref, moved)
 
-
-def _caldav(adapter: Adapter) -> CalDavAdapter:
-    if not isinstance(adapter, CalDavAdapter):
-        raise TypeError(f"expected a CalDavAdapter, got {type(adapter).__name__}")
-    return adapter

@@ -1,6 +1,6 @@
 """The acceptance matrix on the CalDAV adapter, twice: from cassettes, and live against a real Radicale.
 
-``TestCalDavContract`` replays ``cassettes/caldav/`` offline (recorded from Radicale through the kit's loopback
+``TestCalDavContract`` replays ``tests/cassettes/caldav/`` offline (recorded from Radicale through the kit's loopback
 proxy, ``LMS_CONNECTORS_RECORD=sandbox``). ``TestCalDavContractLive`` runs the same cases against a Radicale the
 tests start on 127.0.0.1, recording into a temporary folder so that the committed cassettes are never touched.
 Radicale comes from the adapter's ``test`` extra; without it the live class is skipped, except in CI (``CI`` set),
@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from typing import ClassVar
 
 import pytest
 
@@ -31,6 +32,9 @@ class TestCalDavContract(AdapterContract):
 
 class TestCalDavContractLive(AdapterContract):
     harness = CalDavHarness(require_server=False)  # checked per case below, to skip or fail with a clear message
+    # Not marked lmsc_contract: the README's matrix reports the run against the committed cassettes; this class
+    # is the same cases against the live server (it runs in every plain pytest run).
+    pytestmark: ClassVar[list[pytest.MarkDecorator]] = []
 
     @contextlib.contextmanager
     def contract_run(self, request: pytest.FixtureRequest, case: str) -> Iterator[ContractRun]:
