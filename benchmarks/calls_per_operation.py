@@ -31,6 +31,15 @@ NY = ZoneInfo("America/New_York")
 # Fewest requests the provider's API needs, with why. Token fetches are excluded from the minimum (one per
 # token lifetime, amortised); the measured figures include them when they happened.
 MINIMUM: dict[str, dict[str, tuple[str, str]]] = {
+    "caldav": {
+        "create": ("1", "PUT with If-None-Match: * (an adapter's first call adds 3 discovery PROPFINDs)"),
+        "create again (retry)": ("2", "the PUT refused with 412 is the look-up, then a GET reads the event"),
+        "reschedule": ("2", "GET + PUT If-Match (a PUT replaces the whole event: attendees' answers are read first)"),
+        "cancel": ("1", "DELETE"),
+        "enrol N": ("2", "GET + PUT If-Match of the whole event, whatever N"),
+        "unenrol 1": ("2", "GET + PUT If-Match"),
+        "list 5 (page 2)": ("4", "calendar-query (hrefs) + 3 calendar-multiget of at most 2"),
+    },
     "google_calendar": {
         "create": ("1", "events.insert with a client id (no look-up needed)"),
         "create again (retry)": ("1", "events.insert: the 409 on the client id is the look-up (then a GET)"),
