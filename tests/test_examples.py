@@ -29,6 +29,6 @@ def test_every_adapter_has_a_runnable_example() -> None:
         for script in SCRIPTS
         for name in re.findall(r'sandboxed_adapters\(\["(\w+)"\]\)', script.read_text(encoding="utf-8"))
     }
-    with_examples = {"acme_lms", "google_calendar", "microsoft_graph", "moodle", "zoom"}
+    with_examples = {"acme_lms", "caldav", "google_calendar", "microsoft_graph", "moodle", "zoom"}
     assert with_examples <= {info.name for info in available_adapters()}
     assert with_examples <= covered, f"no example for {sorted(with_examples - covered)}"
