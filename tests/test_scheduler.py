@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
@@ -21,6 +22,7 @@ from lms_connectors.errors import (
     ValidationError,
 )
 from lms_connectors.models import (
+    Enrollment,
     EnrollmentStatus,
     Modality,
     Person,
@@ -34,6 +36,7 @@ from lms_connectors.models import (
 )
 from lms_connectors.scheduler import ProgressEvent, Scheduler, SessionCancelled
 from lms_connectors.store.memory import MemoryLedger
+from lms_connectors.store.sqlite import SQLiteLedger
 
 NY = ZoneInfo("America/New_York")
 
@@ -693,3 +696,88 @@ def test_a_cohort_costs_one_listing_per_provider_and_no_look_up(trio: Any) -> No
         assert x.calls.count("list") == 1
         # the one listed already is looked up (and found), the four others are created without a look-up
         assert x.fresh_flags == [False, True, True, True, True]
+
+
+def test_a_failed_push_is_re_sent_by_the_next_enrolment(trio: Any) -> None:
+    lms, cal, meet = trio
+    scheduler = Scheduler(list(trio), MemoryLedger())
+    scheduler.schedule(_session(capacity=None))
+    a, b = _people(2)
+    lms.fail_next["enrol"] = TransientError("down", provider="lms")
+    with pytest.raises(TransientError):
+        scheduler.enrol("ilt-101.s1", a)
+    scheduler.enrol("ilt-101.s1", b)
+    assert lms.live()[0]["roster"] == [a.email, b.email]
+    assert lms.calls.count("enrol:2") == 1  # the learner left uncertain rides along with the newcomer
+    kept = scheduler.ledger.get_enrollment("ilt-101.s1", a.email)
+    assert kept is not None and "lms" in kept.pushed_to and not kept.uncertain_at
+
+
+class CountingLedger(SQLiteLedger):
+    """A SQLite ledger that counts the enrolment rows it hands out and writes."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.rows_read = 0
+        self.rows_written = 0
+
+    def reset(self) -> None:
+        self.rows_read = self.rows_written = 0
+
+    def get_enrollment(self, session_id: str, email: str) -> Enrollment | None:
+        found = super().get_enrollment(session_id, email)
+        self.rows_read += found is not None
+        return found
+
+    def list_enrollments(self, session_id: str, status: EnrollmentStatus | None = None) -> list[Enrollment]:
+        rows = super().list_enrollments(session_id, status)
+        self.rows_read += len(rows)
+        return rows
+
+    def first_enrollments(self, session_id: str, status: EnrollmentStatus, limit: int) -> list[Enrollment]:
+        rows = super().first_enrollments(session_id, status, limit)
+        self.rows_read += len(rows)
+        return rows
+
+    def list_uncertain_enrollments(self, session_id: str) -> list[Enrollment]:
+        rows = super().list_uncertain_enrollments(session_id)
+        self.rows_read += len(rows)
+        return rows
+
+    def upsert_enrollment(self, enrollment: Enrollment) -> None:
+        super().upsert_enrollment(enrollment)
+        self.rows_written += 1
+
+
+def _roster_work(waitlisted: int, path: Path) -> list[tuple[int, int]]:
+    """Rows read and written by one enrolment, then by one unenrolment that promotes, with a waitlist that long."""
+    adapters = [RecordingAdapter("lms", AdapterKind.LMS), RecordingAdapter("calendar", AdapterKind.CALENDAR)]
+    ledger = CountingLedger(path)
+    scheduler = Scheduler(adapters, ledger)
+    scheduler.schedule(_session(capacity=10, modality=Modality.IN_PERSON))
+    people = _people(10 + waitlisted + 1)
+    scheduler.enrol_many("ilt-101.s1", people[:-1])
+    work = []
+    ledger.reset()
+    assert scheduler.enrol("ilt-101.s1", people[-1]).status is EnrollmentStatus.WAITLISTED
+    work.append((ledger.rows_read, ledger.rows_written))
+    ledger.reset()
+    scheduler.unenrol("ilt-101.s1", people[0].email)
+    work.append((ledger.rows_read, ledger.rows_written))
+    promoted = ledger.get_enrollment("ilt-101.s1", people[10].email)
+    assert promoted is not None and promoted.status is EnrollmentStatus.CONFIRMED
+    assert set(promoted.pushed_to) == {"lms", "calendar"}
+    assert adapters[0].live()[0]["roster"] == [p.email for p in people[1:11]]
+    ledger.close()
+    return work
+
+
+def test_the_rows_an_enrolment_reads_and_writes_do_not_grow_with_the_roster(tmp_path: Path) -> None:
+    small = _roster_work(10, tmp_path / "small.db")
+    large = _roster_work(1_000, tmp_path / "large.db")
+    assert small == large
+    # A waitlisted enrolment: the look-up for an earlier enrolment (none), its row read back by the reconcile
+    # and for the answer, one write. An unenrolment that promotes: the leaver's row and the waitlist's head
+    # (read, written), both read by the reconcile, then at each of the two roster providers the leaver removed
+    # and the promoted learner pushed, each marked uncertain then settled (read and written), and the answer.
+    assert large == [(2, 1), (1 + 1 + 2 + 2 * 4 + 1, 2 + 2 * 4)]

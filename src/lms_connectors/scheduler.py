@@ -358,7 +358,7 @@ class Scheduler:
         session = self._require_active(session_id)
         results: list[Enrollment] = []
         with self.ledger.transaction():
-            confirmed = len(self.ledger.list_enrollments(session_id, EnrollmentStatus.CONFIRMED))
+            confirmed = self.ledger.count_enrollments(session_id, EnrollmentStatus.CONFIRMED)
             for person in people:
                 existing = self.ledger.get_enrollment(session_id, person.email)
                 if existing is not None and existing.status is not EnrollmentStatus.CANCELLED:
@@ -378,7 +378,7 @@ class Scheduler:
                 self.ledger.upsert_enrollment(enrollment)
                 self._audit(session_id, None, "enrolled", email=person.email, status=status.value)
                 results.append(enrollment)
-        self._reconcile(session)
+        self._reconcile(session, changed=[e.person.email for e in results])
         return [self.ledger.get_enrollment(session_id, e.person.email) or e for e in results]
 
     @_one_at_a_time
@@ -394,8 +394,8 @@ class Scheduler:
             cancelled = existing.model_copy(update={"status": EnrollmentStatus.CANCELLED, "updated_at": utc_now()})
             self.ledger.upsert_enrollment(cancelled)
             self._audit(session_id, None, "unenrolled", email=cancelled.person.email)
-            self._promote(session)
-        self._reconcile(session)
+            promoted = self._promote(session)
+        self._reconcile(session, changed=[cancelled.person.email, *promoted])
         return self.ledger.get_enrollment(session_id, cancelled.person.email) or cancelled
 
     def roster(self, session_id: str) -> list[Enrollment]:
@@ -730,24 +730,33 @@ class Scheduler:
             self.ledger.save_session(restore)
         return undone, leftovers
 
-    def _promote(self, session: Session) -> None:
-        waiting = self.ledger.list_enrollments(session.id, EnrollmentStatus.WAITLISTED)
-        if session.capacity is not None:
-            confirmed = len(self.ledger.list_enrollments(session.id, EnrollmentStatus.CONFIRMED))
-            waiting = waiting[: max(0, session.capacity - confirmed)]
+    def _promote(self, session: Session) -> list[str]:
+        """Confirm the head of the waitlist into free seats; the emails promoted, in order."""
+        if session.capacity is None:
+            waiting = self.ledger.list_enrollments(session.id, EnrollmentStatus.WAITLISTED)
+        else:
+            free = session.capacity - self.ledger.count_enrollments(session.id, EnrollmentStatus.CONFIRMED)
+            waiting = self.ledger.first_enrollments(session.id, EnrollmentStatus.WAITLISTED, free) if free > 0 else []
         for enrollment in waiting:
             promoted = enrollment.model_copy(update={"status": EnrollmentStatus.CONFIRMED, "updated_at": utc_now()})
             self.ledger.upsert_enrollment(promoted)
             self._audit(session.id, None, "promoted", email=enrollment.person.email)
             self._progress("promote", session.id, None, "done", enrollment.person.email)
+        return [enrollment.person.email for enrollment in waiting]
 
-    def _reconcile(self, session: Session) -> None:
+    def _reconcile(self, session: Session, changed: Sequence[str] | None = None) -> None:
         """Make each roster-holding provider match the ledger: remove first (frees seats), then add.
 
         Learners are marked uncertain at a provider before a push or removal is sent, and the mark is cleared
         only by an answer the adapter understood: a removal includes every learner marked there, and a push
         is re-sent to them. A provider that fails does not stop the others; the first failure is raised after.
+
+        With ``changed`` (the emails a roster operation just wrote), only those rows and the rows left
+        uncertain by an earlier push are read, so the cost of an enrolment does not grow with the roster: every
+        other row already matches its providers, because a push is marked uncertain before it is sent and only
+        an understood answer clears the mark. Without it (sync), every row is read.
         """
+        enrollments = self._roster_rows(session.id, changed)
         failure: ConnectorError | None = None
         for adapter in self.targets_for(session):
             if not adapter.supports(Capability.ROSTER):
@@ -756,7 +765,7 @@ class Scheduler:
             if ref is None:
                 continue
             try:
-                self._reconcile_one(session, adapter, ref)
+                self._reconcile_one(session, adapter, ref, enrollments)
             except ConnectorError as exc:
                 self._progress("roster", session.id, adapter.name, "failed", str(exc))
                 self._audit(session.id, adapter.name, "roster_failed", error=exc.evidence())
@@ -764,9 +773,20 @@ class Scheduler:
         if failure is not None:
             raise failure
 
-    def _reconcile_one(self, session: Session, adapter: Adapter, ref: ProviderRef) -> None:
+    def _roster_rows(self, session_id: str, changed: Sequence[str] | None) -> list[Enrollment]:
+        """The enrolments a reconcile must look at: every one, or the changed and the uncertain ones."""
+        if changed is None:
+            return self.ledger.list_enrollments(session_id)
+        rows = {e.person.email: e for e in self.ledger.list_uncertain_enrollments(session_id)}
+        for email in changed:
+            if email not in rows and (enrollment := self.ledger.get_enrollment(session_id, email)) is not None:
+                rows[email] = enrollment
+        return sorted(rows.values(), key=lambda e: e.position)
+
+    def _reconcile_one(
+        self, session: Session, adapter: Adapter, ref: ProviderRef, enrollments: Sequence[Enrollment]
+    ) -> None:
         name = adapter.name
-        enrollments = self.ledger.list_enrollments(session.id)
         wanted = {e.person.email for e in enrollments if e.status is EnrollmentStatus.CONFIRMED}
         to_remove = [
             e for e in enrollments if e.person.email not in wanted and name in (*e.pushed_to, *e.uncertain_at)

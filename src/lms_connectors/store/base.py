@@ -208,6 +208,21 @@ class LedgerStore(abc.ABC):
     def next_position(self, session_id: str) -> int:
         """The position the next arrival gets (one more than the largest so far, 0 first)."""
 
+    # Roster queries whose cost does not grow with the roster: the scheduler asks the ledger for counts and
+    # for the few rows it needs instead of reading every enrolment. These defaults are correct for any
+    # implementation; the shipped ledgers answer them with one indexed query that validates only rows returned.
+    def count_enrollments(self, session_id: str, status: EnrollmentStatus) -> int:
+        """How many enrolments of the session have ``status`` (no row is read into a model)."""
+        return len(self.list_enrollments(session_id, status))
+
+    def first_enrollments(self, session_id: str, status: EnrollmentStatus, limit: int) -> list[Enrollment]:
+        """The first ``limit`` enrolments of that status, ordered by position (the head of the waitlist)."""
+        return self.list_enrollments(session_id, status)[: max(0, limit)]
+
+    def list_uncertain_enrollments(self, session_id: str) -> list[Enrollment]:
+        """Enrolments with a roster push or removal still uncertain at some provider, ordered by position."""
+        return [e for e in self.list_enrollments(session_id) if e.uncertain_at]
+
     # audit
     @abc.abstractmethod
     def append_audit(self, entry: AuditEntry) -> None:

@@ -462,6 +462,32 @@ class SQLiteLedger(LedgerStore):
             )
         return [Enrollment.model_validate_json(raw) for raw in raws]
 
+    def count_enrollments(self, session_id: str, status: EnrollmentStatus) -> int:
+        """How many enrolments of the session have ``status`` (one COUNT, no row read into a model)."""
+        count = self._one(
+            "SELECT COUNT(*) FROM enrollments WHERE tenant_id = ? AND session_id = ? AND status = ?",
+            (session_id, status.value),
+        )
+        return 0 if count is None else int(count)
+
+    def first_enrollments(self, session_id: str, status: EnrollmentStatus, limit: int) -> list[Enrollment]:
+        """The first ``limit`` enrolments of that status, ordered by position, then arrival."""
+        raws = self._all(
+            "SELECT data FROM enrollments WHERE tenant_id = ? AND session_id = ? AND status = ? "
+            "ORDER BY position, seq LIMIT ?",
+            (session_id, status.value, max(0, limit)),
+        )
+        return [Enrollment.model_validate_json(raw) for raw in raws]
+
+    def list_uncertain_enrollments(self, session_id: str) -> list[Enrollment]:
+        """Enrolments with a roster write still uncertain somewhere (only those rows are read into models)."""
+        raws = self._all(
+            "SELECT data FROM enrollments WHERE tenant_id = ? AND session_id = ? "
+            "AND json_array_length(data, '$.uncertain_at') > 0 ORDER BY position, seq",
+            (session_id,),
+        )
+        return [Enrollment.model_validate_json(raw) for raw in raws]
+
     def next_position(self, session_id: str) -> int:
         """One more than the largest position in the session (cancelled enrolments included), 0 first."""
         largest = self._one(
