@@ -286,6 +286,32 @@ def test_next_position_counts_every_arrival(ledger: LedgerStore) -> None:
     assert ledger.next_position("s2") == 0
 
 
+def test_roster_queries_count_seats_and_hand_out_the_waitlist_head_and_the_uncertain_rows(ledger: LedgerStore) -> None:
+    waitlisted = EnrollmentStatus.WAITLISTED
+    for position, (email, status) in enumerate(
+        [("a", EnrollmentStatus.CONFIRMED), ("b", waitlisted), ("c", EnrollmentStatus.CONFIRMED), ("d", waitlisted)]
+    ):
+        ledger.upsert_enrollment(make_enrollment(f"{email}@example.org", position, status))
+    ledger.upsert_enrollment(make_enrollment("e@example.org", 9, waitlisted, session_id="s2"))
+    # A re-arrival later in the queue (position 7) is still after d: order is by position, not by row age.
+    ledger.upsert_enrollment(make_enrollment("a@example.org", 7, waitlisted))
+
+    assert ledger.count_enrollments("s1", EnrollmentStatus.CONFIRMED) == 1
+    assert ledger.count_enrollments("s1", waitlisted) == 3
+    assert ledger.count_enrollments("s9", waitlisted) == 0
+    head = ledger.first_enrollments("s1", waitlisted, 2)
+    assert [e.person.email for e in head] == ["b@example.org", "d@example.org"]
+    assert [e.person.email for e in ledger.first_enrollments("s1", waitlisted, 10)][-1] == "a@example.org"
+    assert ledger.first_enrollments("s1", waitlisted, 0) == []
+
+    assert ledger.list_uncertain_enrollments("s1") == []
+    unsure = make_enrollment("d@example.org", 3, waitlisted).model_copy(update={"uncertain_at": ("zoom",)})
+    ledger.upsert_enrollment(unsure)
+    assert ledger.list_uncertain_enrollments("s1") == [unsure]
+    ledger.upsert_enrollment(unsure.model_copy(update={"uncertain_at": ()}))
+    assert ledger.list_uncertain_enrollments("s1") == []
+
+
 # audit
 
 

@@ -7,7 +7,7 @@ that cannot be serialised fails here too, and no caller can mutate a stored reco
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 
@@ -34,6 +34,9 @@ class _Tables:
     refs: dict[tuple[str, str], str] = field(default_factory=dict)
     keys: dict[tuple[str, str, int], str] = field(default_factory=dict)
     enrollments: dict[tuple[str, str], str] = field(default_factory=dict)
+    # The columns roster queries filter and sort on (status, position, uncertain somewhere), beside the JSON,
+    # so that counting seats or finding the waitlist's head validates no row it does not return.
+    enrollment_columns: dict[tuple[str, str], tuple[str, int, bool]] = field(default_factory=dict)
     audit: list[str] = field(default_factory=list)
 
     def copy(self) -> _Tables:
@@ -43,6 +46,7 @@ class _Tables:
             refs=dict(self.refs),
             keys=dict(self.keys),
             enrollments=dict(self.enrollments),
+            enrollment_columns=dict(self.enrollment_columns),
             audit=list(self.audit),
         )
 
@@ -191,6 +195,11 @@ class MemoryLedger(LedgerStore):
         with self._lock:
             key = (enrollment.session_id, enrollment.person.email)
             self._tables.enrollments[key] = enrollment.model_dump_json()
+            self._tables.enrollment_columns[key] = (
+                enrollment.status.value,
+                enrollment.position,
+                bool(enrollment.uncertain_at),
+            )
 
     def get_enrollment(self, session_id: str, email: str) -> Enrollment | None:
         """The enrolment of that email (compared in lower case) in that session, or ``None``."""
@@ -212,8 +221,34 @@ class MemoryLedger(LedgerStore):
     def next_position(self, session_id: str) -> int:
         """One more than the largest position in the session (cancelled enrolments included), 0 first."""
         with self._lock:
-            positions = [e.position for e in self.list_enrollments(session_id)]
+            positions = [pos for (sid, _), (_, pos, _) in self._tables.enrollment_columns.items() if sid == session_id]
         return max(positions, default=-1) + 1
+
+    def count_enrollments(self, session_id: str, status: EnrollmentStatus) -> int:
+        """How many enrolments of the session have ``status`` (no row is read into a model)."""
+        with self._lock:
+            columns = self._tables.enrollment_columns.items()
+            return sum(1 for (sid, _), (state, _, _) in columns if sid == session_id and state == status.value)
+
+    def first_enrollments(self, session_id: str, status: EnrollmentStatus, limit: int) -> list[Enrollment]:
+        """The first ``limit`` enrolments of that status, ordered by position, then arrival."""
+        return self._matching(session_id, lambda state, _uncertain: state == status.value)[: max(0, limit)]
+
+    def list_uncertain_enrollments(self, session_id: str) -> list[Enrollment]:
+        """Enrolments with a roster write still uncertain somewhere (only those rows are read into models)."""
+        return self._matching(session_id, lambda _state, uncertain: uncertain)
+
+    def _matching(self, session_id: str, keep: Callable[[str, bool], bool]) -> list[Enrollment]:
+        with self._lock:
+            # Insertion order then a stable sort by position: the same tie-break as SQLite's rowid.
+            keys = [
+                (pos, key)
+                for key, (state, pos, uncertain) in self._tables.enrollment_columns.items()
+                if key[0] == session_id and keep(state, uncertain)
+            ]
+            keys.sort(key=lambda item: item[0])
+            raws = [self._tables.enrollments[key] for _, key in keys]
+        return [Enrollment.model_validate_json(raw) for raw in raws]
 
     # audit
     def append_audit(self, entry: AuditEntry) -> None:

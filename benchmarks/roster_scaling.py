@@ -1,0 +1,161 @@
+"""Roster scaling: what one enrolment and one unenrolment with promotion cost as the waitlist grows.
+
+For each waitlist length, a session with capacity 10 is scheduled on Moodle (its simulator served on 127.0.0.1)
+with a fresh ledger, then 10 + N learners are enrolled one at a time (10 confirmed and pushed to Moodle, N
+waitlisted), then learners are unenrolled one at a time, each freeing a seat that the head of the waitlist takes
+(one removal and one push to Moodle). Prints, per length: the total enrolment time, the median and the last
+enrolment, the median unenrolment with promotion, and the enrolment rows the ledger read and wrote for the last
+enrolment and for the last unenrolment. Cost that does not grow with the roster shows as flat columns.
+
+Run: ``python benchmarks/roster_scaling.py [--sizes 10,100,1000,10000] [--ledger sqlite|memory]
+[--unenrolments 5]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from lms_connectors.models import Enrollment, EnrollmentStatus, Modality, Person, Room, Session, TimeSlot
+from lms_connectors.scheduler import Scheduler
+from lms_connectors.store.base import LedgerStore
+from lms_connectors.store.memory import MemoryLedger
+from lms_connectors.store.sqlite import SQLiteLedger
+from lms_connectors.testing.sandboxed import sandboxed_adapters
+
+CAPACITY = 10
+
+
+class _RowCounts:
+    """Enrolment rows a ledger handed out and wrote since the last reset."""
+
+    def __init__(self) -> None:
+        self.read = 0
+        self.written = 0
+
+
+def _counting(ledger: LedgerStore, counts: _RowCounts) -> LedgerStore:
+    """Wrap the ledger's enrolment reads and writes so that they count rows (the ledger stays the same object)."""
+    for name in ("list_enrollments", "first_enrollments", "list_uncertain_enrollments"):
+        original = getattr(ledger, name)
+
+        def listing(*args: object, _original: object = original, **kwargs: object) -> list[Enrollment]:
+            rows: list[Enrollment] = _original(*args, **kwargs)  # type: ignore[operator]
+            counts.read += len(rows)
+            return rows
+
+        setattr(ledger, name, listing)
+    get_enrollment, upsert_enrollment = ledger.get_enrollment, ledger.upsert_enrollment
+
+    def get(session_id: str, email: str) -> Enrollment | None:
+        found = get_enrollment(session_id, email)
+        counts.read += found is not None
+        return found
+
+    def upsert(enrollment: Enrollment) -> None:
+        upsert_enrollment(enrollment)
+        counts.written += 1
+
+    ledger.get_enrollment = get  # type: ignore[method-assign]
+    ledger.upsert_enrollment = upsert  # type: ignore[method-assign]
+    return ledger
+
+
+def _session(waitlist: int) -> Session:
+    start = datetime(2027, 3, 28, 9, 0, tzinfo=ZoneInfo("Europe/Berlin"))  # the week Europe moves its clocks
+    return Session(
+        id=f"bench.roster.{waitlist}",
+        title="Roster scaling",
+        slot=TimeSlot(start=start, end=start + timedelta(hours=2), timezone="Europe/Berlin"),
+        modality=Modality.IN_PERSON,
+        room=Room(id="r1", name="Room 1"),
+        capacity=CAPACITY,
+    )
+
+
+def _open(kind: str, folder: Path, waitlist: int) -> LedgerStore:
+    return MemoryLedger() if kind == "memory" else SQLiteLedger(folder / f"ledger-{waitlist}.db")
+
+
+def measure(waitlist: int, kind: str, unenrolments: int, folder: Path) -> dict[str, float]:
+    """One row of the table: enrol 10 + ``waitlist`` learners one at a time, then unenrol a few with promotion."""
+    counts = _RowCounts()
+    session = _session(waitlist)
+    people = [
+        Person(email=f"learner{i}@example.org", name=f"Learner {i}", timezone="Europe/Berlin")
+        for i in range(CAPACITY + waitlist)
+    ]
+    with sandboxed_adapters(["moodle"]) as sandbox:
+        ledger = _counting(_open(kind, folder, waitlist), counts)
+        scheduler = Scheduler([sandbox.adapters["moodle"]], ledger)
+        scheduler.schedule(session)
+        enrol_times: list[float] = []
+        started = time.perf_counter()
+        for person in people:
+            counts.read = counts.written = 0
+            before = time.perf_counter()
+            scheduler.enrol(session.id, person)
+            enrol_times.append(time.perf_counter() - before)
+        total = time.perf_counter() - started
+        enrol_rows = (counts.read, counts.written)
+        unenrol_times: list[float] = []
+        for person in people[: min(unenrolments, waitlist)]:
+            counts.read = counts.written = 0
+            before = time.perf_counter()
+            scheduler.unenrol(session.id, person.email)
+            unenrol_times.append(time.perf_counter() - before)
+        unenrol_rows = (counts.read, counts.written)
+        confirmed = ledger.count_enrollments(session.id, EnrollmentStatus.CONFIRMED)
+        ledger.close()
+    if confirmed != CAPACITY:
+        raise SystemExit(f"waitlist {waitlist}: {confirmed} confirmed after the promotions, expected {CAPACITY}")
+    return {
+        "enrolments": len(people),
+        "total_s": total,
+        "median_ms": statistics.median(enrol_times) * 1000,
+        "last_ms": enrol_times[-1] * 1000,
+        "unenrol_ms": statistics.median(unenrol_times) * 1000 if unenrol_times else float("nan"),
+        "enrol_read": enrol_rows[0],
+        "enrol_written": enrol_rows[1],
+        "unenrol_read": unenrol_rows[0],
+        "unenrol_written": unenrol_rows[1],
+    }
+
+
+def main() -> int:
+    """Print the roster-scaling table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10,100,1000,10000", help="waitlist lengths, comma-separated")
+    parser.add_argument("--ledger", choices=("sqlite", "memory"), default="sqlite")
+    parser.add_argument("--unenrolments", type=int, default=5, help="unenrolments with promotion per size")
+    args = parser.parse_args()
+    sizes = [int(size) for size in args.sizes.split(",")]
+    print(f"roster scaling: capacity {CAPACITY}, {args.ledger} ledger, Moodle simulator on 127.0.0.1")
+    header = (
+        f"{'waitlist':>9} {'enrolments':>10} {'total s':>8} {'median ms':>10} {'last ms':>8} "
+        f"{'unenrol+promote ms':>19} {'rows r/w enrol':>15} {'rows r/w unenrol':>17}"
+    )
+    print(header)
+    print("-" * len(header))
+    with tempfile.TemporaryDirectory() as scratch:
+        for size in sizes:
+            row = measure(size, args.ledger, args.unenrolments, Path(scratch))
+            enrol_rows = f"{row['enrol_read']:.0f}/{row['enrol_written']:.0f}"
+            unenrol_rows = f"{row['unenrol_read']:.0f}/{row['unenrol_written']:.0f}"
+            print(
+                f"{size:>9,} {row['enrolments']:>10,.0f} {row['total_s']:>8.2f} {row['median_ms']:>10.2f} "
+                f"{row['last_ms']:>8.2f} {row['unenrol_ms']:>19.2f} "
+                f"{enrol_rows:>15} {unenrol_rows:>17}",
+                flush=True,
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
