@@ -52,6 +52,7 @@ from lms_connectors_moodle.mapping import (
     location_of,
     marker,
 )
+from lms_connectors_moodle.names import check_name, read_name
 from lms_connectors_moodle.users import UserDirectory
 
 __all__ = ["ENROLLED_BY_SDK_IDNUMBER", "MoodleAdapter"]
@@ -112,10 +113,12 @@ class MoodleAdapter(Adapter):
 
         Raises:
             ValidationError: The session does not last a whole number of minutes (Moodle's event form, which
-                every reschedule uses, takes minutes), before any call.
+                every reschedule uses, takes minutes), or its title would be refused or read back changed
+                (see :mod:`lms_connectors_moodle.names`), before any call.
         """
         course_id = self._course_of(session)
         _whole_minutes(session)
+        check_name(session.title, field="title")
         group_id = self._ensure_group(course_id, group_idnumber(key), group_name(session, key),
                                       f"Roster of {session.title}")
         try:
@@ -147,6 +150,7 @@ class MoodleAdapter(Adapter):
         """
         course_id = self._course_of(session)
         _whole_minutes(session)
+        check_name(session.title, field="title")
         existing = self._find(key, course_id)
         location = location_of(session)
         if existing is not None and location:
@@ -253,7 +257,7 @@ class MoodleAdapter(Adapter):
         event = answer["event"]
         start, end = event_instants(event)
         return ProviderSession(
-            ref=ref, title=str(event["name"]), start=start, end=end, timezone=ref.extra.get("timezone"),
+            ref=ref, title=read_name(str(event["name"])), start=start, end=end, timezone=ref.extra.get("timezone"),
             location=event.get("location") or None, join_url=join_url_of(str(event.get("description", ""))),
             raw=event,
         )
@@ -281,6 +285,7 @@ class MoodleAdapter(Adapter):
 
     def _submit_form(self, ref: ProviderRef, session: Session, key: str, location: str) -> None:
         seconds = _whole_minutes(session) * 60
+        check_name(session.title, field="title")
         course_id = ref.extra.get("course_id") or str(self._course_of(session))
         fields: list[tuple[str, str]] = [
             ("id", ref.external_id), ("userid", ref.extra.get("owner_id", "")), ("modulename", ""),
@@ -354,7 +359,7 @@ class MoodleAdapter(Adapter):
                 continue
             ref = ProviderRef(provider=self.name, external_id=str(event["id"]),
                               extra={"course_id": str(course_id), "key": key})
-            yield ProviderSession(ref=ref, title=str(event["name"]), start=begin, end=finish,
+            yield ProviderSession(ref=ref, title=read_name(str(event["name"])), start=begin, end=finish,
                                   join_url=join_url_of(str(event.get("description") or "")), raw=event)
 
     # -- groups -----------------------------------------------------------------------------------------

@@ -18,7 +18,8 @@ from zoneinfo import ZoneInfo
 from lms_connectors_moodle.simulator.dates import add_days, format_event_time, midnight, same_day, with_time_of
 from lms_connectors_moodle.simulator.site import SITE_COURSE_ID, SiteState
 
-__all__ = ["calendar_row", "course_summary", "created_row", "db_row", "exported", "legacy_row", "sort_time"]
+__all__ = ["calendar_row", "course_summary", "created_row", "db_row", "exported", "format_string", "legacy_row",
+           "sort_time"]
 
 
 def created_row(event: dict[str, Any]) -> dict[str, Any]:
@@ -49,15 +50,19 @@ def db_row(event: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _formatted_name(name: str) -> str:
-    # format_string() escapes ampersands (the create answer returned the name as sent).
-    return re.sub(r"&(?!amp;|lt;|gt;|quot;|#)", "&amp;", name)
+def format_string(name: str) -> str:
+    """A name as ``format_string`` writes it out on a site that strips tags (the default).
+
+    Ampersands not starting an entity are escaped, then ``<`` and ``>``; quotes stay (a real 4.5 read
+    ``Q&A "quoted"`` back as ``Q&amp;A "quoted"``; the create answer returned the name as sent).
+    """
+    return re.sub(r"&(?![a-zA-Z0-9#]{1,8};)", "&amp;", name).replace("<", "&lt;").replace(">", "&gt;")
 
 
 def legacy_row(event: dict[str, Any]) -> dict[str, Any]:
     """The row rebuilt from Moodle's event objects (zeros become ``null``)."""
     return {
-        "id": event["id"], "name": _formatted_name(event["name"]), "description": event["description"],
+        "id": event["id"], "name": format_string(event["name"]), "description": event["description"],
         "format": event["format"],
         "courseid": event["courseid"], "categoryid": None, "groupid": event["groupid"] or None,
         "userid": event["userid"], "repeatid": event["repeatid"] or None, "modulename": None, "instance": None,
@@ -132,7 +137,8 @@ def exported(site: SiteState, event: dict[str, Any], reader: int) -> dict[str, A
     allowed = site.can_edit_event(reader, event)
     normalised = _normalised_type(eventtype)
     result: dict[str, Any] = {
-        "id": event["id"], "name": event["name"], "description": event["description"], "descriptionformat": 1,
+        "id": event["id"], "name": format_string(event["name"]), "description": event["description"],
+        "descriptionformat": 1,
         "location": event["location"], "categoryid": None, "groupid": event["groupid"] or None,
         "userid": event["userid"], "repeatid": event["repeatid"] or None, "eventcount": None, "component": None,
         "modulename": "", "activityname": "", "activitystr": "", "instance": None, "eventtype": eventtype,

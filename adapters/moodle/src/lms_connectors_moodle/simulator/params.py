@@ -33,7 +33,7 @@ def _expecting(value: Any, kind: str) -> ParamError:
 
 
 _INT = re.compile(r"-?[0-9]+")
-_TAG = re.compile(r"<[^>]*>")
+_TAG = re.compile(r"<(?![ \t\n\r\v\f])")  # where PHP's strip_tags starts a tag: PARAM_TEXT then changes
 _USERNAME = re.compile(r"[a-z0-9_.@-]+")
 
 

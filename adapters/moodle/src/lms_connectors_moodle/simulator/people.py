@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from lms_connectors_moodle.simulator.exporter import format_string
 from lms_connectors_moodle.simulator.params import OPTIONAL, Multiple, Single, Value
 from lms_connectors_moodle.simulator.site import ADMIN_ID, ROLES, SITE_COURSE_ID, MoodleError, SiteState
 
@@ -364,8 +365,10 @@ _CREATE_GROUPS = Single({"groups": Multiple(Single({
 
 
 def _group_record(group: dict[str, Any], *, created: bool) -> dict[str, Any]:
+    # The create answer echoes the name; reads pass it through format_string (escaped, like event names).
     return {
-        "id": group["id"], "courseid": group["courseid"], "name": group["name"], "description": group["description"],
+        "id": group["id"], "courseid": group["courseid"],
+        "name": group["name"] if created else format_string(group["name"]), "description": group["description"],
         "descriptionformat": group["descriptionformat"],
         "enrolmentkey": (group["enrolmentkey"] or "") if created else group["enrolmentkey"],
         "idnumber": group["idnumber"], "visibility": group["visibility"], "participation": group["participation"],
