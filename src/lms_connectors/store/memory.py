@@ -232,13 +232,15 @@ class MemoryLedger(LedgerStore):
 
     def first_enrollments(self, session_id: str, status: EnrollmentStatus, limit: int) -> list[Enrollment]:
         """The first ``limit`` enrolments of that status, ordered by position, then arrival."""
-        return self._matching(session_id, lambda state, _uncertain: state == status.value)[: max(0, limit)]
+        return self._matching(session_id, lambda state, _uncertain: state == status.value, limit)
 
     def list_uncertain_enrollments(self, session_id: str) -> list[Enrollment]:
         """Enrolments with a roster write still uncertain somewhere (only those rows are read into models)."""
         return self._matching(session_id, lambda _state, uncertain: uncertain)
 
-    def _matching(self, session_id: str, keep: Callable[[str, bool], bool]) -> list[Enrollment]:
+    def _matching(
+        self, session_id: str, keep: Callable[[str, bool], bool], limit: int | None = None
+    ) -> list[Enrollment]:
         with self._lock:
             # Insertion order then a stable sort by position: the same tie-break as SQLite's rowid.
             keys = [
@@ -247,7 +249,9 @@ class MemoryLedger(LedgerStore):
                 if key[0] == session_id and keep(state, uncertain)
             ]
             keys.sort(key=lambda item: item[0])
-            raws = [self._tables.enrollments[key] for _, key in keys]
+            # Only the rows handed out are read into models (the head of a long waitlist, not all of it).
+            kept = keys if limit is None else keys[: max(0, limit)]
+            raws = [self._tables.enrollments[key] for _, key in kept]
         return [Enrollment.model_validate_json(raw) for raw in raws]
 
     # audit
