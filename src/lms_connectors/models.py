@@ -358,6 +358,19 @@ class Session(_Model):
         """Whether learners join online (virtual or hybrid)."""
         return self.modality in (Modality.VIRTUAL, Modality.HYBRID)
 
+    def description_with_join_line(self) -> str:
+        """The description followed by a ``Join: <url> (passcode ...)`` line when a meeting is attached.
+
+        The text calendars that keep one free-text body (Google's ``description``, Outlook's ``body``) show.
+        """
+        parts = [self.description] if self.description else []
+        if self.meeting is not None:
+            line = f"Join: {self.meeting.join_url}"
+            if self.meeting.passcode:
+                line += f" (passcode {self.meeting.passcode})"
+            parts.append(line)
+        return "\n\n".join(parts)
+
     def rescheduled(self, slot: TimeSlot) -> Session:
         """Return a copy moved to ``slot`` with its iCalendar sequence bumped."""
         return self.model_copy(update={"slot": slot, "sequence": self.sequence + 1})

@@ -118,16 +118,6 @@ def _location(session: Session) -> str | None:
     return None
 
 
-def _description(session: Session) -> str:
-    parts = [session.description] if session.description else []
-    if session.meeting is not None:
-        line = f"Join: {session.meeting.join_url}"
-        if session.meeting.passcode:
-            line += f" (passcode {session.meeting.passcode})"
-        parts.append(line)
-    return "\n\n".join(parts)
-
-
 def _private_properties(session: Session, key: str) -> dict[str, str]:
     props = {MARKER_KEY: key, MANAGED_MARKER[0]: MANAGED_MARKER[1], _SESSION_KEY: session.id}
     if session.capacity is not None:
@@ -179,7 +169,7 @@ def event_body(session: Session, *, key: str, event_id: str) -> dict[str, Any]:
     location = _location(session)
     if location:
         body["location"] = location
-    description = _description(session)
+    description = session.description_with_join_line()
     if description:
         body["description"] = description
     if wants_meet(session):
@@ -202,7 +192,7 @@ def event_reschedule_patch(session: Session, *, key: str | None) -> dict[str, An
         "summary": session.title,
         "start": _event_datetime(session.slot.start, session.slot.timezone),
         "end": _event_datetime(session.slot.end, session.slot.timezone),
-        "description": _description(session),
+        "description": session.description_with_join_line(),
         "location": _location(session) or "",
     }
     if key is not None:

@@ -106,16 +106,6 @@ def _location(session: Session) -> dict[str, Any] | None:
     return None
 
 
-def _body_text(session: Session) -> str:
-    parts = [session.description] if session.description else []
-    if session.meeting is not None:
-        line = f"Join: {session.meeting.join_url}"
-        if session.meeting.passcode:
-            line += f" (passcode {session.meeting.passcode})"
-        parts.append(line)
-    return "\n\n".join(parts)
-
-
 def _meta(session: Session) -> str:
     meta: dict[str, Any] = {"session": session.id, "zone": session.slot.timezone}
     if session.capacity is not None:
@@ -130,7 +120,7 @@ def _meta(session: Session) -> str:
 def _owned_fields(session: Session) -> dict[str, Any]:
     body: dict[str, Any] = {
         "subject": session.title,
-        "body": {"contentType": "text", "content": _body_text(session)},
+        "body": {"contentType": "text", "content": session.description_with_join_line()},
         "start": graph_datetime(session.slot.start, session.slot.timezone),
         "end": graph_datetime(session.slot.end, session.slot.timezone),
     }
