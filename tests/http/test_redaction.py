@@ -102,3 +102,17 @@ def test_a_known_value_is_replaced_in_its_encodings() -> None:
     for form, text in encoded.items():
         assert REDACTED in redact_text(text, [secret]), form
         assert secret not in redact_text(text, [secret])
+
+
+def test_key_is_a_credential_only_as_a_plain_query_parameter() -> None:
+    assert redact_url("https://g.test/calendar/v3/x?key=AIzaSyExample&a=1") == f"https://g.test/calendar/v3/x?key={REDACTED}&a=1"
+    assert redact_text('{"key": {"type": "hangoutsMeet"}, "name": "Google Meet"}') == (
+        '{"key": {"type": "hangoutsMeet"}, "name": "Google Meet"}'
+    )
+    assert redact_text("criteria[0][key]=email&primary_key=7") == "criteria[0][key]=email&primary_key=7"
+    assert redact_mapping({"key": {"type": "hangoutsMeet"}}) == {"key": {"type": "hangoutsMeet"}}
+
+
+def test_a_secret_key_holding_an_object_keeps_the_json_valid() -> None:
+    # The bare-scalar form never swallows an object's opening brace (it used to leave broken JSON behind).
+    assert redact_text('{"password": {"min": 8}, "token": 12}') == '{"password": {"min": 8}, "token": "[REDACTED]"}'

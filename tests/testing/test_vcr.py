@@ -227,6 +227,36 @@ def test_scrub_body_handles_nested_json_forms_and_php_arrays() -> None:
     assert scrubber.scrub_body(b"\xff\xfe", "application/octet-stream") == b"\xff\xfe"
 
 
+def test_scrubber_judges_keys_by_meaning_not_by_spelling() -> None:
+    """A JSON field named ``key`` is structure (Google Meet's conferenceSolution.key); ``?key=`` is an API key."""
+    scrubber = CassetteScrubber(CANONICAL)
+    event = {
+        "conferenceData": {
+            "createRequest": {"requestId": "r1", "conferenceSolutionKey": {"type": "hangoutsMeet"}},
+            "conferenceSolution": {"key": {"type": "hangoutsMeet"}, "name": "Google Meet"},
+        },
+        "extendedProperties": {"private": {"lmsc_key": "k1"}},
+        "client_secret": "cs-1",
+        "refresh_token": "rt-1",
+        "password": "meeting-passcode",
+    }
+    scrubbed = json.loads(scrubber.scrub_body(json.dumps(event).encode(), "application/json") or b"")
+    assert scrubbed["conferenceData"] == event["conferenceData"]
+    assert scrubbed["extendedProperties"] == event["extendedProperties"]
+    assert [scrubbed[k] for k in ("client_secret", "refresh_token", "password")] == ["[REDACTED]"] * 3
+    assert scrubber.scrub_text(f"{CANONICAL}/events?key=AIzaSyExample&q=x") == f"{CANONICAL}/events?key=[REDACTED]&q=x"
+    # Moodle's user search names its criterion with a bracketed "key": a field, not a credential.
+    form = "criteria%5B0%5D%5Bkey%5D=email&criteria%5B0%5D%5Bvalue%5D=a%40b.c&wstoken=abc"
+    assert scrubber.scrub_body(form, "") == "criteria%5B0%5D%5Bkey%5D=email&criteria%5B0%5D%5Bvalue%5D=a%40b.c&wstoken=[REDACTED]"
+
+
+def test_scan_flags_an_api_key_in_a_url_but_not_a_json_field_named_key(tmp_path: Path) -> None:
+    leaky = _cassette(tmp_path, {"uri": f"{CANONICAL}/x?key=AIzaSyExample"}, {})
+    assert any("query 'key'" in finding for finding in scan_for_secrets(leaky))
+    clean = _cassette(tmp_path, {}, {"body": {"string": '{"conferenceSolution": {"key": {"type": "hangoutsMeet"}}}'}})
+    assert scan_for_secrets(clean) == []
+
+
 # -- scan_for_secrets finds leaks -------------------------------------------------------------------------------
 
 

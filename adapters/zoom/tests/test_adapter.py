@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from lms_connectors.adapter import Capability
-from lms_connectors.errors import CapacityFull, InvalidRequest, NotFound, QuotaExceeded
+from lms_connectors.errors import CapacityFull, InvalidRequest, NotFound, QuotaExceeded, RateLimited
 from lms_connectors.models import Person
 from lms_connectors.testing.sandbox import Fault, SandboxServer
 from lms_connectors_zoom.adapter import ZoomAdapter
-from lms_connectors_zoom.classify import RegistrationNotEnabled
+from lms_connectors_zoom.classify import RegistrationNotEnabled, RegistrationRepeatLimit
 from lms_connectors_zoom.sandbox import ZoomSimulator
 
 from .conftest import AdapterFactory, learner, make_session
@@ -257,9 +257,12 @@ def test_unknown_user_is_not_found(make_adapter: AdapterFactory) -> None:
     assert caught.value.code == 1001
 
 
+@pytest.mark.parametrize("headers", ["reported", "documented"])
 def test_daily_limit_is_a_quota_not_a_retry_loop(make_adapter: AdapterFactory, server: SandboxServer,
-                                                 simulator: ZoomSimulator) -> None:
+                                                 simulator: ZoomSimulator, headers: str) -> None:
+    """With or without X-RateLimit-Type and Retry-After, the daily 429 is a quota until 00:00 UTC, not retried."""
     simulator.daily_meeting_limit = 2
+    simulator.daily_limit_headers = headers  # type: ignore[assignment]
     waits: list[float] = []
     adapter = make_adapter()
     adapter.transport._sleep = waits.append  # observe any wait the transport would take
@@ -289,6 +292,55 @@ def test_per_second_throttle_is_waited_out(make_adapter: AdapterFactory, server:
     adapter.create_session(make_session(), key="s-1.zoom.g1")
     assert simulator.meeting_count() == 1
     assert len(waits) == 1 and 1.0 <= waits[0] <= 2.0
+
+
+def test_per_second_429_without_retry_after_backs_off_within_bounds(
+    make_adapter: AdapterFactory, server: SandboxServer, simulator: ZoomSimulator
+) -> None:
+    """Zoom's own per-second 429 has no Retry-After: exponential backoff, bounded by attempts, then RateLimited."""
+    waits: list[float] = []
+    adapter = make_adapter(max_attempts=4)
+    adapter.transport._sleep = waits.append
+    session = make_session()
+    ref = adapter.create_session(session, key="s-1.zoom.g1")
+    simulator.throttle(calls=0, seconds=1, method="GET")  # every read refused this second (the clock is frozen)
+    with pytest.raises(RateLimited) as caught:
+        adapter.get_session(ref)
+    assert caught.value.retry_after is None
+    assert len(list(server.requests_to("GET", r"/meetings/\d+$"))) == 4  # max_attempts, then it gives up
+    assert len(waits) == 3 and all(0 <= w <= 20.0 for w in waits)  # full-jitter backoff under its cap
+
+
+def test_repeated_registration_refused_with_3000_reads_the_registration_back(
+    adapter: ZoomAdapter, server: SandboxServer, simulator: ZoomSimulator
+) -> None:
+    """Zoom answers 3000 after a few registrations of one email: the idempotent case, read back, not an error."""
+    session = make_session()
+    ref = adapter.create_session(session, key="s-1.zoom.g1")
+    first = adapter.enrol(ref, session, [learner(1)])
+    for _ in range(2):  # the second and third registrations are answered with the existing one
+        assert adapter.enrol(ref, session, [learner(1)])[0].external_id == first[0].external_id
+    posts = len(list(server.requests_to("POST", r"/batch_registrants$")))
+    again = adapter.enrol(ref, session, [learner(1), learner(2)])  # learner 1's fourth: Zoom refuses the batch
+    assert [m.email for m in again] == [learner(1).email, learner(2).email]
+    assert again[0].external_id == first[0].external_id and again[0].status == "approved"
+    assert again[1].external_id and again[1].join_url
+    # the refused batch, then learner 2 alone (learner 1 was read back from the roster)
+    assert len(list(server.requests_to("POST", r"/batch_registrants$"))) == posts + 2
+    assert sorted(r["email"] for r in simulator.registrants(ref.external_id)) == [learner(1).email, learner(2).email]
+
+
+def test_3000_for_someone_zoom_does_not_hold_is_raised(
+    adapter: ZoomAdapter, simulator: ZoomSimulator
+) -> None:
+    simulator.registration_repeat_limit = 1
+    session = make_session()
+    ref = adapter.create_session(session, key="s-1.zoom.g1")
+    adapter.enrol(ref, session, [learner(1)])
+    adapter.unenrol(ref, session, [learner(1)])  # cancelled: no longer listed as approved or pending
+    with pytest.raises(RegistrationRepeatLimit) as caught:
+        adapter.enrol(ref, session, [learner(1)])
+    assert caught.value.code == 3000
 
 
 def test_pagination_of_meetings_and_registrants(make_adapter: AdapterFactory, server: SandboxServer) -> None:

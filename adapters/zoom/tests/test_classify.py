@@ -25,6 +25,7 @@ from lms_connectors.http.classify import RuleClassifier
 from lms_connectors.testing.error_table import assert_readme_table_current
 from lms_connectors_zoom.classify import (
     RegistrationNotEnabled,
+    RegistrationRepeatLimit,
     ZoomClassifier,
     next_utc_midnight,
     parse_reset_time,
@@ -57,6 +58,8 @@ def answer(status: int, body: object = None, headers: dict[str, str] | None = No
         (400, 3027, "Host cannot register.", InvalidRequest),
         (400, 3161, "Your user account is not allowed meeting hosting and scheduling capabilities.", PermissionDenied),
         (400, 3000, "Registration has not been enabled for this meeting: 85012345678.", RegistrationNotEnabled),
+        (400, 3000, "You have reached the limit for the number of attendees you can add. Contact Zoom Support for "
+         "more information.", RegistrationRepeatLimit),
         # Unknown codes fall back to the status.
         (409, 9999, "Something else.", Conflict),
         (500, 500, "Internal error.", TransientError),

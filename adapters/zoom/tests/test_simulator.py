@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 import requests
 
-from lms_connectors.errors import RateLimited
+from lms_connectors.errors import QuotaExceeded, RateLimited
 from lms_connectors.testing.sandbox import SandboxServer
 from lms_connectors.testing.simclock import SimClock
 from lms_connectors_zoom.classify import ZoomClassifier
@@ -90,7 +90,8 @@ def test_meeting_lifecycle_and_errors(url: str) -> None:
     assert (bad.status_code, bad.json()["code"]) == (400, 300)
 
 
-def test_daily_limit_answer(url: str) -> None:
+def test_daily_limit_answer_as_documented(url: str, sim: ZoomSimulator) -> None:
+    sim.daily_limit_headers = "documented"
     headers = token(url)
     for _ in range(2):
         ok = requests.post(f"{url}/users/me/meetings", json=MEETING, headers=headers, timeout=5)
@@ -100,6 +101,65 @@ def test_daily_limit_answer(url: str) -> None:
     assert refused.status_code == 429
     assert "daily rate limit (2)" in refused.json()["message"]
     assert refused.headers["Retry-After"] == "2027-01-05T00:00:00Z"
+
+
+def test_daily_limit_answer_as_reported_has_no_type_and_no_retry_after(url: str, sim: ZoomSimulator) -> None:
+    """Zoom's forum (thread 18928) shows the daily-limit 429 without X-RateLimit-Type and Retry-After (the default)."""
+    assert sim.daily_limit_headers == "reported"
+    headers = token(url)
+    for _ in range(2):
+        assert requests.post(f"{url}/users/me/meetings", json=MEETING, headers=headers, timeout=5).status_code == 201
+    refused = requests.post(f"{url}/users/me/meetings", json=MEETING, headers=headers, timeout=5)
+    assert refused.status_code == 429
+    assert refused.json() == {
+        "code": 429,
+        "message": "You have exceeded the daily rate limit (2) of Meeting Create/Update API requests permitted for "
+        "this particular user. You may resume these requests at GMT 00:00:00.",
+    }
+    assert "Retry-After" not in refused.headers and "X-RateLimit-Type" not in refused.headers
+    error = ZoomClassifier(now=lambda: NOW)(refused)
+    assert isinstance(error, QuotaExceeded) and error.resets_at == datetime(2027, 1, 5, tzinfo=UTC)
+
+
+def test_repeated_registration_of_one_email_answers_3000_after_three(url: str, sim: ZoomSimulator) -> None:
+    headers = token(url)
+    mid = requests.post(f"{url}/users/me/meetings", json=MEETING, headers=headers, timeout=5).json()["id"]
+    ana = {"email": "Ana@example.com", "first_name": "Ana", "auto_approve": True}
+    answers = [requests.post(f"{url}/meetings/{mid}/registrants", json=ana, headers=headers, timeout=5)
+               for _ in range(4)]
+    assert [a.status_code for a in answers] == [201, 201, 201, 400]
+    assert len({a.json()["registrant_id"] for a in answers[:3]}) == 1, "repeats answer the same registration"
+    assert answers[3].json() == {
+        "code": 3000,
+        "message": "You have reached the limit for the number of attendees you can add. Contact Zoom Support for "
+        "more information.",
+    }
+    # A batch holding that email is refused whole, before anyone in it is added.
+    batch = requests.post(f"{url}/meetings/{mid}/batch_registrants", headers=headers, timeout=5,
+                          json={"registrants": [{"email": "new@example.com", "first_name": "N"},
+                                                {"email": "ana@example.com", "first_name": "Ana"}]})
+    assert (batch.status_code, batch.json()["code"]) == (400, 3000)
+    assert [r["email"] for r in sim.registrants(mid)] == ["ana@example.com"]
+
+
+def test_list_meetings_takes_the_current_types(url: str, sim: ZoomSimulator) -> None:
+    sim.daily_meeting_limit = 10
+    headers = token(url)
+    past = requests.post(f"{url}/users/me/meetings", headers=headers, timeout=5,
+                         json={**MEETING, "start_time": "2027-01-02T14:00:00Z"}).json()["id"]
+    future = requests.post(f"{url}/users/me/meetings", json=MEETING, headers=headers, timeout=5).json()["id"]
+
+    def listed(kind: str) -> list[int]:
+        answer = requests.get(f"{url}/users/me/meetings", params={"type": kind}, headers=headers, timeout=5)
+        assert answer.status_code == 200, answer.text
+        return [m["id"] for m in answer.json()["meetings"]]
+
+    assert listed("scheduled") == [past, future]
+    assert listed("upcoming") == listed("upcoming_meetings") == [future]
+    assert listed("previous_meetings") == [past]
+    assert listed("live") == []
+    wrong = requests.get(f"{url}/users/me/meetings", params={"type": "someday"}, headers=headers, timeout=5)
+    assert (wrong.status_code, wrong.json()["code"]) == (400, 300)
 
 
 def test_registrant_flow(url: str, sim: ZoomSimulator) -> None:
@@ -171,8 +231,9 @@ def test_configured_qps_limit_answers_zoom_429_until_the_second_ends(url: str, s
     assert [a.status_code for a in answers] == [200, 200, 429]
     refused = answers[-1]
     assert refused.json()["code"] == 429 and "per-second rate limit" in refused.json()["message"]
-    assert (refused.headers["X-RateLimit-Type"], refused.headers["Retry-After"]) == ("QPS", "1")
+    assert refused.headers["X-RateLimit-Type"] == "QPS"
+    assert "Retry-After" not in refused.headers  # Zoom documents none for per-second limits
     error = ZoomClassifier(now=lambda: NOW)(refused)
-    assert isinstance(error, RateLimited) and error.retry_after == 1.0
+    assert isinstance(error, RateLimited) and error.retry_after is None
     sim.clock.advance(1)
     assert requests.get(f"{url}/v2/users/me/meetings", headers=headers, timeout=5).status_code == 200

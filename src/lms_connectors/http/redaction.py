@@ -10,6 +10,11 @@ Two complementary mechanisms, because neither alone is enough:
 * **Sensitive keys**: values attached to a key that names a secret (``access_token=...`` in a query or form,
   ``"client_secret": "..."`` in JSON, ``Authorization: Bearer ...``) are replaced even when the value is not known
   in advance, e.g. a refresh token the provider just sent back.
+
+A key is judged by what it means where it stands, not by its spelling alone: ``key`` is an API key as a
+query parameter (Google's ``?key=...``) but an ordinary field name inside a JSON document (Google Meet's
+``conferenceData.conferenceSolution.key`` is the object ``{"type": "hangoutsMeet"}``) or a bracketed form member
+(Moodle's ``criteria[0][key]=email``), so only the first is redacted (:data:`QUERY_CREDENTIAL_KEYS`).
 """
 
 from __future__ import annotations
@@ -24,8 +29,10 @@ from urllib.parse import quote, quote_plus, urlsplit, urlunsplit
 
 __all__ = [
     "MIN_SECRET_LENGTH",
+    "QUERY_CREDENTIAL_KEYS",
     "REDACTED",
     "SENSITIVE_KEYS",
+    "is_query_credential_key",
     "is_sensitive_key",
     "redact_mapping",
     "redact_text",
@@ -60,12 +67,15 @@ SENSITIVE_KEYS: frozenset[str] = frozenset(
         "api_key",
         "apikey",
         "x-api-key",
-        "key",
         "secret",
         "signature",
     }
 )
 """Lower-case names whose values are always secret (header, query, form and JSON keys)."""
+
+QUERY_CREDENTIAL_KEYS: frozenset[str] = frozenset({"key"})
+"""Names that are credentials only as a plain query or form parameter (``?key=<API key>``, Google's API keys);
+as a JSON key or a bracketed form member they name ordinary fields and are left alone."""
 
 # Any key containing one of these words is secret too ("new_password", "webhookSecret", ...).
 _SENSITIVE_WORDS = ("secret", "password", "passwd")
@@ -78,8 +88,14 @@ _KEY_ALTERNATION = "|".join(
 # key=value in a query string or urlencoded form; the key may be a bracketed array member as PHP back ends
 # (Moodle) spell them: users[0][password]=... or users%5B0%5D%5Bpassword%5D=...
 _PAIR_RE = re.compile(rf"(?i)(?<![\w\-])((?:[\w\-.%\[\]]*(?:\[|%5B))?(?:{_KEY_ALTERNATION})(?:\]|%5D)?=)([^&\s\"'<>]*)")
-# "key": "value" (or a bare scalar) in JSON.
-_JSON_RE = re.compile(rf"(?i)(\"(?:{_KEY_ALTERNATION})\"\s*:\s*)(\"(?:[^\"\\]|\\.)*\"|[^,\s}}\]]+)")
+# A plain (not bracketed) query or form parameter that is a credential only there: ?key=<API key>.
+_QUERY_ONLY_RE = re.compile(
+    r"(?i)(?<![\w\-.%\[\]])((?:"
+    + "|".join(re.escape(key) for key in sorted(QUERY_CREDENTIAL_KEYS))
+    + r")=)([^&\s\"'<>]*)"
+)
+# "key": "value" (or a bare scalar) in JSON; an object or array value is structure, walked, not a credential.
+_JSON_RE = re.compile(rf"(?i)(\"(?:{_KEY_ALTERNATION})\"\s*:\s*)(\"(?:[^\"\\]|\\.)*\"|[^,\s}}\]{{\[][^,\s}}\]]*)")
 # A credential after its scheme, as in an Authorization header dump.
 # (At least 8 characters, so that "Bearer realm=..." in a WWW-Authenticate challenge is left alone.)
 _SCHEME_RE = re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9\-._~+/]{8,}=*")
@@ -98,6 +114,18 @@ def is_sensitive_key(key: str) -> bool:
     """
     lowered = key.lower()
     return lowered in SENSITIVE_KEYS or any(word in lowered for word in _SENSITIVE_WORDS)
+
+
+def is_query_credential_key(key: str) -> bool:
+    """Tell whether a plain query or form parameter names a credential (a sensitive key, or ``key``).
+
+    Args:
+        key: The parameter's name, not bracketed (``key``, not ``criteria[0][key]``).
+
+    Returns:
+        True when the parameter's value must never be shown.
+    """
+    return is_sensitive_key(key) or key.lower() in QUERY_CREDENTIAL_KEYS
 
 
 def _encodings(secret: str) -> set[str]:
@@ -145,6 +173,7 @@ def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
     text = _HEADER_RE.sub(lambda m: m.group(1) + REDACTED, text)
     text = _SCHEME_RE.sub(lambda m: m.group(1) + m.group(2) + REDACTED, text)
     text = _JSON_RE.sub(lambda m: m.group(1) + f'"{REDACTED}"', text)
+    text = _QUERY_ONLY_RE.sub(lambda m: m.group(1) + REDACTED, text)
     return _PAIR_RE.sub(lambda m: m.group(1) + REDACTED, text)
 
 
@@ -166,7 +195,7 @@ def redact_url(url: str, secrets: Iterable[str] = ()) -> str:
         userinfo, _, host = netloc.rpartition("@")
         user, colon, _password = userinfo.partition(":")
         netloc = f"{user}{colon}{REDACTED if colon else ''}@{host}"
-    query = _PAIR_RE.sub(lambda m: m.group(1) + REDACTED, parts.query)
+    query = _QUERY_ONLY_RE.sub(lambda m: m.group(1) + REDACTED, _PAIR_RE.sub(lambda m: m.group(1) + REDACTED, parts.query))
     # OAuth implicit flows put tokens in the fragment.
     fragment = _PAIR_RE.sub(lambda m: m.group(1) + REDACTED, parts.fragment)
     rebuilt = urlunsplit((parts.scheme, netloc, parts.path, query, fragment))

@@ -13,7 +13,9 @@ request it tries to match during replay, so matching sees recorded and replayed 
 
 **No secrets.** Credential headers, query parameters and form fields are replaced by ``[REDACTED]``, as are
 the values of sensitive keys in JSON request and response bodies (tokens the provider hands out included),
-bearer credentials anywhere, and any literal value passed in ``secret_values``. :func:`scan_for_secrets` proves
+bearer credentials anywhere, and any literal value passed in ``secret_values``. Keys are judged by meaning, not
+by spelling: a ``?key=`` query parameter is an API key, while a JSON field named ``key`` (Google Meet's
+``conferenceSolution.key`` object) is kept. :func:`scan_for_secrets` proves
 a cassette clean; every suite should run it over its cassette folder.
 
 **Ordered replay.** Bodies are not matched (a body carries timestamps and keys that may legitimately differ),
@@ -30,7 +32,13 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, quote, quote_plus, urlsplit
 
-from lms_connectors.http.redaction import REDACTED, is_sensitive_key, redact_mapping, redact_text
+from lms_connectors.http.redaction import (
+    REDACTED,
+    is_query_credential_key,
+    is_sensitive_key,
+    redact_mapping,
+    redact_text,
+)
 from lms_connectors.testing.record_mode import RecordTarget, resolve_record_target, vcr_record_mode
 
 __all__ = [
@@ -346,7 +354,11 @@ def scan_for_secrets(cassette_path: str | Path, extra_values: Iterable[str] = ()
 
 
 def _scan_url(uri: str, where: str) -> list[str]:
-    return _scan_pairs(parse_qsl(urlsplit(uri).query, keep_blank_values=True), where + " query")
+    pairs = parse_qsl(urlsplit(uri).query, keep_blank_values=True)
+    # A plain ?key= is an API key in a URL (not inside JSON, where "key" names ordinary fields).
+    api_keys = [f"{where} query {key!r} holds a value" for key, value in pairs
+                if is_query_credential_key(key) and not is_sensitive_key(key) and value not in _PLACEHOLDERS]
+    return api_keys + _scan_pairs(pairs, where + " query")
 
 
 def _scan_headers(headers: Mapping[str, Any], where: str) -> list[str]:

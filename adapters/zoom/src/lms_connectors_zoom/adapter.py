@@ -9,7 +9,8 @@ find_session           ``GET /users/{userId}/meetings?type=scheduled`` (paged), 
 get_session            ``GET /meetings/{meetingId}``
 reschedule_session     ``PATCH /meetings/{meetingId}`` (204, same meeting)
 cancel_session         ``DELETE /meetings/{meetingId}?cancel_meeting_reminder=true|false``
-enrol                  ``POST /meetings/{meetingId}/batch_registrants`` (≤30 each); with native capacity also
+enrol                  ``POST /meetings/{meetingId}/batch_registrants`` (≤30 each; on code 3000 for a repeated
+                       registration, ``GET .../registrants`` reads it back); with native capacity also
                        ``GET .../registrants?status=approved|pending`` and ``PUT .../registrants/status``
 unenrol                ``GET .../registrants`` (ids), ``PUT .../registrants/status {action: cancel}`` (≤30 each)
 list_roster            ``GET /meetings/{meetingId}/registrants?status=approved|pending`` (paged)
@@ -40,7 +41,7 @@ from lms_connectors.http.token_cache import FileTokenCache, MemoryTokenCache, To
 from lms_connectors.models import Person, ProviderRef, ProviderSession, RosterMember, Session
 from lms_connectors.timezones import require_window
 from lms_connectors_zoom import mapping
-from lms_connectors_zoom.classify import ZoomClassifier, token_endpoint_classifier
+from lms_connectors_zoom.classify import RegistrationRepeatLimit, ZoomClassifier, token_endpoint_classifier
 from lms_connectors_zoom.config import ZoomConfig
 from lms_connectors_zoom.doctor import daily_quota, host_user, token_scopes
 from lms_connectors_zoom.settings import ApprovalType
@@ -203,6 +204,7 @@ class ZoomAdapter(Adapter):
 
         Raises:
             RegistrationNotEnabled: The meeting does not take registrants.
+            RegistrationRepeatLimit: Zoom refused to register someone again whom it does not hold as registered.
             CapacityFull: Zoom's own registrant limit is reached (code 3043).
         """
         unique = list({person.email: person for person in people}.values())
@@ -268,35 +270,56 @@ class ZoomAdapter(Adapter):
         """Register ``people`` in batches of 30; their registrations by email.
 
         A batch is one POST: it is not retried after a lost answer, and sending it again later (the scheduler's
-        next reconcile) is safe because Zoom answers an email already registered with its registration.
+        next reconcile) is safe because Zoom answers an email already registered with its registration, a few
+        times. After that Zoom refuses the email with code 3000 (:class:`RegistrationRepeatLimit`): the batch's
+        registrations are then read back, and only the people Zoom does not hold yet are sent again.
+
+        Raises:
+            RegistrationRepeatLimit: Zoom refused someone it does not list as registered (approved or pending).
         """
         members: dict[str, RosterMember] = {}
         for batch in _chunks(people, _BATCH_REGISTRANTS):
-            answer = self._object(
-                self.transport.request_json(
-                    "POST",
-                    f"{self._meeting_path(ref)}/batch_registrants",
-                    json=mapping.batch_registrants_body(batch, auto_approve=auto_approve),
-                    operation="add registrants",
-                ),
-                "add registrants",
-            )
-            answered = {
-                str(item.get("email", "")).lower(): item
-                for item in answer.get("registrants") or []
-                if isinstance(item, Mapping)
-            }
-            for person in batch:
-                registrant = answered.get(person.email)
-                if registrant is None:
-                    raise MalformedResponse(
-                        f"add registrants: Zoom's answer has no registration for {person.email}", provider=self.name
-                    )
-                # The answer carries no status: a join link means approved; without one (manual approval) pending.
-                is_approved = bool(registrant.get("join_url")) or approval is ApprovalType.AUTOMATIC
-                members[person.email] = mapping.roster_member(
-                    registrant, email=person.email, status="approved" if is_approved else "pending"
+            try:
+                members.update(self._register_batch(ref, batch, approval, auto_approve=auto_approve))
+            except RegistrationRepeatLimit:
+                # The idempotent case: the registrations exist already (the same push sent again); read them back.
+                wanted = {person.email for person in batch}
+                existing = {m.email: m for m in self.list_roster(ref) if m.email in wanted}
+                members.update(existing)
+                rest = [person for person in batch if person.email not in existing]
+                if rest:  # Zoom refusing one of these again is a real refusal, raised as it is
+                    members.update(self._register_batch(ref, rest, approval, auto_approve=auto_approve))
+        return members
+
+    def _register_batch(
+        self, ref: ProviderRef, batch: Sequence[Person], approval: ApprovalType, *, auto_approve: bool | None
+    ) -> dict[str, RosterMember]:
+        answer = self._object(
+            self.transport.request_json(
+                "POST",
+                f"{self._meeting_path(ref)}/batch_registrants",
+                json=mapping.batch_registrants_body(batch, auto_approve=auto_approve),
+                operation="add registrants",
+            ),
+            "add registrants",
+        )
+        answered = {
+            str(item.get("email", "")).lower(): item
+            for item in answer.get("registrants") or []
+            if isinstance(item, Mapping)
+        }
+        members: dict[str, RosterMember] = {}
+        for person in batch:
+            registrant = answered.get(person.email)
+            if registrant is None:
+                raise MalformedResponse(
+                    f"add registrants: Zoom's answer has no registration for {person.email}", provider=self.name
                 )
+            # The answer carries no status: a join link means approved; without one (manual approval) pending.
+            is_approved = bool(registrant.get("join_url")) or approval is ApprovalType.AUTOMATIC
+            members[person.email] = mapping.roster_member(
+                registrant, email=person.email, status="approved" if is_approved else "pending"
+            )
         return members
 
     def unenrol(

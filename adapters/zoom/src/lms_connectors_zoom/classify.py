@@ -11,6 +11,14 @@ Two answers need more than a code:
   date-time. Waiting that out is not a retry but a quota: it becomes :class:`QuotaExceeded` with ``resets_at``
   (the next 00:00 UTC when Zoom gave no usable date). The per-second 429 stays a :class:`RateLimited`, which the
   transport waits out.
+* **Daily limit without its headers.** Zoom has been seen answering the daily limit with neither
+  ``X-RateLimit-Type`` nor ``Retry-After``: the message alone ("daily rate limit") then makes it a quota, which
+  resets at the next 00:00 UTC. A per-second 429 documents no ``Retry-After``: the transport backs off
+  exponentially, within its attempts and time bound.
+* **Repeated registration.** Registering the same email on a meeting more than a few times answers code 3000
+  "You have reached the limit for the number of attendees you can add"; 3000 otherwise means "cannot access",
+  so the message decides: :class:`RegistrationRepeatLimit`, which the adapter resolves by reading the existing
+  registration back.
 * **Registration not enabled.** Adding a registrant to a meeting whose ``approval_type`` is 2 answers
   "Registration has not been enabled for this meeting"; it is recognised by its message, whatever the code,
   because Zoom's code for it is not documented.
@@ -26,6 +34,7 @@ import requests
 from lms_connectors.errors import (
     AuthError,
     CapacityFull,
+    Conflict,
     InvalidRequest,
     NotFound,
     PermissionDenied,
@@ -39,6 +48,7 @@ __all__ = [
     "RULES",
     "TOKEN_ENDPOINT_RULES",
     "RegistrationNotEnabled",
+    "RegistrationRepeatLimit",
     "ZoomClassifier",
     "next_utc_midnight",
     "parse_reset_time",
@@ -51,12 +61,19 @@ class RegistrationNotEnabled(InvalidRequest):
     """The meeting takes no registrants (``approval_type`` 2): it has no roster to add people to."""
 
 
+class RegistrationRepeatLimit(Conflict):
+    """Zoom refuses to register an email again: it was registered on this meeting several times already (3000)."""
+
+
 RULES: tuple[ErrorRule, ...] = (
     ErrorRule(QuotaExceeded, "Zoom's daily limit of meeting create/update calls for this host is used up",
               status={429}, header=("X-RateLimit-Type", r"^daily-limit$"), message="daily rate limit"),
     ErrorRule(RegistrationNotEnabled,
               "the Zoom meeting does not take registrants (approval_type 2); enable registration to keep a roster",
               message="registration has not been enabled"),
+    ErrorRule(RegistrationRepeatLimit,
+              "Zoom refuses to register this email on the meeting again (registered several times already)",
+              message="limit for the number of attendees you can add"),
     ErrorRule(AuthError, "Zoom refused the access token (invalid or expired)", codes={124}, refresh=True),
     ErrorRule(InvalidRequest, "Zoom refused the request as invalid", codes={300}),
     ErrorRule(NotFound, "the Zoom user does not exist (or is not in this account)", codes={1001}),

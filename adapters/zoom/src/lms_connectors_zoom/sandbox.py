@@ -8,15 +8,24 @@ It answers with Zoom's status codes and error bodies (``{"code": 3001, "message"
   experience it when each mints its own; an unknown, revoked or expired token answers 401 code 124.
 * Meetings: create (201, int64 id above 2**32, ``start_time`` answered in UTC), read, update (204), delete
   (204; ``cancel_meeting_reminder`` sends the registrants an email, recorded in :attr:`ZoomSimulator.emails`),
-  listing with ``page_size`` (max 300) and ``next_page_token``.
+  listing with ``page_size`` (max 300) and ``next_page_token``, of every ``type`` the current reference lists
+  (``scheduled``, ``live``, ``upcoming``, ``upcoming_meetings``, ``previous_meetings``).
 * A per-host daily limit (100 by default) on meeting create/update: the next one answers 429 with the
-  "daily rate limit" message, ``X-RateLimit-Type: Daily-limit`` and ``Retry-After`` = the next 00:00 UTC.
+  "daily rate limit" message. As Zoom's forum shows it really answering, the refusal carries only headers of the
+  account's per-category limit (``X-RateLimit-Category``), without ``X-RateLimit-Type`` or ``Retry-After``;
+  with ``daily_limit_headers="documented"`` it carries what the rate-limit page documents instead
+  (``X-RateLimit-Type: Daily-limit`` and ``Retry-After`` = the next 00:00 UTC).
+* Per-second limits when configured (``simulator.throttle(calls=..., seconds=1)``): 429 with
+  ``X-RateLimit-Type: QPS`` and no ``Retry-After`` (Zoom documents none for per-second limits).
 * Registrants with approval: ``approval_type`` 0 approves at once, 1 keeps registrants ``pending`` (no
   ``join_url`` in the add answer) unless ``auto_approve``; 2 refuses registration. Status changes (approve,
   cancel, deny) take at most 30 registrants per call, and so does batch registration
   (``POST /meetings/{id}/batch_registrants``, scheduled meetings only), which checks every registrant before it
   adds any and answers each one's ``registrant_id`` and (when approved) ``join_url``. A meeting takes
   ``max_registrants`` (4,999 on Zoom); the next registration answers code 3043. The host cannot register (3027).
+  Registering an email that is already registered answers its registration, but only a few times: the
+  registration after ``registration_repeat_limit`` (3) of the same email on a meeting answers code 3000 "You
+  have reached the limit for the number of attendees you can add", as Zoom's staff describe it.
 
 Serve it with :class:`lms_connectors.testing.sandbox.SandboxServer`; paths work with or without ``/v2``.
 The server serialises requests through :attr:`Simulator.lock`; the inspection helpers take the same lock.
@@ -27,9 +36,10 @@ from __future__ import annotations
 import base64
 import itertools
 import secrets
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from lms_connectors.testing.limits import CallLimit, LimitState
@@ -48,6 +58,10 @@ _MAX_PAGE_SIZE = 300
 _MAX_STATUS_BATCH = 30
 _MAX_BATCH_REGISTRANTS = 30
 _MEETING_TYPES = (1, 2, 3, 8)
+_LIST_TYPES = ("scheduled", "live", "upcoming", "upcoming_meetings", "previous_meetings")
+_REPEAT_LIMIT_MESSAGE = (
+    "You have reached the limit for the number of attendees you can add. Contact Zoom Support for more information."
+)
 _AUTO_RECORDING = ("none", "local", "cloud")
 _DEFAULT_SETTINGS: dict[str, Any] = {
     "host_video": False,
@@ -167,6 +181,11 @@ class ZoomSimulator(RoutedSimulator):
         default_timezone: The host's zone, used for a wall-time ``start_time`` sent without ``timezone``.
         daily_meeting_limit: Meeting create/update calls allowed per host per UTC day.
         max_registrants: Registrants a meeting takes before answering 3043.
+        registration_repeat_limit: Registrations of one email a meeting accepts (the first included) before
+            answering code 3000.
+        daily_limit_headers: Headers of the daily-limit 429: ``"reported"`` (the account's category, limit and
+            remaining only, as Zoom was seen answering) or ``"documented"`` (``X-RateLimit-Type: Daily-limit`` and
+            a ``Retry-After`` date, as the rate-limit page shows).
         single_token: Whether minting a token revokes the app's earlier ones.
         clock: The simulator's clock (injected by tests).
     """
@@ -184,6 +203,8 @@ class ZoomSimulator(RoutedSimulator):
         default_timezone: str = "America/Los_Angeles",
         daily_meeting_limit: int = 100,
         max_registrants: int = 4999,
+        registration_repeat_limit: int = 3,
+        daily_limit_headers: Literal["reported", "documented"] = "reported",
         single_token: bool = True,
         clock: SimClock | None = None,
     ) -> None:
@@ -195,6 +216,9 @@ class ZoomSimulator(RoutedSimulator):
         self.host_type = host_type
         self.default_timezone = default_timezone
         self.max_registrants = max_registrants
+        self.registration_repeat_limit = registration_repeat_limit
+        self.daily_limit_headers = daily_limit_headers
+        self._registrations: Counter[tuple[int, str]] = Counter()  # (meeting, email) -> registrations accepted
         self.tokens = TokenEndpoint(
             self.clock, clients={client_id: client_secret}, lifetime=_TOKEN_LIFETIME, single_token=single_token,
             mint=lambda n: "sim-" + secrets.token_urlsafe(24),
@@ -273,9 +297,10 @@ class ZoomSimulator(RoutedSimulator):
         return Refusal(404, "Invalid api. Please check the request URL.", 404)
 
     def throttled(self, state: LimitState) -> Refusal:
-        """Zoom's per-second limit: 429 with ``X-RateLimit-Type: QPS`` and ``Retry-After``."""
+        """Zoom's per-second limit: 429 with ``X-RateLimit-Type: QPS`` and no ``Retry-After`` (none is documented)."""
         return Refusal(429, "You have reached the maximum per-second rate limit for this API. Try again later.", 429,
-                       headers={"X-RateLimit-Type": "QPS", "Retry-After": str(state.retry_after)})
+                       headers={"X-RateLimit-Category": "Light", "X-RateLimit-Type": "QPS",
+                                "X-RateLimit-Limit": str(state.limit), "X-RateLimit-Remaining": "0"})
 
     def finish(self, request: SandboxRequest, response: SandboxResponse) -> SandboxResponse:
         """Every answer carries Zoom's tracking id."""
@@ -311,12 +336,19 @@ class ZoomSimulator(RoutedSimulator):
         return self.host_id
 
     def _daily_limit(self, state: LimitState) -> Refusal:
+        if self.daily_limit_headers == "documented":
+            headers = {**self._limit_headers(state), "Retry-After": _iso_z(state.resets_at)}
+        else:
+            # What Zoom was seen answering (developer forum, thread 18928): headers of the account's Light bucket
+            # (not modelled here, so only its category), no type, no Retry-After; only the message says that the
+            # host's daily limit was hit.
+            headers = {"X-RateLimit-Category": "Light"}
         return Refusal(
             429,
             f"You have exceeded the daily rate limit ({state.limit}) of Meeting Create/Update API requests permitted "
             "for this particular user. You may resume these requests at GMT 00:00:00.",
             429,
-            headers={**self._limit_headers(state), "Retry-After": _iso_z(state.resets_at)},
+            headers=headers,
         )
 
     @staticmethod
@@ -392,17 +424,23 @@ class ZoomSimulator(RoutedSimulator):
     @route("GET", "/users/{user}/meetings")
     def _list_meetings(self, request: SandboxRequest, user: str) -> SandboxResponse:
         host = self._user(user)
-        kind = request.query_one("type", "live")
+        kind = request.query_one("type", "live") or "live"
+        if kind not in _LIST_TYPES:
+            raise _invalid(f"Invalid field: type={kind}.")
         now = self._now()
         meetings = sorted(self.meetings.values(), key=lambda m: (m.start, m.id))
-        if kind == "upcoming":
-            chosen = [m for m in meetings if m.start + timedelta(minutes=int(m.body.get("duration", 60))) >= now]
+
+        def ended(meeting: _Meeting) -> bool:
+            return meeting.start + timedelta(minutes=int(meeting.body.get("duration", 60))) < now
+
+        if kind in ("upcoming", "upcoming_meetings"):
+            chosen = [m for m in meetings if not ended(m)]
+        elif kind == "previous_meetings":
+            chosen = [m for m in meetings if ended(m)]
         elif kind == "scheduled":
             chosen = meetings
-        elif kind == "live":
+        else:  # live: no meeting of the simulator is ever in progress
             chosen = []
-        else:
-            raise _invalid(f"Invalid field: type={kind}.")
         return self._page(request, f"meetings:{host}:{kind}", [m.view(listing=True) for m in chosen], "meetings")
 
     @route("POST", "/users/{user}/meetings")
@@ -518,10 +556,13 @@ class ZoomSimulator(RoutedSimulator):
         active = {r.email for r in meeting.registrants if r.status in ("approved", "pending")}
         if len(active | emails) > self.max_registrants:
             raise Refusal(400, "Meeting has reached maximum attendee capacity.", 3043)
+        if any(self._registrations[(meeting.id, email)] >= self.registration_repeat_limit for email in emails):
+            raise Refusal(400, _REPEAT_LIMIT_MESSAGE, 3000)
 
     def _register(self, meeting: _Meeting, body: dict[str, Any], *, auto_approve: bool) -> _Registrant:
         """Add one registrant, or answer the active registration of that email (Zoom does not register twice)."""
         email = str(body["email"]).lower()
+        self._registrations[(meeting.id, email)] += 1
         existing = next(
             (r for r in meeting.registrants if r.email == email and r.status in ("approved", "pending")), None
         )
