@@ -195,7 +195,8 @@ def redact_url(url: str, secrets: Iterable[str] = ()) -> str:
         userinfo, _, host = netloc.rpartition("@")
         user, colon, _password = userinfo.partition(":")
         netloc = f"{user}{colon}{REDACTED if colon else ''}@{host}"
-    query = _QUERY_ONLY_RE.sub(lambda m: m.group(1) + REDACTED, _PAIR_RE.sub(lambda m: m.group(1) + REDACTED, parts.query))
+    query = _PAIR_RE.sub(lambda m: m.group(1) + REDACTED, parts.query)
+    query = _QUERY_ONLY_RE.sub(lambda m: m.group(1) + REDACTED, query)
     # OAuth implicit flows put tokens in the fragment.
     fragment = _PAIR_RE.sub(lambda m: m.group(1) + REDACTED, parts.fragment)
     rebuilt = urlunsplit((parts.scheme, netloc, parts.path, query, fragment))
