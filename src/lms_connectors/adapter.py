@@ -21,7 +21,8 @@ Rules every adapter follows (the contract kit checks each one):
   looks the object up by key before creating, unless the caller says the key is ``fresh`` (never sent: the
   ledger comes first, the provider's listing second) or the provider refuses duplicates itself
   (:attr:`Capability.NATIVE_IDEMPOTENCY`), sends the create (:meth:`Adapter.create_new`), and after a lost
-  answer (:class:`~lms_connectors.errors.ResponseLost`) looks up again before anything else. Adapters supply
+  answer (:class:`~lms_connectors.errors.ResponseLost`) or a garbled one
+  (:class:`~lms_connectors.errors.MalformedResponse`) looks up again before anything else. Adapters supply
   only :meth:`Adapter.create_new` and :meth:`Adapter.find_session` (or :meth:`Adapter.find_created`).
 * ``reschedule_session`` updates the same object in place where the provider allows it.
 * ``cancel_session`` of an object that is already gone succeeds (cancelling is idempotent).
@@ -45,7 +46,7 @@ import requests
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
-from lms_connectors.errors import ConfigurationError, ConnectorError, NotSupported, ResponseLost
+from lms_connectors.errors import ConfigurationError, ConnectorError, MalformedResponse, NotSupported, ResponseLost
 from lms_connectors.http.auth import Auth, OAuthTokenAuth, oauth_token_classifier
 from lms_connectors.http.classify import default_classifier
 from lms_connectors.http.ratelimit import RateLimiter
@@ -154,10 +155,12 @@ class CreateTrace:
     """What one idempotent create did, for the audit log (filled in as it goes, so it tells even on failure).
 
     Attributes:
-        looked_up: Each look-up by key and why it ran: ``"before create"`` or ``"after lost answer"``.
+        looked_up: Each look-up by key and why it ran: ``"before create"``, ``"after lost answer"`` or
+            ``"after garbled answer"``.
         found: The external id each look-up found (``None``: nothing), in the same order.
-        lost_answers: The message of each :class:`~lms_connectors.errors.ResponseLost`.
-        attempts: Creates sent (1, or 2 after a lost answer that the look-up proved uncommitted).
+        lost_answers: The message of each :class:`~lms_connectors.errors.ResponseLost` and of each garbled
+            answer (:class:`~lms_connectors.errors.MalformedResponse`): both leave the create's outcome unknown.
+        attempts: Creates sent (1, or 2 after a lost or garbled answer that the look-up proved uncommitted).
         rule: ``"base"`` when the base class's rule ran, ``"adapter"`` when the adapter overrides
             ``create_session`` with its own (the trace then says nothing more).
     """
@@ -416,7 +419,10 @@ class Adapter(abc.ABC):
            see :attr:`lookup_before_create`), look the object up by key (:meth:`find_created`) and return it.
         2. Send the create (:meth:`create_new`).
         3. If its answer was lost (:class:`~lms_connectors.errors.ResponseLost`), look up before anything else;
-           return what is found, else send the create once more (the first never committed).
+           return what is found, else send the create once more (the first never committed). An answer that is
+           not the provider's (an HTML page or cut JSON with a 2xx status:
+           :class:`~lms_connectors.errors.MalformedResponse`) is handled the same way: it says nothing about
+           whether the create was made.
 
         An adapter that overrides :meth:`create_session` with its own rule is called as it is (``trace.rule`` is
         then ``"adapter"``).
@@ -438,16 +444,20 @@ class Adapter(abc.ABC):
         trace.attempts += 1
         try:
             return self.create_new(session, key)
-        except ResponseLost as lost:
-            trace.lost_answers.append(lost.message)
-        found = self._look_up(session, key, "after lost answer", trace)
+        except (ResponseLost, MalformedResponse) as unknown:
+            # A garbled answer (an HTML page or cut JSON with a 2xx status, JSON of another shape) says no more
+            # than a lost one: the create may have been made. Its outcome is read from the provider, never
+            # guessed: the object found by key is the one to keep, and only when none is found is it sent again.
+            trace.lost_answers.append(unknown.message)
+            reason = "after lost answer" if isinstance(unknown, ResponseLost) else "after garbled answer"
+        found = self._look_up(session, key, reason, trace)
         if found is not None:
             return found
         trace.attempts += 1
         try:
             return self.create_new(session, key)
-        except ResponseLost as lost:
-            trace.lost_answers.append(lost.message)
+        except (ResponseLost, MalformedResponse) as unknown:
+            trace.lost_answers.append(unknown.message)
             raise
 
     def _look_up(self, session: Session, key: str, reason: str, trace: CreateTrace) -> ProviderRef | None:

@@ -149,6 +149,74 @@ def test_a_write_whose_answer_stays_garbled_is_malformed(leg: Callable[[str], Le
         call()
 
 
+# -- a create answered 2xx with a garbled body: its outcome is read from the provider -------------------------
+
+CREATES = {
+    # Google's insert carries its event id and is asked again by the transport: every attempt is garbled here.
+    "google_calendar": {"method": "POST", "path": "/events$", "times": 10},
+    "zoom": {"method": "POST", "path": "/users/[^/]+/meetings$", "times": 1},
+    "moodle": {"body": "wsfunction=core_calendar_create_calendar_events", "times": 1},
+}
+
+
+def _live_objects(provider: Leg, name: str) -> list[str]:
+    sim = provider.simulator
+    with sim.lock:
+        if name == "zoom":
+            return [str(m) for m in sim.meetings]
+        if name == "moodle":
+            return [str(e) for e in sim.site.data.events]
+        events = sim.calendars[sim.organizer].events
+        return [i for i, e in events.items() if e.get("status") != "cancelled"]
+
+
+@pytest.mark.parametrize("fault", ["html_200", "truncated_json"])
+@pytest.mark.parametrize("name", sorted(CREATES))
+def test_a_create_answered_2xx_with_a_garbled_body_is_read_back_and_kept(
+    leg: Callable[[str], Leg], name: str, fault: str
+) -> None:
+    """The provider made the object and something in front of it garbled the 2xx answer: the outcome is unknown,
+    so it is read from the provider (look-up by key) and the object found is the session's, neither failed and
+    undone nor made twice."""
+    provider = leg(name)
+    ledger = MemoryLedger()
+    provider.proxy.script(fault, **CREATES[name])
+    session = Scheduler([provider.adapter], ledger).schedule(_session(name))
+    assert provider.proxy.injected[fault] >= 1
+    (held,) = _live_objects(provider, name)
+    ref = ledger.get_ref(session.id, name)
+    assert ref is not None and ref.external_id == held and ref.uncertain is None
+    assert session.status.value == "scheduled"
+    created = [e for e in ledger.iter_audit() if e.action == "created"][-1]
+    if name == "google_calendar" and not created.detail["lookups"]:
+        # The insert carries its event id: asked again, Google refused the duplicate id (409) and the adapter read
+        # that event back itself.
+        assert any(r.method == "GET" and r.path.endswith(held) for r in provider.server.requests)
+    else:
+        assert {"reason": "after garbled answer", "found": held} in created.detail["lookups"]
+    if name == "moodle":
+        (group,) = _session_groups(provider)
+        assert ref.extra["group_id"] == str(group["id"])
+
+
+def test_a_garbled_create_whose_read_back_fails_is_undone_and_sync_leaves_no_orphan(
+    leg: Callable[[str], Leg],
+) -> None:
+    """When the provider cannot be read after the garbled answer either, the session fails and is undone; the
+    object the create made is found by key and removed by the next sync: never an orphan."""
+    zoom = leg("zoom")
+    ledger = MemoryLedger()
+    zoom.proxy.script("html_200", method="POST", path="/users/[^/]+/meetings$")
+    zoom.proxy.script("unavailable", method="GET", path="/users/[^/]+/meetings$", skip=1, times=50)
+    with pytest.raises(SchedulingFailed) as failed:
+        Scheduler([zoom.adapter], ledger).schedule(_session("zoom"))
+    assert "zoom" in failed.value.leftovers
+    zoom.proxy.calm()
+    Scheduler([zoom.build()], ledger).sync("causes.s1")
+    assert _live_objects(zoom, "zoom") == []
+    assert ledger.get_ref("causes.s1", "zoom") is None
+
+
 # -- cause 2: Google's second PATCH after a 412 checks whether it landed -------------------------------------
 
 

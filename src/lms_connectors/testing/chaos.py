@@ -77,6 +77,8 @@ class ChaosReport:
         outcomes: Their outcomes (``ok`` or the SDK error's type).
         faults: Faults injected, by kind (all providers).
         kills: Workers killed mid-run.
+        tokens_minted: Access tokens each provider's token endpoint issued (the workers share one token cache, so
+            a worker restarted after a kill reuses the app's token instead of minting one that revokes the others').
         waits: Waits the transports asked for of at least the proxy's ``Retry-After``, against throttles injected.
         invariants: Each invariant row and its count (all 0 when the SDK converged).
         seconds: Wall time of the run.
@@ -87,6 +89,7 @@ class ChaosReport:
     outcomes: Counter[str] = field(default_factory=Counter)
     faults: Counter[str] = field(default_factory=Counter)
     kills: int = 0
+    tokens_minted: dict[str, int] = field(default_factory=dict)
     waits: int = 0
     invariants: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
@@ -104,6 +107,8 @@ class ChaosReport:
                  f"faults injected: {sum(self.faults.values())}"]
         lines += [f"  {kind:<20} {self.faults.get(kind, 0)}" for kind in FAULT_KINDS]
         lines.append(f"workers killed: {self.kills}")
+        if self.tokens_minted:
+            lines.append(f"access tokens minted: {_counts(Counter(self.tokens_minted))}")
         throttles = self.faults.get("throttle_seconds", 0) + self.faults.get("throttle_date", 0)
         lines.append(f"throttles injected: {throttles}; transport waits >= Retry-After: {self.waits}")
         lines.append("invariants after one sync_all():")
@@ -138,10 +143,27 @@ def chaos_rig() -> Iterator[dict[str, _Leg]]:
         for name in PROVIDERS:
             harness = load_harness(name)
             simulator = harness.make_simulator()
+            _lift_daily_quotas(simulator)
             server = stack.enter_context(SandboxServer(simulator))
             proxy = stack.enter_context(FaultProxy(server.url, slow_seconds=_SLOW_SECONDS))
             legs[name] = _Leg(name, harness, simulator, server, proxy)
         yield legs
+
+
+def _lift_daily_quotas(simulator: Any) -> None:
+    """Lift a simulator's daily quota (Zoom's 100 meeting creates and updates per host and UTC day).
+
+    A long run stands for weeks of a host's work on a simulated clock that does not move: with the quota kept,
+    every write after the first hundred would be refused until a midnight that never comes. A used-up quota is
+    an answer, not a fault; the SDK's handling of it is tested on its own.
+    """
+    if hasattr(simulator, "daily_meeting_limit"):
+        simulator.daily_meeting_limit = 10**9
+
+
+def _tokens_minted(simulator: Any) -> int | None:
+    minted = getattr(simulator, "tokens_minted", None)
+    return minted if isinstance(minted, int) else None
 
 
 def legs_urls(legs: dict[str, _Leg]) -> dict[str, str]:
@@ -149,12 +171,24 @@ def legs_urls(legs: dict[str, _Leg]) -> dict[str, str]:
     return {name: leg.proxy.url for name, leg in legs.items()}
 
 
-def build_adapters(urls: dict[str, str], sleep: Any = None) -> list[Adapter]:
-    """The run's adapters against the proxies' URLs, with a short read timeout (a slow answer is a timeout)."""
+def build_adapters(urls: dict[str, str], sleep: Any = None, *, token_cache: Path | None = None) -> list[Adapter]:
+    """The run's adapters against the proxies' URLs, with a short read timeout (a slow answer is a timeout).
+
+    Args:
+        urls: Each provider's proxy URL, by adapter name.
+        sleep: How the transports wait (default: not at all).
+        token_cache: The token cache file every process of the run shares (``token_cache_file`` of an adapter
+            that offers it, as an application's workers would be set up): a worker restarted after a kill reuses
+            the app's live token rather than minting one, which would revoke the other workers' (Zoom keeps one
+            live token per app).
+    """
     adapters: list[Adapter] = []
     for name, url in urls.items():
         harness = load_harness(name)
-        adapter = harness.build_adapter(url, sleep=sleep or (lambda _s: None))
+        settings = harness.adapter_settings(url)
+        if token_cache is not None and "token_cache_file" in harness.adapter_class.config_model.model_fields:
+            settings["token_cache_file"] = str(token_cache)
+        adapter = harness.adapter_class.from_config(settings, sleep=sleep or (lambda _s: None))
         transport = adapter.transport
         transport.timeout = (2.0, _READ_TIMEOUT)
         adapters.append(adapter)
@@ -253,7 +287,7 @@ def worker(state_path: Path, lane: int, start: int) -> None:
             results.flush()
         time.sleep(min(seconds, 0.01))  # the wait is recorded; the run does not spend it
 
-    adapters = build_adapters(state["urls"], sleep)
+    adapters = build_adapters(state["urls"], sleep, token_cache=Path(state["token_cache"]))
     ledger = SQLiteLedger(state["ledger"])
     scheduler = Scheduler(adapters, ledger)
     progress = workdir / f"progress-{lane}"
@@ -305,7 +339,7 @@ def run_chaos(
     started = time.perf_counter()
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "ledger.sqlite3").unlink(missing_ok=True)
-    for pattern in ("debug-*.log", "results-*.jsonl", "progress-*"):
+    for pattern in ("debug-*.log", "results-*.jsonl", "progress-*", "tokens.json*"):
         for stale in workdir.glob(pattern):
             stale.unlink()
     plan = _plan(seed, operations, sessions, workers)
@@ -320,6 +354,7 @@ def run_chaos(
             "ledger": str(workdir / "ledger.sqlite3"),
             "urls": legs_urls(legs),
             "retry_after": legs["zoom"].proxy.retry_after_seconds,
+            "token_cache": str(workdir / "tokens.json"),
         }
         state_path = workdir / "state.json"
         state_path.write_text(json.dumps(state))
@@ -335,7 +370,7 @@ def run_chaos(
         _read_results(workdir, report)
         ledger = SQLiteLedger(workdir / "ledger.sqlite3")
         try:
-            adapters = build_adapters(legs_urls(legs))
+            adapters = build_adapters(legs_urls(legs), token_cache=workdir / "tokens.json")
             summary = Scheduler(adapters, ledger).sync_all()
             report.invariants = check_invariants(ledger, adapters, legs, workdir, report.details)
             report.invariants["sessions whose sync failed"] = len(summary.failed)
@@ -348,6 +383,9 @@ def run_chaos(
                 adapter.close()
         finally:
             ledger.close()
+        report.tokens_minted = {
+            name: minted for name, leg in legs.items() if (minted := _tokens_minted(leg.simulator)) is not None
+        }
     report.invariants = {name: report.invariants.get(name, 0) for name in INVARIANTS}
     report.seconds = time.perf_counter() - started
     return report

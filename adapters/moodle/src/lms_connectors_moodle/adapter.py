@@ -106,7 +106,8 @@ class MoodleAdapter(Adapter):
 
         If the event cannot be made, or its location (the join link) cannot be set, what this call made is
         deleted again before the error is raised, so that no group or event without its link is left behind;
-        only a lost answer keeps the group (the event may exist: the base class looks it up by marker).
+        only a lost or garbled answer keeps the group (the event may exist: the base class looks it up by
+        marker; :meth:`discard` removes a group whose event never came).
 
         :calls: ``core_group_create_groups``, ``core_calendar_create_calendar_events``,
             ``core_calendar_submit_create_update_form`` (only with a location or join link).
@@ -123,7 +124,9 @@ class MoodleAdapter(Adapter):
                                       f"Roster of {session.title}")
         try:
             ref = self._create_event(session, key, course_id, group_id)
-        except ResponseLost:
+        except (ResponseLost, MalformedResponse):
+            # A lost or garbled answer may come after Moodle made the event: the group stays for it, and the base
+            # class looks the event up by marker before anything else.
             raise
         except ConnectorError:
             self._delete_group(group_id)
