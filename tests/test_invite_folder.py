@@ -199,3 +199,19 @@ def test_reschedule_and_session_cancel_each_send_a_newer_sequence(tmp_path: Path
 def test_waitlist_notice_without_a_zone_uses_the_sessions() -> None:
     text = waitlist_notice(_session(), Person(email="sam@example.org", name="Sam"), 2)
     assert "number 2 on its waitlist" in text and "(America/New_York)" in text
+
+
+def test_reminders_become_valarms_in_requests_only(tmp_path: Path) -> None:
+    offsets = (timedelta(days=7), timedelta(hours=1))
+    sync_invites(_session(), _roster((AMARA, EnrollmentStatus.CONFIRMED)), tmp_path, stamp=FIRST, reminders=offsets)
+    (path,) = tmp_path.glob("*.ics")
+    event = _strict(path).vevent
+    alarms = sorted((a.trigger.value, a.action.value, a.description.value) for a in event.valarm_list)
+    assert alarms == [(-timedelta(days=7), "DISPLAY", "Reminder: Onboarding"),
+                      (-timedelta(hours=1), "DISPLAY", "Reminder: Onboarding")]
+    # Unchanged reminders leave the file alone; the cancel carries none.
+    again = sync_invites(_session(), _roster((AMARA, EnrollmentStatus.CONFIRMED)), tmp_path, stamp=LATER,
+                         reminders=offsets)
+    assert again.unchanged == [path]
+    sync_invites(_session(), _roster((AMARA, EnrollmentStatus.CANCELLED)), tmp_path, stamp=LATER, reminders=offsets)
+    assert not hasattr(_strict(path).vevent, "valarm")

@@ -1,4 +1,7 @@
-"""The ``lms-connectors`` command: ``demo``, ``adapters``, ``doctor``, ``sync``, ``audit`` and ``matrix``.
+"""The ``lms-connectors`` command: setting up, checking and syncing adapters, and training operations.
+
+Commands: ``demo``, ``adapters``, ``doctor``, ``sync``, ``audit``, ``matrix``, and the training-operations
+commands ``plan``, ``apply``, ``rollback``, ``report`` and ``reminders`` (:mod:`lms_connectors.operations`).
 
 Built with typer (argument parsing, help) and rich (progress lines and tables); imports of adapters and of
 the demo happen inside the commands so that ``lms-connectors --help`` stays instant.
@@ -310,6 +313,12 @@ def matrix(
             f"Run the contract suite first: pytest -m lmsc_contract --lmsc-results={results}",
         ) from exc
     typer.echo(render_support_matrix(loaded), nl=False)
+
+
+# plan, apply, rollback, report, reminders: the training-operations commands live beside their code.
+from lms_connectors.operations.commands import register as _register_operations  # noqa: E402
+
+_register_operations(app)
 
 
 def main() -> None:

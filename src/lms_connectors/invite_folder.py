@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from icalendar import Calendar
@@ -96,6 +96,7 @@ def _sync_invite(
     organizer: Person | None,
     uid_domain: str,
     stamp: datetime | None,
+    reminders: Sequence[timedelta],
 ) -> bool:
     """Write the learner's invitation unless the file already says the same; whether it was written."""
     person = enrollment.person
@@ -111,6 +112,7 @@ def _sync_invite(
             uid_domain=uid_domain,
             stamp=moment,
             sequence=sequence,
+            reminders=reminders,
         )
 
     least = invite_sequence(session, method)
@@ -132,6 +134,7 @@ def sync_invites(
     organizer: Person | None = None,
     uid_domain: str = "lms-connectors",
     stamp: datetime | None = None,
+    reminders: Sequence[timedelta] = (),
 ) -> InviteFolderResult:
     """Bring each learner's file in ``folder`` in line with her place in ``session``.
 
@@ -147,6 +150,8 @@ def sync_invites(
         organizer: See :func:`~lms_connectors.invites.build_invite`.
         uid_domain: See :func:`~lms_connectors.invites.build_invite`.
         stamp: ``DTSTAMP`` of the files written this time; now by default. Unchanged files keep theirs.
+        reminders: A ``VALARM`` per offset before the start in each REQUEST (see
+            :func:`lms_connectors.operations.reminders.alarm_offsets`).
 
     Returns:
         Which files were written, left unchanged, or removed.
@@ -174,7 +179,7 @@ def sync_invites(
             result.removed.append(notice)
             if method == "CANCEL" and not path.exists():
                 continue  # she only ever had the notice: there is no event in her calendar to cancel
-        if _sync_invite(path, session, enrollment, method, organizer, uid_domain, stamp):
+        if _sync_invite(path, session, enrollment, method, organizer, uid_domain, stamp, reminders):
             result.written.append(path)
         else:
             result.unchanged.append(path)

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
-from icalendar import Calendar, Event, vCalAddress, vUri
+from icalendar import Alarm, Calendar, Event, vCalAddress, vUri
 
 from lms_connectors.errors import ValidationError
 from lms_connectors.models import Modality, Person, Session, SessionStatus, utc_now
@@ -132,6 +132,7 @@ def build_invite(
     uid_domain: str = "lms-connectors",
     stamp: datetime | None = None,
     sequence: int | None = None,
+    reminders: Sequence[timedelta] = (),
 ) -> bytes:
     """An iCalendar invitation (or cancellation) of a session.
 
@@ -150,6 +151,8 @@ def build_invite(
         stamp: ``DTSTAMP`` (when this copy was made); now by default.
         sequence: ``SEQUENCE`` when the caller knows the reader holds a newer one than
             :func:`invite_sequence` gives (a learner re-enrolled after her cancellation); never lower than it.
+        reminders: How long before the start the reader's calendar should remind her: one ``VALARM``
+            (``ACTION:DISPLAY``, ``TRIGGER`` relative to the start) each, in a REQUEST only.
 
     Returns:
         The calendar as bytes (UTF-8, CRLF line ends), ready to attach as ``text/calendar``.
@@ -184,6 +187,15 @@ def build_invite(
         sequence=least if sequence is None else sequence,
         cancelled=method == "CANCEL",
     )
+    if method == "REQUEST":
+        for offset in sorted(set(reminders), reverse=True):
+            if offset <= timedelta(0):
+                raise ValidationError(f"a reminder comes before the start: {offset} is not a positive duration")
+            alarm = Alarm()
+            alarm.add("action", "DISPLAY")
+            alarm.add("trigger", -offset)  # RFC 5545 3.8.6.3: relative to DTSTART by default
+            alarm.add("description", f"Reminder: {session.title}")
+            event.add_component(alarm)
     seen: set[str] = set()
     for person in attendees:
         if person.email not in seen:
