@@ -43,7 +43,7 @@ from enum import StrEnum
 from typing import Any, ClassVar, Self
 
 import requests
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from pydantic import ValidationError as PydanticValidationError
 
 from lms_connectors.errors import ConfigurationError, ConnectorError, MalformedResponse, NotSupported, ResponseLost
@@ -64,11 +64,11 @@ from lms_connectors.models import (
 )
 from lms_connectors.shapes import guard_shapes
 
-__all__ = ["Adapter", "AdapterKind", "BusyInterval", "Capability", "CreateTrace", "DiagnosticCheck"]
+__all__ = ["Adapter", "AdapterKind", "BusyInterval", "Capability", "CreateTrace", "DiagnosticCheck", "Presence"]
 
 _OPERATIONS = frozenset({
     "create_session", "create_new", "find_session", "get_session", "reschedule_session", "cancel_session",
-    "discard", "enrol", "unenrol", "list_roster", "list_sessions", "free_busy", "diagnose",
+    "discard", "enrol", "unenrol", "list_roster", "list_sessions", "free_busy", "list_attendance", "diagnose",
 })
 """The operations every adapter class gets wrapped by :func:`~lms_connectors.shapes.guard_shapes` (and ``ex_*``)."""
 
@@ -110,6 +110,8 @@ class Capability(StrEnum):
     """The provider emails attendees on create, reschedule and cancel."""
     LIST_SESSIONS = "list_sessions"
     """Sessions in a time window can be listed (paged)."""
+    ATTENDANCE = "attendance"
+    """Who joined a past session, and when, can be read (:meth:`Adapter.list_attendance`)."""
 
 
 class BusyInterval(BaseModel):
@@ -117,6 +119,19 @@ class BusyInterval(BaseModel):
 
     start: AwareDatetime
     end: AwareDatetime
+
+
+class Presence(BaseModel):
+    """One presence record of a past session: someone joined at ``joined`` and left at ``left`` (if known).
+
+    A provider reports a person once per join: someone who dropped out and came back has several records.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    email: str
+    joined: AwareDatetime
+    left: AwareDatetime | None = None
 
 
 class DiagnosticCheck(BaseModel):
@@ -585,6 +600,10 @@ class Adapter(abc.ABC):
     def free_busy(self, emails: Sequence[str], start: datetime, end: datetime) -> dict[str, list[BusyInterval]]:
         """Busy intervals of people or rooms in ``[start, end)``."""
         raise self._unsupported(Capability.FREE_BUSY)
+
+    def list_attendance(self, ref: ProviderRef) -> Iterator[Presence]:
+        """Who joined the provider object's past session, one record per join (lazily paged)."""
+        raise self._unsupported(Capability.ATTENDANCE)
 
     def diagnose(self) -> list[DiagnosticCheck]:
         """Check the configuration against the provider, for ``lms-connectors doctor``.

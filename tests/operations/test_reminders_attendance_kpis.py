@@ -99,7 +99,7 @@ def test_attendance_is_matched_by_email_and_classified(tmp_path: Path) -> None:
         ("s.att", "on.time@example.org"): Outcome.ATTENDED,
     }
     # Recording again (a corrected sheet) replaces the outcome.
-    record_attendance(ledger, "s.att", [Presence("absent@example.org", datetime(2027, 3, 16, 13, 5, tzinfo=UTC))])
+    record_attendance(ledger, "s.att", [Presence(email="absent@example.org", joined=datetime(2027, 3, 16, 13, 5, tzinfo=UTC))])
     assert attendance_of(ledger, "s.att")[("s.att", "absent@example.org")] is Outcome.ATTENDED
     sheet.write_text("email,joined\na@example.org,2027-03-16T09:00:00\n")
     with pytest.raises(ValidationError, match=r"sign-in\.csv:2: times need an offset"):
@@ -134,8 +134,8 @@ def test_every_kpi_against_a_hand_computed_fixture() -> None:
     for sid, provider, action, detail, seconds in audit:
         ledger.append_audit(AuditEntry(at=t0 + timedelta(seconds=seconds), session_id=sid, provider=provider,
                                        action=action, detail=detail))
-    record_attendance(ledger, "a", [Presence("a1@example.org", datetime(2027, 3, 16, 13, tzinfo=UTC)),
-                                    Presence("a2@example.org", datetime(2027, 3, 16, 13, 30, tzinfo=UTC))])
+    record_attendance(ledger, "a", [Presence(email="a1@example.org", joined=datetime(2027, 3, 16, 13, tzinfo=UTC)),
+                                    Presence(email="a2@example.org", joined=datetime(2027, 3, 16, 13, 30, tzinfo=UTC))])
     kpis = compute_kpis(ledger)
     assert (kpis.seats_filled, kpis.seats_offered) == (5, 6)  # C is cancelled: its seats are not offered
     assert kpis.utilisation == pytest.approx(5 / 6)

@@ -6,25 +6,29 @@ one ``attendance`` entry per learner to the ledger's audit log: ``attended``, ``
 :data:`LATE_AFTER` after the start) or ``no_show`` (no record). A learner's several records (she dropped out and
 rejoined) count from her first join. Records of people not on the roster are returned, not recorded.
 
-Sources: :func:`read_attendance_csv` for in-person sessions (a sign-in sheet or badge export), and any meeting
-adapter's participant report turned into :class:`Presence` rows by the embedding app (Zoom's
-``GET /past_meetings/{meetingId}/participants``, Graph's ``attendanceReports``).
+Sources: :func:`read_attendance_csv` for in-person sessions (a sign-in sheet or badge export), and, through
+:func:`collect_attendance`, every adapter of the session with the ``attendance`` capability (Zoom's participants
+report). What an LMS can take back as completion is said per adapter in its README.
 """
 
 from __future__ import annotations
 
 import csv
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
+from lms_connectors.adapter import Capability, Presence
 from lms_connectors.errors import NotFound, ValidationError
 from lms_connectors.models import EnrollmentStatus
+from lms_connectors.scheduler import Scheduler
 from lms_connectors.store.base import AuditEntry, LedgerStore
 
-__all__ = ["LATE_AFTER", "Outcome", "Presence", "attendance_of", "read_attendance_csv", "record_attendance"]
+__all__ = [
+    "LATE_AFTER", "Outcome", "Presence", "attendance_of", "collect_attendance", "read_attendance_csv",
+    "record_attendance",
+]
 
 LATE_AFTER = timedelta(minutes=10)
 """Joining later than this after the start counts as late."""
@@ -36,15 +40,6 @@ class Outcome(StrEnum):
     ATTENDED = "attended"
     LATE = "late"
     NO_SHOW = "no_show"
-
-
-@dataclass(frozen=True)
-class Presence:
-    """One presence record: someone joined at ``joined`` (aware) and left at ``left`` (if known)."""
-
-    email: str
-    joined: datetime
-    left: datetime | None = None
 
 
 def read_attendance_csv(path: Path) -> list[Presence]:
@@ -123,3 +118,31 @@ def attendance_of(ledger: LedgerStore, session_id: str | None = None) -> dict[tu
         if entry.action == "attendance" and entry.session_id is not None:
             outcomes[(entry.session_id, str(entry.detail["email"]))] = Outcome(str(entry.detail["outcome"]))
     return outcomes
+
+
+def collect_attendance(scheduler: Scheduler, session_id: str) -> dict[str, list[Presence]]:
+    """Read who joined from every adapter of the session that reports attendance, and record the outcomes.
+
+    Meeting providers report joins (Zoom's participants report, for instance); the records of all of them are
+    merged, so a learner who joined through any counts. Calls each such adapter's
+    :meth:`~lms_connectors.adapter.Adapter.list_attendance` once (paged).
+
+    Returns:
+        The records matching nobody on the roster, per provider (guests, people who joined with another email).
+
+    Raises:
+        NotFound: The session is not in the ledger.
+    """
+    if scheduler.ledger.get_session(session_id) is None:
+        raise NotFound(f"unknown session {session_id!r}")
+    records: list[tuple[str, Presence]] = []
+    for adapter in scheduler.adapters:
+        ref = scheduler.ledger.get_ref(session_id, adapter.name)
+        if ref is not None and adapter.supports(Capability.ATTENDANCE):
+            records.extend((adapter.name, presence) for presence in adapter.list_attendance(ref))
+    unmatched = record_attendance(scheduler.ledger, session_id, [presence for _, presence in records])
+    strays: dict[str, list[Presence]] = {}
+    for provider, presence in records:
+        if presence in unmatched:
+            strays.setdefault(provider, []).append(presence)
+    return strays

@@ -18,6 +18,7 @@ CAPABILITY_METHODS: Mapping[Capability, tuple[str, ...]] = {
     Capability.LIST_SESSIONS: ("list_sessions",),
     Capability.FREE_BUSY: ("free_busy",),
     Capability.ROOMS: ("list_rooms",),
+    Capability.ATTENDANCE: ("list_attendance",),
 }
 """The standard :class:`Adapter` methods each capability stands for. The other capabilities describe how the
 required methods behave (in place, with a link, natively idempotent...); the contract cases check those."""

@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from lms_connectors.adapter import Presence
 from lms_connectors.errors import MalformedResponse
 from lms_connectors.markers import key_in, marker
 from lms_connectors.models import Person, ProviderRef, ProviderSession, RosterMember, Session
@@ -38,6 +39,7 @@ __all__ = [
     "key_in",
     "meeting_ref",
     "parse_start_time",
+    "presence",
     "provider_session",
     "roster_member",
     "update_body",
@@ -227,3 +229,20 @@ def roster_member(
         join_url=join_url if isinstance(join_url, str) and join_url else None,
         status=status or (str(registrant["status"]) if registrant.get("status") else None),
     )
+
+
+def presence(participant: Mapping[str, Any]) -> Presence | None:
+    """A participants-report row as a presence record; ``None`` for one without an email (a guest).
+
+    Raises:
+        MalformedResponse: ``join_time`` is missing, or a time is not ISO 8601 in UTC as Zoom writes it.
+    """
+    email = str(participant.get("user_email") or "").strip().lower()
+    if not email:
+        return None
+    if "join_time" not in participant:
+        raise MalformedResponse("Zoom participants report: a participant without join_time", provider="zoom")
+    joined = parse_start_time(str(participant["join_time"]), None)
+    left_text = participant.get("leave_time")
+    left = parse_start_time(str(left_text), None) if left_text else None
+    return Presence(email=email, joined=joined, left=left)

@@ -132,6 +132,8 @@ class _Meeting:
     start: datetime
     created_at: datetime
     registrants: list[_Registrant] = field(default_factory=list)
+    participants: list[dict[str, Any]] = field(default_factory=list)
+    """Rows of the participants report: who joined, as a test records it with ``record_participant``."""
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -619,6 +621,28 @@ class ZoomSimulator(RoutedSimulator):
     @staticmethod
     def _registrant_join_url(meeting: _Meeting, registrant: _Registrant) -> str:
         return f"https://zoom.us/w/{meeting.id}?tk=sim-{registrant.id}"
+
+    # -- reports -----------------------------------------------------------------------------------------
+
+    def record_participant(
+        self, meeting_id: int | str, email: str, joined: datetime, left: datetime | None = None, *, name: str = ""
+    ) -> None:
+        """Someone joined the meeting (what a test makes happen): a row of its participants report."""
+        meeting = self._find(str(meeting_id))
+        meeting.participants.append({
+            "id": f"sim-participant-{len(meeting.participants) + 1}",
+            "user_id": str(16778240 + len(meeting.participants)),
+            "name": name or email.split("@")[0],
+            "user_email": email,
+            "join_time": _iso_z(joined),
+            "leave_time": _iso_z(left) if left is not None else "",
+            "duration": int((left - joined).total_seconds()) if left is not None else 0,
+        })
+
+    @route("GET", "/report/meetings/{mid}/participants")
+    def _participants_report(self, request: SandboxRequest, mid: str) -> SandboxResponse:
+        meeting = self._find(mid)
+        return self._page(request, f"participants:{mid}", list(meeting.participants), "participants")
 
     # -- pagination --------------------------------------------------------------------------------------
 
