@@ -140,9 +140,9 @@ def apply(
         report = apply_plan(previews, scheduler, on_step=show)
         calls = served.calls() if served is not None else sum(a.call_count for a in scheduler.adapters)
         written = 0
-        for spec in loaded.sessions if invites is not None else ():
+        for spec in loaded.sessions:
             session = scheduler.ledger.get_session(spec.id)
-            if session is None:
+            if invites is None or session is None:
                 continue
             offsets = alarm_offsets(spec.reminders if spec.reminders is not None else loaded.reminders)
             result = sync_invites(session, scheduler.roster(spec.id), invites, reminders=offsets)
