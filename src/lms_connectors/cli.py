@@ -123,8 +123,18 @@ def demo(
         list[str] | None,
         typer.Option(help="Use only this installed adapter (repeat the option); default: every installed one."),
     ] = None,
+    plan: Annotated[
+        Path | None,
+        typer.Option(help="Run this plan file instead (e.g. examples/plans/spring-term.yaml): plan, apply, KPIs."),
+    ] = None,
 ) -> None:
-    """Schedule a small cohort on the providers' sandboxes (no network, no credentials)."""
+    """Schedule a small cohort on the providers' sandboxes (no network, no credentials); end with the KPIs."""
+    if plan is not None:
+        from lms_connectors.operations.commands import run_plan_demo
+
+        console.print(f"[bold]lms-connectors demo[/bold] from {plan}: ledger and invites in {workdir}/")
+        run_plan_demo(plan, workdir, only=set(only) if only else None, quiet=quiet)
+        return
     from lms_connectors.demo import run_demo
     from lms_connectors.models import EnrollmentStatus
     from lms_connectors.scheduler import ProgressEvent
@@ -174,6 +184,9 @@ def demo(
     console.print(f"elapsed: {elapsed:.2f} s", soft_wrap=True)
     if report.provider_calls == 0:
         console.print("[dim]Nothing to do: the ledger shows this plan was already applied.[/dim]")
+    from lms_connectors.operations.commands import print_kpis
+
+    print_kpis(workdir / "ledger.sqlite")
 
 
 @app.command()

@@ -167,3 +167,17 @@ def test_cli_plan_apply_report(tmp_path: Path) -> None:
     bad.write_text("sessions:\n  - id: x\n    title: X\n    start: 2027-03-16 09:00\n    minutes: 0\n    timezone: UTC\n")
     failed = runner.invoke(app, ["plan", str(bad), "--sandbox", "--ledger", str(ledger)])
     assert failed.exit_code == 1 and "bad.yaml:5: sessions.0.minutes" in failed.output, failed.output
+
+
+def test_the_demo_runs_from_the_example_plan_and_ends_with_the_kpis(tmp_path: Path) -> None:
+    runner = CliRunner()
+    args = ["demo", "--plan", str(EXAMPLE), "--workdir", str(tmp_path), "--only", "google_calendar",
+            "--only", "zoom", "--only", "moodle"]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert "applied: 9 changes" in first.output and "KPIs" in first.output
+    assert "│ utilisation" in first.output
+    assert len(list((tmp_path / "invites").glob("*.ics"))) == 5  # confirmed learners: 3 + 2
+    second = runner.invoke(app, [*args, "--quiet"])
+    assert second.exit_code == 0, second.output
+    assert "provider HTTP calls this run: 0" in second.output

@@ -35,7 +35,9 @@ SandboxOption = Annotated[
 
 
 @contextlib.contextmanager
-def _scheduler(config: Path | None, ledger: Path, sandbox: bool, command: str) -> Iterator[Any]:
+def _scheduler(
+    config: Path | None, ledger: Path, sandbox: bool, command: str, only: set[str] | None = None
+) -> Iterator[Any]:
     from lms_connectors.registry import available_adapters, create_adapter, load_harness
     from lms_connectors.scheduler import Scheduler
     from lms_connectors.store.sqlite import SQLiteLedger
@@ -49,6 +51,8 @@ def _scheduler(config: Path | None, ledger: Path, sandbox: bool, command: str) -
         if sandbox:
             names = []
             for info in available_adapters():
+                if only is not None and info.name not in only:
+                    continue
                 try:
                     load_harness(info.name)
                 except ConnectorError:
@@ -192,12 +196,27 @@ def report(
     chart: Annotated[bool, typer.Option(help="Also draw kpis.png (needs the 'reports' extra).")] = True,
 ) -> None:
     """Print the KPIs (utilisation, waitlist, no-shows, cancellations, time to schedule, provider failures)."""
-    from lms_connectors.operations.kpis import compute_kpis
     from lms_connectors.operations.report_files import write_chart, write_csv, write_json
-    from lms_connectors.store.sqlite import SQLiteLedger
 
     if not ledger.is_file():
         raise cli._fail("report", f"no ledger at {ledger}")
+    kpis = print_kpis(ledger)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        written = [write_csv(kpis, out / "kpis.csv"), write_json(kpis, out / "kpis.json")]
+        if chart:
+            try:
+                written.append(write_chart(kpis, out / "kpis.png"))
+            except ConnectorError as exc:
+                cli.console.print(f"[yellow]no chart:[/yellow] {exc.message}", soft_wrap=True)
+        cli.console.print("wrote " + ", ".join(str(p) for p in written), soft_wrap=True)
+
+
+def print_kpis(ledger: Path) -> Any:
+    """Compute the KPIs of the SQLite ledger at ``ledger``, print them as a table, and return them."""
+    from lms_connectors.operations.kpis import compute_kpis
+    from lms_connectors.store.sqlite import SQLiteLedger
+
     store = SQLiteLedger(ledger)
     try:
         kpis = compute_kpis(store)
@@ -209,15 +228,39 @@ def report(
     for row in kpis.rows():
         table.add_row(*row)
     cli.console.print(table)
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        written = [write_csv(kpis, out / "kpis.csv"), write_json(kpis, out / "kpis.json")]
-        if chart:
-            try:
-                written.append(write_chart(kpis, out / "kpis.png"))
-            except ConnectorError as exc:
-                cli.console.print(f"[yellow]no chart:[/yellow] {exc.message}", soft_wrap=True)
-        cli.console.print("wrote " + ", ".join(str(p) for p in written), soft_wrap=True)
+    return kpis
+
+
+def run_plan_demo(plan_file: Path, workdir: Path, *, only: set[str] | None, quiet: bool) -> None:
+    """The demo from a plan file: show the plan, apply it on the sandboxes, write invites, end with the KPIs."""
+    from lms_connectors.invite_folder import sync_invites
+    from lms_connectors.operations.applying import apply_plan
+    from lms_connectors.operations.planning import preview
+    from lms_connectors.operations.reminders import alarm_offsets
+
+    loaded, rows = _load(plan_file, "demo")
+    ledger = workdir / "ledger.sqlite"
+    with _scheduler(None, ledger, True, "demo", only) as (scheduler, served):
+        previews = preview(loaded, rows, scheduler)
+        if not quiet:
+            _show_preview(previews)
+        report = apply_plan(previews, scheduler)
+        written = 0
+        for spec in loaded.sessions:
+            session = scheduler.ledger.get_session(spec.id)
+            if session is not None:
+                offsets = alarm_offsets(spec.reminders if spec.reminders is not None else loaded.reminders)
+                result = sync_invites(session, scheduler.roster(spec.id), workdir / "invites", reminders=offsets)
+                written += len(result.written)
+        calls = served.calls()
+    for session_id, why in [*report.skipped, *report.failed]:
+        cli.console.print(f"[red]not applied {session_id}:[/red] {why}", soft_wrap=True)
+    cli.console.print(f"applied: {len(report.done)} changes; invites written: {written} in {workdir / 'invites'}/",
+                      soft_wrap=True)
+    cli.console.print(f"provider HTTP calls this run: {calls}", soft_wrap=True)
+    print_kpis(ledger)
+    if report.skipped or report.failed:
+        raise typer.Exit(1)
 
 
 def reminders(
