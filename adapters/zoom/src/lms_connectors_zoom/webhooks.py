@@ -28,11 +28,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
+from lms_connectors.changes import ReplayGuard
 from lms_connectors.errors import AuthError
 
 __all__ = [
     "DEFAULT_TOLERANCE_SECONDS",
     "InvalidWebhook",
+    "MeetingChangeEvent",
     "MeetingEvent",
     "OtherEvent",
     "RegistrantInfo",
@@ -131,6 +133,22 @@ class RegistrationEvent(_Event):
         return self.event.rsplit("_", 1)[1]
 
 
+class MeetingChangeEvent(_Event):
+    """``meeting.updated`` or ``meeting.deleted``: someone changed or deleted the meeting outside the SDK.
+
+    For ``meeting.updated`` Zoom sends the changed fields (with the id) in ``object`` and the previous values in
+    ``old_object``; a field that did not change is absent.
+    """
+
+    event: Literal["meeting.updated", "meeting.deleted"]
+    event_ts: int | None = None
+    account_id: str | None = None
+    meeting_id: str
+    start_time: datetime | None = None
+    duration: int | None = None
+    timezone: str | None = None
+
+
 class OtherEvent(_Event):
     """An event this module does not type; the raw payload is kept."""
 
@@ -150,7 +168,7 @@ class UrlValidation(_Event):
         return {"plainToken": self.plain_token, "encryptedToken": self.encrypted_token}
 
 
-ZoomEvent = MeetingEvent | RegistrationEvent | OtherEvent
+ZoomEvent = MeetingEvent | MeetingChangeEvent | RegistrationEvent | OtherEvent
 
 
 def parse_event(body: bytes | str | Mapping[str, Any]) -> ZoomEvent:
@@ -187,6 +205,14 @@ def parse_event(body: bytes | str | Mapping[str, Any]) -> ZoomEvent:
                 end_time=obj.get("end_time"),
                 timezone=obj.get("timezone"),
             )
+        if event in ("meeting.updated", "meeting.deleted"):
+            return MeetingChangeEvent(
+                **common,
+                meeting_id=str(obj.get("id", "")),
+                start_time=obj.get("start_time"),
+                duration=obj.get("duration"),
+                timezone=obj.get("timezone"),
+            )
         if event.startswith("meeting.registration_"):
             return RegistrationEvent(
                 **common,
@@ -210,6 +236,8 @@ class ZoomWebhookReceiver:
         secret_token: The app's webhook secret token.
         tolerance: Largest accepted distance, in seconds, between the delivery's timestamp and now.
         clock: Current Unix time (injected by tests).
+        replay_guard: Remembers each accepted signature, so the same delivery sent again inside the tolerance
+            is refused too (one guard per process; default: a new one).
     """
 
     def __init__(
@@ -218,12 +246,14 @@ class ZoomWebhookReceiver:
         *,
         tolerance: float = DEFAULT_TOLERANCE_SECONDS,
         clock: Callable[[], float] = time.time,
+        replay_guard: ReplayGuard | None = None,
     ) -> None:
         if not secret_token:
             raise ValueError("a webhook secret token is required")
         self._secret = secret_token
         self._tolerance = tolerance
         self._clock = clock
+        self._replays = replay_guard or ReplayGuard(window=2 * tolerance, clock=clock)
 
     def verify(self, headers: Mapping[str, str], body: bytes) -> None:
         """Check a delivery's signature and timestamp.
@@ -245,6 +275,8 @@ class ZoomWebhookReceiver:
         expected = sign(self._secret, timestamp, body)
         if not hmac.compare_digest(expected.encode("ascii"), signature.encode("utf-8", "replace")):
             raise InvalidWebhook("the delivery's signature does not match (wrong secret, or altered body)")
+        if not self._replays.first_time(signature):
+            raise InvalidWebhook("the delivery was already received (replayed)")
 
     def handle(self, headers: Mapping[str, str], body: bytes) -> UrlValidation | ZoomEvent:
         """Verify a delivery, then return the URL validation challenge's answer or the typed event.
