@@ -197,7 +197,29 @@ class ProviderError(ConnectorError):
 
 
 class MalformedResponse(ProviderError):
-    """The provider's answer could not be understood (HTML error page, invalid JSON, missing fields)."""
+    """The provider's answer could not be understood (HTML error page, invalid JSON, missing fields).
+
+    Attributes:
+        endpoint: The call whose answer it was (``"get meeting (GET /meetings/{id})"``), when known.
+        field: Where in the answer the unexpected value is, as a dotted path (``"registrants.0.email"``;
+            ``""`` for the answer as a whole), when the answer was valid JSON of another shape.
+    """
+
+    def __init__(
+        self, message: str, *, endpoint: str | None = None, field: str | None = None, **evidence: Any
+    ) -> None:
+        super().__init__(message, **evidence)
+        self.endpoint = endpoint
+        self.field = field
+
+    def evidence(self) -> dict[str, Any]:
+        """The structured evidence, with the endpoint and the field when known."""
+        found = super().evidence()
+        if self.endpoint is not None:
+            found["endpoint"] = self.endpoint
+        if self.field is not None:
+            found["field"] = self.field
+        return found
 
 
 class TransientError(ConnectorError):

@@ -7,6 +7,12 @@ caller would not know it is the provider's answer that is wrong, and a scheduler
 have been carried out. :func:`guard_shapes` wraps a method so that such an exception becomes a
 ``MalformedResponse`` naming the provider, the operation and what was wrong; :class:`~lms_connectors.adapter.Adapter`
 applies it to every operation of every adapter class.
+
+That guard is the last line. The first is a checked shape: each adapter declares, in its own module, a pydantic
+model (an :class:`AnswerShape`) of the fields it reads from each answer, and reads answers through
+:func:`checked` (or :meth:`~lms_connectors.http.transport.HttpTransport.request_checked`). An answer of another
+shape is then a ``MalformedResponse`` naming the provider, the endpoint, the field that was wrong and what was
+wrong with it, with a redacted excerpt of the body, before any of it is used.
 """
 
 from __future__ import annotations
@@ -16,8 +22,9 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from lms_connectors.errors import ConnectorError, MalformedResponse
+from lms_connectors.http.answers import AnswerShape, checked
 
-__all__ = ["SHAPE_ERRORS", "guard_shapes", "unexpected_shape"]
+__all__ = ["SHAPE_ERRORS", "AnswerShape", "checked", "guard_shapes", "unexpected_shape"]
 
 SHAPE_ERRORS: tuple[type[Exception], ...] = (KeyError, TypeError, ValueError, IndexError, AttributeError)
 """What code reading an answer raises when the answer has another shape than the one it expects."""

@@ -354,7 +354,8 @@ def test_moodle_event_answer_without_its_event_is_malformed(leg: Callable[[str],
     )
     with pytest.raises(MalformedResponse) as caught:
         moodle.adapter.get_session(ref)
-    assert caught.value.provider == "moodle" and "KeyError" in caught.value.message
+    assert caught.value.provider == "moodle" and caught.value.field == "event"
+    assert caught.value.endpoint is not None and "core_calendar_get_calendar_event_by_id" in caught.value.endpoint
 
 
 def test_moodle_enrolled_users_of_another_shape_are_malformed(leg: Callable[[str], Leg]) -> None:

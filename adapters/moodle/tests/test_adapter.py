@@ -57,11 +57,11 @@ def test_lost_event_create_is_found_not_duplicated(site: Site) -> None:
     calls: list[str] = []
     original = site.adapter.client.call
 
-    def spy(wsfunction: str, params: object = None, *, idempotent: bool = False) -> object:
+    def spy(wsfunction: str, params: object = None, *, idempotent: bool = False, shape: object = None) -> object:
         calls.append(wsfunction)
         if wsfunction == "core_calendar_create_calendar_events":
             site.server.faults.add(Fault.drop_after_commit(method="POST", times=1))
-        return original(wsfunction, params, idempotent=idempotent)  # type: ignore[arg-type]
+        return original(wsfunction, params, idempotent=idempotent, shape=shape)  # type: ignore[arg-type]
 
     site.adapter.client.call = spy  # type: ignore[method-assign]
     ref = site.adapter.create_session(session, key="k2")

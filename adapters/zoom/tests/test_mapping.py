@@ -7,7 +7,9 @@ import pytest
 
 from lms_connectors.errors import MalformedResponse
 from lms_connectors.models import Person, Role
+from lms_connectors.shapes import checked
 from lms_connectors_zoom import mapping
+from lms_connectors_zoom.answers import AddedRegistrant, Meeting, Registrant, ScheduledMeeting
 from lms_connectors_zoom.settings import ApprovalType, AutoRecording, ZoomMeetingSettings
 
 from .conftest import make_session
@@ -98,11 +100,14 @@ def test_typed_settings() -> None:
 
 
 def test_int64_meeting_id_stays_a_string() -> None:
-    ref = mapping.meeting_ref({"id": 98_765_432_109_876, "join_url": "https://zoom.us/j/98765432109876"})
+    ref = mapping.meeting_ref(
+        Meeting.model_validate({"id": 98_765_432_109_876, "join_url": "https://zoom.us/j/98765432109876"})
+    )
     assert ref.external_id == "98765432109876"
     assert ref.join_url == "https://zoom.us/j/98765432109876"
-    with pytest.raises(MalformedResponse):
-        mapping.meeting_ref({"topic": "no id"})
+    with pytest.raises(MalformedResponse) as caught:
+        checked(Meeting, {"topic": "no id"}, provider="zoom", endpoint="get meeting")
+    assert caught.value.field == "id"
 
 
 def test_provider_session_from_zoom_answer() -> None:
@@ -115,7 +120,7 @@ def test_provider_session_from_zoom_answer() -> None:
         "agenda": "[lmsc:s-1.zoom.g1] [lmsc-capacity:2]\n\nBring a laptop.",
         "join_url": "https://zoom.us/j/85012345678",
     }
-    found = mapping.provider_session(meeting)
+    found = mapping.provider_session(ScheduledMeeting.model_validate(meeting))
     assert found.start == datetime(2031, 3, 20, 10, 0, tzinfo=NY)
     assert found.end - found.start == timedelta(minutes=90)
     assert found.capacity == 2
@@ -124,8 +129,8 @@ def test_provider_session_from_zoom_answer() -> None:
 
 
 def test_registrant_without_join_url_under_manual_approval() -> None:
-    answer = {"id": 85012345678, "registrant_id": "abc", "topic": "t", "start_time": "2031-03-20T14:00:00Z"}
-    member = mapping.roster_member(answer, email="learner@example.com", status="pending")
+    answer = {"id": 85012345678, "registrant_id": "abc", "email": "learner@example.com"}
+    member = mapping.roster_member(AddedRegistrant.model_validate(answer), status="pending")
     assert member.join_url is None
     assert member.external_id == "abc"
     assert member.status == "pending"
@@ -133,7 +138,7 @@ def test_registrant_without_join_url_under_manual_approval() -> None:
 
 def test_registrant_keeps_its_own_join_link() -> None:
     listed = {"id": "r1", "email": "A@Example.com", "status": "approved", "join_url": "https://zoom.us/w/1?tk=x"}
-    member = mapping.roster_member(listed)
+    member = mapping.roster_member(Registrant.model_validate(listed))
     assert member.email == "a@example.com"
     assert member.join_url == "https://zoom.us/w/1?tk=x"
     assert member.status == "approved"

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from pydantic import BaseModel
 from tenacity import RetryCallState
 
 from lms_connectors.errors import (
@@ -31,6 +32,7 @@ from lms_connectors.errors import (
     ResponseLost,
     TransientError,
 )
+from lms_connectors.http.answers import ShapeT, checked
 from lms_connectors.http.auth import Auth
 from lms_connectors.http.classify import default_classifier, json_body
 from lms_connectors.http.ratelimit import RateLimiter
@@ -300,6 +302,7 @@ class HttpTransport:
         headers: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
         operation: str | None = None,
+        shape: type[BaseModel] | None = None,
     ) -> Any:
         """Like :meth:`request`, and return the answer's decoded JSON (None for an empty body).
 
@@ -307,10 +310,105 @@ class HttpTransport:
         may be sent twice is asked for again, up to the retry policy's attempts: a garbled read is not a
         failed read. A request that may not be sent twice raises at once: it may have been carried out.
 
+        Args:
+            method: As :meth:`request`.
+            url: As :meth:`request`.
+            params: As :meth:`request`.
+            json: As :meth:`request`.
+            data: As :meth:`request`.
+            headers: As :meth:`request`.
+            idempotent: As :meth:`request`.
+            operation: As :meth:`request`; it also names the endpoint in an error about the answer.
+            shape: The answer's checked shape: the JSON is checked against it (as :meth:`request_checked`) and
+                returned as it came, for code that maps the JSON itself.
+
         Raises:
-            MalformedResponse: The answer is an HTML page or not valid JSON (every time, for a safe request).
+            MalformedResponse: The answer is an HTML page or not valid JSON (every time, for a safe request), or
+                JSON of another shape than ``shape``.
             ConnectorError: As :meth:`request`.
         """
+        response, payload = self._answer(
+            method, url, params=params, json=json, data=data, headers=headers, idempotent=idempotent,
+            operation=operation,
+        )
+        if shape is not None:
+            self._check(shape, response, payload, method, url, operation)
+        return payload
+
+    def request_checked(
+        self,
+        method: str,
+        url: str,
+        shape: type[ShapeT],
+        *,
+        params: Any = None,
+        json: Any = None,
+        data: Any = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+        operation: str | None = None,
+    ) -> ShapeT:
+        """Like :meth:`request_json`, and return the answer read as ``shape`` (see :func:`.answers.checked`).
+
+        Args:
+            method: As :meth:`request`.
+            url: As :meth:`request`.
+            shape: The checked shape of the answer: the fields the adapter reads, typed.
+            params: As :meth:`request`.
+            json: As :meth:`request`.
+            data: As :meth:`request`.
+            headers: As :meth:`request`.
+            idempotent: As :meth:`request`.
+            operation: As :meth:`request`; it also names the endpoint in a shape error.
+
+        Raises:
+            MalformedResponse: The answer is not JSON (as :meth:`request_json`), or JSON of another shape: the
+                error names the provider, the endpoint and the wrong field, with the status, the request id and
+                a redacted excerpt of the body.
+            ConnectorError: As :meth:`request`.
+        """
+        response, payload = self._answer(
+            method, url, params=params, json=json, data=data, headers=headers, idempotent=idempotent,
+            operation=operation,
+        )
+        return self._check(shape, response, payload, method, url, operation)
+
+    def _check(
+        self,
+        shape: type[ShapeT],
+        response: requests.Response,
+        payload: Any,
+        method: str,
+        url: str,
+        operation: str | None,
+    ) -> ShapeT:
+        return checked(
+            shape,
+            payload,
+            provider=self.provider,
+            endpoint=self._endpoint(method, url, operation),
+            response=response,
+            secrets=self.secrets(),
+        )
+
+    def _endpoint(self, method: str, url: str, operation: str | None) -> str:
+        """The call as an error names it: ``"get meeting (GET /meetings/1)"``."""
+        call = f"{method.upper()} {urlsplit(self.url_for(url)).path or '/'}"
+        return f"{operation} ({call})" if operation else call
+
+    def _answer(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Any,
+        json: Any,
+        data: Any,
+        headers: Mapping[str, str] | None,
+        idempotent: bool | None,
+        operation: str | None,
+    ) -> tuple[requests.Response, Any]:
+        """The answer and its decoded JSON; a garbled answer to a safe request is asked for again."""
         safe = method.upper() in _IDEMPOTENT_METHODS if idempotent is None else idempotent
         attempts = self.retry_policy.max_attempts if safe else 1
         attempt = 0
@@ -327,9 +425,11 @@ class HttpTransport:
                     idempotent=idempotent,
                     operation=operation,
                 )
-                return json_body(response, self.secrets())
+                return response, json_body(response, self.secrets())
             except MalformedResponse as error:
                 error.provider = error.provider or self.provider
+                if error.endpoint is None:
+                    error.endpoint = self._endpoint(method, url, operation)
                 # A gateway page was retried by request() already; anything else garbled is retried here.
                 if attempt >= attempts or isinstance(error, TransientError):
                     raise

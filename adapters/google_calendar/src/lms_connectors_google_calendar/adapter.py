@@ -26,6 +26,7 @@ from lms_connectors.errors import Conflict, ConnectorError, MalformedResponse, N
 from lms_connectors.http.pagination import paginate_by_token
 from lms_connectors.models import Person, ProviderRef, ProviderSession, Room, RosterMember, Session
 from lms_connectors.timezones import require_window
+from lms_connectors_google_calendar.answers import Event, EventPage, FreeBusy, ResourcePage
 from lms_connectors_google_calendar.auth import google_auth
 from lms_connectors_google_calendar.config import GoogleCalendarConfig
 from lms_connectors_google_calendar.doctor import calendar_access, meet_permission, room_access
@@ -107,7 +108,8 @@ class GoogleCalendarAdapter(Adapter):
             params["conferenceDataVersion"] = 1  # without it Google silently ignores createRequest
         try:
             event = self.transport.request_json(
-                "POST", self._events_path(), params=params, json=body, idempotent=True, operation="events.insert"
+                "POST", self._events_path(), params=params, json=body, idempotent=True, operation="events.insert",
+                shape=Event,
             )
         except Conflict as exc:
             if exc.status != 409:
@@ -304,6 +306,7 @@ class GoogleCalendarAdapter(Adapter):
                 self._events_path(calendar_id),
                 params={**params, "pageToken": token} if token else params,
                 operation="events.list",
+                shape=EventPage,
             )
             if not isinstance(page, dict):
                 raise MalformedResponse("events.list answered without an object", provider=self.name)
@@ -337,7 +340,7 @@ class GoogleCalendarAdapter(Adapter):
             }
             # A query, not a write: safe to send again.
             answer = self.transport.request_json(
-                "POST", "freeBusy", json=body, idempotent=True, operation="freebusy.query"
+                "POST", "freeBusy", json=body, idempotent=True, operation="freebusy.query", shape=FreeBusy
             )
             calendars = answer.get("calendars") if isinstance(answer, dict) else None
             if not isinstance(calendars, dict):
@@ -386,6 +389,7 @@ class GoogleCalendarAdapter(Adapter):
                 url,
                 params={**params, "pageToken": token} if token else params,
                 operation="resources.calendars.list",
+                shape=ResourcePage,
             )
             if not isinstance(page, dict):
                 raise MalformedResponse("resources.calendars.list answered without an object", provider=self.name)
@@ -431,7 +435,9 @@ class GoogleCalendarAdapter(Adapter):
 
     def _get_event(self, event_id: str, calendar_id: str) -> dict[str, Any]:
         return self._as_event(
-            self.transport.request_json("GET", self._event_path(event_id, calendar_id), operation="events.get")
+            self.transport.request_json(
+                "GET", self._event_path(event_id, calendar_id), operation="events.get", shape=Event
+            )
         )
 
     def _patch_event(
@@ -446,6 +452,7 @@ class GoogleCalendarAdapter(Adapter):
                 headers={"If-Match": etag} if etag else None,
                 idempotent=True,  # the body sets absolute values: sending it twice changes nothing more
                 operation="events.patch",
+                shape=Event,
             )
         )
 

@@ -13,6 +13,7 @@ from lms_connectors.adapter import DiagnosticCheck
 from lms_connectors.http.auth import JwtBearerAuth, OAuthTokenAuth
 from lms_connectors.http.transport import HttpTransport
 from lms_connectors.models import Room
+from lms_connectors_google_calendar.answers import EventPage
 from lms_connectors_google_calendar.config import GoogleCalendarConfig
 
 __all__ = ["WRITE_ROLES", "calendar_access", "meet_permission", "room_access"]
@@ -36,7 +37,7 @@ def calendar_access(transport: HttpTransport, config: GoogleCalendarConfig) -> D
     def read() -> tuple[bool, str]:
         page = transport.request_json(
             "GET", f"calendars/{quote(config.calendar_id, safe='')}/events", params={"maxResults": 1},
-            operation="events.list",
+            operation="events.list", shape=EventPage,
         )
         role = page.get("accessRole") if isinstance(page, dict) else None
         if role in WRITE_ROLES:

@@ -37,6 +37,16 @@ from lms_connectors.models import Person, ProviderRef, ProviderSession, RosterMe
 from lms_connectors.outcomes import maybe_committed
 from lms_connectors.shapes import unexpected_shape
 from lms_connectors.timezones import require_window
+from lms_connectors_moodle.answers import (
+    CourseGroups,
+    CreatedEvents,
+    CreatedGroups,
+    EnrolledUsers,
+    EventById,
+    EventForm,
+    EventList,
+    GroupMembers,
+)
 from lms_connectors_moodle.batching import batches
 from lms_connectors_moodle.client import MoodleClient
 from lms_connectors_moodle.config import MoodleConfig
@@ -170,7 +180,7 @@ class MoodleAdapter(Adapter):
         if self.config.event_type == "group":
             event["groupid"] = group_id
         # Not repeatable: a lost answer raises ResponseLost, and the base class looks the event up by marker.
-        answer = self.client.call("core_calendar_create_calendar_events", {"events": [event]})
+        answer = self.client.call("core_calendar_create_calendar_events", {"events": [event]}, shape=CreatedEvents)
         raise_for_warnings(answer.get("warnings"), items=[session.title], what=f"creating event {session.title!r}")
         events = answer.get("events") if isinstance(answer, Mapping) else None
         if not events or not isinstance(events[0], Mapping) or "id" not in events[0]:
@@ -212,7 +222,7 @@ class MoodleAdapter(Adapter):
         answer = self.client.call("core_calendar_get_calendar_events", {
             "events": {"courseids": [course_id]},
             "options": {"userevents": False, "siteevents": False, "ignorehidden": False},
-        }, idempotent=True)
+        }, idempotent=True, shape=EventList)
         tagged = [e for e in answer.get("events", []) if marker(key) in (e.get("description") or "")]
         if not tagged and self.config.event_type == "group":
             tagged = self._find_group_events(key, course_id)
@@ -229,7 +239,7 @@ class MoodleAdapter(Adapter):
         answer = self.client.call("core_calendar_get_calendar_events", {
             "events": {"groupids": [group["id"]]},
             "options": {"userevents": False, "siteevents": False, "ignorehidden": False},
-        }, idempotent=True)
+        }, idempotent=True, shape=EventList)
         return [e for e in answer.get("events", []) if marker(key) in (e.get("description") or "")]
 
     def _ref(self, event: Mapping[str, Any], session: Session | None, course_id: int, group_id: int,
@@ -252,7 +262,7 @@ class MoodleAdapter(Adapter):
         """
         try:
             answer = self.client.call("core_calendar_get_calendar_event_by_id", {"eventid": int(ref.external_id)},
-                                      idempotent=True)
+                                      idempotent=True, shape=EventById)
         except PermissionDenied:
             if not self._event_exists(int(ref.external_id)):
                 raise NotFound(f"Moodle event {ref.external_id} does not exist", provider=self.name) from None
@@ -268,7 +278,7 @@ class MoodleAdapter(Adapter):
     def _event_exists(self, event_id: int) -> bool:
         answer = self.client.call("core_calendar_get_calendar_events", {
             "events": {"eventids": [event_id]}, "options": {"userevents": False, "siteevents": False},
-        }, idempotent=True)
+        }, idempotent=True, shape=EventList)
         return any(int(e["id"]) == event_id for e in answer.get("events", []))
 
     def reschedule_session(self, ref: ProviderRef, session: Session) -> ProviderRef:
@@ -304,7 +314,7 @@ class MoodleAdapter(Adapter):
             ("timedurationminutes", str(seconds // 60)), ("timestart", str(int(session.slot.start.timestamp()))),
         ]
         answer = self.client.call("core_calendar_submit_create_update_form", {"formdata": urlencode(fields)},
-                                  idempotent=True)
+                                  idempotent=True, shape=EventForm)
         if answer.get("validationerror"):
             raise InvalidRequest(f"Moodle's event form refused the update of event {ref.external_id} "
                                  "(it gives no detail: name, type, course or permission)", provider=self.name,
@@ -354,7 +364,7 @@ class MoodleAdapter(Adapter):
             "events": {"courseids": [course_id]},
             "options": {"userevents": False, "siteevents": False, "timestart": int(start.timestamp()),
                         "timeend": int(end.timestamp())},
-        }, idempotent=True)
+        }, idempotent=True, shape=EventList)
         for event in answer.get("events", []):
             key = key_of(str(event.get("description") or ""))
             begin, finish = event_instants(event)
@@ -369,7 +379,7 @@ class MoodleAdapter(Adapter):
 
     def _course_groups(self, course_id: int) -> list[dict[str, Any]]:
         groups: list[dict[str, Any]] = self.client.call("core_group_get_course_groups", {"courseid": course_id},
-                                                        idempotent=True)
+                                                        idempotent=True, shape=CourseGroups)
         return groups
 
     def _group_by_idnumber(self, course_id: int, idnumber: str) -> dict[str, Any] | None:
@@ -379,7 +389,7 @@ class MoodleAdapter(Adapter):
         """Create a group, or find the one a previous attempt made (its ID number is the natural key)."""
         group = {"courseid": course_id, "name": name, "description": description, "idnumber": idnumber}
         try:
-            created = self.client.call("core_group_create_groups", {"groups": [group]})
+            created = self.client.call("core_group_create_groups", {"groups": [group]}, shape=CreatedGroups)
             return int(created[0]["id"])
         except ConnectorError as exc:
             # A duplicate ID number is 'idnumbertaken', a duplicate name 'invalidparameter'; a lost, garbled or
@@ -440,7 +450,7 @@ class MoodleAdapter(Adapter):
     def _enrolled_ids(self, course_id: int) -> set[int]:
         answer = self.client.call("core_enrol_get_enrolled_users", {
             "courseid": course_id, "options": [{"name": "userfields", "value": "id"}],
-        }, idempotent=True)
+        }, idempotent=True, shape=EnrolledUsers)
         return {int(row["id"]) for row in answer}
 
     def _enrol_ids(self, course_id: int, user_ids: Sequence[int]) -> None:
@@ -496,7 +506,7 @@ class MoodleAdapter(Adapter):
         members: dict[int, set[int]] = {}
         if ours:
             answer = self.client.call("core_group_get_group_members",
-                                      {"groupids": [int(g["id"]) for g in ours]}, idempotent=True)
+                                      {"groupids": [int(g["id"]) for g in ours]}, idempotent=True, shape=GroupMembers)
             members = {int(row["groupid"]): {int(u) for u in row["userids"]} for row in answer}
         if ids is None:
             ids = sorted(members.get(group_id, set()))
@@ -520,7 +530,8 @@ class MoodleAdapter(Adapter):
         group_id = int(ref.extra.get("group_id") or 0)
         if not group_id:
             return
-        answer = self.client.call("core_group_get_group_members", {"groupids": [group_id]}, idempotent=True)
+        answer = self.client.call("core_group_get_group_members", {"groupids": [group_id]}, idempotent=True,
+                                  shape=GroupMembers)
         ids = [int(u) for row in answer for u in row["userids"]]
         for person in self.users.by_ids(ids):
             yield RosterMember(email=str(person["email"]).lower(), external_id=str(person["id"]), status="member")

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from pydantic import BaseModel
+
 from lms_connectors.http.transport import HttpTransport
 from lms_connectors_moodle.encoding import encode_params
 
@@ -37,7 +39,14 @@ class MoodleClient:
         """How many HTTP calls this client has made."""
         return self.transport.counter.total
 
-    def call(self, wsfunction: str, params: Mapping[str, Any] | None = None, *, idempotent: bool = False) -> Any:
+    def call(
+        self,
+        wsfunction: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        idempotent: bool = False,
+        shape: type[BaseModel] | None = None,
+    ) -> Any:
         """Call one web-service function and return its decoded JSON answer.
 
         Args:
@@ -46,6 +55,8 @@ class MoodleClient:
             idempotent: Whether resending the call is harmless (reads, deletes, natural-key creates). A
                 call that is not is never resent after its answer was lost: the transport raises
                 :class:`~lms_connectors.errors.ResponseLost` and the caller looks the object up.
+            shape: The answer's checked shape (:mod:`lms_connectors_moodle.answers`): an answer of another shape
+                is a :class:`~lms_connectors.errors.MalformedResponse` naming the function and the field.
 
         Returns:
             The answer (``None`` for functions that answer the JSON literal ``null`` on success).
@@ -60,5 +71,5 @@ class MoodleClient:
             *encode_params(params or {}),
         ]
         return self.transport.request_json(
-            "POST", ENDPOINT, data=form, idempotent=idempotent, operation=wsfunction
+            "POST", ENDPOINT, data=form, idempotent=idempotent, operation=wsfunction, shape=shape
         )

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from lms_connectors.adapter import DiagnosticCheck
 from lms_connectors.errors import AuthError, ConnectorError, PermissionDenied
+from lms_connectors_moodle.answers import SiteInfo, Timestamps, Users
 from lms_connectors_moodle.client import MoodleClient
 from lms_connectors_moodle.config import MoodleConfig
 
@@ -70,7 +71,7 @@ def check_site(client: MoodleClient, config: MoodleConfig) -> list[DiagnosticChe
     """
     checks: list[DiagnosticCheck] = []
     try:
-        info = client.call("core_webservice_get_site_info", idempotent=True)
+        info = client.call("core_webservice_get_site_info", idempotent=True, shape=SiteInfo)
     except AuthError as exc:
         return [DiagnosticCheck.of("token", False, f"the token is refused ({exc.code}): issue a new one")]
     except PermissionDenied as exc:
@@ -94,7 +95,8 @@ def check_site(client: MoodleClient, config: MoodleConfig) -> list[DiagnosticChe
 
 def _zone_check(client: MoodleClient, config: MoodleConfig, user_id: int) -> DiagnosticCheck:
     try:
-        me = client.call("core_user_get_users_by_field", {"field": "id", "values": [str(user_id)]}, idempotent=True)
+        me = client.call("core_user_get_users_by_field", {"field": "id", "values": [str(user_id)]}, idempotent=True,
+                         shape=Users)
         zone = str(me[0].get("timezone", "99")) if me else "99"
         if zone != "99":
             return DiagnosticCheck.of("site time zone", True, f"token user's zone is {zone}; the site default "
@@ -103,7 +105,7 @@ def _zone_check(client: MoodleClient, config: MoodleConfig, user_id: int) -> Dia
         answer = client.call("core_calendar_get_timestamps", {"data": [
             {"key": "winter", "year": year, "month": 1, "day": 15, "hour": 12, "minute": 0},
             {"key": "summer", "year": year, "month": 7, "day": 15, "hour": 12, "minute": 0},
-        ]}, idempotent=True)
+        ]}, idempotent=True, shape=Timestamps)
     except ConnectorError as exc:
         return DiagnosticCheck.of("site time zone", False, f"could not read it: {exc}")
     stamps = {row["key"]: int(row["timestamp"]) for row in answer["timestamps"]}

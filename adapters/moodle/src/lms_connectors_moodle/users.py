@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from lms_connectors.errors import NotFound
+from lms_connectors_moodle.answers import CreatedUsers, Users
 from lms_connectors_moodle.batching import batches
 from lms_connectors_moodle.client import MoodleClient
 from lms_connectors_moodle.config import MoodleConfig
@@ -40,7 +41,7 @@ class UserDirectory:
         found: list[dict[str, Any]] = []
         for batch in batches(list(values), 1, self._config.max_input_vars):
             found += self._client.call("core_user_get_users_by_field", {"field": field, "values": list(batch)},
-                                       idempotent=True)
+                                       idempotent=True, shape=Users)
         return found
 
     def find_records(self, emails: Iterable[str]) -> dict[str, dict[str, Any]]:
@@ -97,7 +98,7 @@ class UserDirectory:
         ]
         created: dict[str, int] = {}
         for batch in batches(rows, len(rows[0]), self._config.max_input_vars):
-            answer = self._client.call("core_user_create_users", {"users": list(batch)})
+            answer = self._client.call("core_user_create_users", {"users": list(batch)}, shape=CreatedUsers)
             by_username = {str(row["username"]): int(row["id"]) for row in answer}
             for row in batch:
                 created[str(row["email"])] = by_username[str(row["username"])]

@@ -41,6 +41,13 @@ from lms_connectors.http.token_cache import FileTokenCache, MemoryTokenCache, To
 from lms_connectors.models import Person, ProviderRef, ProviderSession, RosterMember, Session
 from lms_connectors.timezones import require_window
 from lms_connectors_zoom import mapping
+from lms_connectors_zoom.answers import (
+    AddedRegistrants,
+    Meeting,
+    MeetingPage,
+    RegistrantPage,
+    ScheduledMeeting,
+)
 from lms_connectors_zoom.classify import RegistrationRepeatLimit, ZoomClassifier, token_endpoint_classifier
 from lms_connectors_zoom.config import ZoomConfig
 from lms_connectors_zoom.doctor import daily_quota, host_user, token_scopes
@@ -116,10 +123,10 @@ class ZoomAdapter(Adapter):
         :calls: ``POST /users/{userId}/meetings``
         """
         body = mapping.create_body(session, key, self.config.meeting_settings, self._approval_type(session))
-        meeting = self.transport.request_json(
-            "POST", f"{self._user_path}/meetings", json=body, operation="create meeting"
+        meeting = self.transport.request_checked(
+            "POST", f"{self._user_path}/meetings", ScheduledMeeting, json=body, operation="create meeting"
         )
-        return mapping.meeting_ref(self._object(meeting, "create meeting"), key=key)
+        return mapping.meeting_ref(meeting, key=key)
 
     def find_session(self, key: str) -> ProviderRef | None:
         """Find the meeting whose agenda carries the marker of ``key``, whether its start has passed or not.
@@ -131,7 +138,7 @@ class ZoomAdapter(Adapter):
         :calls: ``GET /users/{userId}/meetings?type=scheduled&page_size=...&next_page_token=...``
         """
         for meeting in self._meetings("scheduled", self.config.page_size):
-            if mapping.key_in(meeting.get("agenda")) == key:
+            if mapping.key_in(meeting.agenda) == key:
                 return mapping.meeting_ref(meeting, key=key)
         return None
 
@@ -143,8 +150,10 @@ class ZoomAdapter(Adapter):
         Raises:
             NotFound: The meeting does not exist (Zoom code 3001), e.g. it was cancelled.
         """
-        meeting = self.transport.request_json("GET", self._meeting_path(ref), operation="get meeting")
-        return mapping.provider_session(self._object(meeting, "get meeting"), ref)
+        meeting = self.transport.request_checked(
+            "GET", self._meeting_path(ref), ScheduledMeeting, operation="get meeting"
+        )
+        return mapping.provider_session(meeting, ref)
 
     def reschedule_session(self, ref: ProviderRef, session: Session) -> ProviderRef:
         """Move the meeting in place (same id) and carry the session's other fields.
@@ -178,8 +187,8 @@ class ZoomAdapter(Adapter):
 
     def _key_of(self, ref: ProviderRef) -> str:
         """The key marked in a meeting's agenda (for refs that do not carry it)."""
-        meeting = self.transport.request_json("GET", self._meeting_path(ref), operation="get meeting")
-        key = mapping.key_in(self._object(meeting, "get meeting").get("agenda"))
+        meeting = self.transport.request_checked("GET", self._meeting_path(ref), Meeting, operation="get meeting")
+        key = mapping.key_in(meeting.agenda)
         if key is None:
             raise MalformedResponse(f"meeting {ref.external_id} carries no [lmsc:...] marker", provider=self.name)
         return key
@@ -294,29 +303,24 @@ class ZoomAdapter(Adapter):
     def _register_batch(
         self, ref: ProviderRef, batch: Sequence[Person], approval: ApprovalType, *, auto_approve: bool | None
     ) -> dict[str, RosterMember]:
-        answer = self._object(
-            self.transport.request_json(
-                "POST",
-                f"{self._meeting_path(ref)}/batch_registrants",
-                json=mapping.batch_registrants_body(batch, auto_approve=auto_approve),
-                operation="add registrants",
-            ),
-            "add registrants",
+        answer = self.transport.request_checked(
+            "POST",
+            f"{self._meeting_path(ref)}/batch_registrants",
+            AddedRegistrants,
+            json=mapping.batch_registrants_body(batch, auto_approve=auto_approve),
+            operation="add registrants",
         )
-        answered = {
-            str(item.get("email", "")).lower(): item
-            for item in answer.get("registrants") or []
-            if isinstance(item, Mapping)
-        }
+        answered = {item.email.lower(): item for item in answer.registrants or []}
         members: dict[str, RosterMember] = {}
         for person in batch:
             registrant = answered.get(person.email)
             if registrant is None:
                 raise MalformedResponse(
-                    f"add registrants: Zoom's answer has no registration for {person.email}", provider=self.name
+                    f"add registrants: Zoom's answer has no registration for {person.email}", provider=self.name,
+                    endpoint="add registrants", field="registrants",
                 )
             # The answer carries no status: a join link means approved; without one (manual approval) pending.
-            is_approved = bool(registrant.get("join_url")) or approval is ApprovalType.AUTOMATIC
+            is_approved = bool(registrant.join_url) or approval is ApprovalType.AUTOMATIC
             members[person.email] = mapping.roster_member(
                 registrant, email=person.email, status="approved" if is_approved else "pending"
             )
@@ -389,12 +393,11 @@ class ZoomAdapter(Adapter):
             params: dict[str, str | int] = {"status": status, "page_size": self.config.page_size}
             if token:
                 params["next_page_token"] = token
-            page = self._object(
-                self.transport.request_json("GET", path, params=params, operation="list registrants"),
-                "list registrants",
+            page = self.transport.request_checked(
+                "GET", path, RegistrantPage, params=params, operation="list registrants"
             )
-            items = page.get("registrants") or []
-            return [mapping.roster_member(r, status=status) for r in items], page.get("next_page_token") or None
+            items = page.registrants or []
+            return [mapping.roster_member(r, status=status) for r in items], page.next_page_token or None
 
         return paginate_by_token(fetch)
 
@@ -418,25 +421,21 @@ class ZoomAdapter(Adapter):
         """
         require_window(start, end)
         for meeting in self._meetings("scheduled", page_size or self.config.page_size):
-            if meeting.get("start_time") is None:
+            if meeting.start_time is None:
                 continue  # a recurring meeting without a fixed time
             found = mapping.provider_session(meeting)
             if start <= found.start < end:
                 yield found
 
-    def _meetings(self, kind: str, page_size: int) -> Iterator[Mapping[str, Any]]:
-        def fetch(token: str | None) -> tuple[list[Mapping[str, Any]], str | None]:
+    def _meetings(self, kind: str, page_size: int) -> Iterator[Meeting]:
+        def fetch(token: str | None) -> tuple[list[Meeting], str | None]:
             params: dict[str, str | int] = {"type": kind, "page_size": min(page_size, 300)}
             if token:
                 params["next_page_token"] = token
-            page = self._object(
-                self.transport.request_json(
-                    "GET", f"{self._user_path}/meetings", params=params, operation="list meetings"
-                ),
-                "list meetings",
+            page = self.transport.request_checked(
+                "GET", f"{self._user_path}/meetings", MeetingPage, params=params, operation="list meetings"
             )
-            items = [m for m in page.get("meetings") or [] if isinstance(m, Mapping)]
-            return items, page.get("next_page_token") or None
+            return list(page.meetings or []), page.next_page_token or None
 
         return paginate_by_token(fetch)
 
@@ -456,11 +455,6 @@ class ZoomAdapter(Adapter):
     @staticmethod
     def _meeting_path(ref: ProviderRef) -> str:
         return f"/meetings/{quote(ref.external_id, safe='')}"
-
-    def _object(self, value: Any, what: str) -> Mapping[str, Any]:
-        if not isinstance(value, Mapping):
-            raise MalformedResponse(f"{what}: Zoom answered {type(value).__name__}, not an object", provider=self.name)
-        return value
 
     def _observe_limits(self, response: requests.Response) -> None:
         # Zoom reports the host's remaining daily create/update allowance on those calls.
@@ -504,6 +498,5 @@ class ZoomAdapter(Adapter):
 
     def ex_meeting(self, ref: ProviderRef) -> Mapping[str, Any]:
         """The raw meeting object (``GET /meetings/{meetingId}``), e.g. for its ``start_url`` or settings."""
-        return self._object(
-            self.transport.request_json("GET", self._meeting_path(ref), operation="get meeting"), "get meeting"
-        )
+        meeting = self.transport.request_checked("GET", self._meeting_path(ref), Meeting, operation="get meeting")
+        return meeting.model_dump()

@@ -11,6 +11,7 @@ from urllib.parse import quote
 from lms_connectors.adapter import DiagnosticCheck
 from lms_connectors.http.auth import OAuthTokenAuth
 from lms_connectors.http.transport import HttpTransport
+from lms_connectors_zoom.answers import HostUser
 
 __all__ = ["USER_TYPES", "daily_quota", "host_user", "token_scopes"]
 
@@ -40,15 +41,13 @@ def host_user(transport: HttpTransport, user_id: str) -> DiagnosticCheck:
     """
 
     def read() -> tuple[bool, str]:
-        user = transport.request_json("GET", f"/users/{quote(user_id, safe='@')}", operation="get user")
-        if not isinstance(user, dict):
-            return False, "Zoom answered without a user object"
-        kind = user.get("type")
-        label = USER_TYPES.get(kind, f"type {kind}") if isinstance(kind, int) else f"type {kind!r}"
-        who = f"{user.get('email') or user_id}: {label}, {user.get('status', 'unknown status')}"
+        user = transport.request_checked("GET", f"/users/{quote(user_id, safe='@')}", HostUser, operation="get user")
+        kind = user.type
+        label = USER_TYPES.get(kind, f"type {kind}") if kind is not None else "type unknown"
+        who = f"{user.email or user_id}: {label}, {user.status or 'unknown status'}"
         if kind != 2:
             return False, f"{who}; registration (the roster) needs a Licensed host"
-        return user.get("status") == "active", who
+        return user.status == "active", who
 
     return DiagnosticCheck.probe("host user", read)
 

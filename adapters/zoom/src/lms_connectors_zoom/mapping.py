@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,6 +24,7 @@ from lms_connectors.adapter import Presence
 from lms_connectors.errors import MalformedResponse
 from lms_connectors.markers import key_in, marker
 from lms_connectors.models import Person, ProviderRef, ProviderSession, RosterMember, Session
+from lms_connectors_zoom.answers import AddedRegistrant, Meeting, Registrant
 from lms_connectors_zoom.settings import ApprovalType, ZoomMeetingSettings
 
 __all__ = [
@@ -154,61 +155,49 @@ def batch_registrants_body(people: Sequence[Person], *, auto_approve: bool | Non
     return body
 
 
-def meeting_ref(meeting: Mapping[str, Any], *, key: str | None = None) -> ProviderRef:
-    """A :class:`ProviderRef` for a meeting object; the int64 meeting id is kept as a string.
-
-    Raises:
-        MalformedResponse: The object has no id.
-    """
-    meeting_id = meeting.get("id")
-    if meeting_id is None or isinstance(meeting_id, bool) or str(meeting_id) == "":
-        raise MalformedResponse("Zoom meeting without an id", provider="zoom", body_excerpt=str(dict(meeting))[:300])
+def meeting_ref(meeting: Meeting, *, key: str | None = None) -> ProviderRef:
+    """A :class:`ProviderRef` for a meeting (its checked shape); the int64 meeting id is kept as a string."""
     extra: dict[str, str] = {}
-    found_key = key or key_in(meeting.get("agenda"))
+    found_key = key or key_in(meeting.agenda)
     if found_key:
         extra["key"] = found_key
-    if meeting.get("uuid"):
-        extra["uuid"] = str(meeting["uuid"])
-    join_url = meeting.get("join_url")
+    if meeting.uuid:
+        extra["uuid"] = meeting.uuid
     return ProviderRef(
-        provider="zoom",
-        external_id=str(meeting_id),
-        join_url=join_url if isinstance(join_url, str) and join_url else None,
-        extra=extra,
+        provider="zoom", external_id=str(meeting.id), join_url=meeting.join_url or None, extra=extra
     )
 
 
-def provider_session(meeting: Mapping[str, Any], ref: ProviderRef | None = None) -> ProviderSession:
-    """A meeting read back (``GET /meetings/{meetingId}``) in SDK terms.
+def provider_session(meeting: Meeting, ref: ProviderRef | None = None) -> ProviderSession:
+    """A meeting read back (``GET /meetings/{meetingId}``, or listed) in SDK terms.
 
     Raises:
-        MalformedResponse: ``start_time`` or ``duration`` is missing or unreadable.
+        MalformedResponse: ``start_time`` or ``duration`` is missing (a listed recurring meeting without a fixed
+            time has none; the adapter skips those) or ``start_time`` is unreadable.
     """
-    timezone = meeting.get("timezone") or None
-    start_value = meeting.get("start_time")
-    duration = meeting.get("duration")
-    if not isinstance(start_value, str) or not isinstance(duration, int) or isinstance(duration, bool):
+    timezone = meeting.timezone or None
+    if meeting.start_time is None or meeting.duration is None:
         raise MalformedResponse(
-            "Zoom meeting without start_time or duration", provider="zoom", body_excerpt=str(dict(meeting))[:300]
+            f"Zoom meeting {meeting.id} without start_time or duration", provider="zoom", field="start_time"
         )
-    start = parse_start_time(start_value, timezone)
+    start = parse_start_time(meeting.start_time, timezone)
     actual = meeting_ref(meeting)
     if ref is not None:
         actual = ref.model_copy(update={"join_url": actual.join_url or ref.join_url})
     return ProviderSession(
         ref=actual,
-        title=str(meeting.get("topic", "")),
+        title=meeting.topic,
         start=start,
-        end=start + timedelta(minutes=duration),
+        end=start + timedelta(minutes=meeting.duration),
         timezone=timezone,
         join_url=actual.join_url,
-        capacity=capacity_in(meeting.get("agenda")),
-        raw=dict(meeting),
+        capacity=capacity_in(meeting.agenda),
+        raw=meeting.model_dump(),
     )
 
 
 def roster_member(
-    registrant: Mapping[str, Any], *, email: str | None = None, status: str | None = None
+    registrant: Registrant | AddedRegistrant, *, email: str | None = None, status: str | None = None
 ) -> RosterMember:
     """A registrant as a :class:`RosterMember`; its own ``join_url`` is kept when Zoom gave one.
 
@@ -216,18 +205,18 @@ def roster_member(
     that is a normal answer, not a malformed one.
 
     Args:
-        registrant: A registrant of a listing, or the answer of an add-registrant (which has no email).
-        email: The email, when the object has none.
-        status: The status, when the object has none.
+        registrant: A registrant of a listing, or a registration of an add-registrants answer.
+        email: The email, when it is to be taken from the request rather than the answer.
+        status: The status, when the object has none (an add-registrants answer never has).
     """
-    # An add-registrant answer names the registrant "registrant_id" (its "id" is the meeting's); a listing "id".
-    registrant_id = registrant.get("registrant_id") or registrant.get("id")
-    join_url = registrant.get("join_url")
+    # An add-registrants answer names the registrant "registrant_id"; a listing "id".
+    registrant_id = registrant.registrant_id if isinstance(registrant, AddedRegistrant) else registrant.id
+    own_status = registrant.status if isinstance(registrant, Registrant) else None
     return RosterMember(
-        email=email or str(registrant.get("email", "")),
+        email=email or registrant.email,
         external_id=str(registrant_id) if registrant_id else None,
-        join_url=join_url if isinstance(join_url, str) and join_url else None,
-        status=status or (str(registrant["status"]) if registrant.get("status") else None),
+        join_url=registrant.join_url or None,
+        status=status or own_status,
     )
 
 
