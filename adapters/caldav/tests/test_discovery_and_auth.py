@@ -91,3 +91,34 @@ def test_bad_configurations_are_configuration_errors(values: dict[str, object]) 
     config = {k: v for k, v in config.items() if v is not None}
     with pytest.raises(ConfigurationError):
         CalDavAdapter.from_config(config)
+
+
+# -- answers of another shape: the operation, the element, a redacted excerpt ------------------------------------
+
+
+@responses.activate
+@pytest.mark.parametrize(
+    ("content_type", "body", "field"),
+    [
+        ("text/html", "<!DOCTYPE html><html><body>Sign in to continue</body></html>", None),
+        ("application/xml", '<d:multistatus xmlns:d="DAV:"><d:response><d:href>/dav/', None),
+        ("application/xml", '<d:error xmlns:d="DAV:"><d:password>app-pass</d:password></d:error>', "multistatus"),
+        ("application/xml", '<d:multistatus xmlns:d="DAV:"><d:response><d:propstat/></d:response></d:multistatus>',
+         "response.href"),
+        ("application/xml", multistatus("/dav/", "<d:current-user-principal/>"),
+         "response.propstat.prop.current-user-principal.href"),
+    ],
+)
+def test_a_discovery_answer_of_another_shape_names_the_operation_and_the_element(
+    content_type: str, body: str, field: str | None
+) -> None:
+    responses.add("PROPFIND", "https://cloud.example.org/.well-known/caldav", status=207 if "xml" in content_type
+                  else 200, body=body, content_type=content_type)
+    with pytest.raises(MalformedResponse) as caught:
+        build().ex_calendar()
+    error = caught.value
+    assert error.provider == "caldav"
+    assert (error.endpoint or "").startswith("discover principal")
+    assert error.field == field
+    assert error.body_excerpt
+    assert "app-pass" not in error.body_excerpt and "app-pass" not in str(error)

@@ -489,6 +489,9 @@ class HttpTransport:
         error = self.classifier(response)
         if error is not None:
             self._finish_error(error)
+            if isinstance(error, MalformedResponse) and error.endpoint is None:
+                label = f"{call.method} {urlsplit(call.url).path or '/'}"
+                error.endpoint = label if call.operation == label else f"{call.operation} ({label})"
         self._report(
             call,
             prepared,

@@ -402,7 +402,7 @@ class CalDavAdapter(Adapter):
             operation=operation,
         )
         return dav.Multistatus.parse(response.content, base_url=response.url or self.dav.url(url_path),
-                                     what=operation, provider=self.name)
+                                     what=operation, provider=self.name, secrets=self.transport.secrets())
 
     def _events_of(self, answer: dav.Multistatus, what: str) -> list[StoredEvent]:
         events = []

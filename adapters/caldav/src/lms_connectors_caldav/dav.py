@@ -21,6 +21,7 @@ from defusedxml import ElementTree as SafeET
 from defusedxml.common import DefusedXmlException
 
 from lms_connectors.errors import MalformedResponse
+from lms_connectors.http.redaction import redact_text
 
 __all__ = [
     "CALDAV",
@@ -30,7 +31,9 @@ __all__ = [
     "calendar_multiget",
     "calendar_query",
     "error_conditions",
+    "excerpt",
     "free_busy_query",
+    "malformed",
     "mkcalendar",
     "normalise_href",
     "propfind",
@@ -43,6 +46,8 @@ CALDAV = "urn:ietf:params:xml:ns:caldav"
 
 ET.register_namespace("d", DAV)
 ET.register_namespace("c", CALDAV)
+
+_EXCERPT_CHARS = 300
 
 
 def qname(namespace: str, name: str) -> str:
@@ -129,13 +134,40 @@ def normalise_href(href: str, base_url: str) -> str:
     return unquote(urlsplit(urljoin(base_url, href.strip())).path)
 
 
-def _parse(content: bytes, what: str, provider: str) -> ET.Element:
+def excerpt(content: bytes, secrets: Iterable[str] = ()) -> str:
+    """The first characters of an XML body, whitespace collapsed and secrets redacted."""
+    return redact_text(" ".join(content.decode("utf-8", errors="replace").split()), secrets)[:_EXCERPT_CHARS]
+
+
+def malformed(
+    message: str, *, what: str, provider: str, content: bytes | str, field: str | None = None,
+    secrets: Iterable[str] = (),
+) -> MalformedResponse:
+    """The error for an XML answer of another shape than the one read: the operation, the element, an excerpt.
+
+    Args:
+        message: What was wrong.
+        what: The operation (``"calendar-query"``), named as the error's endpoint.
+        provider: The adapter's name.
+        content: The answer's body (or the part of it at fault), for the excerpt; a ``str`` is an excerpt made.
+        field: The element that was missing or wrong (``"response.href"``), ``None`` when the body is not XML.
+        secrets: Known secret values to redact from the excerpt.
+    """
+    shown = content if isinstance(content, str) else excerpt(content, secrets)
+    return MalformedResponse(
+        f"{what}: {message}", provider=provider, endpoint=what, field=field, body_excerpt=shown,
+        code="unexpected_shape" if field is not None else None,
+    )
+
+
+def _parse(content: bytes, what: str, provider: str, secrets: Iterable[str]) -> ET.Element:
     if not content.strip():
-        raise MalformedResponse(f"{what}: empty answer where XML was expected", provider=provider)
+        raise malformed("empty answer where XML was expected", what=what, provider=provider, content=content)
     try:
         root: ET.Element = SafeET.fromstring(content)
     except (ET.ParseError, DefusedXmlException, ValueError) as exc:
-        raise MalformedResponse(f"{what}: the answer is not well-formed XML ({exc})", provider=provider) from None
+        raise malformed(f"the answer is not well-formed XML ({exc})", what=what, provider=provider,
+                        content=content, secrets=secrets) from None
     return root
 
 
@@ -162,6 +194,8 @@ class DavResponse:
     status: int | None
     props: dict[str, ET.Element] = field(default_factory=dict)
     missing: dict[str, int] = field(default_factory=dict)
+    excerpt: str = ""
+    """The start of the response element as the server sent it (redacted), for an error about it."""
 
     def has(self, namespace: str, name: str) -> bool:
         """Whether the property was found."""
@@ -175,7 +209,8 @@ class DavResponse:
         """
         element = self.props.get(qname(namespace, name))
         if element is None or not (element.text or "").strip():
-            raise MalformedResponse(f"{what}: {self.href} came back without {name}", provider=provider)
+            raise malformed(f"{self.href} came back without {name}", what=what, provider=provider,
+                            content=self.excerpt, field=f"response.propstat.prop.{name}")
         return element.text or ""
 
     def href_of(self, namespace: str, name: str, *, base_url: str, what: str, provider: str) -> str:
@@ -187,7 +222,8 @@ class DavResponse:
         element = self.props.get(qname(namespace, name))
         inner = element.find(qname(DAV, "href")) if element is not None else None
         if inner is None or not (inner.text or "").strip():
-            raise MalformedResponse(f"{what}: {self.href} has no {name} href", provider=provider)
+            raise malformed(f"{self.href} has no {name} href", what=what, provider=provider, content=self.excerpt,
+                            field=f"response.propstat.prop.{name}.href")
         return normalise_href(inner.text or "", base_url)
 
     def resource_types(self) -> set[str]:
@@ -210,7 +246,9 @@ class Multistatus:
     responses: tuple[DavResponse, ...]
 
     @classmethod
-    def parse(cls, content: bytes, *, base_url: str, what: str, provider: str) -> Multistatus:
+    def parse(
+        cls, content: bytes, *, base_url: str, what: str, provider: str, secrets: Iterable[str] = ()
+    ) -> Multistatus:
         """Parse and check a multistatus body.
 
         Args:
@@ -218,18 +256,22 @@ class Multistatus:
             base_url: The request's URL, to resolve relative hrefs.
             what: The operation, for error messages.
             provider: The adapter's name, for errors.
+            secrets: Known secret values to redact from an error's excerpt.
 
         Raises:
-            MalformedResponse: Not XML, not a multistatus, or a response without its href.
+            MalformedResponse: Not XML, not a multistatus, or a response without its href; it names the
+                operation (``endpoint``) and the element (``field``), with a redacted excerpt of the body.
         """
-        root = _parse(content, what, provider)
+        root = _parse(content, what, provider, secrets)
         if root.tag != qname(DAV, "multistatus"):
-            raise MalformedResponse(f"{what}: expected a DAV:multistatus, got <{root.tag}>", provider=provider)
+            raise malformed(f"expected a DAV:multistatus, got <{root.tag}>", what=what, provider=provider,
+                            content=content, field="multistatus", secrets=secrets)
         responses = []
         for item in root.findall(qname(DAV, "response")):
             href = item.find(qname(DAV, "href"))
             if href is None or not (href.text or "").strip():
-                raise MalformedResponse(f"{what}: a multistatus response without its href", provider=provider)
+                raise malformed("a multistatus response without its href", what=what, provider=provider,
+                                content=content, field="response.href", secrets=secrets)
             props: dict[str, ET.Element] = {}
             missing: dict[str, int] = {}
             for propstat in item.findall(qname(DAV, "propstat")):
@@ -246,6 +288,7 @@ class Multistatus:
                     status=_status_code(item.find(qname(DAV, "status"))),
                     props=props,
                     missing=missing,
+                    excerpt=excerpt(ET.tostring(item), secrets),
                 )
             )
         return cls(tuple(responses))
@@ -257,7 +300,8 @@ class Multistatus:
             MalformedResponse: The multistatus holds no response.
         """
         if not self.responses:
-            raise MalformedResponse(f"{what}: the multistatus holds no response", provider=provider)
+            raise malformed("the multistatus holds no response", what=what, provider=provider, content="",
+                            field="response")
         return self.responses[0]
 
 

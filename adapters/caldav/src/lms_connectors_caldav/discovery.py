@@ -54,7 +54,10 @@ class DavClient:
             operation=operation,
         )
         final_url = response.url or url
-        return Multistatus.parse(response.content, base_url=final_url, what=operation, provider=PROVIDER), final_url
+        return Multistatus.parse(
+            response.content, base_url=final_url, what=operation, provider=PROVIDER,
+            secrets=self.transport.secrets(),
+        ), final_url
 
 
 @dataclass(frozen=True)

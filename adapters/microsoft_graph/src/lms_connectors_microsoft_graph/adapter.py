@@ -27,6 +27,8 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import quote
 
+from pydantic import BaseModel
+
 from lms_connectors.adapter import Adapter, AdapterKind, BusyInterval, Capability, DiagnosticCheck
 from lms_connectors.errors import (
     Conflict,
@@ -40,6 +42,7 @@ from lms_connectors.errors import (
 from lms_connectors.http.pagination import paginate_by_next_url
 from lms_connectors.models import Person, ProviderRef, ProviderSession, Room, RosterMember, Session
 from lms_connectors.timezones import require_window
+from lms_connectors_microsoft_graph.answers import Calendar, Event, EventPage, Mailbox, RoomPage, Schedules
 from lms_connectors_microsoft_graph.auth import MsalClientCredentials, TransportHttpClient
 from lms_connectors_microsoft_graph.batch import BatchItem, run_batch
 from lms_connectors_microsoft_graph.config import MicrosoftGraphConfig
@@ -164,7 +167,9 @@ class MicrosoftGraphAdapter(Adapter):
         """
         body = event_body(session, key=key)
         try:
-            event = self._as_event(self.call("POST", self._events_path(), json=body, operation="events.create"))
+            event = self._as_event(
+                self.call("POST", self._events_path(), json=body, operation="events.create", shape=Event)
+            )
         except (TransientError, Conflict) as exc:
             # ConcurrentItemSave (503) and ErrorIrresolvableConflict (412, reported on creates without any
             # If-Match) come after Exchange may have saved the event: an unknown outcome, like a lost answer, so
@@ -322,7 +327,8 @@ class MicrosoftGraphAdapter(Adapter):
         def fetch_page(url: str) -> tuple[list[ProviderSession], str | None]:
             nonlocal calls
             calls += 1
-            page = self.call("GET", url, params=params if calls == 1 else None, operation="calendarView.list")
+            page = self.call("GET", url, params=params if calls == 1 else None, operation="calendarView.list",
+                             shape=EventPage)
             items = _page_items(page)
             sessions = [
                 provider_session(item, self.config.organizer)
@@ -355,7 +361,7 @@ class MicrosoftGraphAdapter(Adapter):
             }
             answer = self.call(
                 "POST", self._mailbox_path("calendar/getSchedule"), json=body, idempotent=True,
-                operation="calendar.getSchedule",
+                operation="calendar.getSchedule", shape=Schedules,
             )
             by_id = {
                 str(item.get("scheduleId", "")).lower(): item for item in _page_items(answer)
@@ -384,19 +390,20 @@ class MicrosoftGraphAdapter(Adapter):
 
         def mailbox() -> str:
             user = self.call("GET", self._mailbox_path(""), params={"$select": "id,mail,userPrincipalName"},
-                              operation="users.get")
+                              operation="users.get", shape=Mailbox)
             return f"organizer mailbox {user.get('mail') or user.get('userPrincipalName') or user.get('id')}"
 
         def calendar() -> str:
             found = self.call("GET", self._mailbox_path("calendar"), params={"$select": "id,canEdit,owner"},
-                               operation="calendar.get")
+                               operation="calendar.get", shape=Calendar)
             if not found.get("canEdit", True):
                 raise InvalidRequest("the application may read but not write the organizer's calendar",
                                      provider=self.name)
             return "Calendars.ReadWrite: the organizer's calendar is writable (application access policy allows it)"
 
         def rooms() -> str:
-            self.call("GET", "places/microsoft.graph.room", params={"$top": 1}, operation="places.rooms")
+            self.call("GET", "places/microsoft.graph.room", params={"$top": 1}, operation="places.rooms",
+                      shape=RoomPage)
             return "Place.Read.All: rooms can be listed"
 
         check("token", token)
@@ -417,7 +424,8 @@ class MicrosoftGraphAdapter(Adapter):
         def fetch_page(url: str) -> tuple[list[Room], str | None]:
             nonlocal calls
             calls += 1
-            page = self.call("GET", url, params=params if calls == 1 else None, operation="places.rooms")
+            page = self.call("GET", url, params=params if calls == 1 else None, operation="places.rooms",
+                             shape=RoomPage)
             return [_room(item) for item in _page_items(page)], _next_link(page)
 
         return paginate_by_next_url(fetch_page, self.transport.url_for("places/microsoft.graph.room"))
@@ -451,7 +459,7 @@ class MicrosoftGraphAdapter(Adapter):
             if url in seen:
                 raise MalformedResponse("calendarView/delta sent the same page link twice", provider=self.name)
             seen.add(url)
-            page = self.call("GET", url, params=params, operation="calendarView.delta")
+            page = self.call("GET", url, params=params, operation="calendarView.delta", shape=EventPage)
             params = None
             for item in _page_items(page):
                 if "@removed" in item or item.get("isCancelled"):
@@ -502,8 +510,12 @@ class MicrosoftGraphAdapter(Adapter):
         headers: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
         operation: str | None = None,
+        shape: type[BaseModel] | None = None,
     ) -> Any:
         """Send one Graph request through the mailbox limiter, with the adapter's ``Prefer`` header.
+
+        ``shape`` is the answer's checked shape (:mod:`lms_connectors_microsoft_graph.answers`): an answer of
+        another shape is a :class:`~lms_connectors.errors.MalformedResponse` naming the endpoint and the field.
 
         :calls: whatever ``method`` and ``url`` name (used by the batch helper and the harness).
         """
@@ -512,7 +524,8 @@ class MicrosoftGraphAdapter(Adapter):
             sent.update(headers)
         with self.limiter.slot(self.config.organizer):
             return self.transport.request_json(
-                method, url, params=params, json=json, headers=sent, idempotent=idempotent, operation=operation
+                method, url, params=params, json=json, headers=sent, idempotent=idempotent, operation=operation,
+                shape=shape,
             )
 
     def _mailbox_path(self, rest: str) -> str:
@@ -544,7 +557,7 @@ class MicrosoftGraphAdapter(Adapter):
     def _get_event(self, event_id: str) -> dict[str, Any]:
         return self._as_event(
             self.call("GET", self._event_path(event_id), params={"$expand": expand_properties()},
-                       operation="events.get")
+                       operation="events.get", shape=Event)
         )
 
     def _find_event(self, key: str) -> dict[str, Any] | None:
@@ -553,6 +566,7 @@ class MicrosoftGraphAdapter(Adapter):
             self._events_path(),
             params={"$filter": key_filter(key), "$expand": expand_properties(), "$top": 5},
             operation="events.find",
+            shape=EventPage,
         )
         for item in _page_items(page):
             if event_key(item) == key and not item.get("isCancelled"):
@@ -569,6 +583,7 @@ class MicrosoftGraphAdapter(Adapter):
                 headers={"If-Match": etag} if etag else None,
                 idempotent=True,  # the body sets absolute values: sending it twice changes nothing more
                 operation="events.update",
+                shape=Event,
             )
         )
         if "singleValueExtendedProperties" in body:

@@ -16,6 +16,7 @@ from typing import Any
 
 from lms_connectors.errors import ConnectorError, MalformedResponse, ProviderError, RateLimited
 from lms_connectors.http.classify import parse_retry_after
+from lms_connectors_microsoft_graph.answers import Batch
 from lms_connectors_microsoft_graph.errors import classify_graph_response
 
 __all__ = ["MAX_BATCH", "BatchAnswer", "BatchItem", "run_batch"]
@@ -102,7 +103,7 @@ def run_batch(
             wire.append(item.wire(previous))
             previous = item.id
         # Resending a batch of cancels or reads changes nothing more: the transport may retry it.
-        answer = call("POST", "$batch", json={"requests": wire}, idempotent=True, operation=operation)
+        answer = call("POST", "$batch", json={"requests": wire}, idempotent=True, operation=operation, shape=Batch)
         responses = answer.get("responses") if isinstance(answer, dict) else None
         if not isinstance(responses, list):
             raise MalformedResponse("$batch answered without 'responses'", provider=PROVIDER)

@@ -1,0 +1,83 @@
+"""Graph answers of another shape than the adapter reads: a MalformedResponse naming the endpoint and the field,
+with a redacted excerpt of the body (never a KeyError, a TypeError, or a wrong value used)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from lms_connectors.errors import MalformedResponse
+from lms_connectors.models import ProviderRef
+from lms_connectors.testing.answers import GARBLED, LEAKY_FIELD, assert_malformed
+from lms_connectors.testing.sandbox import Fault, SandboxServer
+from lms_connectors_microsoft_graph.adapter import MicrosoftGraphAdapter
+
+from .conftest import ROOM, session, slot
+
+NY = ZoneInfo("America/New_York")
+WINDOW = (datetime(2027, 3, 1, tzinfo=NY), datetime(2027, 4, 1, tzinfo=NY))
+
+Call = Callable[[MicrosoftGraphAdapter, ProviderRef], object]
+
+ENDPOINTS: dict[str, tuple[str, str, Call]] = {
+    # operation: (method, path pattern, the adapter call that reads its answer)
+    "events.get": ("GET", r"/events/[^/]+$", lambda a, r: a.get_session(r)),
+    "events.create": ("POST", r"/events$", lambda a, _r: a.create_session(session(id="s-2"), key="s-2.graph.g1")),
+    "events.find": ("GET", r"/events$", lambda a, _r: a.find_session("s-9.graph.g1")),
+    "events.update": ("PATCH", r"/events/[^/]+$",
+                      lambda a, r: a.reschedule_session(r, session().rescheduled(slot(day=17)))),
+    "calendarView.list": ("GET", r"/calendarView$", lambda a, _r: list(a.list_sessions(*WINDOW))),
+    "calendar.getSchedule": ("POST", r"/getSchedule$", lambda a, _r: a.free_busy([ROOM.email], *WINDOW)),
+    "places.rooms": ("GET", r"/places/microsoft\.graph\.room$", lambda a, _r: list(a.list_rooms())),
+    "batch.cancel": ("POST", r"/\$batch$", lambda a, r: a.ex_cancel_many([r])),
+}
+
+WRONG_SHAPES: dict[str, tuple[Any, str]] = {
+    # operation: (an answer of another shape, the field the error names)
+    "events.get": ({"subject": "Forklift safety", **LEAKY_FIELD}, "id"),
+    "events.create": ({"id": "AAMk1", "start": "2027-03-16T09:00:00", **LEAKY_FIELD}, "start"),
+    "events.find": ({"value": {"id": "AAMk1"}, **LEAKY_FIELD}, "value"),
+    "events.update": ({"id": "AAMk1", "attendees": [{"type": "required"}], **LEAKY_FIELD},
+                      "attendees.0.emailAddress"),
+    "calendarView.list": ({"value": [], "@odata.nextLink": {"href": "next"}, **LEAKY_FIELD}, "@odata.nextLink"),
+    "calendar.getSchedule": ({"value": [{"scheduleItems": []}], **LEAKY_FIELD}, "value.0.scheduleId"),
+    "places.rooms": ({"value": [{"displayName": "Harbour", "capacity": "twenty"}], **LEAKY_FIELD},
+                     "value.0.capacity"),
+    "batch.cancel": ({"responses": [{"id": "1", "status": "204"}], **LEAKY_FIELD}, "responses.0.status"),
+}
+
+
+@pytest.fixture
+def event(adapter: MicrosoftGraphAdapter) -> ProviderRef:
+    return adapter.create_session(session(), key="s-1.graph.g1")
+
+
+@pytest.mark.parametrize("operation", sorted(ENDPOINTS))
+def test_json_of_another_shape_names_the_endpoint_and_the_field(
+    server: SandboxServer, adapter: MicrosoftGraphAdapter, event: ProviderRef, operation: str
+) -> None:
+    method, path, call = ENDPOINTS[operation]
+    body, field = WRONG_SHAPES[operation]
+    # times=2: a create's answer of another shape is looked up by key and sent once more.
+    server.faults.add(Fault.error(200, body, method=method, path=path, times=2))
+    with pytest.raises(MalformedResponse) as caught:
+        call(adapter, event)
+    assert_malformed(caught.value, provider="microsoft_graph", endpoint=f"{operation} ({method} ", field=field)
+    assert caught.value.code == "unexpected_shape" and caught.value.status == 200
+
+
+@pytest.mark.parametrize("garbled", sorted(GARBLED))
+@pytest.mark.parametrize("operation", sorted(ENDPOINTS))
+def test_an_answer_that_is_not_json_names_the_endpoint(
+    server: SandboxServer, adapter: MicrosoftGraphAdapter, event: ProviderRef, operation: str, garbled: str
+) -> None:
+    method, path, call = ENDPOINTS[operation]
+    headers, body = GARBLED[garbled]
+    server.faults.add(Fault.error(200, body, headers=headers, method=method, path=path, times=30))
+    with pytest.raises(MalformedResponse) as caught:
+        call(adapter, event)
+    assert_malformed(caught.value, provider="microsoft_graph", endpoint=f"{operation} ({method} ")
