@@ -136,8 +136,8 @@ class LedgerStore(abc.ABC):
 
         Two callers working on the same session (scheduling it twice at once, enrolling into it from two
         workers) run one after the other, so neither sends a create or a roster push the other already sent.
-        The memory and SQLite ledgers lock within their process; the PostgreSQL ledger locks across every
-        process and host that shares the database.
+        The memory ledger locks within its process; the SQLite ledger across the processes that share its file
+        (one host); the PostgreSQL ledger across every process and host that shares the database.
         """
 
     @abc.abstractmethod

@@ -25,6 +25,7 @@ from lms_connectors.store.base import (
     SessionLocks,
     check_tenant,
 )
+from lms_connectors.store.file_locks import FileSessionLocks, lock_folder_for
 from lms_connectors.store.keys import key_to_mint
 from lms_connectors.store.migrations import Migration, pending_migrations
 
@@ -158,12 +159,19 @@ _REGISTRY_GUARD = threading.Lock()
 _SESSION_LOCKS: dict[str, SessionLocks] = {}
 
 
-def _session_locks_for(path: Path | None) -> SessionLocks:
-    """One set of session locks per database file in this process, shared by every handle on it."""
+def _session_locks_for(path: Path | None, timeout: float) -> SessionLocks:
+    """One set of session locks per database file in this process, shared by every handle on it.
+
+    A file's locks hold across processes too (:class:`~lms_connectors.store.file_locks.FileSessionLocks`); an
+    in-memory database has no other process to exclude.
+    """
     if path is None:
         return SessionLocks()
     with _REGISTRY_GUARD:
-        return _SESSION_LOCKS.setdefault(str(path.resolve()), SessionLocks())
+        resolved = path.resolve()
+        return _SESSION_LOCKS.setdefault(
+            str(resolved), FileSessionLocks(lock_folder_for(resolved), timeout=timeout)
+        )
 
 
 class _Connection:
@@ -184,7 +192,7 @@ class SQLiteLedger(LedgerStore):
         path: The database file; created with its tables when missing, migrated when older. Its folder must
             exist. ``":memory:"`` gives a private in-memory database (no WAL).
         tenant: The tenant whose rows this handle sees (files written before tenants hold ``"default"``'s).
-        timeout: Seconds to wait for another process's write lock before failing.
+        timeout: Seconds to wait for another process's write lock, or its hold on a session, before failing.
 
     Raises:
         ConfigurationError: The folder does not exist, the tenant id is invalid, or the file was written by a
@@ -213,7 +221,7 @@ class SQLiteLedger(LedgerStore):
             isolation_level=None,
             check_same_thread=False,
         )
-        self._shared = _Connection(conn, _session_locks_for(self.path))
+        self._shared = _Connection(conn, _session_locks_for(self.path, timeout))
         try:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
@@ -238,10 +246,14 @@ class SQLiteLedger(LedgerStore):
         return bound
 
     def session_lock(self, session_id: str) -> AbstractContextManager[None]:
-        """Hold one session exclusively within this process (see :meth:`LedgerStore.session_lock`).
+        """Hold one session exclusively, across the threads and processes that share the file (re-entrant).
 
-        Every handle on the same file in this process shares the locks. Processes sharing a file do not exclude
-        each other here: several worker processes need the PostgreSQL ledger.
+        Every handle on the same file in this process shares the locks; processes take turns through a lock file
+        per session in ``<ledger>.locks/`` (see :mod:`lms_connectors.store.file_locks`), released by the
+        operating system when a holder dies. Workers on several hosts need the PostgreSQL ledger.
+
+        Raises:
+            LedgerUnavailable: Another process held the session for longer than the ledger's ``timeout``.
         """
         return self._shared.session_locks.hold(self.tenant, session_id)
 
