@@ -136,8 +136,21 @@ def test_retry_after_of_the_token_endpoint_is_honoured() -> None:
 def test_an_answer_without_a_token_is_malformed() -> None:
     responses.post(TOKEN_URL, json={"token_type": "Bearer"})
     auth = ClientCredentialsAuth(token_transport(), client_id="cid", client_secret="client-secret-1")
-    with pytest.raises(MalformedResponse):
+    with pytest.raises(MalformedResponse) as caught:
         auth.token()
+    assert caught.value.field == "access_token" and caught.value.endpoint == "POST /oauth/token"
+
+
+@responses.activate
+def test_a_garbled_token_answer_is_asked_for_again() -> None:
+    """The token request may be sent twice (it only mints another token): an HTML page or cut JSON with status
+    200 is not a failed grant but a garbled read, asked for again."""
+    responses.post(TOKEN_URL, body="<!DOCTYPE html><html><body>Signed out</body></html>", content_type="text/html")
+    responses.post(TOKEN_URL, body='{"access_token": "tok-', content_type="application/json")
+    responses.post(TOKEN_URL, json={"access_token": "tok-3", "expires_in": "3600", "scope": "read"})
+    auth = ClientCredentialsAuth(token_transport(), client_id="cid", client_secret="client-secret-1")
+    assert auth.token() == "tok-3"
+    assert auth.granted_scopes == ("read",) and len(responses.calls) == 3
 
 
 @responses.activate

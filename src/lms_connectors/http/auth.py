@@ -20,12 +20,14 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import requests
+from pydantic import Field, StrictStr
 
-from lms_connectors.errors import AuthError, MalformedResponse
-from lms_connectors.http.classify import ErrorBody, ErrorRule, RuleClassifier, common_error_body, json_body
+from lms_connectors.errors import AuthError
+from lms_connectors.http.answers import AnswerShape
+from lms_connectors.http.classify import ErrorBody, ErrorRule, RuleClassifier, common_error_body
 from lms_connectors.http.token_cache import CachedToken, TokenCache
 
 if TYPE_CHECKING:
@@ -288,6 +290,15 @@ class _ClientAuthentication(Auth):
             return values
 
 
+class TokenAnswer(AnswerShape):
+    """The fields of an OAuth 2.0 token answer the flows read (RFC 6749 5.1)."""
+
+    access_token: Annotated[StrictStr, Field(min_length=1)]
+    expires_in: float | None = None
+    """Seconds the token lives (a number, or a numeric string as some endpoints send it)."""
+    scope: StrictStr | None = None
+
+
 class OAuthTokenAuth(BearerTokenAuth):
     """Bearer tokens from an OAuth 2 token endpoint, sent through the adapter's token transport.
 
@@ -391,30 +402,23 @@ class OAuthTokenAuth(BearerTokenAuth):
             form["client_id"] = self.client_id
             if secret is not None:
                 form["client_secret"] = secret
-        response = self.token_transport.request(
+        # Idempotent: a second token request only mints a second token, so an answer that is not the endpoint's
+        # JSON (an HTML page or cut JSON with status 200) is asked for again, like any garbled read.
+        payload = self.token_transport.request_json(
             "POST",
             self.token_url or self.token_transport.base_url,
             params=self._query,
             data=form if form else None,
-            idempotent=True,  # a second token request only mints a second token
+            idempotent=True,
+            shape=TokenAnswer,
         )
-        payload = json_body(response, self.secrets())
-        token = payload.get("access_token") if isinstance(payload, dict) else None
-        if not isinstance(token, str) or not token:
-            raise MalformedResponse(
-                "the token endpoint answered without an access_token", provider=self.token_transport.provider
-            )
-        expires_in = payload.get("expires_in")
-        try:
-            lifetime = float(expires_in) if expires_in is not None else self._default_lifetime
-        except (TypeError, ValueError):
-            lifetime = self._default_lifetime
+        answer = TokenAnswer.model_validate(payload)  # checked by request_json: the fields, typed
+        lifetime = answer.expires_in if answer.expires_in is not None else self._default_lifetime
         self.mints += 1
-        granted = payload.get("scope")
-        if isinstance(granted, str):
-            self.granted_scopes = tuple(granted.split())
+        if answer.scope is not None:
+            self.granted_scopes = tuple(answer.scope.split())
         self._after_mint(payload)
-        return CachedToken(access_token=token, expires_at=now + lifetime)
+        return CachedToken(access_token=answer.access_token, expires_at=now + lifetime)
 
     def _after_mint(self, payload: dict[str, Any]) -> None:
         """Read more of a token answer (a rotated refresh token); nothing by default."""
