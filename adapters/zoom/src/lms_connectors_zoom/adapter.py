@@ -45,6 +45,7 @@ from lms_connectors_zoom.answers import (
     AddedRegistrants,
     Meeting,
     MeetingPage,
+    ParticipantPage,
     RegistrantPage,
     ScheduledMeeting,
 )
@@ -377,12 +378,11 @@ class ZoomAdapter(Adapter):
             params: dict[str, str | int] = {"page_size": 300}
             if token:
                 params["next_page_token"] = token
-            page = self._object(
-                self.transport.request_json("GET", path, params=params, operation="participants report"),
-                "participants report",
+            page = self.transport.request_checked(
+                "GET", path, ParticipantPage, params=params, operation="participants report"
             )
-            records = [mapping.presence(item) for item in page.get("participants") or []]
-            return [r for r in records if r is not None], page.get("next_page_token") or None
+            records = [mapping.presence(item) for item in page.participants or []]
+            return [r for r in records if r is not None], page.next_page_token or None
 
         return paginate_by_token(fetch)
 

@@ -15,8 +15,8 @@ from pydantic import Field, StrictInt, StrictStr
 
 from lms_connectors.shapes import AnswerShape
 
-__all__ = ["AddedRegistrant", "AddedRegistrants", "HostUser", "Meeting", "MeetingPage", "Registrant",
-           "RegistrantPage", "ScheduledMeeting"]
+__all__ = ["AddedRegistrant", "AddedRegistrants", "HostUser", "Meeting", "MeetingPage", "Participant",
+           "ParticipantPage", "Registrant", "RegistrantPage", "ScheduledMeeting"]
 
 _Id = Annotated[StrictInt, Field(ge=0)] | Annotated[StrictStr, Field(min_length=1)]
 """A meeting id: Zoom's int64 (a string is taken too, as some answers and webhooks give it)."""
@@ -77,6 +77,21 @@ class AddedRegistrants(AnswerShape):
     """The answer of ``POST /meetings/{id}/batch_registrants``."""
 
     registrants: list[AddedRegistrant] | None = None
+
+
+class Participant(AnswerShape):
+    """One join of a participants report (``GET /report/meetings/{id}/participants``); a guest has no email."""
+
+    user_email: StrictStr | None = None
+    join_time: StrictStr
+    leave_time: StrictStr | None = None
+
+
+class ParticipantPage(AnswerShape):
+    """One page of the participants report."""
+
+    participants: list[Participant] | None = None
+    next_page_token: StrictStr | None = None
 
 
 class HostUser(AnswerShape):

@@ -24,7 +24,7 @@ from lms_connectors.adapter import Presence
 from lms_connectors.errors import MalformedResponse
 from lms_connectors.markers import key_in, marker
 from lms_connectors.models import Person, ProviderRef, ProviderSession, RosterMember, Session
-from lms_connectors_zoom.answers import AddedRegistrant, Meeting, Registrant
+from lms_connectors_zoom.answers import AddedRegistrant, Meeting, Participant, Registrant
 from lms_connectors_zoom.settings import ApprovalType, ZoomMeetingSettings
 
 __all__ = [
@@ -220,18 +220,15 @@ def roster_member(
     )
 
 
-def presence(participant: Mapping[str, Any]) -> Presence | None:
+def presence(participant: Participant) -> Presence | None:
     """A participants-report row as a presence record; ``None`` for one without an email (a guest).
 
     Raises:
-        MalformedResponse: ``join_time`` is missing, or a time is not ISO 8601 in UTC as Zoom writes it.
+        MalformedResponse: A time is not ISO 8601 in UTC as Zoom writes it.
     """
-    email = str(participant.get("user_email") or "").strip().lower()
+    email = (participant.user_email or "").strip().lower()
     if not email:
         return None
-    if "join_time" not in participant:
-        raise MalformedResponse("Zoom participants report: a participant without join_time", provider="zoom")
-    joined = parse_start_time(str(participant["join_time"]), None)
-    left_text = participant.get("leave_time")
-    left = parse_start_time(str(left_text), None) if left_text else None
+    joined = parse_start_time(participant.join_time, None)
+    left = parse_start_time(participant.leave_time, None) if participant.leave_time else None
     return Presence(email=email, joined=joined, left=left)
