@@ -72,7 +72,8 @@ MINIMUM: dict[str, dict[str, tuple[str, str]]] = {
         "create again (retry)": ("1", "get_calendar_events finds the marker (no idempotency key)"),
         "reschedule": ("1", "submit_create_update_form"),
         "cancel": ("2", "delete_calendar_events + delete_groups; +3 to unenrol learners enrolled for it alone"),
-        "enrol N": ("4", "users by email + enrolled users (re-enrolling resets an enrolment) + enrol + group"),
+        "enrol N": ("4", "users by email + enrolled users (re-enrolling resets an enrolment) + enrol + group; "
+                    "+1 case-insensitive search per email domain of learners the exact look-up missed"),
         "unenrol 1": ("3", "course groups + their members (unenrol only what the SDK enrolled) + unenrol"),
         "list 5 (page 2)": ("1", "get_calendar_events (not paged by Moodle)"),
     },

@@ -611,7 +611,7 @@ class Scheduler:
                         **trace.as_detail())
             if not compensate:
                 raise
-            self._fail_schedule(session, adapter, record.key, exc)
+            self._fail_schedule(session, adapter, record.key, exc, sent_before=not new)
             raise AssertionError("unreachable") from exc  # _fail_schedule always raises
         with self.ledger.transaction():
             self.ledger.put_ref(session.id, ref.model_copy(update={"uncertain": None}))
@@ -621,17 +621,29 @@ class Scheduler:
         self._progress("create", session.id, adapter.name, "done", ref.external_id)
         return ref
 
-    def _fail_schedule(self, session: Session, failed: Adapter, key: str, cause: ConnectorError) -> None:
-        """Undo every object of ``session`` (the failed step included, if it committed) and raise."""
+    def _fail_schedule(
+        self, session: Session, failed: Adapter, key: str, cause: ConnectorError, *, sent_before: bool = True
+    ) -> None:
+        """Undo every object of ``session`` (the failed step included, if it committed) and raise.
+
+        ``sent_before`` says whether the failed step's key was sent by an earlier attempt too.
+        """
         compensated: list[str] = []
         leftovers: list[str] = []
         # The failed create may have committed before its answer was lost: find it by key and undo it too.
         try:
             with _provider_step(failed):
                 orphan = failed.find_session(key)
-        except ConnectorError:
+        except ConnectorError as exc:
             orphan = None
-            leftovers.append(failed.name)
+            # A look-up that fails leaves the provider unknown only if something may live under the key: this
+            # create may have committed, or an earlier attempt sent the same key. A create refused outright (a
+            # wrong token, a missing permission) on its first attempt made nothing (adapters undo their own
+            # half-made objects), so nothing is left for retry.
+            if sent_before or maybe_committed(cause):
+                leftovers.append(failed.name)
+            else:
+                self._audit(session.id, failed.name, "lookup_failed", error=exc.evidence())
         if orphan is not None:
             self.ledger.put_ref(session.id, orphan)
         elif failed.name not in leftovers and failed.supports(Capability.NATIVE_IDEMPOTENCY):

@@ -217,6 +217,26 @@ def test_canonical_url_mapping() -> None:
     assert scrubber.canonical_url('{"u": "http://127.0.0.1:7/a"}') == f'{{"u": "{CANONICAL}/a"}}'
 
 
+def test_loopback_urls_are_rewritten_when_json_escapes_their_slashes() -> None:
+    # PHP's json_encode writes "http:\/\/127.0.0.1:8080\/..." (Moodle's image and event URLs, recorded live).
+    scrubber = CassetteScrubber("https://moodle.example.edu")
+    body = b'{"url":"http:\\/\\/127.0.0.1:8080\\/theme\\/image.php\\/boost","bare":"http:\\/\\/localhost\\/x"}'
+    scrubbed = scrubber.scrub_body(body, "application/json")
+    assert isinstance(scrubbed, bytes)
+    assert b"127.0.0.1" not in scrubbed and b"localhost" not in scrubbed
+    assert json.loads(scrubbed) == {"url": "https://moodle.example.edu/theme/image.php/boost",
+                                    "bare": "https://moodle.example.edu/x"}
+    assert scrubber.canonical_url("see http://127.0.0.1/a?b=1") == "see https://moodle.example.edu/a?b=1"
+
+
+def test_answers_lose_their_host_header() -> None:
+    # PHP's built-in web server answers with "Host: 127.0.0.1:8080"; the cassette must not keep it.
+    scrubber = CassetteScrubber("https://moodle.example.edu")
+    response = {"headers": {"Host": ["127.0.0.1:8080"], "Content-Type": ["application/json"]},
+                "body": {"string": b"{}"}}
+    assert scrubber.before_record_response(response)["headers"] == {"Content-Type": ["application/json"]}
+
+
 def test_scrub_body_handles_nested_json_forms_and_php_arrays() -> None:
     scrubber = CassetteScrubber(CANONICAL, secret_values=["literal-secret"])
     nested = scrubber.scrub_body(b'[{"user": {"password": "p", "name": "n"}}]', "application/json")

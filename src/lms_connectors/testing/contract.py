@@ -249,6 +249,15 @@ def _write_readme(folder: Path, harness: ContractHarness[Any, Any], target: Reco
     )
 
 
+def _clean_live(harness: ContractHarness[AdapterT, SimulatorT], sleep: Callable[[float], None]) -> None:
+    """Let the harness clean the live tenant with an adapter of its own, outside any cassette."""
+    adapter = harness.live_adapter(sleep=sleep)
+    try:
+        harness.clean_live(adapter)
+    finally:
+        adapter.close()
+
+
 @contextlib.contextmanager
 def open_contract_run(
     harness: ContractHarness[AdapterT, SimulatorT], case: str, *, target: RecordTarget, cassette_root: Path
@@ -283,7 +292,11 @@ def open_contract_run(
                 values += transport.secrets()
         return values
 
+    if target == "live":
+        _clean_live(harness, sleep)
     with contextlib.ExitStack() as stack:
+        if target == "live":
+            stack.callback(_clean_live, harness, sleep)
         server: SandboxServer[SimulatorT] | None = None
         if target == "sandbox":
             server = stack.enter_context(SandboxServer(harness.make_simulator()))

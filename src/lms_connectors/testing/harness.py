@@ -131,6 +131,14 @@ class ContractHarness(abc.ABC, Generic[AdapterT, SimulatorT]):
         """
         raise ConfigurationError(f"the {self.adapter_name} harness cannot record against a live tenant")
 
+    def clean_live(self, adapter: AdapterT) -> None:
+        """Remove from a live tenant what contract cases made there (default: nothing to remove).
+
+        The kit calls it before and after each live case, outside the cassette, with an adapter of its own, so a
+        live run leaves nothing behind and tolerates what an interrupted earlier run left. Touch only objects
+        the contract cases make (their keys start with ``contract-``).
+        """
+
     def session_extras(self) -> dict[str, Any]:
         """Fields the provider needs on a :class:`Session` (a Moodle ``course_id``, a modality)."""
         return {}

@@ -1,4 +1,4 @@
-"""vcrpy configuration for contract cassettes: canonical hosts, no secrets, ordered replay.
+r"""vcrpy configuration for contract cassettes: canonical hosts, no secrets, ordered replay.
 
 One cassette per adapter per case, at ``<cassette_dir>/<adapter>/<case>.yaml``. Cassettes are recorded from
 real HTTP traffic (against the loopback sandbox or a live tenant) and replayed offline in CI.
@@ -7,9 +7,10 @@ Three properties make them trustworthy:
 
 **Canonical hosts.** When recording against the sandbox, requests go to ``http://127.0.0.1:<random port>``.
 Before anything is written, every loopback URL (request URI, response ``Location``/``Link`` headers, URLs inside
-bodies such as next-page links) is rewritten to the provider's real base URL, so a cassette never depends on a
-port and replay builds the adapter with the canonical base URL. vcrpy runs the same request filter on every
-request it tries to match during replay, so matching sees recorded and replayed requests the same way.
+bodies such as next-page links, also where JSON escapes their slashes as ``http:\/\/127.0.0.1:8080\/...``) is
+rewritten to the provider's real base URL, so a cassette never depends on a port and replay builds the adapter
+with the canonical base URL; a ``Host`` header in an answer is dropped. vcrpy runs the same request filter on
+every request it tries to match during replay, so matching sees recorded and replayed requests the same way.
 
 **No secrets.** Credential headers, query parameters and form fields are replaced by ``[REDACTED]``, as are
 the values of sensitive keys in JSON request and response bodies (tokens the provider hands out included),
@@ -89,8 +90,12 @@ FILTERED_POST_DATA_PARAMETERS: tuple[str, ...] = (
 application made the call."""
 
 _PLACEHOLDERS = frozenset({REDACTED, quote(REDACTED, safe=""), ""})
-_LOOPBACK_ORIGIN = r"http://(?:127\.0\.0\.1|localhost|\[::1\]):\d+"
-_LOOPBACK_URL_RE = re.compile(_LOOPBACK_ORIGIN + r"(?P<rest>[^\s\"'<>\\]*)")
+_LOOPBACK_HOST = r"(?:127\.0\.0\.1|localhost|\[::1\])(?::\d+)?"
+_LOOPBACK_URL_RE = re.compile(r"http://" + _LOOPBACK_HOST + r"(?P<rest>[^\s\"'<>\\]*)")
+# The same URL inside JSON text whose encoder escapes slashes (PHP's json_encode): http:\/\/127.0.0.1:8080\/x
+_ESCAPED_LOOPBACK_URL_RE = re.compile(r"http:\\/\\/" + _LOOPBACK_HOST + r"(?P<rest>(?:\\/|[^\s\"'<>\\])*)")
+_DROPPED_RESPONSE_HEADERS = frozenset({"host"})
+"""Answer headers never written: some servers (PHP's built-in one) echo ``Host``, the loopback address."""
 # A credential after "Bearer " (8+ characters and not a challenge parameter such as realm="...").
 _BEARER_RE = re.compile(r"(?i)\bbearer\s+(?P<credential>[A-Za-z0-9\-._~+/\[\]%]{8,}=*)(?=$|[\s,'\"])")
 
@@ -144,6 +149,8 @@ class CassetteScrubber:
 
     def canonical_url(self, url: str) -> str:
         """Rewrite a loopback URL to the provider's canonical one; any other URL is returned unchanged."""
+        url = _ESCAPED_LOOPBACK_URL_RE.sub(
+            lambda match: self._map_path(match.group("rest").replace("\\/", "/")).replace("/", "\\/"), url)
         return _LOOPBACK_URL_RE.sub(lambda match: self._map_path(match.group("rest")), url)
 
     def _map_path(self, rest: str) -> str:
@@ -202,6 +209,8 @@ class CassetteScrubber:
     def before_record_response(self, response: dict[str, Any]) -> dict[str, Any]:
         """Response hook for vcrpy: scrub headers and body, then make ``Content-Length`` match the new body."""
         headers: dict[str, list[str]] = response.get("headers", {})
+        for name in [n for n in headers if n.lower() in _DROPPED_RESPONSE_HEADERS]:
+            del headers[name]
         content_type = ""
         for name, values in headers.items():
             lowered = name.lower()

@@ -17,7 +17,7 @@ from lms_connectors.shapes import AnswerShape
 
 __all__ = [
     "CourseGroups", "CreatedEvents", "CreatedGroups", "CreatedUsers", "EnrolledUsers", "EventById", "EventForm",
-    "EventList", "GroupMembers", "SiteInfo", "Timestamps", "Users", "Warnings",
+    "EventList", "FoundUsers", "GroupMembers", "SiteInfo", "Timestamps", "Users", "Warnings",
 ]
 
 
@@ -107,15 +107,25 @@ EnrolledUsers = RootModel[list[UserId]]
 
 
 class User(AnswerShape):
-    """An account (``core_user_get_users_by_field``)."""
+    """An account (``core_user_get_users_by_field``, ``core_user_get_users``).
+
+    ``email`` is left out when Moodle hides identity fields from the token's user (its role lacks
+    ``moodle/site:viewuseridentity``): that is a permission problem the adapter names, not a malformed answer.
+    """
 
     id: int
-    email: StrictStr
+    email: StrictStr | None = None
     timezone: StrictStr | None = None
 
 
 Users = RootModel[list[User]]
 """The answer of ``core_user_get_users_by_field``."""
+
+
+class FoundUsers(Warnings):
+    """The answer of ``core_user_get_users``."""
+
+    users: list[User]
 
 
 class CreatedUser(AnswerShape):

@@ -7,11 +7,12 @@ from zoneinfo import ZoneInfo
 
 from lms_connectors.adapter import DiagnosticCheck
 from lms_connectors.errors import AuthError, ConnectorError, PermissionDenied
-from lms_connectors_moodle.answers import SiteInfo, Timestamps, Users
+from lms_connectors_moodle.answers import EnrolledUsers, SiteInfo, Timestamps, Users
 from lms_connectors_moodle.client import MoodleClient
 from lms_connectors_moodle.config import MoodleConfig
+from lms_connectors_moodle.users import IDENTITY_CAPABILITY, identity_hidden
 
-__all__ = ["CAPABILITIES", "REQUIRED_FUNCTIONS", "check_site"]
+__all__ = ["CAPABILITIES", "COURSE_CAPABILITY", "REQUIRED_FUNCTIONS", "check_site"]
 
 REQUIRED_FUNCTIONS: tuple[str, ...] = (
     "core_webservice_get_site_info",
@@ -28,6 +29,7 @@ REQUIRED_FUNCTIONS: tuple[str, ...] = (
     "core_group_delete_group_members",
     "core_group_delete_groups",
     "core_user_get_users_by_field",
+    "core_user_get_users",
     "core_user_create_users",
     "core_user_update_users",
     "core_enrol_get_enrolled_users",
@@ -37,13 +39,17 @@ REQUIRED_FUNCTIONS: tuple[str, ...] = (
 """Every function the adapter calls: the token's external service must hold them all."""
 
 CAPABILITIES: tuple[str, ...] = (
-    "moodle/calendar:manageentries", "moodle/course:managegroups", "enrol/manual:enrol", "enrol/manual:unenrol",
-    "moodle/course:enrolreview", "moodle/course:viewparticipants", "moodle/user:viewdetails",
-    "moodle/user:viewhiddendetails",
+    "webservice/rest:use", "moodle/course:view", "moodle/calendar:manageentries", "moodle/course:managegroups",
+    "enrol/manual:enrol", "enrol/manual:unenrol", "moodle/course:enrolreview", "moodle/course:viewparticipants",
+    "moodle/role:assign", "moodle/user:viewdetails", "moodle/user:viewhiddendetails", "moodle/site:viewuseridentity",
     "moodle/course:useremail", "moodle/site:accessallgroups", "moodle/user:create", "moodle/user:update",
-    "moodle/role:assign", "webservice/rest:use",
 )
-"""Capabilities the token's user needs (``moodle/user:create`` only with ``create_missing_users``)."""
+"""Capabilities the token's user needs, given by one role at system level (``moodle/user:create`` only with
+``create_missing_users``). Its role must also be allowed to assign the learners' role (Student), and the site's
+*Show user identity* must keep ``email``."""
+
+COURSE_CAPABILITY = "moodle/course:view"
+"""Without it (and without an enrolment) every call in a course fails ``errorcoursecontextnotvalid``."""
 
 
 def _zone_offsets(name: str, year: int) -> tuple[int, int]:
@@ -87,9 +93,13 @@ def check_site(client: MoodleClient, config: MoodleConfig) -> list[DiagnosticChe
     checks.append(DiagnosticCheck.of("service functions", not missing,
                               "all present" if not missing else "add to the token's external service: "
                               + ", ".join(missing)))
-    checks.append(_zone_check(client, config, int(info.get("userid", 0))))
+    user_id = int(info.get("userid", 0))
+    checks.append(_zone_check(client, config, user_id))
+    enrolled: list[int] = []
     if config.course_id is not None:
-        checks.append(_course_check(client, config.course_id))
+        course_check, enrolled = _course_check(client, config.course_id)
+        checks.append(course_check)
+    checks.append(_identity_check(client, user_id, enrolled))
     return checks
 
 
@@ -122,11 +132,42 @@ def _zone_check(client: MoodleClient, config: MoodleConfig, user_id: int) -> Dia
                        + ("" if agrees else " does not match"))
 
 
-def _course_check(client: MoodleClient, course_id: int) -> DiagnosticCheck:
+def _course_check(client: MoodleClient, course_id: int) -> tuple[DiagnosticCheck, list[int]]:
+    """Read the course's enrolments and groups; ``errorcoursecontextnotvalid`` means no ``course:view``."""
     try:
-        client.call("core_enrol_get_enrolled_users", {
-            "courseid": course_id, "options": [{"name": "limitnumber", "value": "1"}]}, idempotent=True)
+        rows = client.call("core_enrol_get_enrolled_users", {
+            "courseid": course_id, "options": [{"name": "userfields", "value": "id"},
+                                               {"name": "limitnumber", "value": "20"}]}, idempotent=True,
+                           shape=EnrolledUsers)
         client.call("core_group_get_course_groups", {"courseid": course_id}, idempotent=True)
     except ConnectorError as exc:
-        return DiagnosticCheck.of("course access", False, f"course {course_id}: {exc}")
-    return DiagnosticCheck.of("course access", True, f"course {course_id}: enrolments and groups readable")
+        if exc.code == "errorcoursecontextnotvalid":
+            return DiagnosticCheck.of("course access", False, f"course {course_id}: the token's user may not act in "
+                                      f"it: give its role {COURSE_CAPABILITY}"), []
+        return DiagnosticCheck.of("course access", False, f"course {course_id}: {exc}"), []
+    enrolled = [int(r["id"]) for r in rows or [] if isinstance(r, dict) and "id" in r]
+    return DiagnosticCheck.of("course access", True, f"course {course_id}: enrolments and groups readable"), enrolled
+
+
+_PROBE_IDS = range(2, 12)
+"""Accounts read to see whether emails are visible: the course's learners first, then the site's first ids."""
+
+
+def _identity_check(client: MoodleClient, user_id: int, enrolled: list[int]) -> DiagnosticCheck:
+    """Read a few other accounts by id: one answered without ``email`` means identity fields are hidden.
+
+    A user always sees their own email and some people show theirs to everyone, so only a missing email is
+    conclusive; when every account read shows one, the check passes and says how many it read.
+    """
+    ids = list(dict.fromkeys(i for i in [*enrolled, *_PROBE_IDS] if i != user_id))
+    try:
+        records = client.call("core_user_get_users_by_field", {"field": "id", "values": [str(i) for i in ids]},
+                              idempotent=True, shape=Users)
+    except ConnectorError as exc:
+        return DiagnosticCheck.of("user identity", False, f"could not read accounts: {exc}")
+    others = [r for r in records or [] if isinstance(r, dict) and int(r.get("id", 0)) not in (1, user_id)]
+    if identity_hidden(others, token_user=user_id):
+        return DiagnosticCheck.of("user identity", False, "accounts come back without email, so no learner can be "
+                                  f"found by email: give the token's role {IDENTITY_CAPABILITY} and keep 'email' in "
+                                  "Show user identity")
+    return DiagnosticCheck.of("user identity", True, f"emails visible ({len(others)} other accounts read)")

@@ -67,11 +67,14 @@ RULES: tuple[ErrorRule, ...] = (
     _body_rule(PermissionDenied, "the token's user lacks a required capability",
                codes={"nopermissions", "required_capability_exception"}),
     _body_rule(PermissionDenied, "the token's user may not update this event", codes={"nopermissiontoupdatecalendar"}),
-    _body_rule(PermissionDenied, "the token's user may not assign this role (or it is unknown)",
+    _body_rule(PermissionDenied, "the token's user may not assign this role (or it is unknown): its role must be "
+               "allowed to assign it (Define roles > Allow role assignments)",
                codes={"wsusercannotassign"}),
     _body_rule(PermissionDenied, "the token's user cannot access the course",
                codes={"requireloginerror", "require_login_exception"}),
     _body_rule(PermissionDenied, "the token's user is suspended", codes={"wsaccessusersuspended"}),
+    _body_rule(PermissionDenied, "the token's user may not act in this course (its role lacks moodle/course:view and "
+               "it is not enrolled)", codes={"errorcoursecontextnotvalid"}),
     # missing objects
     _body_rule(NotFound, "the object does not exist",
                codes={"invalidrecord", "invalidrecordunknown", "dml_missing_record_exception"}),

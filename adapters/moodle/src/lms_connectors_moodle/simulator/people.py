@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -133,8 +134,12 @@ _CREATE_USERS = Single({"users": Multiple(Single({
 
 
 def create_users(site: SiteState, caller: int, params: dict[str, Any]) -> Any:
-    """``core_user_create_users``: any bad user fails the batch; the time zone is stored unchecked."""
-    if not site.is_admin(caller):
+    """``core_user_create_users``: any bad user fails the batch; the time zone is stored unchecked.
+
+    An email another account holds in any case is refused unless the site allows accounts to share an email
+    (``allowaccountssameemail``: Moodle compares with ``sql_equal(..., casesensitive=false)``).
+    """
+    if not site.has_capability(caller, "moodle/user:create"):
         raise MoodleError.no_permissions("Create users")
     created = []
     with site.transaction():
@@ -144,7 +149,8 @@ def create_users(site: SiteState, caller: int, params: dict[str, Any]) -> Any:
             if not item.get("password") and not item.get("createpassword"):
                 raise MoodleError.invalid_parameter("Invalid password: you must provide a password, or set "
                                                     "createpassword.")
-            if any(u["email"] == item["email"] for u in site.data.users.values()):
+            taken = any(u["email"].lower() == item["email"].lower() for u in site.data.users.values())
+            if taken and not site.allowaccountssameemail:
                 raise MoodleError.invalid_parameter(f"Email address already exists: {item['email']}")
             fields = {k: v for k, v in item.items() if k != "createpassword"}
             user_id = site.insert_user(fields)
@@ -152,7 +158,16 @@ def create_users(site: SiteState, caller: int, params: dict[str, Any]) -> Any:
     return created
 
 
-def _user_details(site: SiteState, user: dict[str, Any], caller: int) -> dict[str, Any]:
+def _user_details(site: SiteState, user: dict[str, Any], caller: int) -> dict[str, Any] | None:
+    """``user_get_user_details_courses``: what the caller may see of ``user`` (None: not even that it exists).
+
+    An administrator, and every user about themselves, see everything. Another token user sees names, access
+    times and status (``moodle/user:viewdetails``), the zone (``moodle/user:viewhiddendetails``), the email only
+    with ``moodle/site:viewuseridentity`` (the site's *Show user identity* holds ``email``) or when the user shows
+    it to everyone, and never the username, auth, language or department (``moodle/user:viewalldetails``).
+    """
+    if not (site.is_admin(caller) or user["id"] == caller):
+        return _restricted_details(site, user, caller)
     details: dict[str, Any] = {
         "id": user["id"], "username": user["username"], "firstname": user["firstname"],
         "lastname": user["lastname"], "fullname": f"{user['firstname']} {user['lastname']}",
@@ -175,20 +190,105 @@ def _user_details(site: SiteState, user: dict[str, Any], caller: int) -> dict[st
     return details
 
 
+def _restricted_details(site: SiteState, user: dict[str, Any], caller: int) -> dict[str, Any] | None:
+    if not site.has_capability(caller, "moodle/user:viewdetails"):
+        return None
+    details: dict[str, Any] = {
+        "id": user["id"], "firstname": user["firstname"], "lastname": user["lastname"],
+        "fullname": f"{user['firstname']} {user['lastname']}",
+    }
+    if site.has_capability(caller, "moodle/site:viewuseridentity") or user.get("maildisplay") == 1:
+        details["email"] = user["email"]
+    details.update({"firstaccess": 0, "lastaccess": 0, "suspended": False})
+    if site.has_capability(caller, "moodle/user:viewhiddendetails"):
+        details["timezone"] = user["timezone"]
+    details["profileimageurlsmall"] = _image(site, "f2")
+    details["profileimageurl"] = _image(site, "f1")
+    return details
+
+
+def _visible_users(site: SiteState, caller: int, keys: tuple[str, ...],
+                   match: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
+    """Matching users, each only when the caller sees every searched field (Moodle drops the others)."""
+    found = []
+    for user in sorted(site.data.users.values(), key=lambda u: u["id"]):
+        if user["username"] == "guest" or user.get("deleted") or not match(user):
+            continue
+        details = _user_details(site, user, caller)
+        if details is not None and all(details.get(k) for k in keys):
+            found.append(details)
+    return found
+
+
 _USERS_BY_FIELD = Single({"field": Value("alpha"), "values": Multiple(Value("raw"))})
 
 
 def get_users_by_field(site: SiteState, caller: int, params: dict[str, Any]) -> Any:
-    """``core_user_get_users_by_field``: exact (case-sensitive) match; unknown values silently left out."""
+    """``core_user_get_users_by_field``: exact (case-sensitive) match; unknown values silently left out.
+
+    A user is returned only when the caller sees the searched field: without ``moodle/site:viewuseridentity`` a
+    search by email finds nobody, and a search by username needs ``moodle/user:viewalldetails``.
+    """
     field = params["field"]
     if field not in ("id", "idnumber", "username", "email"):
         raise MoodleError.invalid_parameter("Invalid field name")
     wanted = set(params["values"])
-    return [
-        _user_details(site, user, caller)
-        for user in sorted(site.data.users.values(), key=lambda u: u["id"])
-        if str(user[field]) in wanted and user["username"] != "guest" and not user.get("deleted")
-    ]
+    return _visible_users(site, caller, (field,), lambda user: str(user[field]) in wanted)
+
+
+_GET_USERS = Single({"criteria": Multiple(Single({"key": Value("alpha"), "value": Value("raw")}))})
+_LIKE_KEYS = ("email", "firstname", "lastname")
+
+
+def _like(pattern: str) -> re.Pattern[str]:
+    r"""Moodle's ``sql_like(..., casesensitive=false)``: ``%`` any run, ``_`` any character, ``\`` escapes."""
+    parts = []
+    chars = iter(pattern)
+    for char in chars:
+        if char == "\\":
+            parts.append(re.escape(next(chars, "\\")))
+        elif char == "%":
+            parts.append(".*")
+        elif char == "_":
+            parts.append(".")
+        else:
+            parts.append(re.escape(char))
+    return re.compile("".join(parts), re.IGNORECASE | re.DOTALL)
+
+
+def _like_test(key: str, pattern: re.Pattern[str]) -> Callable[[dict[str, Any]], bool]:
+    return lambda user: pattern.fullmatch(str(user[key])) is not None
+
+
+def _equal_test(key: str, value: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda user: str(user[key]) == value
+
+
+def get_users(site: SiteState, caller: int, params: dict[str, Any]) -> Any:
+    """``core_user_get_users``: criteria ANDed; email and names match case-insensitively with ``LIKE`` wildcards.
+
+    Unknown keys come back as warnings; a key given twice is ``keyalreadyset``.
+    """
+    tests: list[Callable[[dict[str, Any]], bool]] = []
+    warnings = []
+    keys: list[str] = []
+    for criterion in params["criteria"]:
+        key, value = criterion["key"], criterion["value"]
+        if key in keys:
+            raise MoodleError("core\\exception\\moodle_exception", "keyalreadyset",
+                              f"The key {key} can only be sent once")
+        keys.append(key)
+        if key in _LIKE_KEYS:
+            tests.append(_like_test(key, _like(value)))
+        elif key in ("id", "idnumber", "username", "auth"):
+            tests.append(_equal_test(key, value))
+        else:
+            keys.remove(key)
+            warnings.append({"item": key, "warningcode": "invalidfieldparameter",
+                             "message": f"The search key '{key}' is not supported, look at the web service "
+                                        "documentation"})
+    users = _visible_users(site, caller, tuple(keys), lambda user: all(test(user) for test in tests))
+    return {"users": users, "warnings": warnings}
 
 
 _UPDATE_USERS = Single({"users": Multiple(Single({
@@ -200,7 +300,7 @@ _UPDATE_USERS = Single({"users": Multiple(Single({
 
 def update_users(site: SiteState, caller: int, params: dict[str, Any]) -> Any:
     """``core_user_update_users``."""
-    if not site.is_admin(caller):
+    if not site.has_capability(caller, "moodle/user:update"):
         raise MoodleError.no_permissions("Update user profile")
     with site.transaction():
         for item in params["users"]:
@@ -305,6 +405,7 @@ def get_enrolled_users(site: SiteState, caller: int, params: dict[str, Any]) -> 
     """
     course_id = params["courseid"]
     site.course(course_id)
+    site.require_course_context(caller, course_id)
     options = {o["name"]: o["value"] for o in params["options"]}
     fields = [f.strip() for f in options["userfields"].split(",")] if "userfields" in options else None
     rows = []
@@ -381,6 +482,7 @@ def create_groups(site: SiteState, caller: int, params: dict[str, Any]) -> Any:
     with site.transaction():
         for item in params["groups"]:
             site.course(item["courseid"])
+            site.require_course_context(caller, item["courseid"])
             if not site.can_manage_course(caller, item["courseid"]):
                 raise MoodleError.no_permissions("Manage groups")
             siblings = [g for g in site.data.groups.values() if g["courseid"] == item["courseid"]]
@@ -435,6 +537,7 @@ _COURSE_ID = Single({"courseid": Value("int")})
 def get_course_groups(site: SiteState, caller: int, params: dict[str, Any]) -> Any:
     """``core_group_get_course_groups``."""
     site.course(params["courseid"])
+    site.require_course_context(caller, params["courseid"])
     return [_group_record(g, created=False) for g in sorted(site.data.groups.values(), key=lambda g: g["id"])
             if g["courseid"] == params["courseid"]]
 
@@ -521,6 +624,7 @@ PEOPLE_FUNCTIONS: dict[str, tuple[Single, Function]] = {
     "core_user_create_users": (_CREATE_USERS, create_users),
     "core_user_get_users_by_field": (_USERS_BY_FIELD, get_users_by_field),
     "core_user_update_users": (_UPDATE_USERS, update_users),
+    "core_user_get_users": (_GET_USERS, get_users),
     "enrol_manual_enrol_users": (_ENROL, enrol_users),
     "enrol_manual_unenrol_users": (_UNENROL, unenrol_users),
     "core_enrol_get_enrolled_users": (_ENROLLED, get_enrolled_users),

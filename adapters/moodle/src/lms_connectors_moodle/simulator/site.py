@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -135,6 +135,8 @@ class SiteState:
         self.sitename = "ILT Reference Moodle"
         self.siteurl = "http://127.0.0.1:8080"
         self.service_functions: list[str] = list(SERVICE_FUNCTIONS)
+        self.allowaccountssameemail = False
+        self.system_roles: dict[int, frozenset[str]] = {}
         self._seed()
 
     # -- set-up -------------------------------------------------------------------------------------------
@@ -144,7 +146,7 @@ class SiteState:
         self.insert_user({"username": "guest", "firstname": "Guest user", "lastname": " ", "email": "root@localhost",
                           "auth": "manual", "timezone": "99"})
         self.insert_user({"username": "admin", "firstname": "Admin", "lastname": "User", "email": "admin@example.com",
-                          "auth": "manual", "timezone": "99"})
+                          "auth": "manual", "timezone": "99", "maildisplay": 1})
         self.data.users[ADMIN_ID]["preferences"] = [{"name": "last_time_enrolments_synced", "value": str(now)}]
         course_id = self.next_id("course")
         self.data.courses[course_id] = {
@@ -210,7 +212,7 @@ class SiteState:
             "id": user_id, "username": "", "firstname": "", "lastname": "", "email": "", "department": "",
             "idnumber": "", "firstaccess": 0, "lastaccess": 0, "auth": "manual", "suspended": False,
             "confirmed": True, "lang": "en", "theme": "", "timezone": "99", "mailformat": 1, "trackforums": 0,
-            "city": "", "country": "", "password": "",
+            "city": "", "country": "", "password": "", "maildisplay": 2,
         }
         record.update(fields)
         record["id"] = user_id
@@ -248,6 +250,29 @@ class SiteState:
         """Whether the user is a site administrator (holds every capability)."""
         return user_id == ADMIN_ID
 
+    def add_web_service_user(self, username: str, capabilities: Iterable[str]) -> int:
+        """Create a user holding a custom role at system level with exactly ``capabilities`` (not an admin)."""
+        user_id = self.insert_user({"username": username, "firstname": "Web", "lastname": "Service",
+                                    "email": f"{username}@example.org", "auth": "manual", "timezone": "99"})
+        self.assign_system_role(user_id, capabilities)
+        return user_id
+
+    def assign_system_role(self, user_id: int, capabilities: Iterable[str]) -> None:
+        """Give the user a custom role at system level holding exactly ``capabilities`` (a web-service user)."""
+        self.system_roles[user_id] = frozenset(capabilities)
+
+    def has_capability(self, user_id: int, capability: str) -> bool:
+        """Whether the user holds ``capability`` at system level (administrators hold every one)."""
+        return self.is_admin(user_id) or capability in self.system_roles.get(user_id, frozenset())
+
+    def require_course_context(self, user_id: int, course_id: int) -> None:
+        """A course's ``validate_context``: enrolled, or ``moodle/course:view``, else ``errorcoursecontextnotvalid``."""
+        if self.has_capability(user_id, "moodle/course:view") or self.is_enrolled(course_id, user_id):
+            return
+        raise MoodleError("core\\exception\\moodle_exception", "errorcoursecontextnotvalid",
+                          f"You cannot execute functions in the course context (course id:{course_id}). The context "
+                          "error message was: Course or activity not accessible.")
+
     def is_enrolled(self, course_id: int, user_id: int, *, only_active: bool = False) -> bool:
         """Whether the user has an enrolment in the course (active now, when asked)."""
         enrolment = self.data.enrolments.get((course_id, user_id))
@@ -266,7 +291,7 @@ class SiteState:
 
     def can_manage_course(self, user_id: int, course_id: int) -> bool:
         """``moodle/calendar:manageentries`` / ``moodle/course:managegroups`` in the course."""
-        if self.is_admin(user_id):
+        if self.has_capability(user_id, "moodle/calendar:manageentries"):
             return True
         enrolment = self.data.enrolments.get((course_id, user_id))
         return enrolment is not None and bool(_TEACHING_ROLES & set(enrolment["roles"]))
