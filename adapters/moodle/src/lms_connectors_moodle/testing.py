@@ -132,8 +132,13 @@ class MoodleHarness(ContractHarness[MoodleAdapter, MoodleSimulator]):
             adapter.ex_call("core_group_delete_groups", {"groupids": ours})
 
     def session_extras(self) -> dict[str, Any]:
-        """Nothing: sessions without a ``course_id`` go to the adapter's course (the sandbox's, or the live one)."""
-        return {}
+        """Sessions belong to ``LMS_CONNECTORS_MOODLE_COURSE_ID`` when it is set (a live run), else to the sandbox's.
+
+        Raises:
+            ConfigurationError: The variable is set but is not a course id.
+        """
+        set_course = os.environ.get("LMS_CONNECTORS_MOODLE_COURSE_ID")
+        return {"course_id": str(live_course_id() if set_course else SANDBOX_COURSE_ID)}
 
     def secret_values(self) -> list[str]:
         """The placeholder token."""
