@@ -74,9 +74,13 @@ ENROLLED_BY_SDK_IDNUMBER = "lmsc:enrolled-by-sdk"
 
 
 def _whole_minutes(session: Session) -> int:
+    # The event form, which every reschedule uses, keeps whole minutes of the start and of the duration: a start
+    # at 09:00:20 would be stored as 09:00:00.
     seconds = int(session.slot.duration.total_seconds())
     if seconds % 60:
-        raise ValidationError("Moodle's event form takes durations in whole minutes")
+        raise ValidationError("Moodle's event form takes durations in whole minutes", field="slot")
+    if session.slot.start.second or session.slot.start.microsecond:
+        raise ValidationError("Moodle's event form takes start times in whole minutes", field="slot")
     return seconds // 60
 
 

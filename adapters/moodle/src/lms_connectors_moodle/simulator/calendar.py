@@ -244,7 +244,9 @@ def _form_start(form: dict[Any, Any], zone: ZoneInfo) -> int | None:
             return None
         return int(local.timestamp())
     if isinstance(value, str) and re.fullmatch(r"-?\d+", value):
-        return int(value)  # a plain integer is taken as-is, no zone involved
+        # A plain integer involves no zone, but the form's date selector keeps whole minutes: a live 4.5.6 stored
+        # 1802261000 as 1802260980.
+        return int(value) - int(value) % 60
     return None
 
 
