@@ -72,6 +72,9 @@ _OPERATIONS = frozenset({
 })
 """The operations every adapter class gets wrapped by :func:`~lms_connectors.shapes.guard_shapes` (and ``ex_*``)."""
 
+_UNBOUNDED_RATE = 1_000_000.0
+"""Rate and burst of a limiter that only pauses (no proactive rate configured)."""
+
 
 class AdapterKind(StrEnum):
     """What part a provider plays; the scheduler fans out in this order (room and meeting first)."""
@@ -370,6 +373,20 @@ class Adapter(abc.ABC):
         )
         self._keep_transport(name, transport)
         return transport
+
+    def pausable_rate_limiter(self) -> RateLimiter:
+        """The limiter every API transport of the adapter shares, made now if the settings set no rate.
+
+        A provider that reports its remaining budget in headers (Canvas's ``X-Rate-Limit-Remaining``) needs a
+        limiter to pause even when no proactive rate is configured: the one made here lets every call through
+        at once except while paused (:meth:`RateLimiter.pause_for`). Call it in :meth:`setup` before
+        :meth:`api_transport`, so that the transports are built with it.
+        """
+        if self._rate_limiter is None:
+            self._rate_limiter = RateLimiter(
+                _UNBOUNDED_RATE, int(_UNBOUNDED_RATE), clock=self.runtime.clock, sleep=self.runtime.sleep
+            )
+        return self._rate_limiter
 
     def _keep_transport(self, name: str, transport: HttpTransport) -> None:
         if not hasattr(self, "_transports"):  # an adapter whose __init__ does not call Adapter.__init__

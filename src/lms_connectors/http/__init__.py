@@ -21,6 +21,7 @@ from lms_connectors.http.auth import (
     StaticTokenAuth,
     oauth_token_classifier,
 )
+from lms_connectors.http.budget import LeakyBucketObserver
 from lms_connectors.http.classify import (
     GatewayErrorPage,
     body_excerpt,
@@ -56,6 +57,7 @@ __all__ = [
     "GatewayErrorPage",
     "HttpTransport",
     "JwtBearerAuth",
+    "LeakyBucketObserver",
     "LoopGuard",
     "OAuthTokenAuth",
     "RateLimiter",
