@@ -40,6 +40,15 @@ MINIMUM: dict[str, dict[str, tuple[str, str]]] = {
         "unenrol 1": ("2", "GET + PUT If-Match"),
         "list 5 (page 2)": ("4", "calendar-query (hrefs) + 3 calendar-multiget of at most 2"),
     },
+    "canvas": {
+        "create": ("2", "POST sections (the roster, SIS id from the key) + POST calendar_events"),
+        "create again (retry)": ("1", "GET calendar_events over the session's window finds the marker"),
+        "reschedule": ("1", "PUT calendar_events/:id"),
+        "cancel": ("2", "DELETE calendar_events/:id + DELETE sections/:id"),
+        "enrol N": ("N", "POST sections/:id/enrollments per learner (the REST API has no batch)"),
+        "unenrol 1": ("1", "DELETE courses/:id/enrollments/:id (the id enrol answered)"),
+        "list 5 (page 2)": ("3", "GET calendar_events, 3 pages of at most 2"),
+    },
     "google_calendar": {
         "create": ("1", "events.insert with a client id (no look-up needed)"),
         "create again (retry)": ("1", "events.insert: the 409 on the client id is the look-up (then a GET)"),
@@ -210,6 +219,11 @@ def main() -> None:
     print(f"  {'operation':<22}{'calls':>6}   {'minimum':<62}per provider")
     for label, split, calls in measure_vilt(("microsoft_graph", "moodle")):
         print(f"  {label:<22}{calls:>6}   {VILT_GRAPH_MINIMUM.get(label, '?'):<62}{split}")
+    if "canvas" in installed:
+        print("\nVILT session with Canvas as the LMS (Zoom, then Google Calendar, then Canvas)")
+        print(f"  {'operation':<22}{'calls':>6}   per provider")
+        for label, split, calls in measure_vilt(("zoom", "google_calendar", "canvas")):
+            print(f"  {label:<22}{calls:>6}   {split}")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ list_sessions          ``GET /calendar_events?type=event&context_codes[]=course_
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -240,8 +241,9 @@ class CanvasAdapter(Adapter):
             course_N`` (paged).
         """
         section = self._section_by_key(key)
-        if section is None:
-            return None
+        return None if section is None else self._event_of_section(section, key)
+
+    def _event_of_section(self, section: Mapping[str, Any], key: str) -> ProviderRef | None:
         course_id = int(section.get("course_id") or self._course_of(None))
         found = self._find_event(course_id, key, None, None)
         if found is None:
@@ -282,7 +284,7 @@ class CanvasAdapter(Adapter):
         section = self._section_by_key(key)
         if section is None:
             return False
-        found = self.find_session(key)
+        found = self._event_of_section(section, key)
         if found is not None:
             self.cancel_session(found, notify=False)
         else:
@@ -299,9 +301,8 @@ class CanvasAdapter(Adapter):
         """
         event = self.client.call("GET", f"/calendar_events/{quote(ref.external_id, safe='')}", operation="get event")
         found = mapping.event_session(event, ref)
-        if self._capacity_of(ref) is not None:
-            found = found.model_copy(update={"capacity": self._capacity_of(ref)})
-        return found
+        capacity = self._capacity_of(ref)
+        return found if capacity is None else found.model_copy(update={"capacity": capacity})
 
     def _capacity_of(self, ref: ProviderRef) -> int | None:
         slot = ref.extra.get("slot_id")
@@ -376,8 +377,8 @@ class CanvasAdapter(Adapter):
             :user_id`` per learner].
 
         Raises:
-            CapacityFull: The appointment slot is full (the learner stays enrolled in the section only until
-                the scheduler unenrols her, as it does for a refused push).
+            CapacityFull: The appointment slot is full; the learner's enrolment in the section is removed again,
+                and learners enrolled before her in the same call keep theirs.
         """
         section = self._section_of(ref)
         slot = ref.extra.get("slot_id")
@@ -399,13 +400,20 @@ class CanvasAdapter(Adapter):
         return members
 
     def _reserve(self, slot: str, enrollment: Mapping[str, Any], person: Person) -> None:
+        """Reserve the slot for an enrolled learner; a full slot undoes her enrolment."""
         user_id = enrollment.get("user_id")
         if user_id is None:
             raise MalformedResponse(f"enrol: Canvas answered no user_id for {person.email}", provider=self.name)
         try:
+            # cancel_existing: a learner pushed again holds her reservation again, not a second one.
             self.client.call("POST", f"/calendar_events/{slot}/reservations/{user_id}", operation="reserve slot",
-                             json={"comments": "Seat given by lms-connectors"})
+                             json={"comments": "Seat given by lms-connectors", "cancel_existing": True})
         except CapacityFull as full:
+            # No seat, no place in the section either: the enrolment just made is removed again.
+            course_id = enrollment.get("course_id")
+            with contextlib.suppress(NotFound):
+                self.client.call("DELETE", f"/courses/{course_id}/enrollments/{enrollment.get('id')}",
+                                 params={"task": "delete"}, operation="unenrol")
             full.message = f"{person.email}: {full.message}"
             raise
 

@@ -128,6 +128,8 @@ class CanvasSimulator(RoutedSimulator):
         high_water: The bucket's high-water mark; over it a request is refused.
         request_cost: What each request costs (``X-Request-Cost``).
         leak_per_second: What drains from the bucket each second of the simulator's clock.
+        provisioned_domain: Logins of this email domain exist as soon as they are named (a sandbox standing for an
+            instance whose accounts come from SIS); others must be added with :meth:`add_user`.
         clock: The simulator's clock.
     """
 
@@ -148,6 +150,7 @@ class CanvasSimulator(RoutedSimulator):
         high_water: float = 600.0,
         request_cost: float = 0.25,
         leak_per_second: float = 10.0,
+        provisioned_domain: str | None = None,
         clock: SimClock | None = None,
     ) -> None:
         super().__init__(clock)
@@ -176,6 +179,7 @@ class CanvasSimulator(RoutedSimulator):
         self._acting: SimUser = self.service_user
         self._bucket_key = ""
         self.pages = PageCodec("")
+        self.provisioned_domain = provisioned_domain.lower() if provisioned_domain else None
 
     # -- set-up and controls for tests -------------------------------------------------------------------
 
@@ -286,6 +290,8 @@ class CanvasSimulator(RoutedSimulator):
         kind, _, value = raw.partition(":")
         if kind == "sis_login_id" and value:
             found = next((u for u in self.users.values() if u.login_id == value.lower()), None)
+            if found is None and self.provisioned_domain and value.lower().endswith("@" + self.provisioned_domain):
+                found = self.add_user(value, value.partition("@")[0].replace(".", " ").title())
         elif kind == "sis_user_id" and value:
             found = next((u for u in self.users.values() if u.sis_user_id == value), None)
         elif raw.isdigit():

@@ -40,9 +40,10 @@ SANDBOX_PEOPLE: dict[str, str] = {
     "marcus.lee@example.org": "Marcus Lee",
     "priya.nair@example.org": "Priya Nair",
 }
-"""The sandbox's users (login id = email): the learners of the contract kit, the demo and the examples.
+"""The sandbox's named users (login id = email): the learners of the contract kit, the demo and the examples.
 
-Canvas enrols only users that exist (accounts come from SIS or single sign-on, not from this SDK)."""
+Canvas enrols only users that exist (accounts come from SIS or single sign-on, not from this SDK); the sandbox
+also stands for an instance whose SIS provisioned every ``@example.org`` login."""
 
 # The simulator's developer key and the service user's refresh token: placeholders, also used on replay.
 _CLIENT_ID = "170000000000001"
@@ -67,7 +68,8 @@ class CanvasHarness(ContractHarness[CanvasAdapter, CanvasSimulator]):
         """A fresh instance: the developer key, the service user, course 101 and the sandbox's people."""
         return CanvasSimulator(
             client_id=_CLIENT_ID, client_secret=_CLIENT_SECRET, refresh_token=_REFRESH_TOKEN,
-            learners=SANDBOX_PEOPLE, course_id=SANDBOX_COURSE_ID, clock=SimClock(_RECORDING_NOW),
+            learners=SANDBOX_PEOPLE, course_id=SANDBOX_COURSE_ID, provisioned_domain="example.org",
+            clock=SimClock(_RECORDING_NOW),
         )
 
     def adapter_settings(self, base_url: str) -> dict[str, Any]:
