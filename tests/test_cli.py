@@ -144,7 +144,7 @@ def test_doctor_checks_a_moodle_site_served_on_loopback(tmp_path: Path) -> None:
 def test_demo_routes_both_sessions_through_one_scheduler_on_every_installed_adapter(tmp_path: Path) -> None:
     result = runner.invoke(app, ["demo", "--workdir", str(tmp_path), "--quiet"])
     assert result.exit_code == 0, result.output
-    assert "adapters: acme_lms, caldav, canvas, google_calendar, microsoft_graph, moodle, zoom" in result.output  # vendor too
+    assert "adapters: acme_lms, caldav, canvas, google_calendar, librebooking, microsoft_graph, moodle, zoom" in result.output  # vendor too
     ledger = SQLiteLedger(tmp_path / "ledger.sqlite")
     try:
         virtual = next(s for s in ledger.list_sessions() if s.is_virtual)
@@ -154,6 +154,7 @@ def test_demo_routes_both_sessions_through_one_scheduler_on_every_installed_adap
             "caldav",
             "canvas",
             "google_calendar",
+            "librebooking",
             "microsoft_graph",
             "moodle",
         ]

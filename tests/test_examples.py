@@ -30,7 +30,7 @@ def test_every_adapter_has_a_runnable_example() -> None:
         for name in re.findall(r'sandboxed_adapters\(\["(\w+)"\]\)', script.read_text(encoding="utf-8"))
     }
     installed = {info.name for info in available_adapters()}
-    assert installed >= {"acme_lms", "caldav", "google_calendar", "microsoft_graph", "moodle", "zoom"}
+    assert installed >= {"acme_lms", "caldav", "google_calendar", "librebooking", "microsoft_graph", "moodle", "zoom"}
     assert installed <= covered, f"no example for {sorted(installed - covered)}"
 
 

@@ -309,6 +309,8 @@ def open_contract_run(
         built.append(adapter)
         stack.callback(adapter.close)
         yield ContractRun(harness, case, target, adapter, sleep, cassette, server)
+        # Closed inside the cassette: an adapter's close() may call the provider (LibreBooking signs out).
+        adapter.close()
         secrets = known_secrets()
         if target == "none":
             # A stale cassette must not pass quietly: what was recorded and is no longer asked for means the
