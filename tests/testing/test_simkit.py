@@ -231,6 +231,34 @@ def test_quota_window_is_a_utc_day_and_carries_the_providers_body(shop: ShopSimu
     assert shop.handle(request("GET", "/items/7", token=shop.tokens.client_credentials("app", "s3cret").value)).status == 200
 
 
+def test_a_limit_can_answer_another_of_the_providers_refusals(shop: ShopSimulator) -> None:
+    token = bearer(shop)
+    shop.throttle(calls=0, seconds=60, refuse=lambda state: Refusal(403, "user rate limit", "userRate"))
+    refused = shop.handle(request("GET", "/items/7", token=token))
+    assert (refused.status, refused.body) == (403, {"fault": {"code": "userRate", "text": "user rate limit"}})
+
+
+def test_failure_rate_fails_a_seeded_share_of_the_matching_calls(shop: ShopSimulator) -> None:
+    token = bearer(shop)
+    failing = shop.failures(0.3, seed=11, path=r"^/items/7$")
+    statuses = [shop.handle(request("GET", "/items/7", token=token)).status for _ in range(200)]
+    assert 40 <= statuses.count(503) <= 80 and statuses.count(503) == failing.failed
+    assert set(statuses) == {200, 503}
+    again = ShopSimulator(SimClock(START))
+    again.failures(0.3, seed=11, path=r"^/items/7$")
+    repeated = [again.handle(request("GET", "/items/7", token=again.tokens.client_credentials("app", "s3cret").value)).status
+                for _ in range(200)]
+    assert repeated == statuses  # the same seed fails the same calls
+    assert shop.handle(request("GET", "/items/7/tags/x", token=token)).status == 200  # another path never fails
+    assert shop.handle(request("GET", "/items/7", token="wrong")).status == 401  # refused before any draw
+    shop.failure_rates.clear()
+    always = shop.failures(1.0, refuse=lambda: Refusal(500, "Backend Error", "backendError"))
+    assert shop.handle(request("GET", "/items/7", token=token)).body == {"fault": {"code": "backendError", "text": "Backend Error"}}
+    assert always.failed == 1
+    with pytest.raises(ValueError, match="share"):
+        shop.failures(1.5)
+
+
 def test_limits_count_per_key() -> None:
     clock = SimClock(START)
     limit = shop_limit = ShopSimulator(clock).quota(calls=1)

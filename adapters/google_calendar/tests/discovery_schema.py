@@ -85,6 +85,16 @@ class Discovery:
             if method_id in required_for and name not in body:
                 raise jsonschema.ValidationError(f"{name} is required for {method_id}")
 
+    def validate_response(self, method_id: str, body: Any) -> None:
+        """Check an answer against the method's response schema (a simulator's, say).
+
+        Raises:
+            jsonschema.ValidationError: The answer does not fit.
+        """
+        schema_id = self.method(method_id)["response"]["$ref"]
+        schema = {**self.schema_document, "$ref": f"#/schemas/{schema_id}"}
+        jsonschema.Draft202012Validator(schema, format_checker=_FORMATS).validate(body)
+
     def validate_query(self, method_id: str, query: Mapping[str, list[str]]) -> None:
         """Check query parameters: known names, enums, integer bounds, booleans.
 

@@ -10,10 +10,20 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from lms_connectors.errors import AuthError, Conflict, NotFound, QuotaExceeded, SchedulingFailed, TransientError
+from lms_connectors.errors import (
+    AuthError,
+    Conflict,
+    NotFound,
+    ProviderError,
+    QuotaExceeded,
+    RateLimited,
+    SchedulingFailed,
+    TransientError,
+)
 from lms_connectors.models import Meeting, Modality, TimeSlot
 from lms_connectors.scheduler import Scheduler
 from lms_connectors.store.memory import MemoryLedger
+from lms_connectors.testing.refusal import Refusal
 from lms_connectors.testing.sandbox import Fault, SandboxServer
 from lms_connectors_google_calendar.adapter import GoogleCalendarAdapter
 from lms_connectors_google_calendar.ids import event_id_for_key
@@ -376,3 +386,105 @@ def test_a_session_refused_for_its_booked_room_can_be_scheduled_once_the_room_is
     live = [e for e in simulator.events() if e.get("status") != "cancelled"]
     assert len(live) == 1 and live[0]["id"] == ref.external_id
     assert [k.generation for k in scheduler.ledger.list_keys(stored.id)] == [1, 2]
+
+
+# -- the simulator's blind spots, closed: what the adapter does with each ---------------------------------------
+
+
+def test_short_and_empty_pages_with_a_next_page_token_are_followed(adapter, server, simulator) -> None:
+    """Google may answer fewer items than maxResults, or none, and still carry nextPageToken."""
+    base = datetime(2026, 4, 6, 9, 0, tzinfo=NY)
+    for n in range(3):
+        slot = TimeSlot(start=base + timedelta(days=n), end=base + timedelta(days=n, hours=1), timezone="America/New_York")
+        adapter.create_session(make_session(f"s-{n}", slot=slot, room=None), key=f"s-{n}.google_calendar.g1")
+    for day in (6, 6, 7, 7):  # the organizer's own meetings, between ours: pages that look at them come back empty
+        simulator.put_event("primary", {"summary": "Staff meeting",
+                                        "start": {"dateTime": f"2026-04-0{day}T15:00:00-04:00"},
+                                        "end": {"dateTime": f"2026-04-0{day}T16:00:00-04:00"}})
+    simulator.page_scan = 2
+    adapter.transport.counter.reset()
+    sessions = list(adapter.list_sessions(base, base + timedelta(days=30), page_size=2))
+    assert [s.start for s in sessions] == [base + timedelta(days=n) for n in range(3)]
+    pages = list(server.requests_to("GET", EVENTS + "$"))
+    # 7 events, 2 looked at per page: 4 pages for 3 sessions, so at least one came back empty with a token
+    assert len(pages) == adapter.transport.counter["events.list"] == 4
+    tokens = [r.query_one("pageToken") for r in pages]
+    assert tokens[0] is None and len(set(tokens[1:])) == 3  # every page followed, none twice
+
+
+@pytest.mark.parametrize("refuse", ["throttled", "user_rate_limit_exceeded", "too_many_requests"])
+def test_throttling_without_retry_after_is_backed_off_and_bounded(make_adapter, server, simulator, sleeps, refuse) -> None:
+    """403 rateLimitExceeded / userRateLimitExceeded and 429 carry no Retry-After: exponential backoff, bounded."""
+    adapter = make_adapter(max_attempts=4)
+    assert adapter.find_session(KEY) is None  # the token first
+    simulator.throttle(calls=0, seconds=60, method="GET", refuse=getattr(simulator, refuse))
+    with pytest.raises(RateLimited) as caught:
+        adapter.find_session(KEY)
+    assert caught.value.retry_after is None
+    assert len(list(server.requests_to("GET", r"/events/"))) == 1 + 4  # the first look-up, then 4 attempts
+    assert len(sleeps) == 3 and all(0 <= s <= 20.0 for s in sleeps)
+
+
+def test_quota_in_a_429_body_is_a_quota_not_a_retry_loop(adapter, server, simulator, sleeps) -> None:
+    simulator.quota(calls=0, method="POST", refuse=lambda state: Refusal(
+        429, "Calendar usage limits exceeded.", "quotaExceeded", domain="usageLimits"))
+    with pytest.raises(QuotaExceeded):
+        adapter.create_session(make_session(), key=KEY)
+    assert sleeps == [] and len(list(server.requests_to("POST", EVENTS + "$"))) == 1
+
+
+def test_backend_errors_at_a_rate_are_retried_without_duplicates(adapter, server, simulator, sleeps) -> None:
+    failing = simulator.failures(0.4, seed=5)  # Google's 500 backendError on 40 % of the calls
+    session = make_session(room=None)
+    refs = [adapter.create_session(make_session(f"s-{n}", room=None), key=f"s-{n}.google_calendar.g1") for n in range(4)]
+    adapter.enrol(refs[0], session, [learner(1), learner(2)])
+    listed = list(adapter.list_sessions(datetime(2026, 3, 1, tzinfo=NY), datetime(2026, 4, 1, tzinfo=NY), page_size=2))
+    assert sorted(s.ref.external_id for s in listed) == sorted(r.external_id for r in refs)
+    assert len(live(simulator)) == 4
+    assert failing.failed > 0 and len(sleeps) >= failing.failed, "every failed call was waited on and retried"
+
+
+def test_a_failed_meet_request_fails_the_create_and_leaves_no_event(adapter, simulator) -> None:
+    simulator.fail_meet_requests(1)
+    with pytest.raises(ProviderError, match="could not make the Meet conference") as caught:
+        adapter.create_session(make_session(modality=Modality.VIRTUAL, room=None), key=KEY)
+    assert caught.value.code == "failure"
+    (event,) = simulator.events()
+    assert event["status"] == "cancelled" and "hangoutLink" not in event
+
+
+def test_cancel_names_the_version_it_deletes(adapter, server, simulator) -> None:
+    session = make_session()
+    ref = adapter.create_session(session, key=KEY)
+    adapter.cancel_session(ref)
+    (delete,) = server.requests_to("DELETE", ref.external_id)
+    assert delete.headers["if-match"] == ref.version  # the etag of the version the adapter knows
+
+
+def test_cancel_after_someone_elses_change_reads_the_event_and_deletes_it(make_adapter, server, simulator) -> None:
+    session = make_session()
+    ref = make_adapter().create_session(session, key=KEY)
+    make_adapter().enrol(ref, session, [learner(1)])  # another worker changes the etag
+    adapter = make_adapter()
+    adapter.cancel_session(ref)
+    assert adapter.transport.counter.by_operation == {"events.delete": 2, "events.get": 1}  # 412, read, delete
+    assert simulator.events()[0]["status"] == "cancelled"
+
+
+def test_cancel_leaves_an_event_someone_else_cancelled_as_it_is(make_adapter, server, simulator) -> None:
+    ref = make_adapter().create_session(make_session(), key=KEY)
+    other = make_adapter()
+    other.transport.request_json("PATCH", f"calendars/primary/events/{ref.external_id}", json={"summary": "renamed"})
+    other.transport.request_json("DELETE", f"calendars/primary/events/{ref.external_id}")
+    adapter = make_adapter()
+    adapter.cancel_session(ref)  # stale etag on a cancelled event: 410, which is done
+    assert adapter.transport.counter.by_operation == {"events.delete": 1}
+
+
+def test_a_cancelled_event_is_not_rescheduled(adapter, simulator) -> None:
+    session = make_session()
+    ref = adapter.create_session(session, key=KEY)
+    adapter.cancel_session(ref)
+    with pytest.raises(NotFound, match="was cancelled"):
+        adapter.reschedule_session(adapter.get_session(ref).ref, session.rescheduled(later_slot()))
+    assert simulator.events()[0]["status"] == "cancelled"  # the write did not restore it

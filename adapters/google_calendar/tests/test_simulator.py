@@ -11,6 +11,7 @@ from lms_connectors.testing.sandbox import SandboxServer
 from lms_connectors_google_calendar.sandbox import GoogleCalendarSimulator
 
 from .conftest import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, make_simulator
+from .discovery_schema import CALENDAR, Discovery
 
 START = {"dateTime": "2026-03-10T09:00:00-04:00", "timeZone": "America/New_York"}
 END = {"dateTime": "2026-03-10T10:00:00-04:00", "timeZone": "America/New_York"}
@@ -119,6 +120,133 @@ def test_patch_if_match_and_etags(raw) -> None:
     assert moved["start"] == {"dateTime": "2026-03-11T09:00:00-04:00", "timeZone": "America/New_York"}  # merged
     again = client.call("PATCH", "/calendars/primary/events/patch1", headers={"If-Match": stale}, json={"summary": "x"})
     assert error_of(again) == (412, "conditionNotMet", "Precondition Failed")
+    assert again.json()["error"]["errors"][0] | {} == {
+        "domain": "global", "reason": "conditionNotMet", "message": "Precondition Failed",
+        "locationType": "header", "location": "If-Match"}
+
+
+# -- what the issue of simulator fidelity asked for, each against Google's documents ----------------------------
+
+DISCOVERY = Discovery(CALENDAR)
+
+
+def test_delete_honours_if_match(raw) -> None:
+    """"If you want to update or delete a resource only if it has not changed ... If-Match" (version-resources)."""
+    client, simulator = raw
+    created = insert(client, id="delmatch1").json()
+    client.call("PATCH", "/calendars/primary/events/delmatch1", json={"summary": "changed by someone"})
+    stale = client.call("DELETE", "/calendars/primary/events/delmatch1", headers={"If-Match": created["etag"]})
+    assert error_of(stale) == (412, "conditionNotMet", "Precondition Failed")
+    assert simulator.events()[0]["status"] == "confirmed", "a refused delete deletes nothing"
+    current = client.call("GET", "/calendars/primary/events/delmatch1").json()["etag"]
+    assert client.call("DELETE", "/calendars/primary/events/delmatch1", headers={"If-Match": current}).status_code == 204
+    # Deleted already: 410 whatever the etag, so a delete retried after a lost answer reads as done.
+    again = client.call("DELETE", "/calendars/primary/events/delmatch1", headers={"If-Match": current})
+    assert error_of(again)[:2] == (410, "deleted")
+    insert(client, id="delmatch2")
+    assert client.call("DELETE", "/calendars/primary/events/delmatch2", headers={"If-Match": "*"}).status_code == 204
+
+
+def test_cancelled_event_keeps_its_details_and_is_restored_by_status_confirmed(raw) -> None:
+    """Event.status: "On the organizer's calendar, cancelled events continue to expose event details ... so that
+    they can be restored (undeleted)" (discovery document)."""
+    client, _ = raw
+    insert(client, id="restore1", summary="Forklift safety", location="Room 3",
+           attendees=[{"email": "ana@example.org"}])
+    client.call("DELETE", "/calendars/primary/events/restore1")
+    cancelled = client.call("GET", "/calendars/primary/events/restore1").json()
+    assert (cancelled["status"], cancelled["summary"], cancelled["location"]) == ("cancelled", "Forklift safety", "Room 3")
+    DISCOVERY.validate_response("calendar.events.get", cancelled)
+    edited = client.call("PATCH", "/calendars/primary/events/restore1", json={"description": "kept for the record"})
+    assert edited.status_code == 200, "a write to a cancelled event is no longer refused"
+    assert edited.json()["status"] == "cancelled", "it stays cancelled unless the patch restores it"
+    restored = client.call("PATCH", "/calendars/primary/events/restore1", headers={"If-Match": edited.json()["etag"]},
+                           json={"status": "confirmed"})
+    assert restored.status_code == 200
+    body = restored.json()
+    assert (body["status"], body["summary"], body["description"]) == ("confirmed", "Forklift safety", "kept for the record")
+    assert [a["email"] for a in body["attendees"]] == ["ana@example.org"]
+    DISCOVERY.validate_response("calendar.events.patch", body)
+    listed = client.call("GET", "/calendars/primary/events").json()["items"]
+    assert [e["id"] for e in listed] == ["restore1"]
+
+
+def test_pages_may_be_short_or_empty_and_still_carry_a_token(raw) -> None:
+    """maxResults: "may be less than this value, or none at all, even if there are more events matching the
+    query. Incomplete pages can be detected by a non-empty nextPageToken" (discovery document)."""
+    client, simulator = raw
+    simulator.page_scan = 2
+    ours = {"private": {"lmsc_managed": "1"}}
+    for day, marked in [(10, True), (11, False), (12, False), (13, False), (14, True), (15, True), (16, False)]:
+        body = {"start": {"dateTime": f"2026-03-{day}T09:00:00Z"}, "end": {"dateTime": f"2026-03-{day}T10:00:00Z"},
+                "summary": f"day {day}"}
+        insert(client, **(body | ({"extendedProperties": ours} if marked else {})))
+    params = {"maxResults": "5", "singleEvents": "true", "orderBy": "startTime",
+              "privateExtendedProperty": "lmsc_managed=1"}
+    pages, token = [], None
+    while True:
+        page = client.call("GET", "/calendars/primary/events",
+                           params={**params, **({"pageToken": token} if token else {})}).json()
+        DISCOVERY.validate_response("calendar.events.list", page)
+        pages.append([e["summary"] for e in page["items"]])
+        token = page.get("nextPageToken")
+        if not token:
+            assert "nextSyncToken" in page
+            break
+    assert pages == [["day 10"], [], ["day 14", "day 15"], []]  # short, empty, full enough, empty last
+    simulator.page_scan = None
+    full = client.call("GET", "/calendars/primary/events", params=params).json()
+    assert [e["summary"] for e in full["items"]] == ["day 10", "day 14", "day 15"] and "nextPageToken" not in full
+
+
+@pytest.mark.parametrize(
+    ("configure", "status", "reason", "message", "domain"),
+    [
+        (lambda sim: sim.throttle(0, 60), 403, "rateLimitExceeded", "Rate Limit Exceeded", "usageLimits"),
+        (lambda sim: sim.throttle(0, 60, refuse=sim.user_rate_limit_exceeded), 403, "userRateLimitExceeded",
+         "User Rate Limit Exceeded", "usageLimits"),
+        (lambda sim: sim.throttle(0, 60, refuse=sim.too_many_requests), 429, "rateLimitExceeded",
+         "Rate Limit Exceeded", "usageLimits"),
+        (lambda sim: sim.quota(0), 403, "quotaExceeded", "Calendar usage limits exceeded.", "usageLimits"),
+        (lambda sim: sim.failures(1.0), 500, "backendError", "Backend Error", "global"),
+    ],
+    ids=["403-rateLimitExceeded", "403-userRateLimitExceeded", "429", "403-quotaExceeded", "500-backendError"],
+)
+def test_usage_limits_and_backend_errors_answered_by_the_simulator_itself(
+    raw, configure, status: int, reason: str, message: str, domain: str
+) -> None:
+    """The bodies of Google's "Handle API errors" guide, without Retry-After (Google gives none)."""
+    client, simulator = raw
+    configure(simulator)
+    refused = client.call("GET", "/calendars/primary/events")
+    assert error_of(refused) == (status, reason, message)
+    assert refused.json()["error"]["errors"][0]["domain"] == domain
+    assert "Retry-After" not in refused.headers
+
+
+def test_backend_errors_at_a_configured_rate(raw) -> None:
+    client, simulator = raw
+    simulator.failures(0.25, seed=3)
+    statuses = [client.call("GET", "/calendars/primary/events").status_code for _ in range(80)]
+    assert set(statuses) == {200, 500} and 10 <= statuses.count(500) <= 30
+
+
+def test_meet_create_request_can_fail(raw) -> None:
+    """ConferenceRequestStatus.statusCode "failure": "the conference create request failed, there are no entry
+    points" (discovery document)."""
+    client, simulator = raw
+    simulator.fail_meet_requests(1)
+    conference = {"createRequest": {"requestId": "req-f", "conferenceSolutionKey": {"type": "hangoutsMeet"}}}
+    failed = client.call("POST", "/calendars/primary/events", params={"conferenceDataVersion": "1"},
+                         json={"id": "meetfail1", "start": START, "end": END, "conferenceData": conference}).json()
+    DISCOVERY.validate_response("calendar.events.insert", failed)
+    assert failed["conferenceData"]["createRequest"]["status"] == {"statusCode": "failure"}
+    assert "entryPoints" not in failed["conferenceData"] and "hangoutLink" not in failed
+    made = client.call("POST", "/calendars/primary/events", params={"conferenceDataVersion": "1"},
+                       json={"id": "meetok1", "start": START, "end": END,
+                             "conferenceData": {"createRequest": {**conference["createRequest"], "requestId": "req-g"}}}).json()
+    assert made["conferenceData"]["createRequest"]["status"] == {"statusCode": "success"}  # only the next one failed
+    assert made["conferenceData"]["conferenceSolution"]["key"] == {"type": "hangoutsMeet"}
 
 
 def test_list_pages_and_window(raw) -> None:

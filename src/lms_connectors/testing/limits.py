@@ -5,11 +5,15 @@ A test need not inject a fault to see a 429: a simulator configured with ``throt
 provider answers (Google's 403 ``rateLimitExceeded``, Zoom's 429 daily limit...) until the window ends.
 Windows are fixed and aligned on multiples of their length since the epoch, so a day-long window resets at
 00:00 UTC, as Zoom's and Google's daily quotas do.
+
+:class:`FailureRate` is the other self-made trouble: a share of the calls fails the way the provider fails when
+it has a bad moment (Google's 500 ``backendError``), drawn from a seeded generator so a run can be repeated.
 """
 
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,7 +23,7 @@ from lms_connectors.testing.refusal import Refusal
 from lms_connectors.testing.sandbox import SandboxRequest
 from lms_connectors.testing.simclock import SimClock
 
-__all__ = ["CallLimit", "LimitKind", "LimitState"]
+__all__ = ["CallLimit", "FailureRate", "LimitKind", "LimitState"]
 
 LimitKind = Literal["throttle", "quota"]
 
@@ -110,3 +114,40 @@ class CallLimit:
         self._counts = {k: v for k, v in self._counts.items() if k[1] == start}  # forget ended windows
         self._counts[(key, start)] = state.used + 1
         return LimitState(self.calls, state.used + 1, state.window_end, state.now)
+
+
+class FailureRate:
+    """Refuse a share of the calls with the provider's transient failure, drawn from a seeded generator.
+
+    Args:
+        rate: Share of the matching calls refused, from 0 (none) to 1 (every one).
+        refuse: Builds the provider's refusal (its 5xx body).
+        seed: Seed of the draws: the same seed refuses the same calls of the same sequence.
+        applies: Which requests may fail (all by default).
+    """
+
+    def __init__(
+        self,
+        rate: float,
+        *,
+        refuse: Callable[[], Refusal],
+        seed: int = 0,
+        applies: Callable[[SandboxRequest], bool] = lambda request: True,
+    ) -> None:
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError("a failure rate is a share between 0 and 1")
+        self.rate = rate
+        self.refuse = refuse
+        self.applies = applies
+        self.failed = 0
+        self._draws = random.Random(seed)  # noqa: S311 - reproducible test failures, not security
+
+    def check(self) -> None:
+        """Draw for one call.
+
+        Raises:
+            Refusal: This call is one of the share that fails.
+        """
+        if self._draws.random() < self.rate:
+            self.failed += 1
+            raise self.refuse()

@@ -17,7 +17,9 @@ body (:meth:`RoutedSimulator.error_response`) and, where the API needs one, its 
 
 Path parameters are ``{name}`` (any text but ``/``) or ``{name:int}`` (digits, passed as an ``int``).
 :meth:`RoutedSimulator.throttle` and :meth:`RoutedSimulator.quota` make the simulator answer the provider's
-throttling or quota refusal by itself once a configured number of calls per window is spent.
+throttling or quota refusal by itself once a configured number of calls per window is spent (a provider with
+several such answers passes the one it wants as ``refuse``); :meth:`RoutedSimulator.failures` makes it fail a
+share of the calls with the provider's transient error (:meth:`RoutedSimulator.server_error`).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
-from lms_connectors.testing.limits import CallLimit, LimitKind, LimitState
+from lms_connectors.testing.limits import CallLimit, FailureRate, LimitKind, LimitState
 from lms_connectors.testing.refusal import Refusal
 from lms_connectors.testing.sandbox import SandboxRequest, SandboxResponse, Simulator
 from lms_connectors.testing.simclock import SimClock
@@ -105,6 +107,17 @@ def route(method: str, pattern: str, *, auth: bool = True) -> Callable[[Handler]
     return declare
 
 
+def _matcher(method: str | None, path: str | None) -> Callable[[SandboxRequest], bool]:
+    """Which requests a limit or a failure rate applies to: one method, paths a pattern finds, or all."""
+    pattern = re.compile(path) if path is not None else None
+    verb = method.upper() if method is not None else None
+
+    def applies(request: SandboxRequest) -> bool:
+        return (verb is None or request.method == verb) and (pattern is None or bool(pattern.search(request.path)))
+
+    return applies
+
+
 class RoutedSimulator(Simulator):
     """A simulator whose endpoints are :func:`route` declarations.
 
@@ -114,6 +127,7 @@ class RoutedSimulator(Simulator):
     Attributes:
         clock: The clock every time-dependent behaviour reads (tokens, limits, timestamps).
         limits: Call limits checked before every authenticated call, in order.
+        failure_rates: Shares of calls failed with :meth:`server_error`, drawn after the limits let a call through.
     """
 
     routes: ClassVar[tuple[Route, ...]] = ()
@@ -131,6 +145,7 @@ class RoutedSimulator(Simulator):
         super().__init__()
         self.clock = clock if clock is not None else SimClock()
         self.limits: list[CallLimit] = []
+        self.failure_rates: list[FailureRate] = []
 
     # -- what a provider supplies --------------------------------------------------------------------------------
 
@@ -158,6 +173,10 @@ class RoutedSimulator(Simulator):
         return Refusal(429, f"Quota exhausted until {state.resets_at.isoformat()}", "quota_exceeded",
                        headers={"Retry-After": str(state.retry_after)})
 
+    def server_error(self) -> Refusal:
+        """The provider's transient failure, for :meth:`failures` (a 503 by default)."""
+        return Refusal(503, "The service is temporarily unavailable", "unavailable")
+
     def finish(self, request: SandboxRequest, response: SandboxResponse) -> SandboxResponse:
         """Last touch on every answer (a provider's tracking header, say); unchanged by default."""
         return response
@@ -165,26 +184,78 @@ class RoutedSimulator(Simulator):
     # -- configuration for tests ---------------------------------------------------------------------------------
 
     def throttle(
-        self, calls: int, seconds: float = 1.0, *, method: str | None = None, path: str | None = None
+        self,
+        calls: int,
+        seconds: float = 1.0,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+        refuse: Callable[[LimitState], Refusal] | None = None,
     ) -> CallLimit:
-        """Answer the provider's throttling refusal once ``calls`` calls were made in a window of ``seconds``."""
-        return self._limit("throttle", calls, seconds, method, path)
+        """Answer a throttling refusal once ``calls`` calls were made in a window of ``seconds``.
+
+        Args:
+            calls: Calls allowed per window.
+            seconds: Window length.
+            method: Count only this HTTP method.
+            path: Count only paths this regular expression finds.
+            refuse: The answer over the limit (default :meth:`throttled`), for a provider with several.
+        """
+        return self._limit("throttle", calls, seconds, method, path, refuse or self.throttled)
 
     def quota(
-        self, calls: int, seconds: float = 86_400.0, *, method: str | None = None, path: str | None = None
+        self,
+        calls: int,
+        seconds: float = 86_400.0,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+        refuse: Callable[[LimitState], Refusal] | None = None,
     ) -> CallLimit:
-        """Answer the provider's quota refusal once ``calls`` calls were made in a window of ``seconds``."""
-        return self._limit("quota", calls, seconds, method, path)
+        """Answer a quota refusal once ``calls`` calls were made in a window of ``seconds``.
 
-    def _limit(self, kind: LimitKind, calls: int, seconds: float, method: str | None, path: str | None) -> CallLimit:
-        pattern = re.compile(path) if path is not None else None
-        verb = method.upper() if method is not None else None
+        Args:
+            calls: Calls allowed per window.
+            seconds: Window length.
+            method: Count only this HTTP method.
+            path: Count only paths this regular expression finds.
+            refuse: The answer over the quota (default :meth:`quota_exhausted`).
+        """
+        return self._limit("quota", calls, seconds, method, path, refuse or self.quota_exhausted)
 
-        def applies(request: SandboxRequest) -> bool:
-            return (verb is None or request.method == verb) and (pattern is None or bool(pattern.search(request.path)))
+    def failures(
+        self,
+        rate: float,
+        *,
+        seed: int = 0,
+        method: str | None = None,
+        path: str | None = None,
+        refuse: Callable[[], Refusal] | None = None,
+    ) -> FailureRate:
+        """Fail a share ``rate`` of the calls with the provider's transient error, before they are acted on.
 
-        refuse = self.throttled if kind == "throttle" else self.quota_exhausted
-        limit = CallLimit(calls, seconds, clock=self.clock, refuse=refuse, kind=kind, applies=applies)
+        Args:
+            rate: Share of the matching calls that fail (0 to 1).
+            seed: Seed of the draws (the same seed fails the same calls).
+            method: Fail only this HTTP method.
+            path: Fail only paths this regular expression finds.
+            refuse: The failure (default :meth:`server_error`).
+        """
+        failing = FailureRate(rate, refuse=refuse or self.server_error, seed=seed, applies=_matcher(method, path))
+        with self.lock:
+            self.failure_rates.append(failing)
+        return failing
+
+    def _limit(
+        self,
+        kind: LimitKind,
+        calls: int,
+        seconds: float,
+        method: str | None,
+        path: str | None,
+        refuse: Callable[[LimitState], Refusal],
+    ) -> CallLimit:
+        limit = CallLimit(calls, seconds, clock=self.clock, refuse=refuse, kind=kind, applies=_matcher(method, path))
         with self.lock:
             self.limits.append(limit)
         return limit
@@ -218,6 +289,9 @@ class RoutedSimulator(Simulator):
                 for limit in self.limits:
                     if limit.applies(request):
                         limit.take()
+                for failing in self.failure_rates:
+                    if failing.applies(request):
+                        failing.check()
             handler: Callable[..., SandboxResponse] = getattr(self, candidate.handler)
             return handler(request, **parameters)
         raise self.no_route(request)

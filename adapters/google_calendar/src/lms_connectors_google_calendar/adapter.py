@@ -6,8 +6,8 @@ Endpoints (Calendar API v3 unless said otherwise):
   the idempotency key, so that a retried insert is refused by Google (409) instead of duplicating the event.
 * find / read: ``GET calendars/{calendarId}/events/{eventId}`` (``events.get``).
 * reschedule: ``PATCH calendars/{calendarId}/events/{eventId}`` (``events.patch``, ``If-Match`` etag).
-* cancel: ``DELETE calendars/{calendarId}/events/{eventId}`` (``events.delete``); Google keeps the event
-  with ``status: cancelled`` and never frees its id.
+* cancel: ``DELETE calendars/{calendarId}/events/{eventId}`` (``events.delete``, ``If-Match`` etag); Google
+  keeps the event with ``status: cancelled`` (restorable by the organizer) and never frees its id.
 * roster: the event's ``attendees``, read with ``events.get`` and written with ``events.patch``.
 * listing: ``GET calendars/{calendarId}/events`` (``events.list``, page tokens).
 * free/busy: ``POST freeBusy`` (``freebusy.query``).
@@ -182,6 +182,8 @@ class GoogleCalendarAdapter(Adapter):
 
         Raises:
             Conflict: Someone else changed the event's times, title, text or location since ``ref`` was read.
+            NotFound: The event was cancelled (Google keeps cancelled events writable, but a move does not
+                restore one).
         """
         calendar_id = self._calendar_of(ref)
         body = event_reschedule_patch(session, key=ref.extra.get("key"))
@@ -213,6 +215,9 @@ class GoogleCalendarAdapter(Adapter):
                     code=exc.code,
                     body_excerpt=exc.body_excerpt,
                 ) from exc
+        if is_cancelled(event):
+            raise NotFound(f"event {ref.external_id} was cancelled: it cannot be rescheduled", provider=self.name,
+                           code="cancelled")
         moved = self._ref(event)
         self._remember(moved, event)
         return moved
@@ -230,19 +235,50 @@ class GoogleCalendarAdapter(Adapter):
     def cancel_session(self, ref: ProviderRef, *, notify: bool = True) -> None:
         """Delete the event; attendees are told when ``notify``. Already deleted or missing: success.
 
-        :calls: ``DELETE calendars/{calendarId}/events/{eventId}``
+        :calls: ``DELETE calendars/{calendarId}/events/{eventId}`` with ``If-Match`` (the etag this adapter's own
+        last write left, else ``ref.version``); on a 412, ``GET`` the event and ``DELETE`` it in the version read.
+
+        The delete names the version it was decided on, so an event that changed since (an attendee answered,
+        someone edited or restored it) is read again before it is deleted: an event someone else cancelled
+        meanwhile is left as it is, any other is deleted in its current version (cancelling the session is the
+        caller's decision, whatever changed on the event).
+
+        Raises:
+            Conflict: The event kept changing between each read and delete (three rounds).
         """
-        try:
-            # Read as JSON so that an answer that is not Google's (a truncated body, a page with status 200) is
-            # a MalformedResponse, not a success: Google answers a delete with 204 and no body.
-            self.transport.request_json(
-                "DELETE",
-                self._event_path(ref.external_id, self._calendar_of(ref)),
-                params={"sendUpdates": self.config.send_updates if notify else "none"},
-                operation="events.delete",
-            )
-        except NotFound:
-            return  # 410 Gone (deleted before) or 404: the goal is reached
+        calendar_id = self._calendar_of(ref)
+        etag = self._etags.get(ref.external_id, ref.version)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                self._delete_event(ref.external_id, calendar_id, etag=etag, notify=notify)
+                break
+            except NotFound:
+                break  # 410 Gone (deleted before) or 404: the goal is reached
+            except Conflict:
+                if attempt >= _ROSTER_ATTEMPTS:
+                    raise
+                try:
+                    current = self._get_event(ref.external_id, calendar_id)
+                except NotFound:
+                    break
+                if is_cancelled(current):
+                    break
+                fresh = current.get("etag")
+                etag = fresh if isinstance(fresh, str) else None
+        self._etags.pop(ref.external_id, None)
+
+    def _delete_event(self, event_id: str, calendar_id: str, *, etag: str | None, notify: bool) -> None:
+        # Read as JSON so that an answer that is not Google's (a truncated body, a page with status 200) is a
+        # MalformedResponse, not a success: Google answers a delete with 204 and no body.
+        self.transport.request_json(
+            "DELETE",
+            self._event_path(event_id, calendar_id),
+            params={"sendUpdates": self.config.send_updates if notify else "none"},
+            headers={"If-Match": etag} if etag else None,
+            operation="events.delete",
+        )
 
     def enrol(
         self, ref: ProviderRef, session: Session, people: Sequence[Person], *, seated: bool = False

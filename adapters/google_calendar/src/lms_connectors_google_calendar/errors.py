@@ -30,9 +30,10 @@ RULES: tuple[ErrorRule, ...] = (
     # Google seldom sends Retry-After on a 403 usageLimits; the transport then backs off exponentially.
     ErrorRule(RateLimited, "Google throttled the calls (403 usageLimits)", status={403},
               codes={"rateLimitExceeded", "userRateLimitExceeded"}),
-    # "Calendar usage limits exceeded" can last hours and Google does not say until when: resets_at unknown.
-    ErrorRule(QuotaExceeded, "a Calendar usage limit is used up (403 quota); retrying soon will not help",
-              status={403}, codes={"quotaExceeded", "dailyLimitExceeded", "dailyLimitExceededUnreg"},
+    # "Calendar usage limits exceeded" can last hours and Google does not say until when: resets_at unknown. Google
+    # answers usage limits with 403 or 429 (quota guide), so a quota reason decides whichever status carries it.
+    ErrorRule(QuotaExceeded, "a Calendar usage limit is used up (quota); retrying soon will not help",
+              status={403, 429}, codes={"quotaExceeded", "dailyLimitExceeded", "dailyLimitExceededUnreg"},
               message="Calendar usage limits exceeded"),
     ErrorRule(PermissionDenied, "the credentials are not allowed to do this", status={403}),
 )

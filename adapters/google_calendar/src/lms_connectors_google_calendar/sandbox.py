@@ -6,12 +6,22 @@ real HTTP with Google's behaviour, including the parts that bite:
 * client-chosen event ids (base32hex, 5-1024 characters, ``400 Invalid resource id value.``), and ids never
   freed: inserting an id that exists, even as a deleted event, answers ``409 The requested identifier
   already exists.``;
-* deleted events stay readable with ``status: cancelled``; deleting one again answers ``410``;
-* ``If-Match`` on patch (``412``), etags that change on every write;
+* deleted events stay on the organizer's calendar with ``status: cancelled``, readable and writable with their
+  details, and a patch setting ``status: confirmed`` restores one (the discovery document's ``Event.status``:
+  "cancelled events continue to expose event details ... so that they can be restored"); deleting one again
+  answers ``410``;
+* ``If-Match`` on patch, update and delete (``412 conditionNotMet`` on a stale etag, as Google's guide "Get
+  specific versions of resources" says for updates and deletes), etags that change on every write;
 * Meet links only when ``conferenceDataVersion=1`` (otherwise ``createRequest`` is silently ignored), and
   ``400 Invalid conference type value.`` for a service account acting as itself; Meet creation is
   asynchronous on Google's side: with :attr:`GoogleCalendarSimulator.meet_pending_reads` set, a new conference
-  answers ``status.statusCode: pending`` (no link yet) until the event has been read that many times;
+  answers ``status.statusCode: pending`` (no link yet) until the event has been read that many times; with
+  :meth:`GoogleCalendarSimulator.fail_meet_requests` the next conferences end in ``status.statusCode: failure``
+  (no entry points, no ``hangoutLink``);
+* short and empty pages: with :attr:`GoogleCalendarSimulator.page_scan` set, a page of ``events.list`` looks at
+  that many events of the calendar and answers those that match, so a page may hold fewer items than
+  ``maxResults``, or none, and still carry a ``nextPageToken`` (the discovery document's ``maxResults``: "may be
+  less than this value, or none at all, even if there are more events matching the query");
 * a room (resource attendee) declines an event that overlaps one it has accepted;
 * ``events.list`` with ``timeMin``/``timeMax`` (overlap), ``singleEvents``, ``orderBy``, ``showDeleted``,
   ``privateExtendedProperty``, ``maxResults`` and opaque page tokens;
@@ -19,7 +29,11 @@ real HTTP with Google's behaviour, including the parts that bite:
 * the OAuth token endpoint (see :mod:`~lms_connectors_google_calendar.sandbox_oauth`); the API answers 401 in
   Google's shape to missing, unknown or expired access tokens;
 * usage limits when configured (``simulator.throttle(calls=600, seconds=60)``, ``simulator.quota(calls=...)``):
-  Google's 403 ``rateLimitExceeded`` and 403 ``quotaExceeded`` ("Calendar usage limits exceeded.").
+  Google's 403 ``rateLimitExceeded`` and 403 ``quotaExceeded`` ("Calendar usage limits exceeded."), or with
+  ``refuse=simulator.user_rate_limit_exceeded`` / ``refuse=simulator.too_many_requests`` the 403
+  ``userRateLimitExceeded`` and the 429 of Google's error guide; none carries ``Retry-After``;
+* transient failures when configured (``simulator.failures(0.1, seed=...)``): a share of the calls answers
+  500 ``backendError`` ("Backend Error").
 
 Error bodies have Google's shape ``{"error": {"code", "message", "errors": [{"domain", "reason", "message"}],
 "status"}}``. All state is guarded by ``self.lock`` (the server takes it around :meth:`handle`).
@@ -59,18 +73,22 @@ _STATUS_NAMES = {
     409: "ALREADY_EXISTS",
     410: "NOT_FOUND",
     412: "FAILED_PRECONDITION",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
 }
 _SEND_UPDATES = frozenset({"all", "externalOnly", "none"})
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-def google_error(status: int, message: str, reason: str, domain: str = "global") -> SandboxResponse:
-    """An error answer in the Calendar API's shape."""
+def google_error(
+    status: int, message: str, reason: str, domain: str = "global", **where: str
+) -> SandboxResponse:
+    """An error answer in the Calendar API's shape (``where``: ``locationType`` and ``location`` of the error)."""
     body = {
         "error": {
             "code": status,
             "message": message,
-            "errors": [{"domain": domain, "reason": reason, "message": message}],
+            "errors": [{"domain": domain, "reason": reason, "message": message, **where}],
             "status": _STATUS_NAMES.get(status, "UNKNOWN"),
         }
     }
@@ -165,6 +183,8 @@ class GoogleCalendarSimulator(RoutedSimulator):
 
     Attributes:
         meet_pending_reads: Reads of an event after which its new Meet conference is ready (0: at once).
+        meet_failures: How many of the next Meet conferences Google fails to make (see :meth:`fail_meet_requests`).
+        page_scan: Events of the calendar one ``events.list`` page looks at (None: pages are always full).
     """
 
     def __init__(
@@ -191,6 +211,8 @@ class GoogleCalendarSimulator(RoutedSimulator):
         self._serial = itertools.count(1)
         self._etag_serial = itertools.count(3_000_000_000_000_000, 1_000)
         self.meet_pending_reads = 0
+        self.meet_failures = 0
+        self.page_scan: int | None = None
         self._pending_meet: dict[str, tuple[int, dict[str, Any]]] = {}  # event id -> (reads left, conference)
 
     # -- test controls ---------------------------------------------------------------------------------
@@ -204,6 +226,33 @@ class GoogleCalendarSimulator(RoutedSimulator):
         """Revoke a refresh token (the token endpoint then answers ``invalid_grant``)."""
         with self.lock:
             self.oauth.revoke(refresh_token)
+
+    def fail_meet_requests(self, count: int = 1) -> None:
+        """Make Google fail the next ``count`` Meet conferences (``status.statusCode: failure``, no link)."""
+        with self.lock:
+            self.meet_failures = count
+
+    def put_event(self, calendar_id: str, event: Mapping[str, Any]) -> dict[str, Any]:
+        """Store an event made by someone else (another client, the Calendar UI): it has no SDK marker.
+
+        Args:
+            calendar_id: The calendar (``primary`` for the organizer's).
+            event: ``summary``, ``start`` and ``end`` at least.
+
+        Returns:
+            The stored event.
+        """
+        with self.lock:
+            events = self.calendars.setdefault(self._calendar_key(calendar_id), _Calendar()).events
+            event_id = hashlib.sha256(f"other-{next(self._serial)}".encode()).hexdigest()[:26]
+            now = self._now()
+            stored = {"kind": "calendar#event", "id": event_id, "status": "confirmed", "created": now,
+                      "updated": now, "organizer": {"email": self.organizer, "self": True}, "sequence": 0,
+                      **json.loads(json.dumps(event)), "etag": self._etag()}
+            self._validate_times(stored)
+            events[event_id] = stored
+            copy: dict[str, Any] = json.loads(json.dumps(stored))
+            return copy
 
     def events(self, calendar_id: str = "primary", *, include_deleted: bool = True) -> list[dict[str, Any]]:
         """A copy of a calendar's events, in insertion order."""
@@ -226,9 +275,21 @@ class GoogleCalendarSimulator(RoutedSimulator):
         """Google's per-minute limit: 403 ``usageLimits`` ``rateLimitExceeded``, without a ``Retry-After``."""
         return Refusal(403, "Rate Limit Exceeded", "rateLimitExceeded", domain="usageLimits")
 
+    def user_rate_limit_exceeded(self, state: LimitState) -> Refusal:
+        """Google's per-user limit: 403 ``usageLimits`` ``userRateLimitExceeded``, without a ``Retry-After``."""
+        return Refusal(403, "User Rate Limit Exceeded", "userRateLimitExceeded", domain="usageLimits")
+
+    def too_many_requests(self, state: LimitState) -> Refusal:
+        """Google's other throttling answer: 429 ``usageLimits`` ``rateLimitExceeded``, without a ``Retry-After``."""
+        return Refusal(429, "Rate Limit Exceeded", "rateLimitExceeded", domain="usageLimits")
+
     def quota_exhausted(self, state: LimitState) -> Refusal:
         """Calendar usage limits (too many creates or invites): 403 ``quotaExceeded``, for hours, no reset given."""
         return Refusal(403, "Calendar usage limits exceeded.", "quotaExceeded", domain="usageLimits")
+
+    def server_error(self) -> Refusal:
+        """Google's transient failure: 500 ``backendError`` ("Backend Error"), to be retried with backoff."""
+        return Refusal(500, "Backend Error", "backendError")
 
     def authenticate(self, request: SandboxRequest) -> None:
         """A live access token the token endpoint issued (Google's 401s otherwise)."""
@@ -279,7 +340,7 @@ class GoogleCalendarSimulator(RoutedSimulator):
 
     @route("DELETE", _EVENTS + "/{event}")
     def _delete_route(self, request: SandboxRequest, calendar: str, event: str) -> SandboxResponse:
-        return self._delete(self._events_of(request, calendar)[1], event)
+        return self._delete(request, self._events_of(request, calendar)[1], event)
 
     def _events_of(self, request: SandboxRequest, calendar: str) -> tuple[str, dict[str, dict[str, Any]]]:
         self._check_send_updates(request)
@@ -365,12 +426,9 @@ class GoogleCalendarSimulator(RoutedSimulator):
         replace: bool,
     ) -> SandboxResponse:
         event = self._existing(events, event_id)
-        if event.get("status") == "cancelled":
-            # Reported behaviour: writing to a deleted event is refused, not resurrected.
-            raise Refusal(403, "Forbidden", "forbidden")
-        if_match = request.headers.get("if-match")
-        if if_match is not None and if_match != "*" and if_match != event["etag"]:
-            raise Refusal(412, "Precondition Failed", "conditionNotMet")
+        # A cancelled event stays writable on the organizer's calendar (it keeps its details so that it can be
+        # restored): the patch applies, and the event stays cancelled unless the patch sets another status.
+        self._check_if_match(request, event)
         body = self._body(request)
         if "id" in body and body["id"] != event_id:
             raise _bad_request("Invalid resource id value.")
@@ -394,10 +452,16 @@ class GoogleCalendarSimulator(RoutedSimulator):
         events[event_id] = updated
         return SandboxResponse(200, updated)
 
-    def _delete(self, events: dict[str, dict[str, Any]], event_id: str) -> SandboxResponse:
+    def _check_if_match(self, request: SandboxRequest, event: Mapping[str, Any]) -> None:
+        if_match = request.headers.get("if-match")
+        if if_match is not None and if_match != "*" and if_match != event["etag"]:
+            raise Refusal(412, "Precondition Failed", "conditionNotMet", locationType="header", location="If-Match")
+
+    def _delete(self, request: SandboxRequest, events: dict[str, dict[str, Any]], event_id: str) -> SandboxResponse:
         event = self._existing(events, event_id)
         if event.get("status") == "cancelled":
             raise Refusal(410, "Resource has been deleted", "deleted")
+        self._check_if_match(request, event)
         event["status"] = "cancelled"
         event["updated"] = self._now()
         event["etag"] = self._etag()
@@ -470,6 +534,19 @@ class GoogleCalendarSimulator(RoutedSimulator):
         request_id = create.get("requestId")
         if not isinstance(request_id, str) or not request_id:
             raise _bad_request("Invalid conference create request: missing requestId.", "required")
+        if self.meet_failures > 0:
+            self.meet_failures -= 1
+            failed = {
+                "createRequest": {
+                    "requestId": request_id,
+                    "conferenceSolutionKey": {"type": "hangoutsMeet"},
+                    "status": {"statusCode": "failure"},
+                }
+            }
+            # Google reports the outcome on the event: no entry points, no hangoutLink.
+            event["conferenceData"] = failed
+            event.pop("hangoutLink", None)
+            return
         code = _meet_code(request_id)
         link = f"https://meet.google.com/{code}"
         ready = {
@@ -523,23 +600,33 @@ class GoogleCalendarSimulator(RoutedSimulator):
         wanted = [value.split("=", 1) for value in request.query.get("privateExtendedProperty", [])]
         if any(len(pair) != 2 for pair in wanted):
             raise _bad_request("Invalid privateExtendedProperty value: expected propertyName=value.")
-        selected = []
-        for event in events.values():
+        def shown(event: Mapping[str, Any]) -> bool:
             if event.get("status") == "cancelled" and not show_deleted:
-                continue
+                return False
             private = (event.get("extendedProperties") or {}).get("private") or {}
-            if any(private.get(name) != value for name, value in wanted):
-                continue
-            start = _parse_instant(event["start"], "start")
-            end = _parse_instant(event["end"], "end")
-            # Google's window is an overlap: timeMin bounds the end, timeMax bounds the start.
-            if (time_min is not None and end <= time_min) or (time_max is not None and start >= time_max):
-                continue
-            selected.append(event)
+            return all(private.get(name) == value for name, value in wanted)
+
+        # The time window is Google's index (an overlap: timeMin bounds the end, timeMax bounds the start); the
+        # other filters are applied to what a page looks at.
+        in_window = [
+            event for event in events.values()
+            if not (time_min is not None and _parse_instant(event["end"], "end") <= time_min)
+            and not (time_max is not None and _parse_instant(event["start"], "start") >= time_max)
+        ]
         if order_by == "startTime":
-            selected.sort(key=lambda e: _parse_instant(e["start"], "start"))
-        offset = self._page_offset(request.query_one("pageToken"))
-        page = selected[offset : offset + max_results]
+            in_window.sort(key=lambda e: _parse_instant(e["start"], "start"))
+        offset = self._page_offset(request.query_one("pageToken"), calendar_key)
+        if self.page_scan is None:  # full pages: filter everything, then cut
+            selected = [event for event in in_window if shown(event)]
+            page, following = selected[offset : offset + max_results], offset + max_results
+            more = following < len(selected)
+        else:  # a page looks at page_scan events and answers the ones that match: short, even empty, pages
+            page, following = [], offset
+            while following < min(len(in_window), offset + self.page_scan) and len(page) < max_results:
+                if shown(in_window[following]):
+                    page.append(in_window[following])
+                following += 1
+            more = following < len(in_window)
         body: dict[str, Any] = {
             "kind": "calendar#events",
             "etag": self._etag(),
@@ -550,8 +637,8 @@ class GoogleCalendarSimulator(RoutedSimulator):
             "defaultReminders": [],
             "items": page,
         }
-        if offset + max_results < len(selected):
-            body["nextPageToken"] = self.pages.encode(offset + max_results)
+        if more:
+            body["nextPageToken"] = self.pages.encode(following, calendar_key)
         else:
             body["nextSyncToken"] = base64.urlsafe_b64encode(f"sync-{next(self._serial)}".encode()).decode()
         return SandboxResponse(200, body)
@@ -665,8 +752,8 @@ class GoogleCalendarSimulator(RoutedSimulator):
             raise _bad_request("Bad Request", "badRequest")
         return parsed
 
-    def _page_offset(self, token: str | None) -> int:
+    def _page_offset(self, token: str | None, scope: str = "") -> int:
         try:
-            return self.pages.decode(token)
+            return self.pages.decode(token, scope)
         except PageTokenError:
             raise _bad_request("Invalid page token", "invalid") from None

@@ -52,6 +52,14 @@ RATE_LIMIT_BODY = {
 """Google's throttling answer: a 403 with reason ``rateLimitExceeded`` (and, usually, no Retry-After)."""
 
 
+ORGANIZER_MEETINGS: tuple[tuple[str, str], ...] = tuple(
+    (f"{day}T{hour}:00:00-0{offset}:00", f"{day}T{hour}:30:00-0{offset}:00")
+    for day, offset in (("2027-02-10", 5), ("2027-04-06", 4))
+    for hour in (13, 15, 17)
+)
+"""The organizer's own meetings (no SDK marker) on the days the contract's sessions start: listings look at
+them and leave them out."""
+
 _Sandbox = SandboxServer[GoogleCalendarSimulator] | None
 
 
@@ -70,9 +78,17 @@ class GoogleCalendarHarness(ContractHarness[GoogleCalendarAdapter, GoogleCalenda
     keeps: ClassVar[frozenset[str]] = frozenset({"timezone", "location", "capacity"})
     missing_external_id: ClassVar[str] = "contractmissing0"  # a well-formed base32hex id that names no event
 
+    page_scan: ClassVar[int] = 2
+    """Events one ``events.list`` page of the contract simulator looks at: short and empty pages, as Google's."""
+
     def make_simulator(self) -> GoogleCalendarSimulator:
-        """A fresh Calendar simulator that knows the placeholder OAuth client and refresh token."""
-        return GoogleCalendarSimulator(
+        """A fresh Calendar simulator that knows the placeholder OAuth client and refresh token.
+
+        Its pages are Google's incomplete ones (:attr:`page_scan`), and the organizer's calendar holds meetings
+        of its own beside the contract's sessions, so that listings meet short and empty pages that still carry
+        a ``nextPageToken``.
+        """
+        simulator = GoogleCalendarSimulator(
             organizer=SANDBOX_ORGANIZER,
             clients={PLACEHOLDER_CLIENT_ID: PLACEHOLDER_CLIENT_SECRET},
             refresh_tokens={PLACEHOLDER_REFRESH_TOKEN: PLACEHOLDER_CLIENT_ID},
@@ -81,6 +97,14 @@ class GoogleCalendarHarness(ContractHarness[GoogleCalendarAdapter, GoogleCalenda
                 SimulatedRoom("room-102", "Room 102", "c_room102@resource.calendar.google.com", capacity=6),
             ],
         )
+        simulator.page_scan = self.page_scan
+        for start, end in ORGANIZER_MEETINGS:
+            simulator.put_event("primary", {
+                "summary": "Training desk stand-up",
+                "start": {"dateTime": start, "timeZone": "America/New_York"},
+                "end": {"dateTime": end, "timeZone": "America/New_York"},
+            })
+        return simulator
 
     def adapter_settings(self, base_url: str) -> dict[str, Any]:
         """Google's three hosts (on the sandbox: one loopback origin), with the placeholder OAuth client."""
