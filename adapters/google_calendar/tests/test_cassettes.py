@@ -88,3 +88,24 @@ def test_replay_refuses_a_create_whose_body_changed(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(adapter_module, "event_body", retitled)
     with pytest.raises(CannotOverwriteExistingCassetteException):
         create()
+
+
+def test_the_pagination_cassette_holds_short_and_empty_pages_that_carry_a_token() -> None:
+    """Recorded from the contract simulator (short pages beside the organizer's own meetings): the listing
+    the contract checks went through pages Google may send, and still found every session once."""
+    pages = [json.loads(i["response"]["body"]["string"]) for i in interactions(CASSETTES / "pagination.yaml")
+             if i["request"]["method"] == "GET" and urlsplit(i["request"]["uri"]).path.endswith("/events")]
+    asked = {int(parse_qs(urlsplit(i["request"]["uri"]).query)["maxResults"][0])
+             for i in interactions(CASSETTES / "pagination.yaml")
+             if i["request"]["method"] == "GET" and urlsplit(i["request"]["uri"]).path.endswith("/events")}
+    with_token = [page for page in pages if page.get("nextPageToken")]
+    assert any(len(page["items"]) == 0 for page in with_token), "an empty page that carries nextPageToken"
+    assert any(0 < len(page["items"]) < max(asked) for page in with_token), "a short page that carries nextPageToken"
+
+
+def test_meet_conference_solution_key_survives_the_scrubber() -> None:
+    """conferenceData.conferenceSolution.key is the object {type: hangoutsMeet}, not a credential."""
+    answers = [json.loads(i["response"]["body"]["string"]) for i in interactions(CASSETTES / "create.yaml")
+               if i["response"]["body"]["string"].startswith("{")]
+    events = [a for a in answers if "conferenceSolution" in a.get("conferenceData", {})]
+    assert events and all(e["conferenceData"]["conferenceSolution"]["key"] == {"type": "hangoutsMeet"} for e in events)

@@ -28,7 +28,7 @@ typed_errors           not found, invalid request and conflict come back as the 
 =====================  =============================================================================
 
 Record modes (``--lmsc-record`` or ``LMS_CONNECTORS_RECORD``): ``none`` replays the cassettes (CI, offline);
-``sandbox`` serves ``harness.make_simulator()`` on 127.0.0.1 and records fresh cassettes from that traffic;
+``sandbox`` serves ``harness.contract_simulator()`` on 127.0.0.1 and records fresh cassettes from that traffic;
 ``live`` records against a real tenant with ``harness.live_adapter``. A case the provider cannot support is
 listed in ``harness.unsupported`` with the reason, and is skipped with that reason.
 
@@ -299,7 +299,7 @@ def open_contract_run(
             stack.callback(_clean_live, harness, sleep)
         server: SandboxServer[SimulatorT] | None = None
         if target == "sandbox":
-            server = stack.enter_context(SandboxServer(harness.make_simulator()))
+            server = stack.enter_context(SandboxServer(harness.contract_simulator()))
         recorder = make_vcr(harness, cassette_root, record_mode=target, secret_values=known_secrets)
         tape = stack.enter_context(recorder.use_cassette(case))
         if target == "live":

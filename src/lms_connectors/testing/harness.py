@@ -80,6 +80,14 @@ class ContractHarness(abc.ABC, Generic[AdapterT, SimulatorT]):
     def make_simulator(self) -> SimulatorT:
         """Return a fresh simulator of the provider (empty state, known dummy credentials)."""
 
+    def contract_simulator(self) -> SimulatorT:
+        """The simulator a contract case records against (default: :meth:`make_simulator`).
+
+        Override it to turn on provider behaviours the matrix should meet that would get in the way elsewhere
+        (the demo, benchmarks): short pages, the account's own objects beside the contract's.
+        """
+        return self.make_simulator()
+
     def adapter_settings(self, base_url: str) -> dict[str, Any]:
         """The adapter's configuration against ``base_url``, with placeholder credentials.
 

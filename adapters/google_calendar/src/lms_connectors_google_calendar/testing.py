@@ -82,13 +82,8 @@ class GoogleCalendarHarness(ContractHarness[GoogleCalendarAdapter, GoogleCalenda
     """Events one ``events.list`` page of the contract simulator looks at: short and empty pages, as Google's."""
 
     def make_simulator(self) -> GoogleCalendarSimulator:
-        """A fresh Calendar simulator that knows the placeholder OAuth client and refresh token.
-
-        Its pages are Google's incomplete ones (:attr:`page_scan`), and the organizer's calendar holds meetings
-        of its own beside the contract's sessions, so that listings meet short and empty pages that still carry
-        a ``nextPageToken``.
-        """
-        simulator = GoogleCalendarSimulator(
+        """A fresh Calendar simulator that knows the placeholder OAuth client and refresh token."""
+        return GoogleCalendarSimulator(
             organizer=SANDBOX_ORGANIZER,
             clients={PLACEHOLDER_CLIENT_ID: PLACEHOLDER_CLIENT_SECRET},
             refresh_tokens={PLACEHOLDER_REFRESH_TOKEN: PLACEHOLDER_CLIENT_ID},
@@ -97,6 +92,14 @@ class GoogleCalendarHarness(ContractHarness[GoogleCalendarAdapter, GoogleCalenda
                 SimulatedRoom("room-102", "Room 102", "c_room102@resource.calendar.google.com", capacity=6),
             ],
         )
+
+    def contract_simulator(self) -> GoogleCalendarSimulator:
+        """The simulator of contract recordings: Google's incomplete pages, and the organizer's own meetings.
+
+        A page looks at :attr:`page_scan` events and the organizer's calendar holds meetings of its own beside the
+        contract's sessions, so that listings meet short and empty pages that still carry a ``nextPageToken``.
+        """
+        simulator = self.make_simulator()
         simulator.page_scan = self.page_scan
         for start, end in ORGANIZER_MEETINGS:
             simulator.put_event("primary", {
