@@ -7,13 +7,15 @@ waitlisted), then learners are unenrolled one at a time, each freeing a seat tha
 enrolment, the median unenrolment with promotion, and the enrolment rows the ledger read and wrote for the last
 enrolment and for the last unenrolment. Cost that does not grow with the roster shows as flat columns.
 
-Run: ``python benchmarks/roster_scaling.py [--sizes 10,100,1000,10000] [--ledger sqlite|memory]
-[--unenrolments 5]``.
+Run: ``python benchmarks/roster_scaling.py [--sizes 10,100,1000,10000] [--ledger sqlite|memory|postgres]
+[--dsn postgresql://...] [--unenrolments 5]`` (PostgreSQL: one fresh schema per length in the database the DSN
+names, dropped afterwards; the role must be allowed to create schemas there).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -81,11 +83,30 @@ def _session(waitlist: int) -> Session:
     )
 
 
-def _open(kind: str, folder: Path, waitlist: int) -> LedgerStore:
+def _open(kind: str, folder: Path, waitlist: int, dsn: str | None) -> LedgerStore:
+    if kind == "postgres":
+        from lms_connectors.store.postgres import PostgresLedger
+
+        if dsn is None:
+            raise SystemExit("--ledger postgres needs --dsn")
+        return PostgresLedger(dsn, schema=_schema(waitlist))
     return MemoryLedger() if kind == "memory" else SQLiteLedger(folder / f"ledger-{waitlist}.db")
 
 
-def measure(waitlist: int, kind: str, unenrolments: int, folder: Path) -> dict[str, float]:
+def _schema(waitlist: int) -> str:
+    return f"bench_roster_{waitlist}_{os.getpid()}"
+
+
+def _drop(ledger: LedgerStore, waitlist: int) -> None:
+    """Drop a PostgreSQL ledger's benchmark schema (a SQLite file goes with its temporary folder)."""
+    from lms_connectors.store.postgres import PostgresLedger
+
+    if isinstance(ledger, PostgresLedger):
+        with ledger.connection() as conn:
+            conn.execute(f'DROP SCHEMA "{_schema(waitlist)}" CASCADE')
+
+
+def measure(waitlist: int, kind: str, unenrolments: int, folder: Path, dsn: str | None = None) -> dict[str, float]:
     """One row of the table: enrol 10 + ``waitlist`` learners one at a time, then unenrol a few with promotion."""
     counts = _RowCounts()
     session = _session(waitlist)
@@ -94,7 +115,7 @@ def measure(waitlist: int, kind: str, unenrolments: int, folder: Path) -> dict[s
         for i in range(CAPACITY + waitlist)
     ]
     with sandboxed_adapters(["moodle"]) as sandbox:
-        ledger = _counting(_open(kind, folder, waitlist), counts)
+        ledger = _counting(_open(kind, folder, waitlist, dsn), counts)
         scheduler = Scheduler([sandbox.adapters["moodle"]], ledger)
         scheduler.schedule(session)
         enrol_times: list[float] = []
@@ -114,6 +135,7 @@ def measure(waitlist: int, kind: str, unenrolments: int, folder: Path) -> dict[s
             unenrol_times.append(time.perf_counter() - before)
         unenrol_rows = (counts.read, counts.written)
         confirmed = len(ledger.list_enrollments(session.id, EnrollmentStatus.CONFIRMED))
+        _drop(ledger, waitlist)
         ledger.close()
     if confirmed != CAPACITY:
         raise SystemExit(f"waitlist {waitlist}: {confirmed} confirmed after the promotions, expected {CAPACITY}")
@@ -134,7 +156,8 @@ def main() -> int:
     """Print the roster-scaling table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10,100,1000,10000", help="waitlist lengths, comma-separated")
-    parser.add_argument("--ledger", choices=("sqlite", "memory"), default="sqlite")
+    parser.add_argument("--ledger", choices=("sqlite", "memory", "postgres"), default="sqlite")
+    parser.add_argument("--dsn", help="PostgreSQL connection string (with --ledger postgres)")
     parser.add_argument("--unenrolments", type=int, default=5, help="unenrolments with promotion per size")
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
@@ -147,7 +170,7 @@ def main() -> int:
     print("-" * len(header))
     with tempfile.TemporaryDirectory() as scratch:
         for size in sizes:
-            row = measure(size, args.ledger, args.unenrolments, Path(scratch))
+            row = measure(size, args.ledger, args.unenrolments, Path(scratch), args.dsn)
             enrol_rows = f"{row['enrol_read']:.0f}/{row['enrol_written']:.0f}"
             unenrol_rows = f"{row['unenrol_read']:.0f}/{row['unenrol_written']:.0f}"
             print(

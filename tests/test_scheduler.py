@@ -781,3 +781,67 @@ def test_the_rows_an_enrolment_reads_and_writes_do_not_grow_with_the_roster(tmp_
     # (read, written), both read by the reconcile, then at each of the two roster providers the leaver removed
     # and the promoted learner pushed, each marked uncertain then settled (read and written), and the answer.
     assert large == [(2, 1), (1 + 1 + 2 + 2 * 4 + 1, 2 + 2 * 4)]
+
+
+# ledger transactions per operation
+
+
+def _count_commits(ledger: SQLiteLedger) -> list[str]:
+    """Every statement the ledger's connection runs from now on (SQLite's own trace, not the ledger's word)."""
+    statements: list[str] = []
+    ledger._conn.set_trace_callback(statements.append)
+    return statements
+
+
+def _durable_state(path: Path) -> tuple[dict[str, str], list[str]]:
+    """Key states and refs as another process would read them from the file: only what was committed."""
+    import json
+    import sqlite3
+
+    raw = sqlite3.connect(path)
+    try:
+        keys = {provider: json.loads(data)["state"] for provider, data in raw.execute("SELECT provider, data FROM idempotency_keys")}
+        refs = sorted(provider for (provider,) in raw.execute("SELECT provider FROM refs"))
+    finally:
+        raw.close()
+    return keys, refs
+
+
+def test_schedule_commits_once_before_each_create_and_once_after_and_each_key_is_durable_before_it_is_sent(
+    trio: Any, tmp_path: Path
+) -> None:
+    lms, cal, meet = trio
+    path = tmp_path / "ledger.db"
+    ledger = SQLiteLedger(path)
+    seen_at_send: dict[str, tuple[dict[str, str], list[str]]] = {}
+    for adapter in trio:
+
+        def create(session: Session, *, key: str, fresh: bool = False, _adapter: RecordingAdapter = adapter) -> ProviderRef:
+            seen_at_send[_adapter.name] = _durable_state(path)
+            return RecordingAdapter.create_session(_adapter, session, key=key, fresh=fresh)
+
+        adapter.create_session = create  # type: ignore[method-assign]
+    statements = _count_commits(ledger)
+    Scheduler(list(trio), ledger).schedule(_session())
+    # Three creates: one commit before each (its key marked sent, with the previous answer) and one after.
+    assert statements.count("COMMIT") == 4
+    assert seen_at_send == {
+        "meeting": ({"meeting": "pending"}, []),
+        "calendar": ({"meeting": "done", "calendar": "pending"}, ["meeting"]),
+        "lms": ({"meeting": "done", "calendar": "done", "lms": "pending"}, ["calendar", "meeting"]),
+    }
+    assert _durable_state(path) == ({"meeting": "done", "calendar": "done", "lms": "done"}, ["calendar", "lms", "meeting"])
+
+    statements.clear()
+    Scheduler(list(trio), ledger).schedule(_session())  # already scheduled everywhere: nothing to write
+    assert statements.count("COMMIT") == 0
+    ledger.close()
+
+
+def test_schedule_on_one_target_is_two_commits(tmp_path: Path) -> None:
+    lms = RecordingAdapter("lms", AdapterKind.LMS)
+    ledger = SQLiteLedger(tmp_path / "ledger.db")
+    statements = _count_commits(ledger)
+    Scheduler([lms], ledger).schedule(_session(modality=Modality.IN_PERSON, room=Room(id="r1", name="Room 1")))
+    assert statements.count("COMMIT") == 2  # the write-ahead mark before the create, the answer after it
+    ledger.close()

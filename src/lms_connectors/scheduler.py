@@ -49,7 +49,7 @@ from lms_connectors.models import (
     utc_now,
 )
 from lms_connectors.outcomes import maybe_committed
-from lms_connectors.store.base import AuditEntry, KeyState, LedgerStore
+from lms_connectors.store.base import AuditEntry, KeyRecord, KeyState, LedgerStore
 
 __all__ = ["ProgressEvent", "Scheduler", "SessionCancelled", "SyncSummary"]
 
@@ -107,6 +107,25 @@ class SyncSummary:
 
     synced: tuple[str, ...]
     failed: dict[str, ConnectorError]
+
+
+@dataclass(frozen=True)
+class _KeyReservation:
+    """A create's key, marked sent in the ledger, and whether the adapter may skip its look-up."""
+
+    record: KeyRecord
+    fresh: bool
+    sent_before: bool
+
+
+@dataclass(frozen=True)
+class _CreateAnswer:
+    """What a create answered, kept until the next commit records it."""
+
+    adapter: str
+    ref: ProviderRef
+    record: KeyRecord
+    trace: CreateTrace
 
 
 @contextlib.contextmanager
@@ -242,16 +261,37 @@ class Scheduler:
             and self.ledger.get_ref(stored.id, stored.meeting.provider) is not None
         ):
             current = current.model_copy(update={"meeting": stored.meeting})
-        self.ledger.save_session(current)
-        self._audit(current.id, None, "schedule", title=current.title, start=current.slot.start.isoformat())
+        # Ledger commits: one before each create (the write-ahead mark that its key is sent, together with the
+        # previous create's answer) and one at the end, so n creates cost n + 1 commits. Fewer would either
+        # send a key the ledger does not yet know is sent (a crash then duplicates the object) or hold an
+        # answer back past the next send (a crash then leaves an object that only a look-up can find).
+        introduced = False  # the session row and its audit entry ride on the first commit
+        answer: _CreateAnswer | None = None  # the last create's answer, not yet recorded
         for adapter in targets:
             ref = self.ledger.get_ref(current.id, adapter.name)
             if ref is None:
-                ref = self._create_on(adapter, current)
+                with self.ledger.transaction():
+                    if not introduced:
+                        self._introduce(current)
+                        introduced = True
+                    if answer is not None:
+                        self._record_created(current.id, answer)
+                    reservation = self._reserve_key(adapter, current)
+                answer = self._send_create(adapter, current, reservation)
+                ref = answer.ref
             current = self._adopt_meeting(current, adapter, ref)
-        self.ledger.save_session(current)
+        with self.ledger.transaction():
+            if not introduced:
+                self._introduce(current)
+            if answer is not None:
+                self._record_created(current.id, answer)
+            self.ledger.save_session(current)
         self._reconcile(current)
         return current
+
+    def _introduce(self, session: Session) -> None:
+        self.ledger.save_session(session)
+        self._audit(session.id, None, "schedule", title=session.title, start=session.slot.start.isoformat())
 
     def schedule_many(self, sessions: Sequence[Session]) -> list[Session]:
         """Schedule a cohort, with one preflight listing per provider instead of a look-up per session.
@@ -584,42 +624,63 @@ class Scheduler:
         return any(self.ledger.get_ref(session.id, a.name) is None for a in self.targets_for(session))
 
     def _create_on(self, adapter: Adapter, session: Session, *, compensate: bool = True) -> ProviderRef:
-        """Create ``session`` on ``adapter`` under its live key.
+        """Create ``session`` on ``adapter`` under its live key, recording the answer.
 
         With ``compensate`` a failure undoes the whole session (:meth:`_fail_schedule`); without it (a sync
         re-making one lost object) the key stays ``PENDING`` and the error is raised: the next sync looks it up.
         """
+        with self.ledger.transaction():
+            reservation = self._reserve_key(adapter, session)
+        answer = self._send_create(adapter, session, reservation, compensate=compensate)
+        with self.ledger.transaction():
+            self._record_created(session.id, answer)
+        return answer.ref
+
+    def _reserve_key(self, adapter: Adapter, session: Session) -> _KeyReservation:
+        """Mark the live key of ``session`` on ``adapter`` as sent; the caller commits before sending it.
+
+        A key never sent cannot name a provider object, but only this ledger knows it was never sent: another
+        ledger (a restored backup, a second deployment) may have sent the same key. So the adapter's look-up
+        is skipped only when the caller says this ledger is the only writer, or a preflight listing of the
+        provider proved the session absent. The key is marked sent *before* sending: a crash mid-call makes
+        the next run look up.
+        """
         record = self.ledger.current_key(session.id, adapter.name)
-        # A key never sent cannot name a provider object, but only this ledger knows it was never sent: another
-        # ledger (a restored backup, a second deployment) may have sent the same key. So the adapter's look-up
-        # is skipped only when the caller says this ledger is the only writer, or a preflight listing of the
-        # provider proved the session absent. The key is marked sent *before* sending: a crash mid-call makes
-        # the next run look up.
         new = record.state is KeyState.NEW
         fresh = new and (self._sole_writer or (session.id, adapter.name) in self._absent)
         if new:
             self.ledger.set_key_state(session.id, adapter.name, record.generation, KeyState.PENDING)
         self._absent.discard((session.id, adapter.name))
+        return _KeyReservation(record=record, fresh=fresh, sent_before=not new)
+
+    def _send_create(
+        self, adapter: Adapter, session: Session, reservation: _KeyReservation, *, compensate: bool = True
+    ) -> _CreateAnswer:
+        """Send the create under a reserved key; a failure is audited, then compensated or raised."""
+        record = reservation.record
         self._progress("create", session.id, adapter.name, "start")
         trace = CreateTrace()
         try:
             with _provider_step(adapter):
-                ref = adapter.create_traced(session, key=record.key, fresh=fresh, trace=trace)
+                ref = adapter.create_traced(session, key=record.key, fresh=reservation.fresh, trace=trace)
         except ConnectorError as exc:
             self._progress("create", session.id, adapter.name, "failed", str(exc))
             self._audit(session.id, adapter.name, "create_failed", key=record.key, error=exc.evidence(),
                         **trace.as_detail())
             if not compensate:
                 raise
-            self._fail_schedule(session, adapter, record.key, exc, sent_before=not new)
+            self._fail_schedule(session, adapter, record.key, exc, sent_before=reservation.sent_before)
             raise AssertionError("unreachable") from exc  # _fail_schedule always raises
-        with self.ledger.transaction():
-            self.ledger.put_ref(session.id, ref.model_copy(update={"uncertain": None}))
-            self.ledger.set_key_state(session.id, adapter.name, record.generation, KeyState.DONE)
-            self._audit(session.id, adapter.name, "created", external_id=ref.external_id, key=record.key,
-                        **trace.as_detail())
         self._progress("create", session.id, adapter.name, "done", ref.external_id)
-        return ref
+        return _CreateAnswer(adapter=adapter.name, ref=ref, record=record, trace=trace)
+
+    def _record_created(self, session_id: str, answer: _CreateAnswer) -> None:
+        """Record a create's answer: the ref, its key done, the audit entry (inside the caller's transaction)."""
+        record = answer.record
+        self.ledger.put_ref(session_id, answer.ref.model_copy(update={"uncertain": None}))
+        self.ledger.set_key_state(session_id, answer.adapter, record.generation, KeyState.DONE)
+        self._audit(session_id, answer.adapter, "created", external_id=answer.ref.external_id, key=record.key,
+                    **answer.trace.as_detail())
 
     def _fail_schedule(
         self, session: Session, failed: Adapter, key: str, cause: ConnectorError, *, sent_before: bool = True

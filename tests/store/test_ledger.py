@@ -598,7 +598,7 @@ def test_file_is_in_wal_mode_with_a_schema_version(tmp_path: Path) -> None:
     raw = sqlite3.connect(path)
     try:
         assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert raw.execute("SELECT version FROM schema_version ORDER BY version").fetchall() == [(1,), (SCHEMA_VERSION,)]
+        assert raw.execute("SELECT version FROM schema_version ORDER BY version").fetchall() == [(1,), (2,), (SCHEMA_VERSION,)]
     finally:
         raw.close()
     ledger = SQLiteLedger(path)  # opening again does not migrate twice
@@ -639,7 +639,7 @@ def test_a_file_from_before_tenants_is_migrated_and_keeps_its_rows(tmp_path: Pat
 
     ledger = SQLiteLedger(path)
     try:
-        assert ledger.schema_version == SCHEMA_VERSION == 2
+        assert ledger.schema_version == SCHEMA_VERSION == 3
         assert ledger.get_session("s1") == session
         assert ledger.get_ref("s1", "zoom") == ref
         assert ledger.list_enrollments("s1") == [enrollment]
@@ -654,6 +654,67 @@ def test_a_file_from_before_tenants_is_migrated_and_keeps_its_rows(tmp_path: Pat
         assert [e.action for e in ledger.iter_audit("s1")] == ["old", "new"]
     finally:
         ledger.close()
+
+
+def test_a_version_2_file_gets_the_roster_indexes_and_keeps_its_uncertain_rows_findable(tmp_path: Path) -> None:
+    # A file as version 2 wrote it: no uncertain column, one row whose push is still uncertain at Zoom.
+    path = tmp_path / "ledger.db"
+    raw = sqlite3.connect(path)
+    with raw:
+        raw.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        for migration in MIGRATIONS[:2]:
+            for statement in migration.statements:
+                raw.execute(statement)
+            raw.execute("INSERT INTO schema_version (version) VALUES (?)", (migration.version,))
+        unsure = make_enrollment("a@example.org", 0).model_copy(update={"uncertain_at": ("zoom",)})
+        settled = make_enrollment("b@example.org", 1)
+        for row in (unsure, settled):
+            raw.execute(
+                "INSERT INTO enrollments (tenant_id, session_id, email, position, status, data) VALUES (?, ?, ?, ?, ?, ?)",
+                ("default", "s1", row.person.email, row.position, "confirmed", row.model_dump_json()),
+            )
+    raw.close()
+
+    ledger = SQLiteLedger(path)
+    try:
+        assert ledger.schema_version == 3
+        assert ledger.list_uncertain_enrollments("s1") == [unsure]
+        assert ledger.list_enrollments("s1") == [unsure, settled]
+    finally:
+        ledger.close()
+
+
+@pytest.mark.parametrize(
+    ("query", "index"),
+    [
+        (
+            "SELECT COUNT(*) FROM enrollments WHERE tenant_id = 'default' AND session_id = 's1' AND status = 'confirmed'",
+            "enrollments_by_status",
+        ),
+        (
+            "SELECT data FROM enrollments WHERE tenant_id = 'default' AND session_id = 's1' AND status = 'waitlisted' "
+            "ORDER BY position, seq LIMIT 3",
+            "enrollments_by_status",
+        ),
+        (
+            "SELECT data FROM enrollments WHERE tenant_id = 'default' AND session_id = 's1' AND uncertain = 1 "
+            "ORDER BY position, seq",
+            "enrollments_uncertain",
+        ),
+    ],
+)
+def test_roster_queries_search_an_index_instead_of_scanning_the_session(tmp_path: Path, query: str, index: str) -> None:
+    # The queries the ledger runs per enrolment: a plan that scans the session's rows (or sorts them) costs time
+    # in proportion to the roster, which is what the indexes of schema version 3 remove.
+    ledger = SQLiteLedger(tmp_path / "ledger.db")
+    ledger.close()
+    raw = sqlite3.connect(tmp_path / "ledger.db")
+    try:
+        plan = " | ".join(row[3] for row in raw.execute(f"EXPLAIN QUERY PLAN {query}"))
+    finally:
+        raw.close()
+    assert f"USING COVERING INDEX {index}" in plan or f"USING INDEX {index}" in plan, plan
+    assert "TEMP B-TREE" not in plan, plan
 
 
 def test_a_file_from_a_newer_version_is_refused(tmp_path: Path) -> None:

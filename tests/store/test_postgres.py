@@ -142,6 +142,60 @@ def test_schema_is_versioned_and_migrated_once_by_workers_starting_together(
             store.close()
 
 
+def test_a_version_1_database_gets_the_roster_indexes_and_keeps_its_uncertain_rows_findable(
+    ledger: PostgresLedger, postgres_dsn: str, postgres_schema: str
+) -> None:
+    from lms_connectors.models import Enrollment
+
+    unsure = Enrollment(
+        session_id="s1",
+        person=Person(email="ana@example.org", name="Ana"),
+        status=EnrollmentStatus.CONFIRMED,
+        position=0,
+        uncertain_at=("zoom",),
+    )
+    settled = unsure.model_copy(update={"person": Person(email="bo@example.org", name="Bo"), "position": 1, "uncertain_at": ()})
+    # Back to what version 1 left (no uncertain column, no status index), with rows written by a version-1 ledger.
+    with ledger.connection() as conn:
+        conn.execute("DROP INDEX enrollments_by_status")
+        conn.execute("DROP INDEX enrollments_uncertain")
+        conn.execute("ALTER TABLE enrollments DROP COLUMN uncertain")
+        conn.execute("DELETE FROM schema_version WHERE version > 1")
+        for row in (unsure, settled):
+            conn.execute(
+                "INSERT INTO enrollments (tenant_id, session_id, email, position, status, data) VALUES (%s, %s, %s, %s, %s, %s)",
+                (ledger.tenant, "s1", row.person.email, row.position, "confirmed", row.model_dump_json()),
+            )
+
+    upgraded = PostgresLedger(postgres_dsn, schema=postgres_schema)
+    try:
+        assert upgraded.schema_version == SCHEMA_VERSION == 2
+        assert upgraded.list_uncertain_enrollments("s1") == [unsure]
+        assert upgraded.list_enrollments("s1") == [unsure, settled]
+        with upgraded.connection() as conn:
+            # A planner that may not scan must find an index for each roster query (with a few rows it would
+            # rightly scan, so the choice is forced to show that the index exists and fits).
+            conn.execute("SET LOCAL enable_seqscan = off")
+            plans = {
+                index: " ".join(
+                    str(row[0])
+                    for row in conn.execute(
+                        f"EXPLAIN SELECT data FROM enrollments WHERE tenant_id = 'default' AND session_id = 's1' "
+                        f"AND {condition} ORDER BY position, seq LIMIT 3"
+                    )
+                )
+                for index, condition in (
+                    ("enrollments_by_status", "status = 'waitlisted'"),
+                    ("enrollments_uncertain", "uncertain"),
+                )
+            }
+        for index, plan in plans.items():
+            assert index in plan, plan
+            assert "Sort" not in plan, plan
+    finally:
+        upgraded.close()
+
+
 def test_a_database_from_a_newer_version_is_refused(ledger: PostgresLedger, postgres_dsn: str, postgres_schema: str) -> None:
     with ledger.connection() as conn:
         conn.execute("INSERT INTO schema_version (version, description) VALUES (%s, 'from the future')", (SCHEMA_VERSION + 1,))

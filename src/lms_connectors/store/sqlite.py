@@ -141,6 +141,17 @@ CREATE INDEX audit_by_session ON audit (tenant_id, session_id, seq);
 """
 
 
+# Version 3 makes the roster queries independent of the roster's size: seat counts and the waitlist's head are
+# read through an index on status (they scanned every row of the session), and rows with a roster write still
+# uncertain are flagged in a column with a partial index (the query parsed every row's JSON to find them).
+_SCHEMA_V3 = """
+ALTER TABLE enrollments ADD COLUMN uncertain INTEGER NOT NULL DEFAULT 0;
+UPDATE enrollments SET uncertain = 1 WHERE json_array_length(data, '$.uncertain_at') > 0;
+CREATE INDEX enrollments_by_status ON enrollments (tenant_id, session_id, status, position, seq);
+CREATE INDEX enrollments_uncertain ON enrollments (tenant_id, session_id, position, seq) WHERE uncertain = 1
+"""
+
+
 def _statements(script: str) -> tuple[str, ...]:
     # executescript() would COMMIT first; the statements run one by one inside the migrating transaction.
     return tuple(statement.strip() for statement in script.split(";") if statement.strip())
@@ -149,6 +160,7 @@ def _statements(script: str) -> tuple[str, ...]:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "sessions, refs, idempotency keys, enrolments, audit", _statements(_SCHEMA_V1)),
     Migration(2, "every row belongs to a tenant", _statements(_SCHEMA_V2)),
+    Migration(3, "enrolments indexed by status; uncertain rows flagged and indexed", _statements(_SCHEMA_V3)),
 )
 """The SQLite schema's steps; a file is brought up to the last one when opened."""
 
@@ -438,15 +450,17 @@ class SQLiteLedger(LedgerStore):
         """Insert or replace the enrolment of ``enrollment.person.email`` in its session."""
         with self.transaction():
             self._run(
-                "INSERT INTO enrollments (tenant_id, session_id, email, position, status, data) "
-                "VALUES (?, ?, ?, ?, ?, ?) "
+                "INSERT INTO enrollments (tenant_id, session_id, email, position, status, uncertain, data) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (tenant_id, session_id, email) DO UPDATE SET "
-                "position = excluded.position, status = excluded.status, data = excluded.data",
+                "position = excluded.position, status = excluded.status, uncertain = excluded.uncertain, "
+                "data = excluded.data",
                 (
                     enrollment.session_id,
                     enrollment.person.email,
                     enrollment.position,
                     enrollment.status.value,
+                    int(bool(enrollment.uncertain_at)),
                     enrollment.model_dump_json(),
                 ),
             )
@@ -494,8 +508,8 @@ class SQLiteLedger(LedgerStore):
     def list_uncertain_enrollments(self, session_id: str) -> list[Enrollment]:
         """Enrolments with a roster write still uncertain somewhere (only those rows are read into models)."""
         raws = self._all(
-            "SELECT data FROM enrollments WHERE tenant_id = ? AND session_id = ? "
-            "AND json_array_length(data, '$.uncertain_at') > 0 ORDER BY position, seq",
+            "SELECT data FROM enrollments WHERE tenant_id = ? AND session_id = ? AND uncertain = 1 "
+            "ORDER BY position, seq",
             (session_id,),
         )
         return [Enrollment.model_validate_json(raw) for raw in raws]
