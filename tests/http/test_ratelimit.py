@@ -42,6 +42,47 @@ def test_pause_for(clock: FakeClock) -> None:
     assert limiter.acquire() == pytest.approx(4.0)
 
 
+def test_a_throttling_answer_cuts_the_rate_once_per_run_of_refusals_and_drops_the_burst(clock: FakeClock) -> None:
+    limiter = RateLimiter(rate=10.0, burst=5, clock=clock, sleep=clock.sleep, decrease=0.5, recovery_seconds=10)
+    limiter.acquire()
+    limiter.accepted()
+    limiter.throttled()
+    assert limiter.rate == pytest.approx(5.0)
+    limiter.throttled()  # no call was accepted since: the same spent window answering again
+    assert limiter.rate == pytest.approx(5.0)
+    # The four saved tokens are gone: the next call waits one interval at the new rate.
+    assert limiter.acquire() == pytest.approx(0.2)
+    limiter.accepted()
+    limiter.throttled()
+    assert limiter.rate == pytest.approx((5.0 + 0.5 * 0.2) * 0.5)  # 0.2 s of recovery (0.5/s), then cut
+    assert limiter.throttles == 3
+
+
+def test_the_rate_climbs_back_linearly_and_the_burst_returns_at_the_ceiling(clock: FakeClock) -> None:
+    limiter = RateLimiter(rate=10.0, burst=5, clock=clock, sleep=clock.sleep, decrease=0.8, recovery_seconds=20)
+    limiter.throttled()
+    assert limiter.rate == pytest.approx(8.0)
+    clock.advance(10)
+    limiter.acquire()
+    assert limiter.rate == pytest.approx(9.0)  # half the cut made good in half the recovery time
+    assert limiter.acquire() == pytest.approx(1 / 9.0)  # recovering: one at a time, no saved-up burst
+    clock.advance(60)
+    assert [limiter.acquire() for _ in range(5)] == pytest.approx([0.0] * 5)
+    assert limiter.rate == 10.0  # never above the configured rate
+
+
+def test_retry_after_holds_every_caller(clock: FakeClock) -> None:
+    limiter = RateLimiter(rate=100.0, burst=100, clock=clock, sleep=clock.sleep)
+    limiter.throttled(retry_after=7.0)
+    assert limiter.acquire() == pytest.approx(7.0)
+
+
+def test_a_fixed_limiter_keeps_its_rate(clock: FakeClock) -> None:
+    limiter = RateLimiter(rate=10.0, burst=5, clock=clock, sleep=clock.sleep, adaptive=False)
+    limiter.throttled()
+    assert limiter.rate == 10.0
+
+
 def test_threads_reserve_distinct_slots() -> None:
     # Real threads against a frozen clock: every caller must get its own slot, none two at the same time.
     frozen = 0.0

@@ -440,6 +440,23 @@ def test_observer_can_pause_the_limiter_from_headers(mocked: responses.RequestsM
     assert clock.sleeps == [5.0]
 
 
+def test_throttling_answers_slow_the_limiter_but_a_quota_refusal_does_not(mocked: responses.RequestsMock, clock: FakeClock) -> None:
+    mocked.get(THINGS, json={})
+    mocked.get(THINGS, status=429, headers={"Retry-After": "3"})
+    mocked.get(THINGS, json={})
+    mocked.get(f"{BASE}/quota", status=429, headers={"Retry-After": "86400"})
+    limiter = RateLimiter(rate=10.0, burst=10, clock=clock, sleep=clock.sleep, decrease=0.5)
+    transport = make_transport(clock, rate_limiter=limiter)
+    transport.request("GET", "things")
+    transport.request("GET", "things")  # 429, Retry-After 3: the limiter slows down; the retry waits 3 s
+    # Cut to 5 a second, then 3 s of the 30 s recovery made good while the retry waited: 5 + 5 * 3 / 30.
+    assert limiter.rate == pytest.approx(5.5)
+    assert clock.sleeps[0] == pytest.approx(3.0)
+    with pytest.raises(RateLimited):
+        transport.request("GET", "quota")  # a day-long wait is a quota for the caller, not a rate to adapt to
+    assert limiter.throttles == 1
+
+
 # -- counting and hooks -------------------------------------------------------------------------------
 
 

@@ -4,6 +4,13 @@ A token bucket (``rate`` tokens per second, at most ``burst`` saved up). The tra
 :meth:`RateLimiter.acquire` before every attempt. Adapters call :meth:`RateLimiter.pause_until` when a provider's
 headers say the budget is spent (Canvas ``X-Rate-Limit-Remaining``, Zoom ``X-RateLimit-Remaining``), so that
 every caller sharing the limiter waits, not only the one that saw the header.
+
+The limiter listens, too: the transport calls :meth:`RateLimiter.throttled` on every throttling answer (a 429,
+Google's ``rateLimitExceeded``), which cuts the rate by a factor, drops the saved-up burst and honours a
+``Retry-After`` for every caller; the rate then climbs back linearly to the configured one (additive increase,
+multiplicative decrease, as TCP's congestion control). A provider whose real allowance is below the configured
+rate (a shared project quota, another client on the same account) is thus met at about its allowance, with one
+refusal now and then rather than one in ten.
 """
 
 from __future__ import annotations
@@ -19,13 +26,21 @@ class RateLimiter:
     """Token bucket, safe to share between threads.
 
     Args:
-        rate: Tokens added per second (the sustained request rate).
+        rate: Tokens added per second (the sustained request rate, and the most the limiter ever allows).
         burst: Bucket size: how many requests may go at once after a quiet period.
         clock: Monotonic clock in seconds (injected by tests).
         sleep: Sleep function (injected by tests).
+        adaptive: Slow down on throttling answers (:meth:`throttled`); off, the rate stays fixed.
+        decrease: Factor the rate is multiplied by on a throttling answer (0 < decrease < 1).
+        recovery_seconds: Seconds of calls without a throttling answer for one cut to be made good again.
+
+    Attributes:
+        rate: The rate now (below ``ceiling`` after a throttling answer, until it has recovered).
+        ceiling: The configured rate.
 
     Raises:
-        ValueError: ``rate`` is not positive or ``burst`` is below 1.
+        ValueError: ``rate`` is not positive, ``burst`` is below 1, ``decrease`` is not between 0 and 1, or
+            ``recovery_seconds`` is not positive.
     """
 
     def __init__(
@@ -35,19 +50,34 @@ class RateLimiter:
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        adaptive: bool = True,
+        decrease: float = 0.9,
+        recovery_seconds: float = 30.0,
     ) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
         if burst < 1:
             raise ValueError("burst must be at least 1")
+        if not 0 < decrease < 1:
+            raise ValueError("decrease must be between 0 and 1")
+        if recovery_seconds <= 0:
+            raise ValueError("recovery_seconds must be positive")
         self.rate = rate
+        self.ceiling = rate
         self.burst = burst
+        self.adaptive = adaptive
+        self.decrease = decrease
+        # Additive increase: one cut (ceiling * (1 - decrease)) is made good in recovery_seconds.
+        self._increase = rate * (1 - decrease) / recovery_seconds
+        self._floor = rate / 100  # a run of refusals never stops the calls altogether
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
         self._tokens = float(burst)
         self._updated = clock()
         self._paused_until: float | None = None
+        self._accepted_since_cut = True
+        self.throttles = 0
 
     def acquire(self) -> float:
         """Take one token, sleeping until one is available (and until any pause is over).
@@ -82,7 +112,38 @@ class RateLimiter:
         """Hold every caller for ``seconds`` from now."""
         self.pause_until(self._clock() + seconds)
 
+    def throttled(self, retry_after: float | None = None) -> None:
+        """A provider refused a call for its rate: slow down, and wait ``retry_after`` seconds when given.
+
+        The saved-up burst is dropped (the provider just said the budget is spent) and, when adaptive, the rate
+        is cut by ``decrease``, once per run of refusals: a refusal with no accepted call since the last cut
+        (a retry into the same spent window, calls already in flight) is the same signal, not a new one.
+        ``Retry-After`` holds every caller.
+
+        Args:
+            retry_after: The provider's ``Retry-After`` in seconds, if it gave one.
+        """
+        with self._lock:
+            now = self._clock()
+            self._refill(now)
+            self.throttles += 1
+            self._tokens = min(self._tokens, 0.0)
+            if self.adaptive and self._accepted_since_cut:
+                self.rate = max(self._floor, self.rate * self.decrease)
+                self._accepted_since_cut = False
+        if retry_after is not None and retry_after > 0:
+            self.pause_until(now + retry_after)
+
+    def accepted(self) -> None:
+        """A call was answered without throttling: the next throttling answer is a new signal."""
+        self._accepted_since_cut = True
+
     def _refill(self, now: float) -> None:
         elapsed = max(0.0, now - self._updated)
-        self._tokens = min(float(self.burst), self._tokens + elapsed * self.rate)
+        if self.rate < self.ceiling:
+            self.rate = min(self.ceiling, self.rate + elapsed * self._increase)
+        # While the rate is below its ceiling the provider has refused recently: calls are paced one at a time,
+        # since a saved-up burst (tokens gathered while a retry waited) would spend the window again at once.
+        size = float(self.burst) if self.rate >= self.ceiling else 1.0
+        self._tokens = min(size, self._tokens + elapsed * self.rate)
         self._updated = now

@@ -41,6 +41,10 @@ class TransportSettings(BaseModel):
         requests_per_second: Proactive limit of this adapter's API calls (a token bucket); ``None`` relies on the
             provider's 429 and ``Retry-After`` alone.
         burst: Calls that may go at once after a quiet spell (the bucket's size).
+        adaptive_rate: Slow the proactive rate down on throttling answers and let it climb back (see
+            :class:`~lms_connectors.http.ratelimit.RateLimiter`); off, the rate stays at ``requests_per_second``.
+        rate_decrease: Factor the rate is multiplied by on a throttling answer.
+        rate_recovery_seconds: Seconds without throttling for the rate to climb back by one cut.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -51,6 +55,9 @@ class TransportSettings(BaseModel):
     total_timeout: float = Field(default=60.0, gt=0)
     requests_per_second: float | None = Field(default=None, gt=0)
     burst: int = Field(default=1, ge=1)
+    adaptive_rate: bool = True
+    rate_decrease: float = Field(default=0.9, gt=0, lt=1)
+    rate_recovery_seconds: float = Field(default=30.0, gt=0)
 
     @field_validator("base_url")
     @classmethod
@@ -137,4 +144,12 @@ def rate_limiter_for(settings: TransportSettings, runtime: TransportRuntime) -> 
     """The proactive limiter the settings ask for (``None`` when ``requests_per_second`` is unset)."""
     if settings.requests_per_second is None:
         return None
-    return RateLimiter(settings.requests_per_second, settings.burst, clock=runtime.clock, sleep=runtime.sleep)
+    return RateLimiter(
+        settings.requests_per_second,
+        settings.burst,
+        clock=runtime.clock,
+        sleep=runtime.sleep,
+        adaptive=settings.adaptive_rate,
+        decrease=settings.rate_decrease,
+        recovery_seconds=settings.rate_recovery_seconds,
+    )

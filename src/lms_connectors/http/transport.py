@@ -492,6 +492,10 @@ class HttpTransport:
             if isinstance(error, MalformedResponse) and error.endpoint is None:
                 label = f"{call.method} {urlsplit(call.url).path or '/'}"
                 error.endpoint = label if call.operation == label else f"{call.operation} ({label})"
+            if isinstance(error, RateLimited) and self.rate_limiter is not None:
+                self._slow_down(error)
+        elif self.rate_limiter is not None:
+            self.rate_limiter.accepted()
         self._report(
             call,
             prepared,
@@ -504,6 +508,13 @@ class HttpTransport:
         if error is not None:
             raise error
         return response
+
+    def _slow_down(self, error: RateLimited) -> None:
+        """Tell the limiter the provider throttled; a quota refusal (a wait longer than the policy's) is not a rate."""
+        assert self.rate_limiter is not None
+        if error.retry_after is not None and error.retry_after > self.retry_policy.max_retry_after:
+            return
+        self.rate_limiter.throttled(error.retry_after)
 
     def _finish_error(self, error: ConnectorError) -> None:
         """Add the provider name, and redact the secrets only the transport knows about."""
