@@ -50,11 +50,13 @@ def test_a_throttling_answer_cuts_the_rate_once_per_run_of_refusals_and_drops_th
     assert limiter.rate == pytest.approx(5.0)
     limiter.throttled()  # no call was accepted since: the same spent window answering again
     assert limiter.rate == pytest.approx(5.0)
-    # The four saved tokens are gone: the next call waits one interval at the new rate.
-    assert limiter.acquire() == pytest.approx(0.2)
+    # The refused caller waited by its retry policy: it takes the next slot at once. The four saved tokens
+    # are gone, so the call after it waits two intervals at the new rate.
+    assert limiter.acquire() == 0.0
+    assert limiter.acquire() == pytest.approx(0.4)
     limiter.accepted()
     limiter.throttled()
-    assert limiter.rate == pytest.approx((5.0 + 0.5 * 0.2) * 0.5)  # 0.2 s of recovery (0.5/s), then cut
+    assert limiter.rate == pytest.approx((5.0 + 0.5 * 0.4) * 0.5)  # 0.4 s of recovery (0.5/s), then cut
     assert limiter.throttles == 3
 
 
@@ -74,7 +76,8 @@ def test_the_rate_climbs_back_linearly_and_the_burst_returns_at_the_ceiling(cloc
 def test_retry_after_holds_every_caller(clock: FakeClock) -> None:
     limiter = RateLimiter(rate=100.0, burst=100, clock=clock, sleep=clock.sleep)
     limiter.throttled(retry_after=7.0)
-    assert limiter.acquire() == pytest.approx(7.0)
+    assert limiter.acquire() == 0.0  # the refused caller: its retry already waited the 7 s
+    assert limiter.acquire() == pytest.approx(7.0)  # everyone else waits them out
 
 
 def test_a_fixed_limiter_keeps_its_rate(clock: FakeClock) -> None:

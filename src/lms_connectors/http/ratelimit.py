@@ -77,6 +77,7 @@ class RateLimiter:
         self._updated = clock()
         self._paused_until: float | None = None
         self._accepted_since_cut = True
+        self._refused_caller: int | None = None
         self.throttles = 0
 
     def acquire(self) -> float:
@@ -94,6 +95,11 @@ class RateLimiter:
             wait = 0.0 if self._tokens >= 0 else -self._tokens / self.rate
             if self._paused_until is not None:
                 wait = max(wait, self._paused_until - now)
+            if self._refused_caller == threading.get_ident():
+                # The caller whose call was refused has just waited by its retry policy (the Retry-After, or a
+                # backoff): it takes its slot without waiting a second time; the others wait.
+                self._refused_caller = None
+                wait = 0.0
         if wait > 0:
             self._sleep(wait)
         return max(wait, 0.0)
@@ -118,7 +124,7 @@ class RateLimiter:
         The saved-up burst is dropped (the provider just said the budget is spent) and, when adaptive, the rate
         is cut by ``decrease``, once per run of refusals: a refusal with no accepted call since the last cut
         (a retry into the same spent window, calls already in flight) is the same signal, not a new one.
-        ``Retry-After`` holds every caller.
+        ``Retry-After`` holds every other caller; the refused one waits by its own retry policy.
 
         Args:
             retry_after: The provider's ``Retry-After`` in seconds, if it gave one.
@@ -127,6 +133,7 @@ class RateLimiter:
             now = self._clock()
             self._refill(now)
             self.throttles += 1
+            self._refused_caller = threading.get_ident()
             self._tokens = min(self._tokens, 0.0)
             if self.adaptive and self._accepted_since_cut:
                 self.rate = max(self._floor, self.rate * self.decrease)
