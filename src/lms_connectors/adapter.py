@@ -115,6 +115,8 @@ class Capability(StrEnum):
     """Sessions in a time window can be listed (paged)."""
     ATTENDANCE = "attendance"
     """Who joined a past session, and when, can be read (:meth:`Adapter.list_attendance`)."""
+    ROSTER_AT_CREATE = "roster_at_create"
+    """The create writes the learners already confirmed (``Session.learners``) with the object itself."""
 
 
 class BusyInterval(BaseModel):

@@ -337,6 +337,10 @@ class Session(_Model):
             room provider only when it asks for a room, calendars and LMSs always. Targets only narrow that
             choice: naming an adapter the session does not need (a meeting provider for an in-person session)
             is refused.
+        learners: Learners already confirmed when a provider object is made. An adapter that declares
+            :attr:`~lms_connectors.adapter.Capability.ROSTER_AT_CREATE` writes them with the create itself (one
+            call instead of a create and a roster write). The scheduler fills it from the ledger for that
+            create only; a stored session leaves it empty.
     """
 
     id: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_check_session_id)]
@@ -352,6 +356,7 @@ class Session(_Model):
     sequence: int = Field(default=0, ge=0)
     status: SessionStatus = SessionStatus.SCHEDULED
     targets: tuple[str, ...] | None = None
+    learners: tuple[Person, ...] = ()
 
     @property
     def is_virtual(self) -> bool:

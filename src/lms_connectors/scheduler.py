@@ -111,11 +111,13 @@ class SyncSummary:
 
 @dataclass(frozen=True)
 class _KeyReservation:
-    """A create's key, marked sent in the ledger, and whether the adapter may skip its look-up."""
+    """A create's key, marked sent in the ledger, whether the adapter may skip its look-up, and the learners
+    the create carries (marked uncertain at the adapter with the key)."""
 
     record: KeyRecord
     fresh: bool
     sent_before: bool
+    seated: tuple[Enrollment, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,7 @@ class _CreateAnswer:
     ref: ProviderRef
     record: KeyRecord
     trace: CreateTrace
+    seated: tuple[Enrollment, ...] = ()
 
 
 @contextlib.contextmanager
@@ -651,7 +654,14 @@ class Scheduler:
         if new:
             self.ledger.set_key_state(session.id, adapter.name, record.generation, KeyState.PENDING)
         self._absent.discard((session.id, adapter.name))
-        return _KeyReservation(record=record, fresh=fresh, sent_before=not new)
+        seated: tuple[Enrollment, ...] = ()
+        if adapter.supports(Capability.ROSTER) and adapter.supports(Capability.ROSTER_AT_CREATE):
+            # Learners confirmed before the object exists (a sync re-making it) go with the create; like any
+            # push they are marked uncertain there first, so a create whose answer is lost is reconciled.
+            seated = tuple(self.ledger.list_enrollments(session.id, EnrollmentStatus.CONFIRMED))
+            if seated:
+                self._mark_roster_uncertain(session.id, adapter.name, list(seated))
+        return _KeyReservation(record=record, fresh=fresh, sent_before=not new, seated=seated)
 
     def _send_create(
         self, adapter: Adapter, session: Session, reservation: _KeyReservation, *, compensate: bool = True
@@ -660,9 +670,12 @@ class Scheduler:
         record = reservation.record
         self._progress("create", session.id, adapter.name, "start")
         trace = CreateTrace()
+        sent = session
+        if reservation.seated:
+            sent = session.model_copy(update={"learners": tuple(e.person for e in reservation.seated)})
         try:
             with _provider_step(adapter):
-                ref = adapter.create_traced(session, key=record.key, fresh=reservation.fresh, trace=trace)
+                ref = adapter.create_traced(sent, key=record.key, fresh=reservation.fresh, trace=trace)
         except ConnectorError as exc:
             self._progress("create", session.id, adapter.name, "failed", str(exc))
             self._audit(session.id, adapter.name, "create_failed", key=record.key, error=exc.evidence(),
@@ -672,7 +685,7 @@ class Scheduler:
             self._fail_schedule(session, adapter, record.key, exc, sent_before=reservation.sent_before)
             raise AssertionError("unreachable") from exc  # _fail_schedule always raises
         self._progress("create", session.id, adapter.name, "done", ref.external_id)
-        return _CreateAnswer(adapter=adapter.name, ref=ref, record=record, trace=trace)
+        return _CreateAnswer(adapter=adapter.name, ref=ref, record=record, trace=trace, seated=reservation.seated)
 
     def _record_created(self, session_id: str, answer: _CreateAnswer) -> None:
         """Record a create's answer: the ref, its key done, the audit entry (inside the caller's transaction)."""
@@ -681,6 +694,8 @@ class Scheduler:
         self.ledger.set_key_state(session_id, answer.adapter, record.generation, KeyState.DONE)
         self._audit(session_id, answer.adapter, "created", external_id=answer.ref.external_id, key=record.key,
                     **answer.trace.as_detail())
+        if answer.seated:
+            self._mark_pushed(session_id, answer.adapter, list(answer.seated), pushed=True)
 
     def _fail_schedule(
         self, session: Session, failed: Adapter, key: str, cause: ConnectorError, *, sent_before: bool = True

@@ -20,7 +20,7 @@ from lms_connectors.errors import (
     SchedulingFailed,
     TransientError,
 )
-from lms_connectors.models import Meeting, Modality, TimeSlot
+from lms_connectors.models import EnrollmentStatus, Meeting, Modality, TimeSlot
 from lms_connectors.scheduler import Scheduler
 from lms_connectors.store.memory import MemoryLedger
 from lms_connectors.testing.refusal import Refusal
@@ -177,6 +177,25 @@ def test_reschedule_after_a_roster_change_uses_the_etag_that_change_left(adapter
     assert "learner1@example.org" in adapter.get_session(new_ref).attendees
 
 
+def test_enrolment_into_an_event_someone_else_changed_reads_merges_and_keeps_their_change(make_adapter, server) -> None:
+    session = make_session()
+    adapter = make_adapter()
+    ref = adapter.create_session(session, key=KEY)
+    make_adapter().enrol(ref, session, [learner(1)])  # another worker: the kept etag is stale now
+    adapter.transport.counter.reset()
+    adapter.enrol(ref, session, [learner(2)])
+    # The PATCH with the kept etag is refused (412), then read, merge, PATCH with the fresh etag.
+    assert adapter.transport.counter.by_operation == {"events.patch": 2, "events.get": 1}
+    patches = list(server.requests_to("PATCH", ref.external_id))
+    assert patches[-2].headers["if-match"] == ref.version  # the etag the create left
+    attendees = adapter.get_session(ref).attendees
+    assert "learner1@example.org" in attendees and "learner2@example.org" in attendees
+    adapter.transport.counter.reset()
+    adapter.unenrol(ref, session, [learner(1)])
+    assert adapter.transport.counter.by_operation == {"events.patch": 1}  # this adapter wrote last again
+    assert "learner1@example.org" not in adapter.get_session(ref).attendees
+
+
 def test_reschedule_with_etag_made_stale_by_the_roster_goes_through(make_adapter, server) -> None:
     session = make_session()
     ref = make_adapter().create_session(session, key=KEY)  # the ref a ledger keeps
@@ -255,8 +274,8 @@ def test_enrol_and_unenrol_touch_only_the_given_people(adapter, server, simulato
     assert [m.email for m in members] == ["learner1@example.org", "learner2@example.org"]
     assert all(m.status == "needsAction" for m in members)
     before = len(server.requests)
-    adapter.enrol(ref, session, [learner(2)])  # already there: read, no write
-    assert [r.method for r in server.requests[before:]] == ["GET"]
+    adapter.enrol(ref, session, [learner(2)])  # already there as this adapter's last write left the event
+    assert [r.method for r in server.requests[before:]] == []
     adapter.unenrol(ref, session, [learner(1)])
     assert [m.email for m in adapter.list_roster(ref)] == ["learner2@example.org"]
     emails = [a["email"] for a in simulator.events()[0]["attendees"]]
@@ -367,7 +386,10 @@ def test_calls_per_operation(adapter) -> None:
     assert counter.total == 1
     counter.reset()
     adapter.enrol(ref, session, [learner(n) for n in range(10)])
-    assert counter.by_operation == {"events.get": 1, "events.patch": 1}
+    assert counter.by_operation == {"events.patch": 1}  # onto the event as the reschedule left it: no GET
+    counter.reset()
+    adapter.enrol(ref, session, [learner(10)])
+    assert counter.by_operation == {"events.patch": 1}
     counter.reset()
     adapter.cancel_session(ref)
     assert counter.total == 1
@@ -488,3 +510,31 @@ def test_a_cancelled_event_is_not_rescheduled(adapter, simulator) -> None:
     with pytest.raises(NotFound, match="was cancelled"):
         adapter.reschedule_session(adapter.get_session(ref).ref, session.rescheduled(later_slot()))
     assert simulator.events()[0]["status"] == "cancelled"  # the write did not restore it
+def test_a_session_with_learners_and_meet_is_one_insert(adapter) -> None:
+    session = make_session(modality=Modality.VIRTUAL, room=None).model_copy(
+        update={"learners": tuple(learner(n) for n in range(10))}
+    )
+    ref = adapter.create_session(session, key=KEY, fresh=True)
+    assert adapter.transport.counter.by_operation == {"events.insert": 1}
+    assert ref.join_url and ref.join_url.startswith("https://meet.google.com/")
+    assert [m.email for m in adapter.list_roster(ref)] == [f"learner{n}@example.org" for n in range(10)]
+
+
+def test_a_re_made_event_carries_the_confirmed_learners_in_its_insert(adapter) -> None:
+    ledger = MemoryLedger()
+    scheduler = Scheduler([adapter], ledger, sole_writer=True)
+    session = make_session(capacity=2)
+    scheduler.schedule(session)
+    scheduler.enrol_many(session.id, [learner(1), learner(2), learner(3)])  # the third is waitlisted
+    ref = ledger.get_ref(session.id, "google_calendar")
+    assert ref is not None
+    adapter.cancel_session(ref, notify=False)  # someone deletes the event in Google
+    adapter.transport.counter.reset()
+    scheduler.sync(session.id)
+    # Read back (deleted), then one insert holding the two confirmed learners: no roster PATCH after it.
+    assert adapter.transport.counter.by_operation == {"events.get": 1, "events.insert": 1}
+    remade = ledger.get_ref(session.id, "google_calendar")
+    assert remade is not None and remade.external_id != ref.external_id
+    assert [m.email for m in adapter.list_roster(remade)] == ["learner1@example.org", "learner2@example.org"]
+    for enrollment in ledger.list_enrollments(session.id, EnrollmentStatus.CONFIRMED):
+        assert enrollment.pushed_to == ("google_calendar",) and enrollment.uncertain_at == ()

@@ -16,6 +16,7 @@ Endpoints (Calendar API v3 unless said otherwise):
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -54,6 +55,7 @@ __all__ = ["GoogleCalendarAdapter"]
 
 _FREEBUSY_BATCH = 50  # calendarExpansionMax: Google's limit of calendars per freeBusy query
 _ROSTER_ATTEMPTS = 3  # read-modify-write rounds when another writer changes the event in between
+_KEPT_EVENTS = 1024  # events whose last write this adapter keeps (the most recent ones)
 
 
 class GoogleCalendarAdapter(Adapter):
@@ -65,7 +67,7 @@ class GoogleCalendarAdapter(Adapter):
     capabilities: ClassVar[frozenset[Capability]] = frozenset({
         Capability.RESCHEDULE_IN_PLACE, Capability.ROSTER, Capability.MEETING_LINK,
         Capability.PUBLISHES_MEETING_LINK, Capability.ROOMS, Capability.FREE_BUSY, Capability.NATIVE_IDEMPOTENCY,
-        Capability.NOTIFIES_ATTENDEES, Capability.LIST_SESSIONS
+        Capability.NOTIFIES_ATTENDEES, Capability.LIST_SESSIONS, Capability.ROSTER_AT_CREATE
     })
     config_model: ClassVar[type[GoogleCalendarConfig]] = GoogleCalendarConfig
 
@@ -75,17 +77,19 @@ class GoogleCalendarAdapter(Adapter):
         """The token flow the configuration describes (refresh token or service account), then the API."""
         self.auth = google_auth(self.config, self.token_transport(self.config.token_uri))
         self.api_transport(auth=self.auth, classifier=classify_google_response)
-        # The newest etag of each event as this adapter left it, kept only while the fields the SDK owns are
-        # as the ref knows them: a roster change bumps the etag, and a reschedule sent with the ref's older
-        # etag would cost a refused PATCH, a GET and a second PATCH.
-        self._etags: dict[str, str] = {}
+        # Each event as this adapter's last write left it (its etag and attendees), kept only while the fields the
+        # SDK owns are as the ref knows them: a roster change is then one PATCH merged onto the kept attendees
+        # with the kept etag (no GET first), and a reschedule after a roster change does not meet a 412. Another
+        # writer's change makes Google refuse the etag (412): the event is read, merged and written again.
+        self._written: OrderedDict[str, dict[str, Any]] = OrderedDict()
 
     # -- standard API ------------------------------------------------------------------------------
 
     def create_new(self, session: Session, key: str) -> ProviderRef:
         """Insert the session's event; idempotent for ``key`` by itself (no look-up is needed first).
 
-        :calls: ``POST calendars/{calendarId}/events`` (then ``GET .../events/{eventId}`` on a 409).
+        :calls: ``POST calendars/{calendarId}/events`` (then ``GET .../events/{eventId}`` on a 409). The learners
+        already confirmed (``session.learners``) and the Meet request are part of that one insert.
 
         The event id is derived from ``key``, so the insert may be sent again safely: when an earlier attempt
         was committed but its answer lost, Google answers 409 and the existing event is read and returned.
@@ -123,7 +127,9 @@ class GoogleCalendarAdapter(Adapter):
         except ConnectorError:
             self.cancel_session(self._ref(event), notify=False)
             raise
-        return self._ref(event)
+        ref = self._ref(event)
+        self._remember(ref, event)
+        return ref
 
     def _await_meet(self, event: dict[str, Any]) -> dict[str, Any]:
         """Read the event again while Google is still making its Meet conference."""
@@ -189,7 +195,7 @@ class GoogleCalendarAdapter(Adapter):
         body = event_reschedule_patch(session, key=ref.extra.get("key"))
         try:
             event = self._patch_event(
-                ref.external_id, calendar_id, body, etag=self._etags.get(ref.external_id, ref.version)
+                ref.external_id, calendar_id, body, etag=self._kept_etag(ref.external_id) or ref.version
             )
         except Conflict as exc:
             current, landed = self._read_after_conflict(ref, calendar_id, session)
@@ -247,7 +253,7 @@ class GoogleCalendarAdapter(Adapter):
             Conflict: The event kept changing between each read and delete (three rounds).
         """
         calendar_id = self._calendar_of(ref)
-        etag = self._etags.get(ref.external_id, ref.version)
+        etag = self._kept_etag(ref.external_id) or ref.version
         attempt = 0
         while True:
             attempt += 1
@@ -267,7 +273,7 @@ class GoogleCalendarAdapter(Adapter):
                     break
                 fresh = current.get("etag")
                 etag = fresh if isinstance(fresh, str) else None
-        self._etags.pop(ref.external_id, None)
+        self._written.pop(ref.external_id, None)
 
     def _delete_event(self, event_id: str, calendar_id: str, *, etag: str | None, notify: bool) -> None:
         # Read as JSON so that an answer that is not Google's (a truncated body, a page with status 200) is a
@@ -285,7 +291,9 @@ class GoogleCalendarAdapter(Adapter):
     ) -> list[RosterMember]:
         """Add ``people`` as attendees (Google invites them); everyone already there stays as they are.
 
-        :calls: ``GET .../events/{eventId}``, then ``PATCH .../events/{eventId}`` (``If-Match``) when someone is new.
+        :calls: ``PATCH .../events/{eventId}`` with ``If-Match`` onto the event as this adapter's last write left
+        it; when the adapter keeps no such event, or Google refuses the etag (412: someone else changed the
+        event), ``GET .../events/{eventId}`` first and the attendees are merged onto what is there.
 
         Raises:
             NotFound: The event does not exist or was cancelled.
@@ -304,7 +312,7 @@ class GoogleCalendarAdapter(Adapter):
     ) -> None:
         """Remove ``people`` (and only them) from the attendees; Google tells them the event is off.
 
-        :calls: ``GET .../events/{eventId}``, then ``PATCH .../events/{eventId}`` (``If-Match``) when one was there.
+        :calls: As :meth:`enrol`: one ``PATCH`` with the kept etag, or ``GET`` then ``PATCH``.
         """
         self._change_attendees(ref, remove=[person.email for person in people])
 
@@ -455,14 +463,20 @@ class GoogleCalendarAdapter(Adapter):
     def _ref(self, event: Mapping[str, Any]) -> ProviderRef:
         return provider_ref(event, self.config.calendar_id)
 
-    def _remember(self, ref: ProviderRef, event: Mapping[str, Any]) -> None:
-        """Keep the etag this adapter's own write left, if the SDK-owned fields are still as ``ref`` knows them."""
-        etag = event.get("etag")
+    def _remember(self, ref: ProviderRef, event: dict[str, Any]) -> None:
+        """Keep the event this adapter's own write left, if the SDK-owned fields are still as ``ref`` knows them."""
         owned = ref.extra.get("owned")
-        if isinstance(etag, str) and owned is not None and owned_fingerprint(event) == owned:
-            self._etags[ref.external_id] = etag
+        if isinstance(event.get("etag"), str) and owned is not None and owned_fingerprint(event) == owned:
+            self._written[ref.external_id] = event
+            self._written.move_to_end(ref.external_id)
+            while len(self._written) > _KEPT_EVENTS:
+                self._written.popitem(last=False)
         else:
-            self._etags.pop(ref.external_id, None)
+            self._written.pop(ref.external_id, None)
+
+    def _kept_etag(self, event_id: str) -> str | None:
+        kept = self._written.get(event_id)
+        return None if kept is None else str(kept["etag"])
 
     def _as_event(self, value: Any) -> dict[str, Any]:
         if not isinstance(value, dict):
@@ -517,9 +531,11 @@ class GoogleCalendarAdapter(Adapter):
     ) -> dict[str, Any]:
         calendar_id = self._calendar_of(ref)
         attempt = 0
+        event = self._written.get(ref.external_id)  # as this adapter's last write left it: no read needed
         while True:
             attempt += 1
-            event = self._get_event(ref.external_id, calendar_id)
+            if event is None:
+                event = self._get_event(ref.external_id, calendar_id)
             if is_cancelled(event):
                 raise NotFound(f"event {ref.external_id} was cancelled: its roster is closed", provider=self.name)
             attendees, changed = merge_attendees(event.get("attendees") or [], add=add, remove=remove)
@@ -535,8 +551,12 @@ class GoogleCalendarAdapter(Adapter):
                 self._remember(ref, patched)
                 return patched
             except Conflict:
+                # 412: someone changed the event since it was read or written (or a retried PATCH of ours met
+                # the etag its lost answer left): read it again and merge onto what is there now.
+                self._written.pop(ref.external_id, None)
                 if attempt >= _ROSTER_ATTEMPTS:
                     raise
+                event = None
 
     def _busy_of(self, email: str, calendar: Any) -> list[BusyInterval]:
         if not isinstance(calendar, dict):

@@ -162,7 +162,8 @@ def event_body(session: Session, *, key: str, event_id: str) -> dict[str, Any]:
         "summary": session.title,
         "start": _event_datetime(session.slot.start, session.slot.timezone),
         "end": _event_datetime(session.slot.end, session.slot.timezone),
-        "attendees": _fixed_attendees(session),
+        # Learners already confirmed go into the insert: no roster PATCH after it.
+        "attendees": [*_fixed_attendees(session), *(attendee_for(person) for person in session.learners)],
         "guestsCanInviteOthers": False,
         "extendedProperties": {"private": _private_properties(session, key)},
     }
