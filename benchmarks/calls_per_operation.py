@@ -56,6 +56,7 @@ MINIMUM: dict[str, dict[str, tuple[str, str]]] = {
         "cancel": ("1", "events.delete"),
         "enrol N": ("1", "events.patch of attendees (the list is replaced whole)"),
         "unenrol 1": ("1", "events.patch of attendees"),
+        "create + 10 learners": ("1", "events.insert with attendees and conferenceData (Meet)"),
         "list 5 (page 2)": ("3", "events.list, 3 pages of at most 2"),
     },
     "zoom": {
@@ -144,6 +145,12 @@ def measure(name: str) -> list[tuple[str, int]]:
             known = {first[0].email: answered[first[0].email]}
             count("unenrol 1", lambda: adapter.unenrol(ref, moved, first, registrations=known))
         count("cancel", lambda: adapter.cancel_session(ref))
+        if adapter.supports(Capability.ROSTER_AT_CREATE):
+            # Learners known at create (and, for a meeting maker, its link) go with the create itself.
+            seated = _session("bench.s2", 6, extras).model_copy(
+                update={"learners": tuple(_people(10, "c-")), "modality": Modality.VIRTUAL, "room": None}
+            )
+            count("create + 10 learners", lambda: adapter.create_session(seated, key="bench.s2.g1", fresh=True))
         if adapter.supports(Capability.LIST_SESSIONS):
             for i in range(5):
                 s = _session(f"bench.l{i}", 10 + i, extras)

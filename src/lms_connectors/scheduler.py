@@ -111,8 +111,11 @@ class SyncSummary:
 
 @dataclass(frozen=True)
 class _KeyReservation:
-    """A create's key, marked sent in the ledger, whether the adapter may skip its look-up, and the learners
-    the create carries (marked uncertain at the adapter with the key)."""
+    """A create's key as marked sent in the ledger, with what the create needs to know.
+
+    ``fresh`` says whether the adapter may skip its look-up; ``seated`` are the learners the create carries,
+    marked uncertain at the adapter in the same transaction as the key.
+    """
 
     record: KeyRecord
     fresh: bool
