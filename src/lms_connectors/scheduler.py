@@ -488,16 +488,17 @@ class Scheduler:
         """
         synced: list[str] = []
         failed: dict[str, ConnectorError] = {}
-        sessions = self.ledger.list_sessions()
-        for index, session in enumerate(sessions, start=1):
+        total = self.ledger.count_sessions()
+        # Streamed: a ledger of 100,000 sessions is walked page by page, never held in memory at once.
+        for index, session in enumerate(self.ledger.iter_sessions(), start=1):
             try:
                 self.sync(session.id)
             except ConnectorError as exc:
                 failed[session.id] = exc
-                self._progress("sync", session.id, None, "failed", f"{index}/{len(sessions)}: {exc}")
+                self._progress("sync", session.id, None, "failed", f"{index}/{total}: {exc}")
                 continue
             synced.append(session.id)
-            self._progress("sync", session.id, None, "done", f"{index}/{len(sessions)} {session.status.value}")
+            self._progress("sync", session.id, None, "done", f"{index}/{total} {session.status.value}")
         return SyncSummary(synced=tuple(synced), failed=failed)
 
     # -- internals --------------------------------------------------------------------------------------

@@ -132,6 +132,24 @@ def test_save_session_replaces_and_keeps_insertion_order(ledger: LedgerStore) ->
     assert sessions[1].slot.same_instants(moved.slot)
 
 
+def test_sessions_are_streamed_in_pages_in_insertion_order_and_counted(ledger: LedgerStore) -> None:
+    ids = [f"s{n}" for n in range(7)]
+    for sid in ids:
+        ledger.save_session(make_session(sid))
+    assert ledger.count_sessions() == 7
+    walk = ledger.iter_sessions(page_size=3)
+    first = [next(walk).id for _ in range(4)]
+    # A session saved again during the walk keeps its place; a new one is met at the end, once.
+    ledger.save_session(make_session("s1", title="Renamed"))
+    ledger.save_session(make_session("s7"))
+    rest = [s.id for s in walk]
+    assert first + rest == [*ids, "s7"]
+    assert [s.id for s in ledger.iter_sessions(page_size=1)] == [*ids, "s7"]
+    other = ledger.bind("acme")
+    assert list(other.iter_sessions()) == [] and other.count_sessions() == 0
+    other.close()
+
+
 # provider refs
 
 

@@ -112,9 +112,9 @@ def should_retry(error: BaseException, *, idempotent: bool) -> bool:
 class _Budget:
     """The total time bound of one call, on the transport's clock."""
 
-    def __init__(self, policy: RetryPolicy, clock: Callable[[], float]) -> None:
+    def __init__(self, policy: RetryPolicy, clock: Callable[[], float], started: float | None = None) -> None:
         self._clock = clock
-        self._deadline = clock() + policy.total_timeout
+        self._deadline = (clock() if started is None else started) + policy.total_timeout
 
     def remaining(self) -> float:
         return self._deadline - self._clock()
@@ -163,8 +163,9 @@ def build_retrying(
     sleep: Callable[[float], None],
     clock: Callable[[], float],
     before_sleep: Callable[[RetryCallState], None] | None = None,
+    started: float | None = None,
 ) -> Retrying:
-    """Build the tenacity controller for one call (the time bound starts now).
+    """Build the tenacity controller for one call (the time bound starts now, or at ``started``).
 
     The last error is re-raised as is when the controller gives up.
 
@@ -174,11 +175,12 @@ def build_retrying(
         sleep: How to wait (injected by tests and by the contract kit).
         clock: Monotonic clock for the total time bound.
         before_sleep: Called before each wait (the transport logs there).
+        started: When the call's first attempt began on ``clock``, if before now.
 
     Returns:
         A ``tenacity.Retrying``; call it with the attempt function.
     """
-    budget = _Budget(policy, clock)
+    budget = _Budget(policy, clock, started)
     return Retrying(
         retry=retry_if_exception(lambda error: should_retry(error, idempotent=idempotent)),
         wait=_WaitRetryAfterOrBackoff(policy, budget),

@@ -37,7 +37,7 @@ from lms_connectors.http.auth import Auth
 from lms_connectors.http.classify import default_classifier, json_body
 from lms_connectors.http.ratelimit import RateLimiter
 from lms_connectors.http.redaction import redact_text, redact_url
-from lms_connectors.http.retry import RetryPolicy, build_retrying, failed_before_sending
+from lms_connectors.http.retry import RetryPolicy, build_retrying, failed_before_sending, should_retry
 
 __all__ = ["CallCounter", "CallEvent", "HttpTransport", "RetryPolicy"]
 
@@ -261,15 +261,8 @@ class HttpTransport:
                 attempts += 1
                 return self._exchange(call, attempts)
 
-        retrying = build_retrying(
-            self.retry_policy,
-            idempotent=call.idempotent,
-            sleep=self._sleep,
-            clock=self._clock,
-            before_sleep=lambda state: self._log_retry(call, state),
-        )
         try:
-            return retrying(attempt)
+            return self._with_retries(call, attempt)
         except _CredentialsFailed as failed:
             raise failed.error from failed.error.__cause__
         except requests.exceptions.RequestException as exc:
@@ -290,6 +283,38 @@ class HttpTransport:
                     request_id=error.request_id,
                 ) from error
             raise
+
+    def _with_retries(self, call: _Call, attempt: Callable[[], requests.Response]) -> requests.Response:
+        """Run the first attempt bare, and build the retry controller only when a retry is due.
+
+        Most calls succeed at once: they pay for no controller. A failure the policy retries is handed to the
+        controller as its first attempt (with the time bound counted from that attempt's start), so the waits,
+        the bounds and the logging are exactly those of a controller that ran from the start.
+        """
+        started = self._clock()
+        try:
+            return attempt()
+        except Exception as error:
+            if self.retry_policy.max_attempts <= 1 or not should_retry(error, idempotent=call.idempotent):
+                raise
+            first: Exception | None = error
+        retrying = build_retrying(
+            self.retry_policy,
+            idempotent=call.idempotent,
+            sleep=self._sleep,
+            clock=self._clock,
+            before_sleep=lambda state: self._log_retry(call, state),
+            started=started,
+        )
+
+        def again() -> requests.Response:
+            nonlocal first
+            if first is not None:
+                failed, first = first, None
+                raise failed  # the controller's attempt 1: the one already made
+            return attempt()
+
+        return retrying(again)
 
     def request_json(
         self,
@@ -539,6 +564,8 @@ class HttpTransport:
         elapsed = self._clock() - started
         if sent:
             self.counter.record(call.operation)
+        if not self.hooks and not logger.isEnabledFor(logging.DEBUG):
+            return  # nobody reads the event: no redacted URL to build
         event = CallEvent(
             provider=self.provider,
             operation=call.operation,

@@ -155,7 +155,23 @@ class LedgerStore(abc.ABC):
 
     @abc.abstractmethod
     def list_sessions(self) -> list[Session]:
-        """Every session, in insertion order."""
+        """Every session, in insertion order, all in memory at once (see :meth:`iter_sessions` for a large ledger)."""
+
+    def iter_sessions(self, page_size: int = 500) -> Iterator[Session]:
+        """Every session, in insertion order, read ``page_size`` at a time: memory stays flat however many.
+
+        The SQLite and PostgreSQL ledgers read page after page (keyset on the insertion order, so a session saved
+        during the walk is never seen twice); the base implementation, for ledgers that do not page, is
+        :meth:`list_sessions`.
+
+        Args:
+            page_size: Sessions read per query.
+        """
+        yield from self.list_sessions()
+
+    def count_sessions(self) -> int:
+        """How many sessions the ledger holds."""
+        return sum(1 for _ in self.iter_sessions())
 
     # provider refs
     @abc.abstractmethod

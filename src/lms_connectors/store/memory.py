@@ -6,6 +6,7 @@ that cannot be serialised fails here too, and no caller can mutate a stored reco
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -121,6 +122,23 @@ class MemoryLedger(LedgerStore):
         with self._lock:
             raws = list(self._tables.sessions.values())
         return [Session.model_validate_json(raw) for raw in raws]
+
+    def iter_sessions(self, page_size: int = 500) -> Iterator[Session]:
+        """Every session, in insertion order, a page at a time (sessions saved during the walk are met too)."""
+        position, limit = 0, max(1, page_size)
+        while True:
+            with self._lock:
+                raws = list(itertools.islice(self._tables.sessions.values(), position, position + limit))
+            position += len(raws)
+            for raw in raws:
+                yield Session.model_validate_json(raw)
+            if len(raws) < limit:
+                return
+
+    def count_sessions(self) -> int:
+        """How many sessions the ledger holds."""
+        with self._lock:
+            return len(self._tables.sessions)
 
     # provider refs
     def put_ref(self, session_id: str, ref: ProviderRef) -> None:

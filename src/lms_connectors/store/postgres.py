@@ -425,9 +425,34 @@ class PostgresLedger(LedgerStore):
         return None if raw is None else Session.model_validate_json(raw)
 
     def list_sessions(self) -> list[Session]:
-        """Every session, in insertion order."""
+        """Every session, in insertion order, all in memory at once (see :meth:`iter_sessions`)."""
         raws = self._all("SELECT data::text FROM sessions WHERE tenant_id = %s ORDER BY seq", ())
         return [Session.model_validate_json(raw) for raw in raws]
+
+    def iter_sessions(self, page_size: int = 500) -> Iterator[Session]:
+        """Every session, in insertion order, one page of ``page_size`` rows per query (flat memory).
+
+        Each page is its own short transaction (keyset on ``seq``), so no connection is held while the caller
+        works on a session.
+        """
+        after = 0
+        limit = max(1, page_size)
+        while True:
+            with self._tx() as conn:
+                rows = conn.execute(
+                    "SELECT seq, data::text FROM sessions WHERE tenant_id = %s AND seq > %s ORDER BY seq LIMIT %s",
+                    (self.tenant, after, limit),
+                ).fetchall()
+            for seq, raw in rows:
+                after = int(seq)
+                yield Session.model_validate_json(raw)
+            if len(rows) < limit:
+                return
+
+    def count_sessions(self) -> int:
+        """How many sessions the ledger holds (one COUNT)."""
+        count = self._one("SELECT COUNT(*) FROM sessions WHERE tenant_id = %s", ())
+        return 0 if count is None else int(count)
 
     # -- provider refs ----------------------------------------------------------------------------------
 

@@ -357,9 +357,29 @@ class SQLiteLedger(LedgerStore):
         return None if raw is None else Session.model_validate_json(raw)
 
     def list_sessions(self) -> list[Session]:
-        """Every session, in insertion order."""
+        """Every session, in insertion order, all in memory at once (see :meth:`iter_sessions`)."""
         raws = self._all("SELECT data FROM sessions WHERE tenant_id = ? ORDER BY seq", ())
         return [Session.model_validate_json(raw) for raw in raws]
+
+    def iter_sessions(self, page_size: int = 500) -> Iterator[Session]:
+        """Every session, in insertion order, one page of ``page_size`` rows per query (flat memory)."""
+        after = 0
+        while True:
+            with self._lock:  # held per page, never while the caller works on a session
+                rows = self._conn.execute(
+                    "SELECT seq, data FROM sessions WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                    (self.tenant, after, max(1, page_size)),
+                ).fetchall()
+            for seq, raw in rows:
+                after = int(seq)
+                yield Session.model_validate_json(raw)
+            if len(rows) < max(1, page_size):
+                return
+
+    def count_sessions(self) -> int:
+        """How many sessions the ledger holds (one COUNT)."""
+        count = self._one("SELECT COUNT(*) FROM sessions WHERE tenant_id = ?", ())
+        return 0 if count is None else int(count)
 
     # provider refs
     def put_ref(self, session_id: str, ref: ProviderRef) -> None:

@@ -17,8 +17,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from google.auth import crypt, jwt
-
 from lms_connectors.errors import ConfigurationError
 from lms_connectors.http.auth import JwtBearerAuth, OAuthTokenAuth, RefreshTokenAuth
 from lms_connectors.http.transport import HttpTransport
@@ -53,6 +51,10 @@ class ServiceAccountAssertion:
         scopes: Sequence[str],
         clock: Callable[[], float] = time.time,
     ) -> None:
+        # google-auth (and the cryptography it loads, a quarter of a second) is imported only by the
+        # service-account flow that signs with it: the refresh-token flow and every other import never pay it.
+        from google.auth import crypt
+
         try:
             self._signer = crypt.RSASigner.from_service_account_info(info)  # type: ignore[no-untyped-call]
             self.issuer = str(info["client_email"])
@@ -75,6 +77,8 @@ class ServiceAccountAssertion:
         }
         if self.subject:
             claims["sub"] = self.subject
+        from google.auth import jwt
+
         signed: bytes = jwt.encode(self._signer, claims)  # type: ignore[no-untyped-call]
         return signed.decode("ascii")
 
