@@ -46,7 +46,7 @@ def _peers(root: str, event_path: str, event_id: str, token: str) -> dict[str, C
     except ImportError:
         print("google-api-python-client: not installed (pip install -r benchmarks/requirements-peers.txt)")
         return clients
-    credentials = Credentials(token=token)
+    credentials = Credentials(token=token)  # type: ignore[no-untyped-call]
     service = discovery.build(
         "calendar", "v3", credentials=credentials, static_discovery=True, client_options={"api_endpoint": root}
     )
