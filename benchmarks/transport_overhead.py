@@ -91,8 +91,8 @@ def main() -> int:
             "plain requests": plain_get,
             "lms-connectors": lambda: adapter.transport.request_json("GET", path, operation="events.get"),
         }
-        root = settings["base_url"].removesuffix("/calendar/v3").rstrip("/") + "/"
-        clients.update(_peers(root, path, ref.external_id, token))
+        # The client's base URL: the simulator's Calendar API root (calendar/v3 included).
+        clients.update(_peers(settings["base_url"].rstrip("/") + "/", path, ref.external_id, token))
         for client in clients.values():  # warm connections, caches and the peers' lazy set-up
             for _ in range(5):
                 client()
