@@ -109,3 +109,11 @@ def test_threads_reserve_distinct_slots() -> None:
 def test_invalid_settings(rate: float, burst: int) -> None:
     with pytest.raises(ValueError, match="must be"):
         RateLimiter(rate=rate, burst=burst)
+
+
+def test_a_longer_pause_than_the_refused_callers_own_wait_still_holds_it(clock: FakeClock) -> None:
+    limiter = RateLimiter(rate=100.0, burst=100, clock=clock, sleep=clock.sleep)
+    limiter.pause_for(3.0)  # an observer read that the provider's budget drains in 3 s
+    limiter.throttled()  # no Retry-After: the refused caller's retry only backs off
+    clock.advance(0.5)  # its backoff
+    assert limiter.acquire() == pytest.approx(2.5)

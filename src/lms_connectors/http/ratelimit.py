@@ -78,6 +78,7 @@ class RateLimiter:
         self._paused_until: float | None = None
         self._accepted_since_cut = True
         self._refused_caller: int | None = None
+        self._refused_until = 0.0
         self.throttles = 0
 
     def acquire(self) -> float:
@@ -97,9 +98,11 @@ class RateLimiter:
                 wait = max(wait, self._paused_until - now)
             if self._refused_caller == threading.get_ident():
                 # The caller whose call was refused has just waited by its retry policy (the Retry-After, or a
-                # backoff): it takes its slot without waiting a second time; the others wait.
+                # backoff): it does not wait for its slot or that Retry-After a second time. A longer pause (an
+                # observer saw the provider's budget spent) still holds it.
                 self._refused_caller = None
-                wait = 0.0
+                covered = max(now, self._refused_until)
+                wait = 0.0 if self._paused_until is None else max(0.0, self._paused_until - covered)
         if wait > 0:
             self._sleep(wait)
         return max(wait, 0.0)
@@ -134,6 +137,7 @@ class RateLimiter:
             self._refill(now)
             self.throttles += 1
             self._refused_caller = threading.get_ident()
+            self._refused_until = now + (retry_after if retry_after is not None and retry_after > 0 else 0.0)
             self._tokens = min(self._tokens, 0.0)
             if self.adaptive and self._accepted_since_cut:
                 self.rate = max(self._floor, self.rate * self.decrease)
