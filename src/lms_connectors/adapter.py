@@ -47,10 +47,16 @@ from pydantic import BaseModel, ConfigDict
 from pydantic import ValidationError as PydanticValidationError
 
 from lms_connectors.errors import ConfigurationError, ConnectorError, MalformedResponse, NotSupported, ResponseLost
-from lms_connectors.http.auth import Auth, OAuthTokenAuth, oauth_token_classifier
+from lms_connectors.http.auth import Auth, ClientCredentialsAuth, OAuthTokenAuth, oauth_token_classifier
 from lms_connectors.http.classify import default_classifier
 from lms_connectors.http.ratelimit import RateLimiter
-from lms_connectors.http.settings import TransportRuntime, TransportSettings, build_transport, rate_limiter_for
+from lms_connectors.http.settings import (
+    OAuthClientSettings,
+    TransportRuntime,
+    TransportSettings,
+    build_transport,
+    rate_limiter_for,
+)
 from lms_connectors.http.transport import CallEvent, HttpTransport
 from lms_connectors.models import (
     AwareDatetime,
@@ -389,6 +395,36 @@ class Adapter(abc.ABC):
                 _UNBOUNDED_RATE, int(_UNBOUNDED_RATE), clock=self.runtime.clock, sleep=self.runtime.sleep
             )
         return self._rate_limiter
+
+    def client_credentials_auth(self, **options: Any) -> ClientCredentialsAuth:
+        """The OAuth client-credentials flow of a config that extends :class:`OAuthClientSettings`.
+
+        Builds the token transport (:meth:`token_transport`, on the config's ``resolved_token_url``) and the
+        flow with the config's client id and secret, so that an API of this kind is set up in one line::
+
+            def setup(self) -> None:
+                self.auth = self.client_credentials_auth()
+                self.api_transport(auth=self.auth, classifier=acme_classifier)
+
+        Args:
+            **options: More options of :class:`~lms_connectors.http.auth.ClientCredentialsAuth` (``scope``,
+                ``client_auth``, ``cache``...).
+
+        Raises:
+            ConfigurationError: The adapter's config does not extend :class:`OAuthClientSettings`.
+        """
+        config = self.config
+        if not isinstance(config, OAuthClientSettings):
+            raise ConfigurationError(
+                f"{self.name}: client_credentials_auth() needs a config extending OAuthClientSettings",
+                provider=self.name,
+            )
+        return ClientCredentialsAuth(
+            self.token_transport(config.resolved_token_url),
+            client_id=config.client_id,
+            client_secret=config.client_secret.get_secret_value(),
+            **options,
+        )
 
     def _keep_transport(self, name: str, transport: HttpTransport) -> None:
         if not hasattr(self, "_transports"):  # an adapter whose __init__ does not call Adapter.__init__

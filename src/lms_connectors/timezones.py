@@ -30,6 +30,7 @@ __all__ = [
     "Transition",
     "dst_transitions",
     "format_local",
+    "format_utc",
     "iana_to_windows",
     "is_ambiguous",
     "is_nonexistent",
@@ -407,6 +408,15 @@ def to_zone(dt: datetime, zone: str | ZoneInfo) -> datetime:
 
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def format_utc(dt: datetime) -> str:
+    """An aware instant in UTC to the second, as REST APIs take it: ``"2027-03-09T09:00:00Z"``.
+
+    Raises:
+        ValidationError: ``dt`` is naive.
+    """
+    return _require_aware(dt).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def format_offset(offset: timedelta) -> str:

@@ -38,14 +38,16 @@ from lms_connectors.http.pagination import (
     paginate_by_next_url,
     paginate_by_offset,
     paginate_by_token,
+    paginate_json_by_token,
 )
 from lms_connectors.http.ratelimit import RateLimiter
 from lms_connectors.http.redaction import REDACTED, SENSITIVE_KEYS, redact_mapping, redact_text, redact_url
 from lms_connectors.http.retry import RetryPolicy, failed_before_sending, should_retry
-from lms_connectors.http.settings import TransportRuntime, TransportSettings, build_transport
-from lms_connectors.http.transport import CallCounter, CallEvent, HttpTransport
+from lms_connectors.http.settings import OAuthClientSettings, TransportRuntime, TransportSettings, build_transport
+from lms_connectors.http.transport import CallCounter, CallEvent, HttpTransport, api_path
 
 __all__ = [
+    "api_path",
     "REDACTED",
     "SENSITIVE_KEYS",
     "Auth",
@@ -65,6 +67,7 @@ __all__ = [
     "RetryPolicy",
     "StaticTokenAuth",
     "TransportRuntime",
+    "OAuthClientSettings",
     "TransportSettings",
     "body_excerpt",
     "build_transport",
@@ -77,6 +80,7 @@ __all__ = [
     "paginate_by_next_url",
     "paginate_by_offset",
     "paginate_by_token",
+    "paginate_json_by_token",
     "parse_retry_after",
     "provider_code",
     "redact_mapping",

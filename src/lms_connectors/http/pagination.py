@@ -4,18 +4,22 @@ Each helper fetches a page only when the caller has consumed the previous one, a
 :class:`~lms_connectors.errors.ProviderError` when a provider sends the caller round in circles (a page token
 or next link seen before, a page identical to the previous one) instead of looping forever.
 
-Flavours: page token (Google ``pageToken``, Zoom ``next_page_token``), next link (Graph ``@odata.nextLink``),
+Flavours: page token (Google ``pageToken``, Zoom ``next_page_token``; :func:`paginate_json_by_token` reads the
+common JSON shape of such pages), next link (Graph ``@odata.nextLink``),
 offset (Moodle ``limitfrom``), and ``Link`` header (Canvas, whose ``page`` values may be opaque bookmarks).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from typing import TypeVar
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import requests
 
 from lms_connectors.errors import MalformedResponse, ProviderError
+
+if TYPE_CHECKING:
+    from lms_connectors.http.transport import HttpTransport
 
 __all__ = [
     "LoopGuard",
@@ -23,6 +27,7 @@ __all__ = [
     "paginate_by_next_url",
     "paginate_by_offset",
     "paginate_by_token",
+    "paginate_json_by_token",
 ]
 
 T = TypeVar("T")
@@ -79,6 +84,57 @@ def paginate_by_token(fetch_page: Callable[[str | None], tuple[Sequence[T], str 
                 code="unexpected_shape",
             )
         guard.check(token)
+
+
+def paginate_json_by_token(
+    transport: HttpTransport,
+    url: str,
+    parse: Callable[[Any], T],
+    *,
+    params: Mapping[str, Any] | None = None,
+    items_key: str = "data",
+    token_param: str = "page_token",  # noqa: S107 - a parameter's name, not a secret
+    next_token_key: str = "next_page_token",  # noqa: S107 - a field's name, not a secret
+    operation: str | None = None,
+) -> Iterator[T]:
+    """Iterate over a JSON listing whose pages carry their items and the next page's token.
+
+    The common REST shape (``GET url?page_token=...`` answering ``{"data": [...], "next_page_token": "..."}``)
+    written once: each page is a ``GET`` through ``transport`` (its retries, time bound and error table), its
+    items are read from ``items_key`` and turned into SDK objects by ``parse``, and the listing ends on a page
+    without a next token (absent, null or empty), with :func:`paginate_by_token`'s loop guard.
+
+    Args:
+        transport: The API transport.
+        url: The listing's path (relative to the transport's base URL) or URL.
+        parse: Turns one item of the provider's JSON into what the iterator yields.
+        params: Query parameters of every page (filters, page size).
+        items_key: Where a page holds its items (a missing key is an empty page).
+        token_param: The query parameter that asks for a page by token.
+        next_token_key: Where a page holds the next page's token.
+        operation: Label for counting.
+
+    Yields:
+        ``parse`` of every item, page after page.
+
+    Raises:
+        MalformedResponse: A page is not an object, or its items are not a list.
+        ProviderError: A token was repeated.
+    """
+    fixed = dict(params or {})
+
+    def fetch_page(token: str | None) -> tuple[list[T], str | None]:
+        page = transport.request_json(
+            "GET", url, params={**fixed, token_param: token} if token else fixed, operation=operation
+        )
+        items = page.get(items_key, []) if isinstance(page, dict) else None
+        if not isinstance(items, list):
+            raise MalformedResponse(
+                f"a page of {url} without a list of {items_key!r}", provider=transport.provider, code="unexpected_shape"
+            )
+        return [parse(item) for item in items], page.get(next_token_key)
+
+    return paginate_by_token(fetch_page)
 
 
 def paginate_by_next_url(fetch_page: Callable[[str], tuple[Sequence[T], str | None]], first_url: str) -> Iterator[T]:

@@ -12,10 +12,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar
 from urllib.parse import urlsplit
 
 import requests
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from lms_connectors.errors import ConnectorError
 from lms_connectors.http.auth import Auth
@@ -24,7 +25,7 @@ from lms_connectors.http.ratelimit import RateLimiter
 from lms_connectors.http.retry import RetryPolicy
 from lms_connectors.http.transport import CallEvent, HttpTransport
 
-__all__ = ["TransportRuntime", "TransportSettings", "build_transport", "rate_limiter_for"]
+__all__ = ["OAuthClientSettings", "TransportRuntime", "TransportSettings", "build_transport", "rate_limiter_for"]
 
 
 class TransportSettings(BaseModel):
@@ -78,6 +79,32 @@ class TransportSettings(BaseModel):
     def retry_policy(self) -> RetryPolicy:
         """The transport's retry policy for these settings."""
         return RetryPolicy(max_attempts=self.max_attempts, total_timeout=self.total_timeout)
+
+
+class OAuthClientSettings(TransportSettings):
+    """Transport settings of an API that takes tokens from an OAuth client's credentials.
+
+    The fields an OAuth client has everywhere, declared once: the adapter's config extends this instead of
+    :class:`TransportSettings` and :meth:`~lms_connectors.adapter.Adapter.client_credentials_auth` builds the flow
+    from them.
+
+    Attributes:
+        client_id: The client id of the integration registered at the provider.
+        client_secret: Its secret (kept out of logs and reprs).
+        token_url: The token endpoint; :attr:`token_path` under ``base_url`` when unset.
+    """
+
+    token_path: ClassVar[str] = "oauth/token"  # noqa: S105 - an endpoint, not a secret
+    """Where the provider serves its token endpoint under ``base_url`` (a subclass says where its provider does)."""
+
+    client_id: str = Field(min_length=1)
+    client_secret: SecretStr
+    token_url: str | None = None
+
+    @property
+    def resolved_token_url(self) -> str:
+        """The token endpoint actually used."""
+        return self.token_url or f"{self.base_url.rstrip('/')}/{self.token_path}"
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import requests
 from pydantic import BaseModel
@@ -28,6 +28,7 @@ from lms_connectors.errors import (
     AuthError,
     ConnectorError,
     MalformedResponse,
+    NotFound,
     RateLimited,
     ResponseLost,
     TransientError,
@@ -39,7 +40,7 @@ from lms_connectors.http.ratelimit import RateLimiter
 from lms_connectors.http.redaction import redact_text, redact_url
 from lms_connectors.http.retry import RetryPolicy, build_retrying, failed_before_sending, should_retry
 
-__all__ = ["CallCounter", "CallEvent", "HttpTransport", "RetryPolicy"]
+__all__ = ["CallCounter", "CallEvent", "HttpTransport", "RetryPolicy", "api_path"]
 
 logger = logging.getLogger("lms_connectors.http")
 
@@ -48,6 +49,15 @@ _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRA
 
 # After these, a non-idempotent request may have been acted on by the provider behind the gateway.
 _AMBIGUOUS_GATEWAY_STATUSES = frozenset({502, 504})
+
+
+def api_path(*segments: str | int) -> str:
+    """A relative API path from its segments, each escaped whole: ``api_path("sessions", sid, "enrolments")``.
+
+    Ids and e-mail addresses are data, not path syntax: a ``/``, ``?``, ``#``, ``@`` or ``+`` in one must not change
+    which resource the request names, so every segment is percent-encoded with no safe characters.
+    """
+    return "/".join(quote(str(segment), safe="") for segment in segments)
 
 
 @dataclass(frozen=True)
@@ -464,6 +474,39 @@ class HttpTransport:
                     operation or method,
                     error.message,
                 )
+
+    def delete_if_present(
+        self,
+        url: str,
+        *,
+        params: Any = None,
+        headers: Mapping[str, str] | None = None,
+        operation: str | None = None,
+    ) -> bool:
+        """Send a ``DELETE`` whose goal is an object that no longer exists, so one already gone is a success.
+
+        A provider answers a second delete (a retry, a cancel already made elsewhere) with 404 or 410; for the
+        caller that is the outcome it wanted, not an error. The answer must still be the provider's (empty or
+        JSON): anything else raises as :meth:`request_json` does.
+
+        Args:
+            url: As :meth:`request`.
+            params: Query parameters.
+            headers: Extra headers.
+            operation: Label for counting.
+
+        Returns:
+            True when this call deleted the object, False when it was already gone (the provider said
+            :class:`~lms_connectors.errors.NotFound`, 410 Gone included).
+
+        Raises:
+            ConnectorError: Any other failure, as :meth:`request`.
+        """
+        try:
+            self.request_json("DELETE", url, params=params, headers=headers, operation=operation)
+        except NotFound:
+            return False
+        return True
 
     def url_for(self, url: str) -> str:
         """Return the absolute URL of ``url`` (kept as is when already absolute, else appended to ``base_url``)."""

@@ -10,12 +10,17 @@ from __future__ import annotations
 import abc
 import json
 from collections.abc import Callable
-from typing import Any, ClassVar, Generic
+from datetime import datetime
+from typing import Any, ClassVar, Generic, get_args, get_origin
+from zoneinfo import ZoneInfo
 
+from pydantic import SecretStr
 from typing_extensions import TypeVar
 
-from lms_connectors.adapter import Adapter
+from lms_connectors.adapter import Adapter, Capability
 from lms_connectors.errors import ConfigurationError
+from lms_connectors.models import Session, TimeSlot
+from lms_connectors.testing.bearer import BearerSimulator
 from lms_connectors.testing.sandbox import Fault, SandboxServer, SimulatorT
 
 __all__ = ["CASES", "AdapterT", "ContractHarness", "SimulatorT"]
@@ -48,13 +53,14 @@ class ContractHarness(abc.ABC, Generic[AdapterT, SimulatorT]):
         class AcmeLmsHarness(ContractHarness[AcmeLmsAdapter, AcmeLmsSimulator]):
             adapter_class = AcmeLmsAdapter
 
-            def expire_auth(self, adapter: AcmeLmsAdapter, sandbox: SandboxServer[AcmeLmsSimulator] | None) -> None:
-                if sandbox is not None:
-                    sandbox.simulator.revoke_tokens()
+            def provoke_conflict(self, adapter: AcmeLmsAdapter, sandbox: SandboxServer[AcmeLmsSimulator] | None):
+                ...
 
     Hooks that change provider state (``expire_auth``, ``break_auth``, ``provoke_*``) get the running sandbox
     while a case records against it, and ``None`` on replay and live runs (the cassette, or the provider
-    itself, then holds the answer).
+    itself, then holds the answer). A harness whose simulator is a
+    :class:`~lms_connectors.testing.bearer.BearerSimulator` inherits ``expire_auth`` and ``break_auth``, and
+    every harness inherits :meth:`secret_values` for the secrets its :meth:`adapter_settings` hold.
     """
 
     adapter_class: type[AdapterT]
@@ -152,8 +158,19 @@ class ContractHarness(abc.ABC, Generic[AdapterT, SimulatorT]):
         return {}
 
     def secret_values(self) -> list[str]:
-        """Credentials in use (placeholders included); recorded cassettes are proven free of them."""
-        return []
+        """Credentials in use (placeholders included); recorded cassettes are proven free of them.
+
+        The default is every value :meth:`adapter_settings` gives to a ``SecretStr`` field of the adapter's
+        config; override it (calling this) to add secrets that are not config fields (a refresh token a test
+        swaps in, a credential's encoded form).
+        """
+        settings = self.adapter_settings(self.canonical_base_url)
+        values: list[str] = []
+        for name, field in self.adapter_class.config_model.model_fields.items():
+            value = settings.get(name)
+            if value is not None and (field.annotation is SecretStr or SecretStr in get_args(field.annotation)):
+                values.append(value.get_secret_value() if isinstance(value, SecretStr) else str(value))
+        return values
 
     def request_signature(self, body: bytes | None) -> str | None:
         """What of a request body a replayed request must match in the cassette.
@@ -185,21 +202,49 @@ class ContractHarness(abc.ABC, Generic[AdapterT, SimulatorT]):
     def expire_auth(self, adapter: AdapterT, sandbox: SandboxServer[SimulatorT] | None) -> None:
         """Make the provider refuse the adapter's current access token, so that its next call gets a 401.
 
+        The default, for a harness declared with a :class:`~lms_connectors.testing.bearer.BearerSimulator`, revokes
+        its tokens.
+
         Args:
             adapter: The adapter under contract.
             sandbox: The running sandbox while recording against it (act on ``sandbox.simulator``); ``None``
                 on replay (the cassette holds the 401) and live runs.
         """
-        raise NotImplementedError(f"{type(self).__name__} does not implement expire_auth")
+        self._require_bearer_simulator("expire_auth")
+        simulator = sandbox.simulator if sandbox is not None else None  # None: the cassette holds the answer
+        if isinstance(simulator, BearerSimulator):
+            simulator.revoke_tokens()
 
     def break_auth(self, adapter: AdapterT, sandbox: SandboxServer[SimulatorT] | None) -> None:
         """Make the adapter's credentials permanently invalid, so that refreshing does not help.
+
+        The default, for a harness declared with a :class:`~lms_connectors.testing.bearer.BearerSimulator`, rotates
+        its client secrets (its tokens go with them).
 
         Args:
             adapter: The adapter under contract.
             sandbox: The running sandbox while recording against it, else ``None``.
         """
-        raise NotImplementedError(f"{type(self).__name__} does not implement break_auth")
+        self._require_bearer_simulator("break_auth")
+        simulator = sandbox.simulator if sandbox is not None else None  # None: the cassette holds the answer
+        if isinstance(simulator, BearerSimulator):
+            simulator.rotate_client_secret()
+
+    def simulator_class(self) -> type | None:
+        """The simulator class this harness is declared with (``ContractHarness[..., SimulatorT]``), if a class."""
+        for klass in type(self).__mro__:
+            for base in getattr(klass, "__orig_bases__", ()):
+                if get_origin(base) is ContractHarness and len(get_args(base)) == 2:
+                    simulator = get_args(base)[1]
+                    return simulator if isinstance(simulator, type) else None
+        return None
+
+    def _require_bearer_simulator(self, hook: str) -> None:
+        simulator = self.simulator_class()
+        if simulator is None or not issubclass(simulator, BearerSimulator):
+            raise NotImplementedError(
+                f"{type(self).__name__} does not implement {hook} (its simulator is not a BearerSimulator)"
+            )
 
     def provoke_invalid_request(self, adapter: AdapterT, sandbox: SandboxServer[SimulatorT] | None) -> None:
         """Make one call the provider refuses as invalid (the kit expects ``InvalidRequest``).
@@ -213,8 +258,19 @@ class ContractHarness(abc.ABC, Generic[AdapterT, SimulatorT]):
     def provoke_conflict(self, adapter: AdapterT, sandbox: SandboxServer[SimulatorT] | None) -> None:
         """Make one call the provider refuses as a conflict (the kit expects ``Conflict``).
 
+        The default serves an adapter that declares :attr:`~lms_connectors.adapter.Capability.NATIVE_IDEMPOTENCY`:
+        it reuses one idempotency key for a different session, which a provider that dedupes creates by key must
+        refuse (answering the first session would lose the second one silently).
+
         Args:
             adapter: The adapter under contract.
             sandbox: The running sandbox while recording against it, else ``None``.
         """
-        raise NotImplementedError(f"{type(self).__name__} does not implement provoke_conflict")
+        if Capability.NATIVE_IDEMPOTENCY not in self.adapter_class.capabilities:
+            raise NotImplementedError(f"{type(self).__name__} does not implement provoke_conflict")
+        start = datetime(2027, 5, 3, 9, 0, tzinfo=ZoneInfo("Europe/London"))
+        slot = TimeSlot(start=start, end=start.replace(hour=10), timezone="Europe/London")
+        session = Session(id="contract-conflict", title="Contract conflict", slot=slot, **self.session_extras())
+        key = f"contract-conflict.{self.adapter_name}.g1"
+        adapter.create_session(session, key=key)
+        adapter.create_session(session.model_copy(update={"title": "Contract conflict, another session"}), key=key)

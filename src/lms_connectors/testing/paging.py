@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-__all__ = ["PageCodec", "PageTokenError"]
+from lms_connectors.testing.sandbox import SandboxRequest
+
+__all__ = ["PageCodec", "PageRequestError", "PageTokenError"]
 
 Item = TypeVar("Item")
 
 
-class PageTokenError(ValueError):
+class PageRequestError(ValueError):
+    """A listing request a provider refuses: a page size out of its range, a page token it did not issue."""
+
+
+class PageTokenError(PageRequestError):
     """A page token the simulator did not issue, or issued for another listing."""
 
 
@@ -24,10 +30,13 @@ class PageCodec:
 
     Args:
         prefix: Put before every token (a provider's recognisable form, ``"pt_"``).
+        refuse: Makes the provider's refusal (a :class:`~lms_connectors.testing.refusal.Refusal`) of a listing
+            request :meth:`serve` does not accept; without it, :meth:`serve` raises :class:`PageRequestError`.
     """
 
-    def __init__(self, prefix: str = "") -> None:
+    def __init__(self, prefix: str = "", *, refuse: Callable[[str], Exception] | None = None) -> None:
         self.prefix = prefix
+        self.refuse = refuse
 
     def encode(self, offset: int, scope: str = "") -> str:
         """The token that resumes a listing at ``offset``."""
@@ -61,3 +70,46 @@ class PageCodec:
         """The slice at ``offset`` and the token of the next page (None on the last page)."""
         following = offset + size
         return list(items[offset:following]), self.encode(following, scope) if following < len(items) else None
+
+    def serve(
+        self,
+        request: SandboxRequest,
+        items: Sequence[Item],
+        *,
+        default_size: int,
+        max_size: int,
+        scope: str = "",
+        size_param: str = "page_size",
+        token_param: str = "page_token",  # noqa: S107 - a parameter's name, not a secret
+    ) -> tuple[list[Item], str | None]:
+        """One page of a listing as a request asks for it: its page size (checked) and page token (decoded).
+
+        Args:
+            request: The listing request; its query holds ``size_param`` and ``token_param``.
+            items: The whole listing, in order.
+            default_size: Page size when the request gives none.
+            max_size: The largest page the provider serves.
+            scope: The listing's identity (see :meth:`encode`).
+            size_param: The query parameter of the page size.
+            token_param: The query parameter of the page token.
+
+        Returns:
+            The page and the next page's token (None on the last page).
+
+        Raises:
+            PageRequestError: The size is not an integer from 1 to ``max_size``, or the token is not one this
+                codec issued for ``scope``; or, when the codec has ``refuse``, the refusal it makes of that message.
+        """
+        size, token = request.query_one(size_param), request.query_one(token_param)
+        try:
+            try:
+                wanted = default_size if size is None else int(size)
+            except ValueError:
+                raise PageRequestError(f"{size_param} must be an integer, got {size!r}") from None
+            if not 1 <= wanted <= max_size:
+                raise PageRequestError(f"{size_param} must be between 1 and {max_size}")
+            return self.page(items, self.decode(token, scope), wanted, scope)
+        except PageRequestError as error:
+            if self.refuse is None:
+                raise
+            raise self.refuse(str(error)) from error

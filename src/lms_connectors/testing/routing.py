@@ -1,14 +1,12 @@
 """Routes declared once, refusals turned into the provider's error body, call limits: a simulator's base.
 
 A REST simulator subclasses :class:`RoutedSimulator`, declares each endpoint with :func:`route` and raises
-:class:`~lms_connectors.testing.refusal.Refusal` to refuse; it supplies only the shape of its provider's error
-body (:meth:`RoutedSimulator.error_response`) and, where the API needs one, its bearer check
-(:meth:`RoutedSimulator.authenticate`)::
+:class:`~lms_connectors.testing.refusal.Refusal` to refuse; it supplies, where they differ from the defaults, the
+shape of its provider's error body (:meth:`RoutedSimulator.error_response`; ``{"error": {"code", "message"}}`` by
+default) and its bearer check (:meth:`RoutedSimulator.authenticate`; see also
+:class:`~lms_connectors.testing.bearer.BearerSimulator`)::
 
     class AcmeSimulator(RoutedSimulator):
-        def error_response(self, refusal: Refusal) -> SandboxResponse:
-            return SandboxResponse(refusal.status, {"error": {"code": refusal.code, "message": refusal.message}})
-
         @route("GET", "/sessions/{sid}")
         def get_session(self, request: SandboxRequest, sid: str) -> SandboxResponse:
             if sid not in self.sessions:
@@ -24,7 +22,6 @@ share of the calls with the provider's transient error (:meth:`RoutedSimulator.s
 
 from __future__ import annotations
 
-import abc
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -149,9 +146,15 @@ class RoutedSimulator(Simulator):
 
     # -- what a provider supplies --------------------------------------------------------------------------------
 
-    @abc.abstractmethod
     def error_response(self, refusal: Refusal) -> SandboxResponse:
-        """The provider's error answer for ``refusal`` (its headers are added by the base)."""
+        """The provider's error answer for ``refusal`` (its headers are added by the base).
+
+        The default is the most common JSON error shape (Microsoft Graph's, OData's, many REST APIs'):
+        ``{"error": {"code": ..., "message": ..., **details}}``. A provider with another shape overrides it.
+        """
+        return SandboxResponse(
+            refusal.status, {"error": {"code": refusal.code, "message": refusal.message, **refusal.details}}
+        )
 
     def authenticate(self, request: SandboxRequest) -> None:
         """Check the request's credentials before an ``auth`` route (nothing by default).

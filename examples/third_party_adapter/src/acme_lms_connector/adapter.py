@@ -11,9 +11,8 @@ Acme has what a well-behaved API offers, and the adapter leans on it instead of 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import UTC, datetime
-from typing import Any, ClassVar
-from urllib.parse import quote
+from datetime import datetime
+from typing import ClassVar
 
 from acme_lms_connector.classify import acme_classifier
 from acme_lms_connector.config import AcmeLmsConfig
@@ -26,16 +25,11 @@ from acme_lms_connector.mapping import (
     session_payload,
 )
 from lms_connectors.adapter import Adapter, AdapterKind, Capability
-from lms_connectors.errors import MalformedResponse, NotFound
-from lms_connectors.http import ClientCredentialsAuth, paginate_by_token
+from lms_connectors.http import api_path, paginate_json_by_token
 from lms_connectors.models import Person, ProviderRef, ProviderSession, RosterMember, Session
-from lms_connectors.timezones import require_window
+from lms_connectors.timezones import format_utc, require_window
 
 __all__ = ["AcmeLmsAdapter"]
-
-
-def _utc(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class AcmeLmsAdapter(Adapter):
@@ -59,17 +53,8 @@ class AcmeLmsAdapter(Adapter):
 
     def setup(self) -> None:
         """An OAuth client-credentials token (``POST /oauth/token``), then every call with it."""
-        self.auth = ClientCredentialsAuth(
-            self.token_transport(self.config.resolved_token_url),
-            client_id=self.config.client_id,
-            client_secret=self.config.client_secret.get_secret_value(),
-        )
+        self.auth = self.client_credentials_auth()
         self.api_transport(auth=self.auth, classifier=acme_classifier)
-
-    def _session_object(self, payload: Any) -> dict[str, Any]:
-        if not isinstance(payload, dict):
-            raise MalformedResponse("Acme answered something other than a session object", provider=PROVIDER)
-        return payload
 
     # -- required ---------------------------------------------------------------------------------------------
 
@@ -82,41 +67,29 @@ class AcmeLmsAdapter(Adapter):
             headers={"Idempotency-Key": key},
             idempotent=True,  # Acme answers a repeated key with the session it already made
         )
-        return provider_ref(self._session_object(payload))
+        return provider_ref(payload)
 
     def find_session(self, key: str) -> ProviderRef | None:
         """:calls: ``GET /sessions?idempotency_key=<key>``."""
-        payload = self.transport.request_json("GET", "sessions", params={"idempotency_key": key})
-        found = payload.get("data") if isinstance(payload, dict) else None
-        if not isinstance(found, list):
-            raise MalformedResponse("Acme listing without a data array", provider=PROVIDER)
+        found = self.transport.request_json("GET", "sessions", params={"idempotency_key": key})["data"]
         return provider_ref(found[0]) if found else None
 
     def get_session(self, ref: ProviderRef) -> ProviderSession:
         """:calls: ``GET /sessions/:id``."""
-        payload = self.transport.request_json("GET", f"sessions/{quote(ref.external_id, safe='')}")
-        return provider_session(self._session_object(payload))
+        return provider_session(self.transport.request_json("GET", api_path("sessions", ref.external_id)))
 
     def reschedule_session(self, ref: ProviderRef, session: Session) -> ProviderRef:
         """:calls: ``PATCH /sessions/:id`` (in place; the body sets absolute values, so resending is safe)."""
         payload = self.transport.request_json(
-            "PATCH",
-            f"sessions/{quote(ref.external_id, safe='')}",
-            json=session_payload(session),
-            idempotent=True,
+            "PATCH", api_path("sessions", ref.external_id), json=session_payload(session), idempotent=True
         )
-        return provider_ref(self._session_object(payload))
+        return provider_ref(payload)
 
     def cancel_session(self, ref: ProviderRef, *, notify: bool = True) -> None:
         """:calls: ``DELETE /sessions/:id?notify=...``; a session already cancelled or gone is fine."""
-        try:
-            self.transport.request(
-                "DELETE",
-                f"sessions/{quote(ref.external_id, safe='')}",
-                params={"notify": "true" if notify else "false"},
-            )
-        except NotFound:
-            return
+        self.transport.delete_if_present(
+            api_path("sessions", ref.external_id), params={"notify": "true" if notify else "false"}
+        )
 
     # -- roster -------------------------------------------------------------------------------------------------
 
@@ -128,7 +101,7 @@ class AcmeLmsAdapter(Adapter):
             return []
         payload = self.transport.request_json(
             "POST",
-            f"sessions/{quote(ref.external_id, safe='')}/enrolments",
+            api_path("sessions", ref.external_id, "enrolments"),
             json={"learners": [learner_payload(person) for person in people]},
             idempotent=True,  # enrolling someone already enrolled changes nothing
         )
@@ -144,46 +117,25 @@ class AcmeLmsAdapter(Adapter):
     ) -> None:
         """:calls: ``DELETE /sessions/:id/enrolments/:email`` for each person; absent ones are fine."""
         for person in people:
-            try:
-                self.transport.request(
-                    "DELETE",
-                    f"sessions/{quote(ref.external_id, safe='')}/enrolments/{quote(person.email, safe='')}",
-                )
-            except NotFound:
-                continue
+            self.transport.delete_if_present(api_path("sessions", ref.external_id, "enrolments", person.email))
 
     def list_roster(self, ref: ProviderRef) -> Iterator[RosterMember]:
         """:calls: ``GET /sessions/:id/enrolments`` (paged by token)."""
-        path = f"sessions/{quote(ref.external_id, safe='')}/enrolments"
-
-        def page(token: str | None) -> tuple[list[RosterMember], str | None]:
-            params: dict[str, Any] = {"page_size": self.config.page_size}
-            if token:
-                params["page_token"] = token
-            payload = self.transport.request_json("GET", path, params=params)
-            return [roster_member(item) for item in payload.get("data", [])], payload.get("next_page_token")
-
-        return paginate_by_token(page)
+        path = api_path("sessions", ref.external_id, "enrolments")
+        return paginate_json_by_token(self.transport, path, roster_member, params={"page_size": self.config.page_size})
 
     def list_sessions(
         self, start: datetime, end: datetime, *, page_size: int | None = None
     ) -> Iterator[ProviderSession]:
         """:calls: ``GET /sessions?starts_from=...&starts_before=...`` (paged by token)."""
         require_window(start, end)
-        size = page_size or self.config.page_size
-
-        def page(token: str | None) -> tuple[list[ProviderSession], str | None]:
-            params: dict[str, Any] = {"starts_from": _utc(start), "starts_before": _utc(end), "page_size": size}
-            if token:
-                params["page_token"] = token
-            payload = self.transport.request_json("GET", "sessions", params=params)
-            return [provider_session(item) for item in payload.get("data", [])], payload.get("next_page_token")
-
-        return paginate_by_token(page)
+        window = {"starts_from": format_utc(start), "starts_before": format_utc(end)}
+        params = {**window, "page_size": page_size or self.config.page_size}
+        return paginate_json_by_token(self.transport, "sessions", provider_session, params=params)
 
     # -- Acme-only extras -----------------------------------------------------------------------------------------
 
     def ex_learner_page(self, ref: ProviderRef) -> str:
         """The page where learners see the session in Acme's web app (no call)."""
         web_root = self.config.base_url.rstrip("/").removesuffix("/v1").replace("://api.", "://app.")
-        return f"{web_root}/sessions/{quote(ref.external_id, safe='')}"
+        return f"{web_root}/{api_path('sessions', ref.external_id)}"

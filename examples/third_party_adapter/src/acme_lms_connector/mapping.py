@@ -1,39 +1,30 @@
 """Between SDK models and Acme LMS JSON objects.
 
 Acme keeps instants in UTC (``starts_at``/``ends_at`` as ``...Z``) next to the session's IANA ``timezone``, one
-free-text ``location``, an optional ``meeting_url`` and a ``capacity`` it enforces itself.
+free-text ``location``, an optional ``meeting_url`` and a ``capacity`` it enforces itself. Reading needs no
+checks of its own: an answer of another shape (a missing ``id``, a bad instant) raises ``KeyError``/``ValueError``
+here, which the base ``Adapter`` turns into a ``MalformedResponse`` naming the operation.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from lms_connectors.errors import MalformedResponse
 from lms_connectors.models import Person, ProviderRef, ProviderSession, RosterMember, Session
+from lms_connectors.timezones import format_utc
 
 __all__ = ["PROVIDER", "learner_payload", "provider_ref", "provider_session", "roster_member", "session_payload"]
 
 PROVIDER = "acme_lms"
 
 
-def _utc(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _instant(payload: dict[str, Any], name: str) -> datetime:
-    try:
-        return datetime.fromisoformat(str(payload[name]))
-    except (KeyError, ValueError) as exc:
-        raise MalformedResponse(f"Acme session without a valid {name!r}", provider=PROVIDER) from exc
-
-
 def session_payload(session: Session) -> dict[str, Any]:
     """The Acme session object for ``session`` (body of a create, or of a full update)."""
     payload: dict[str, Any] = {
         "title": session.title,
-        "starts_at": _utc(session.slot.start),
-        "ends_at": _utc(session.slot.end),
+        "starts_at": format_utc(session.slot.start),
+        "ends_at": format_utc(session.slot.end),
         "timezone": session.slot.timezone,
         "description": session.description,
         "capacity": session.capacity,
@@ -48,10 +39,7 @@ def session_payload(session: Session) -> dict[str, Any]:
 
 def provider_ref(payload: dict[str, Any]) -> ProviderRef:
     """Where an Acme session object lives."""
-    try:
-        return ProviderRef(provider=PROVIDER, external_id=str(payload["id"]), version=str(payload.get("version", "")))
-    except KeyError as exc:
-        raise MalformedResponse("Acme session without an id", provider=PROVIDER) from exc
+    return ProviderRef(provider=PROVIDER, external_id=str(payload["id"]), version=str(payload.get("version", "")))
 
 
 def provider_session(payload: dict[str, Any]) -> ProviderSession:
@@ -59,8 +47,8 @@ def provider_session(payload: dict[str, Any]) -> ProviderSession:
     return ProviderSession(
         ref=provider_ref(payload),
         title=str(payload.get("title", "")),
-        start=_instant(payload, "starts_at"),
-        end=_instant(payload, "ends_at"),
+        start=datetime.fromisoformat(payload["starts_at"]),
+        end=datetime.fromisoformat(payload["ends_at"]),
         timezone=payload.get("timezone"),
         location=payload.get("location"),
         join_url=payload.get("meeting_url"),

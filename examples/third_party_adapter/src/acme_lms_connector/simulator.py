@@ -1,15 +1,16 @@
 """A simulator of the Acme LMS API: the reference of how Acme behaves, served on loopback by the contract kit.
 
-All JSON; errors are ``{"error": {"code": ..., "message": ...}}``. What a client must know: ``POST /sessions``
+All JSON; errors are ``{"error": {"code": ..., "message": ...}}`` (the toolkit's default error body). What a client must know: ``POST /sessions``
 needs an ``Idempotency-Key`` (201 new, 200 the same session again, 409 ``idempotency_key_reused`` for the key
 with another body); a deleted session stays readable as ``cancelled`` (410 when deleted again, 409
 ``session_cancelled`` on a change); an enrolment over capacity is refused whole (409 ``session_full``);
 listings take ``page_size`` (1..100) and ``page_token``; the token endpoint is OAuth's client credentials.
 
 Every API call needs ``Authorization: Bearer <token>`` with a token the simulator issued and has not revoked
-(401 ``invalid_token`` otherwise). Built on the kit's simulator toolkit: routes, refusals, the token endpoint
-(``simulator.tokens.revoke()``, ``rotate_secret``...), page tokens, the clock and call limits
-(``simulator.throttle(calls=5)`` answers Acme's ``429 rate_limited`` with ``Retry-After``, as the kit's default does).
+(401 ``invalid_token`` otherwise). Built on the kit's simulator toolkit: a ``BearerSimulator`` (routes, refusals,
+the token endpoint at ``/oauth/token`` and the admin's controls ``revoke_tokens()``/``rotate_client_secret()``),
+page tokens, the clock and call limits (``simulator.throttle(calls=5)`` answers Acme's ``429 rate_limited`` with
+``Retry-After``, as the kit's default does).
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from lms_connectors.testing.paging import PageCodec, PageTokenError
+from lms_connectors.testing.bearer import BearerSimulator
+from lms_connectors.testing.paging import PageCodec
 from lms_connectors.testing.refusal import Refusal
-from lms_connectors.testing.routing import RoutedSimulator, route
+from lms_connectors.testing.routing import route
 from lms_connectors.testing.sandbox import SandboxRequest, SandboxResponse
 from lms_connectors.testing.simclock import SimClock
-from lms_connectors.testing.tokens import TokenEndpoint
 
 __all__ = ["AcmeLmsSimulator"]
 
@@ -71,7 +72,7 @@ def _validated(fields: dict[str, Any]) -> dict[str, Any]:
     return {name: fields.get(name) for name in _SESSION_FIELDS}
 
 
-class AcmeLmsSimulator(RoutedSimulator):
+class AcmeLmsSimulator(BearerSimulator):
     """In-memory Acme LMS tenant with one registered integration.
 
     Args:
@@ -81,38 +82,10 @@ class AcmeLmsSimulator(RoutedSimulator):
     """
 
     def __init__(self, client_id: str, client_secret: str, *, clock: SimClock | None = None) -> None:
-        super().__init__(clock)
-        self.client_id = client_id
-        self.tokens = TokenEndpoint(self.clock, clients={client_id: client_secret}, mint=lambda n: f"acme_at_{n:04d}")
+        super().__init__({client_id: client_secret}, clock=clock, mint=lambda n: f"acme_at_{n:04d}")
         self.sessions: dict[str, _Session] = {}
-        self.pages = PageCodec("pt_")
+        self.pages = PageCodec("pt_", refuse=_invalid)  # a bad page size or token: 422 validation_failed
 
-    # -- test controls -------------------------------------------------------------------------------------------
-
-    def revoke_tokens(self) -> None:
-        """Expire every access token issued so far (the next API call gets a 401; a new token works)."""
-        with self.lock:
-            self.tokens.revoke()
-
-    def rotate_client_secret(self, new_secret: str = "rotated-by-the-tenant-admin") -> None:
-        """Change the integration's secret and revoke its tokens: the adapter's credentials stop working."""
-        with self.lock:
-            self.tokens.rotate_secret(self.client_id, new_secret)
-
-    # -- Acme's shapes -------------------------------------------------------------------------------------------
-
-    def error_response(self, refusal: Refusal) -> SandboxResponse:
-        """Acme's error body."""
-        return SandboxResponse(refusal.status, {"error": {"code": refusal.code, "message": refusal.message}})
-
-    def authenticate(self, request: SandboxRequest) -> None:
-        """A bearer token the tenant issued and has not revoked."""
-        if self.tokens.bearer(request) is None:
-            raise Refusal(401, "the access token is invalid or has expired", "invalid_token")
-
-    @route("POST", "/oauth/token", auth=False)
-    def _token(self, request: SandboxRequest) -> SandboxResponse:
-        return self.tokens.serve(request)
 
     def _find(self, sid: str) -> _Session:
         session = self.sessions.get(sid)
@@ -213,12 +186,5 @@ class AcmeLmsSimulator(RoutedSimulator):
         return self._page(request, list(self._find(sid).enrolments.values()))
 
     def _page(self, request: SandboxRequest, items: list[dict[str, Any]]) -> SandboxResponse:
-        try:
-            size = int(request.query_one("page_size") or 50)
-            offset = self.pages.decode(request.query_one("page_token"))
-        except (ValueError, PageTokenError) as exc:
-            raise _invalid(f"page_size must be an integer and page_token one Acme issued ({exc})") from exc
-        if not 1 <= size <= _MAX_PAGE:
-            raise _invalid(f"page_size must be between 1 and {_MAX_PAGE}")
-        page, next_token = self.pages.page(items, offset, size)
+        page, next_token = self.pages.serve(request, items, default_size=50, max_size=_MAX_PAGE)
         return SandboxResponse(200, {"data": page, "next_page_token": next_token})

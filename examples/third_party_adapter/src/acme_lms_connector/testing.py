@@ -8,6 +8,10 @@ Its contract test is one line (see ``tests/test_contract.py``; the cassettes sit
 
 Recording against the sandbox serves :class:`~acme_lms_connector.simulator.AcmeLmsSimulator` on loopback, token
 endpoint included, so every URL maps back onto :data:`~acme_lms_connector.config.API_BASE_URL` in the cassettes.
+The kit's defaults do the rest: the simulator is a ``BearerSimulator``, so ``expire_auth`` revokes its tokens and
+``break_auth`` rotates the client secret; ``secret_values`` is the ``client_secret`` of :meth:`adapter_settings`;
+the adapter declares native idempotency, so ``provoke_conflict`` reuses a key for another session (``409
+idempotency_key_reused``).
 """
 
 from __future__ import annotations
@@ -19,7 +23,6 @@ from zoneinfo import ZoneInfo
 from acme_lms_connector.adapter import AcmeLmsAdapter
 from acme_lms_connector.config import API_BASE_URL
 from acme_lms_connector.simulator import AcmeLmsSimulator
-from lms_connectors.models import Session, TimeSlot
 from lms_connectors.testing.harness import ContractHarness
 from lms_connectors.testing.sandbox import Fault, SandboxServer
 
@@ -49,25 +52,11 @@ class AcmeLmsHarness(ContractHarness[AcmeLmsAdapter, AcmeLmsSimulator]):
         """The adapter on ``base_url`` (the sandbox serves the token endpoint too, at the same place as Acme)."""
         return {"base_url": base_url, "client_id": PLACEHOLDER_CLIENT_ID, "client_secret": PLACEHOLDER_CLIENT_SECRET}
 
-    def secret_values(self) -> list[str]:
-        """The placeholder secret must not reach a cassette either."""
-        return [PLACEHOLDER_CLIENT_SECRET]
-
     def throttle_fault(self) -> Fault:
         """Acme's throttling answer: 429 ``rate_limited`` with ``Retry-After`` in seconds."""
         return Fault.throttle(
             429, retry_after="2", body={"error": {"code": "rate_limited", "message": "Too many requests"}}
         )
-
-    def expire_auth(self, adapter: AcmeLmsAdapter, sandbox: _Sandbox) -> None:
-        """The tenant expires the adapter's token (on replay the cassette already holds the 401)."""
-        if sandbox is not None:
-            sandbox.simulator.revoke_tokens()
-
-    def break_auth(self, adapter: AcmeLmsAdapter, sandbox: _Sandbox) -> None:
-        """The tenant's admin rotates the integration's secret: the token goes, and no new one is issued."""
-        if sandbox is not None:
-            sandbox.simulator.rotate_client_secret()
 
     def provoke_invalid_request(self, adapter: AcmeLmsAdapter, sandbox: _Sandbox) -> None:
         """Ask for a page larger than Acme allows (page_size 1 to 100): ``422 validation_failed``."""
@@ -77,12 +66,3 @@ class AcmeLmsHarness(ContractHarness[AcmeLmsAdapter, AcmeLmsSimulator]):
                 datetime(2027, 1, 1, tzinfo=zone), datetime(2027, 2, 1, tzinfo=zone), page_size=500
             )
         )
-
-    def provoke_conflict(self, adapter: AcmeLmsAdapter, sandbox: _Sandbox) -> None:
-        """Reuse an idempotency key for a different session: ``409 idempotency_key_reused``."""
-        start = datetime(2027, 5, 3, 9, 0, tzinfo=ZoneInfo("Europe/London"))
-        slot = TimeSlot(start=start, end=start.replace(hour=10), timezone="Europe/London")
-        session = Session(id="contract-conflict", title="Contract conflict", slot=slot)
-        key = "contract-conflict.acme_lms.g1"
-        adapter.create_session(session, key=key)
-        adapter.create_session(session.model_copy(update={"title": "Contract conflict, another session"}), key=key)
