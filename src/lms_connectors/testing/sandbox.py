@@ -42,8 +42,9 @@ import logging
 import re
 import socket
 import threading
+import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Generic, Literal, Self
@@ -52,6 +53,7 @@ from urllib.parse import parse_qs, parse_qsl, unquote, urlsplit
 from typing_extensions import TypeVar
 
 __all__ = [
+    "ConcurrencyLimit",
     "Fault",
     "FaultInjector",
     "FaultKind",
@@ -152,15 +154,104 @@ class SandboxResponse:
         return payload, headers
 
 
+class ConcurrencyLimit:
+    """At most ``limit`` requests in flight at once per key (a mailbox, a user); one more is refused at once.
+
+    Providers count the requests they are working on, whatever their rate: Outlook works on 4 requests per app
+    and mailbox at a time and refuses a fifth with 429. A simulator adds one to its
+    :attr:`Simulator.concurrency_limits`; the sandbox server counts each request in and out around its handling.
+
+    Args:
+        limit: Requests in flight at once per key.
+        key: The key a request counts against (None: the request is not counted).
+        refuse: The provider's answer to a request over the limit.
+
+    Attributes:
+        peak: The most requests that were in flight at once, per key.
+        refused: Requests refused, per key.
+    """
+
+    def __init__(
+        self,
+        limit: int,
+        *,
+        key: Callable[[SandboxRequest], str | None],
+        refuse: Callable[[SandboxRequest], SandboxResponse],
+    ) -> None:
+        if limit < 1:
+            raise ValueError("a concurrency limit lets at least one request through")
+        self.limit = limit
+        self.key = key
+        self.refuse = refuse
+        self.peak: dict[str, int] = {}
+        self.refused: dict[str, int] = {}
+        self._in_flight: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def enter(self, request: SandboxRequest) -> SandboxResponse | None:
+        """Count ``request`` in; the refusal when its key already has ``limit`` requests in flight."""
+        key = self.key(request)
+        if key is None:
+            return None
+        with self._lock:
+            current = self._in_flight.get(key, 0)
+            if current >= self.limit:
+                self.refused[key] = self.refused.get(key, 0) + 1
+                over = True
+            else:
+                self._in_flight[key] = current + 1
+                self.peak[key] = max(self.peak.get(key, 0), current + 1)
+                over = False
+        return self.refuse(request) if over else None
+
+    def leave(self, request: SandboxRequest) -> None:
+        """Count an admitted ``request`` out."""
+        key = self.key(request)
+        if key is None:
+            return
+        with self._lock:
+            self._in_flight[key] = max(0, self._in_flight.get(key, 0) - 1)
+
+
 class Simulator(abc.ABC):
     """A fictional provider: state plus a request handler.
 
     The server calls :meth:`handle` while holding :attr:`lock`, so a simulator's state is never changed by two
     requests at once; code outside the server (a test inspecting state) takes the same lock.
+
+    Before that, each request is *in flight* (:meth:`in_flight`): it counts against the simulator's
+    :attr:`concurrency_limits` and stays there for :attr:`latency` seconds, outside the lock, as a request a
+    provider is working on does. A request over a limit is answered with the limit's refusal at once.
+
+    Attributes:
+        lock: Guards the simulator's state.
+        concurrency_limits: Limits of requests in flight at once (Outlook's 4 per mailbox).
+        latency: Seconds each request spends in flight before it is handled (0: none), so that concurrent
+            clients overlap as they do against a real provider.
     """
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
+        self.concurrency_limits: list[ConcurrencyLimit] = []
+        self.latency = 0.0
+
+    @contextlib.contextmanager
+    def in_flight(self, request: SandboxRequest) -> Iterator[SandboxResponse | None]:
+        """Count ``request`` as in flight for the block; yields the refusal of a request over a limit, else None."""
+        entered: list[ConcurrencyLimit] = []
+        try:
+            for limit in self.concurrency_limits:
+                refusal = limit.enter(request)
+                if refusal is not None:
+                    yield refusal
+                    return
+                entered.append(limit)
+            if self.latency > 0:
+                time.sleep(self.latency)
+            yield None
+        finally:
+            for limit in entered:
+                limit.leave(request)
 
     @abc.abstractmethod
     def handle(self, request: SandboxRequest) -> SandboxResponse:
@@ -550,8 +641,11 @@ class SandboxServer(Generic[SimulatorT]):
 
     def _call_simulator(self, request: SandboxRequest) -> SandboxResponse:
         try:
-            with self.simulator.lock:
-                return self.simulator.handle(request)
+            with self.simulator.in_flight(request) as refusal:
+                if refusal is not None:
+                    return refusal
+                with self.simulator.lock:
+                    return self.simulator.handle(request)
         except Exception:
             detail = traceback.format_exc()
             with self._log_lock:

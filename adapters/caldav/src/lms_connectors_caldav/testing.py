@@ -284,21 +284,16 @@ class CalDavHarness(ContractHarness[CalDavAdapter, RadicaleProxy]):
         server.reset_calendar()
         return RadicaleProxy(server)
 
-    def build_adapter(self, base_url: str, *, sleep: Callable[[float], None]) -> CalDavAdapter:
-        """The adapter with the placeholder Basic credentials, discovering its calendar from ``base_url``."""
-        return CalDavAdapter(self._config(base_url), sleep=sleep)
-
-    def _config(self, base_url: str, **overrides: Any) -> CalDavConfig:
-        values: dict[str, Any] = {
+    def adapter_settings(self, base_url: str) -> dict[str, Any]:
+        """The placeholder Basic credentials; the adapter discovers its calendar from ``base_url``."""
+        return {
             "base_url": base_url,
             "calendar": CALENDAR,
             "username": USERNAME,
             "password": PLACEHOLDER_PASSWORD,
             "organizer_email": ORGANIZER_EMAIL,
             "organizer_name": "Training Desk",
-            **overrides,
         }
-        return CalDavConfig.model_validate(values)
 
     def live_adapter(self, *, sleep: Callable[[float], None]) -> CalDavAdapter:
         """The adapter on another CalDAV server, from ``LMSC_CALDAV_URL``, ``..._USERNAME``, ``..._PASSWORD``.
@@ -323,9 +318,9 @@ class CalDavHarness(ContractHarness[CalDavAdapter, RadicaleProxy]):
         return CalDavAdapter(config, sleep=sleep)
 
     def secret_values(self) -> list[str]:
-        """The placeholder password and its Basic encoding."""
+        """The placeholder password (the kit's default finds it in the settings) and its Basic encoding."""
         encoded = base64.b64encode(f"{USERNAME}:{PLACEHOLDER_PASSWORD}".encode()).decode("ascii")
-        return [PLACEHOLDER_PASSWORD, encoded]
+        return [*super().secret_values(), encoded]
 
     def request_signature(self, body: bytes | None) -> str | None:
         """What a replayed body must match: XML in canonical form, iCalendar without its ``DTSTAMP``.

@@ -24,9 +24,15 @@ where the docs are silent), including the parts that bite:
   "client-request-id"}}}``: ``InvalidAuthenticationToken`` (401), ``ErrorInvalidUser`` (404),
   ``ErrorItemNotFound`` (404), ``ErrorInvalidRequest``/``BadRequest`` (400).
 
-Not simulated: the 4-concurrent-requests-per-mailbox limit (the sandbox server handles one request at a time;
-tests inject its ``429 ApplicationThrottled`` body as a fault), recurrence, attachments, change notifications.
-All state is guarded by ``self.lock`` (the server takes it around :meth:`handle`).
+* Outlook's 4 concurrent requests per app and mailbox (:attr:`GraphSimulator.mailbox_concurrency`): a fifth
+  request to ``/users/{mailbox}/...`` while four are in flight is refused at once with ``429
+  ApplicationThrottled`` "Application is over its MailboxConcurrency limit." and ``Retry-After``, the body
+  Outlook is reported to send; give the simulator a :attr:`~lms_connectors.testing.sandbox.Simulator.latency`
+  to make requests overlap as they do against Outlook.
+
+Not simulated: recurrence, attachments, change notifications, and ``$batch`` items counted against the mailbox
+limit (a batch counts as one request). All state is guarded by ``self.lock`` (the server takes it around
+:meth:`handle`; the in-flight count is kept outside it).
 """
 
 from __future__ import annotations
@@ -46,7 +52,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 from lms_connectors.errors import ValidationError
-from lms_connectors.testing.sandbox import SandboxRequest, SandboxResponse, Simulator
+from lms_connectors.testing.sandbox import ConcurrencyLimit, SandboxRequest, SandboxResponse, Simulator
 from lms_connectors.timezones import zone_from_any_name
 from lms_connectors_microsoft_graph.sandbox_login import SimulatedApplication, SimulatedLogin
 
@@ -62,6 +68,9 @@ _PROPERTY_FILTER = re.compile(
     re.IGNORECASE,
 )
 _QUOTED = re.compile(r"'([^']+)'")
+_MAILBOX_PATH = re.compile(r"^/v1\.0/users/(?P<mailbox>[^/]+)")
+_MAILBOX_CONCURRENCY = 4
+"""Requests Outlook works on at once per app and mailbox (learn.microsoft.com/graph/throttling-limits)."""
 _PREFER_ZONE = re.compile(r'outlook\.timezone\s*=\s*"([^"]+)"', re.IGNORECASE)
 
 
@@ -141,6 +150,17 @@ def _untoken(text: str) -> dict[str, Any]:
     return value
 
 
+def _mailbox_of(request: SandboxRequest) -> str | None:
+    found = _MAILBOX_PATH.match(request.path)
+    return found["mailbox"].lower() if found else None
+
+
+def _over_mailbox_limit(request: SandboxRequest) -> SandboxResponse:
+    answer = graph_error(429, "ApplicationThrottled", "Application is over its MailboxConcurrency limit.", request)
+    answer.headers["Retry-After"] = "1"
+    return answer
+
+
 class GraphSimulator(Simulator):
     """Graph v1.0 for one tenant: an organizer mailbox, rooms, other people, and the identity platform.
 
@@ -155,6 +175,8 @@ class GraphSimulator(Simulator):
     Attributes:
         teams_pending_reads: Reads of a new online event before Outlook attaches its Teams link (0: at once).
         room_pending_reads: Reads of an event before its rooms answer (0: they answer at once).
+        mailbox_concurrency: Outlook's limit of requests in flight per mailbox; its ``peak`` and ``refused``
+            counts show what clients did.
     """
 
     def __init__(
@@ -181,6 +203,8 @@ class GraphSimulator(Simulator):
         self._serial = itertools.count(1)
         self._change_serial = itertools.count(1)
         self._clock = clock
+        self.mailbox_concurrency = ConcurrencyLimit(_MAILBOX_CONCURRENCY, key=_mailbox_of, refuse=_over_mailbox_limit)
+        self.concurrency_limits.append(self.mailbox_concurrency)
 
     # -- test controls ---------------------------------------------------------------------------------
 
