@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
-from lms_connectors.errors import ValidationError
+from lms_connectors.errors import MalformedResponse, ValidationError
 from lms_connectors.timezones import canonical_zone, wall_time_exists
 
 __all__ = [
@@ -363,6 +363,18 @@ class Session(_Model):
         """Whether learners join online (virtual or hybrid)."""
         return self.modality in (Modality.VIRTUAL, Modality.HYBRID)
 
+    def held_by(self, start: datetime, end: datetime, title: object) -> bool:
+        """Whether a provider object with these instants and this title holds this session's slot as it is now.
+
+        Instants compare in UTC: datetimes sharing a tzinfo compare by wall clock, blind to the repeated hour of
+        a fall-back night.
+        """
+        return (
+            start.astimezone(UTC) == self.slot.start_utc()
+            and end.astimezone(UTC) == self.slot.end_utc()
+            and title == self.title
+        )
+
     def description_with_join_line(self) -> str:
         """The description followed by a ``Join: <url> (passcode ...)`` line when a meeting is attached.
 
@@ -401,6 +413,40 @@ class ProviderRef(_Model):
     """Ledger state, set by the scheduler before it sends a write to this object (``"reschedule"``) and cleared
     when the provider's answer to it arrives and is understood. While set, the object may or may not reflect
     that write, so it is read back before the next decision on it. Adapters neither set nor read it."""
+
+    @classmethod
+    def of_versioned(
+        cls,
+        provider: str,
+        external_id: object,
+        version: object,
+        *,
+        owned: str,
+        key: str | None = None,
+        join_url: str | None = None,
+        **extra: str,
+    ) -> ProviderRef:
+        """The ref of an object the provider versions (an etag, a change key), as read from its answer.
+
+        ``extra`` gets ``owned`` (the fingerprint of the fields the SDK owns, which settles a write refused on a
+        stale version: :mod:`lms_connectors.conflicts`) and the idempotency ``key`` the object carries, if any.
+
+        Raises:
+            MalformedResponse: ``external_id`` is not a non-empty string (a version that is not a string is
+                dropped: the object is then written without one).
+        """
+        if not isinstance(external_id, str) or not external_id:
+            raise MalformedResponse("the provider answered an object without an id", provider=provider)
+        kept = {**extra, "owned": owned}
+        if key is not None:
+            kept["key"] = key  # lets a reschedule rewrite the object's own copy of the key
+        return cls(
+            provider=provider,
+            external_id=external_id,
+            version=version if isinstance(version, str) else None,
+            join_url=join_url,
+            extra=kept,
+        )
 
 
 class ProviderSession(_Model):

@@ -63,27 +63,16 @@ _NO_FREE_BUSY = frozenset({400, 403, 405, 415, 501})
 class CalDavAdapter(Adapter):
     """Sessions as VEVENT resources of a CalDAV calendar, learners as ATTENDEEs with their PARTSTAT.
 
-    Args:
-        config: Validated settings.
-        session: HTTP session to use (one per adapter by default).
-        sleep: How the transport waits between retries (tests pass a recorder).
-        clock: Monotonic clock of the transport's time bound.
-        hooks: Called with a :class:`~lms_connectors.http.transport.CallEvent` after every attempt.
+    The constructor and ``from_config`` are :class:`~lms_connectors.adapter.Adapter`'s.
     """
 
     name: ClassVar[str] = "caldav"
     display_name: ClassVar[str] = "CalDAV"
     kind: ClassVar[AdapterKind] = AdapterKind.CALENDAR
-    capabilities: ClassVar[frozenset[Capability]] = frozenset(
-        {
-            Capability.RESCHEDULE_IN_PLACE,
-            Capability.ROSTER,
-            Capability.PUBLISHES_MEETING_LINK,
-            Capability.FREE_BUSY,
-            Capability.NATIVE_IDEMPOTENCY,
-            Capability.LIST_SESSIONS,
-        }
-    )
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({
+        Capability.RESCHEDULE_IN_PLACE, Capability.ROSTER, Capability.PUBLISHES_MEETING_LINK, Capability.FREE_BUSY,
+        Capability.NATIVE_IDEMPOTENCY, Capability.LIST_SESSIONS
+    })
     config_model: ClassVar[type[CalDavConfig]] = CalDavConfig
 
     def setup(self) -> None:

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import quote
 
 from lms_connectors.adapter import Adapter, AdapterKind, BusyInterval, Capability, DiagnosticCheck
+from lms_connectors.conflicts import settle_refused_write
 from lms_connectors.errors import Conflict, ConnectorError, MalformedResponse, NotFound, ProviderError, TransientError
 from lms_connectors.http.pagination import paginate_by_token
 from lms_connectors.models import Person, ProviderRef, ProviderSession, Room, RosterMember, Session
@@ -198,45 +199,23 @@ class GoogleCalendarAdapter(Adapter):
                 ref.external_id, calendar_id, body, etag=self._kept_etag(ref.external_id) or ref.version
             )
         except Conflict as exc:
-            current, landed = self._read_after_conflict(ref, calendar_id, session)
-            if landed:
-                event = current
-            elif ref.extra.get("owned") is not None and owned_fingerprint(current) == ref.extra["owned"]:
-                etag = current.get("etag")
-                try:
-                    event = self._patch_event(
-                        ref.external_id, calendar_id, body, etag=etag if isinstance(etag, str) else None
-                    )
-                except Conflict:
-                    # This PATCH may have landed too before its answer was lost (the transport's retry then meets
-                    # the etag it made): the same check as for the first one.
-                    event, landed = self._read_after_conflict(ref, calendar_id, session)
-                    if not landed:
-                        raise
-            else:
-                raise Conflict(
-                    "someone else changed the event's times or text since it was read; read it again first",
-                    provider=self.name,
-                    status=exc.status,
-                    code=exc.code,
-                    body_excerpt=exc.body_excerpt,
-                ) from exc
+            event = settle_refused_write(
+                exc,
+                ref,
+                read=lambda: self._get_event(ref.external_id, calendar_id),
+                landed=lambda current: _holds_slot(current, session),
+                owned=owned_fingerprint,
+                write_again=lambda current: self._patch_event(
+                    ref.external_id, calendar_id, body, etag=_etag_of(current)
+                ),
+                someone_else="someone else changed the event's times or text since it was read; read it again first",
+            )
         if is_cancelled(event):
             raise NotFound(f"event {ref.external_id} was cancelled: it cannot be rescheduled", provider=self.name,
                            code="cancelled")
         moved = self._ref(event)
         self._remember(moved, event)
         return moved
-
-    def _read_after_conflict(
-        self, ref: ProviderRef, calendar_id: str, session: Session
-    ) -> tuple[dict[str, Any], bool]:
-        """Read the event after a refused PATCH, and say whether it already holds what the patch sets.
-
-        A retried patch whose first answer was lost meets its own new etag (412): then it is done.
-        """
-        current = self._get_event(ref.external_id, calendar_id)
-        return current, _holds_slot(current, session)
 
     def cancel_session(self, ref: ProviderRef, *, notify: bool = True) -> None:
         """Delete the event; attendees are told when ``notify``. Already deleted or missing: success.
@@ -597,16 +576,10 @@ def _starts_within(event: Mapping[str, Any], start: datetime, end: datetime) -> 
 
 def _holds_slot(event: Mapping[str, Any], session: Session) -> bool:
     try:
-        start = parse_datetime(event.get("start"), "start")
-        end = parse_datetime(event.get("end"), "end")
+        start, end = parse_datetime(event.get("start"), "start"), parse_datetime(event.get("end"), "end")
     except MalformedResponse:
         return False
-    # In UTC: datetimes sharing a tzinfo compare by wall clock, blind to the repeated hour of a fall-back night.
-    return (
-        start.astimezone(UTC) == session.slot.start_utc()
-        and end.astimezone(UTC) == session.slot.end_utc()
-        and event.get("summary") == session.title
-    )
+    return session.held_by(start, end, event.get("summary"))
 
 
 def _room(item: Mapping[str, Any]) -> Room:
@@ -620,3 +593,7 @@ def _room(item: Mapping[str, Any]) -> Room:
         location=place or None,
     )
 
+
+def _etag_of(event: Mapping[str, Any]) -> str | None:
+    etag = event.get("etag")
+    return etag if isinstance(etag, str) else None

@@ -271,20 +271,9 @@ def provider_ref(event: Mapping[str, Any], calendar_id: str) -> ProviderRef:
     The etag is the version; ``extra`` holds the calendar, the key, and the fingerprint of the fields the SDK
     owns (see :func:`owned_fingerprint`).
     """
-    event_id = event.get("id")
-    if not isinstance(event_id, str):
-        raise MalformedResponse("event without id", provider=PROVIDER)
-    etag = event.get("etag")
-    extra = {"calendar_id": calendar_id, "owned": owned_fingerprint(event)}
-    key = event_key(event)
-    if key is not None:
-        extra["key"] = key  # lets a reschedule rewrite the event's private properties
-    return ProviderRef(
-        provider=PROVIDER,
-        external_id=event_id,
-        version=etag if isinstance(etag, str) else None,
-        join_url=_join_url(event),
-        extra=extra,
+    return ProviderRef.of_versioned(
+        PROVIDER, event.get("id"), event.get("etag"), owned=owned_fingerprint(event), key=event_key(event),
+        join_url=_join_url(event), calendar_id=calendar_id,
     )
 
 

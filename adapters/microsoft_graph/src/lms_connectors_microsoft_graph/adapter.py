@@ -30,6 +30,7 @@ from urllib.parse import quote
 from pydantic import BaseModel
 
 from lms_connectors.adapter import Adapter, AdapterKind, BusyInterval, Capability, DiagnosticCheck
+from lms_connectors.conflicts import settle_refused_write
 from lms_connectors.errors import (
     Conflict,
     ConnectorError,
@@ -93,31 +94,19 @@ class DeltaPage:
 class MicrosoftGraphAdapter(Adapter):
     """Sessions as Outlook events, learners as attendees, Teams links, rooms as resource attendees.
 
-    Args:
-        config: Validated settings.
-        session: HTTP session to use (one per adapter by default).
-        sleep: How the transport and the waits for Outlook's asynchronous work pause (tests pass a recorder).
-        clock: Monotonic clock of the transports' time bounds.
-        hooks: Called with a :class:`~lms_connectors.http.transport.CallEvent` after every attempt.
-        token_cache: msal token cache to share (default: in memory, or ``config.token_cache_path``).
+    The constructor is :class:`~lms_connectors.adapter.Adapter`'s (its ``sleep`` also paces the waits for
+    Outlook's asynchronous work), plus ``token_cache``: an msal token cache to share (default: in memory, or
+    ``config.token_cache_path``).
     """
 
     name: ClassVar[str] = "microsoft_graph"
     display_name: ClassVar[str] = "Microsoft Graph (Outlook, Teams)"
     kind: ClassVar[AdapterKind] = AdapterKind.CALENDAR
-    capabilities: ClassVar[frozenset[Capability]] = frozenset(
-        {
-            Capability.RESCHEDULE_IN_PLACE,
-            Capability.ROSTER,
-            Capability.MEETING_LINK,
-            Capability.PUBLISHES_MEETING_LINK,
-            Capability.ROOMS,
-            Capability.FREE_BUSY,
-            Capability.NATIVE_IDEMPOTENCY,
-            Capability.NOTIFIES_ATTENDEES,
-            Capability.LIST_SESSIONS,
-        }
-    )
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({
+        Capability.RESCHEDULE_IN_PLACE, Capability.ROSTER, Capability.MEETING_LINK,
+        Capability.PUBLISHES_MEETING_LINK, Capability.ROOMS, Capability.FREE_BUSY, Capability.NATIVE_IDEMPOTENCY,
+        Capability.NOTIFIES_ATTENDEES, Capability.LIST_SESSIONS
+    })
     config_model: ClassVar[type[MicrosoftGraphConfig]] = MicrosoftGraphConfig
 
     config: MicrosoftGraphConfig
@@ -224,20 +213,17 @@ class MicrosoftGraphAdapter(Adapter):
         try:
             event = self._patch_event(ref.external_id, body, etag=self._etags.get(ref.external_id, ref.version))
         except Conflict as exc:
-            current = self._get_event(ref.external_id)
-            if _holds_slot(current, session):
-                event = current  # a retried patch whose first answer was lost: it is done
-            elif ref.extra.get("owned") is not None and owned_fingerprint(current) == ref.extra["owned"]:
-                event = self._patch_event(ref.external_id, body, etag=_etag(current))
-            else:
-                raise Conflict(
-                    "someone else moved or retitled the event in Outlook since it was read; read it again first",
-                    provider=self.name,
-                    status=exc.status,
-                    code=exc.code,
-                    body_excerpt=exc.body_excerpt,
-                    request_id=exc.request_id,
-                ) from exc
+            event = settle_refused_write(
+                exc,
+                ref,
+                read=lambda: self._get_event(ref.external_id),
+                landed=lambda current: _holds_slot(current, session),
+                owned=owned_fingerprint,
+                write_again=lambda current: self._patch_event(ref.external_id, body, etag=_etag(current)),
+                someone_else=(
+                    "someone else moved or retitled the event in Outlook since it was read; read it again first"
+                ),
+            )
         moved = self._ref(event)
         self._remember(moved, event)
         return moved
@@ -676,15 +662,10 @@ def _next_link(page: Any) -> str | None:
 
 def _holds_slot(event: Mapping[str, Any], session: Session) -> bool:
     try:
-        start = parse_graph_datetime(event.get("start"), "start")
-        end = parse_graph_datetime(event.get("end"), "end")
+        start, end = parse_graph_datetime(event.get("start"), "start"), parse_graph_datetime(event.get("end"), "end")
     except MalformedResponse:
         return False
-    return (
-        start.astimezone(UTC) == session.slot.start_utc()
-        and end.astimezone(UTC) == session.slot.end_utc()
-        and event.get("subject") == session.title
-    )
+    return session.held_by(start, end, event.get("subject"))
 
 
 _BUSY_STATUSES = frozenset({"busy", "tentative", "oof", "workingElsewhere"})

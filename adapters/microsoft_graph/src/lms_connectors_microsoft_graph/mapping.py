@@ -304,20 +304,9 @@ def owned_fingerprint(event: Mapping[str, Any]) -> str:
 
 def provider_ref(event: Mapping[str, Any], mailbox: str) -> ProviderRef:
     """The SDK's reference to an event: its (immutable) id, its ``@odata.etag`` as version, and extras."""
-    event_id = event.get("id")
-    if not isinstance(event_id, str) or not event_id:
-        raise MalformedResponse("Graph answered an event without id", provider=PROVIDER)
-    etag = event.get("@odata.etag")
-    extra = {"mailbox": mailbox, "owned": owned_fingerprint(event)}
-    key = event_key(event)
-    if key is not None:
-        extra["key"] = key
-    return ProviderRef(
-        provider=PROVIDER,
-        external_id=event_id,
-        version=etag if isinstance(etag, str) else None,
-        join_url=_join_url(event),
-        extra=extra,
+    return ProviderRef.of_versioned(
+        PROVIDER, event.get("id"), event.get("@odata.etag"), owned=owned_fingerprint(event), key=event_key(event),
+        join_url=_join_url(event), mailbox=mailbox,
     )
 
 
