@@ -1,7 +1,10 @@
 """A simulator of Microsoft Graph v1.0 (Outlook calendar, rooms, batching) and its identity platform.
 
 Served on loopback by :class:`lms_connectors.testing.sandbox.SandboxServer`: Graph under ``/v1.0``, the identity
-platform under ``/login`` (see :mod:`.sandbox_login`). It behaves as Graph is documented to (and as reported
+platform under ``/login`` (see :mod:`.sandbox_login`). Built on the kit's simulator toolkit: each endpoint is a
+:func:`~lms_connectors.testing.routing.route`, a refusal is a :class:`~lms_connectors.testing.refusal.Refusal`
+rendered in Graph's error shape (also inside ``$batch``), and the mailbox limit is a
+:class:`~lms_connectors.testing.sandbox.ConcurrencyLimit`. It behaves as Graph is documented to (and as reported
 where the docs are silent), including the parts that bite:
 
 * ``dateTimeTimeZone`` with Windows or IANA names in, answers in the zone of ``Prefer: outlook.timezone``
@@ -52,7 +55,9 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 from lms_connectors.errors import ValidationError
-from lms_connectors.testing.sandbox import ConcurrencyLimit, SandboxRequest, SandboxResponse, Simulator
+from lms_connectors.testing.refusal import Refusal
+from lms_connectors.testing.routing import RoutedSimulator, route
+from lms_connectors.testing.sandbox import ConcurrencyLimit, SandboxRequest, SandboxResponse
 from lms_connectors.timezones import zone_from_any_name
 from lms_connectors_microsoft_graph.sandbox_login import SimulatedApplication, SimulatedLogin
 
@@ -84,14 +89,8 @@ def graph_error(status: int, code: str, message: str, request: SandboxRequest | 
     return SandboxResponse(status, body, headers={"request-id": request_id})
 
 
-class _Refused(Exception):
-    def __init__(self, response: SandboxResponse) -> None:
-        super().__init__(response.status)
-        self.response = response
-
-
-def _bad(message: str, code: str = "ErrorInvalidRequest") -> _Refused:
-    return _Refused(graph_error(400, code, message))
+def _bad(message: str, code: str = "ErrorInvalidRequest") -> Refusal:
+    return Refusal(400, message, code)
 
 
 @dataclass(frozen=True)
@@ -161,7 +160,7 @@ def _over_mailbox_limit(request: SandboxRequest) -> SandboxResponse:
     return answer
 
 
-class GraphSimulator(Simulator):
+class GraphSimulator(RoutedSimulator):
     """Graph v1.0 for one tenant: an organizer mailbox, rooms, other people, and the identity platform.
 
     Args:
@@ -231,81 +230,127 @@ class GraphSimulator(Simulator):
             event.update(copy.deepcopy(dict(changes)))
             self._touch(event)
 
-    # -- dispatch --------------------------------------------------------------------------------------
+    # -- Graph's shapes (the toolkit routes, refuses and renders through these) --------------------------------
 
     def handle(self, request: SandboxRequest) -> SandboxResponse:
-        """Answer one request."""
-        with self.lock:
-            try:
-                if request.path.startswith(_LOGIN + "/"):
-                    return self.login.handle(request, request.path[len(_LOGIN):])
-                if not request.path.startswith(_GRAPH + "/"):
-                    return graph_error(404, "BadRequest", "Invalid version.", request)
-                self._authenticate(request)
-                return self._route(request, request.path[len(_GRAPH):], request.query, _json_body(request))
-            except _Refused as refused:
-                return refused.response
+        """Answer one request: the identity platform under ``/login``, Graph's routes under ``/v1.0``."""
+        if request.path.startswith(_LOGIN + "/"):
+            with self.lock:
+                return self.login.handle(request, request.path[len(_LOGIN):])
+        return super().handle(request)
 
-    def _authenticate(self, request: SandboxRequest) -> None:
+    def error_response(self, refusal: Refusal) -> SandboxResponse:
+        """Graph's error body (its ``client-request-id`` is filled in by :meth:`finish`)."""
+        return graph_error(refusal.status, str(refusal.code), refusal.message)
+
+    def finish(self, request: SandboxRequest, response: SandboxResponse) -> SandboxResponse:
+        """An error answer echoes the request's ``client-request-id``, as Outlook's do."""
+        error = response.body.get("error") if isinstance(response.body, dict) else None
+        inner = error.get("innerError") if isinstance(error, dict) else None
+        if isinstance(inner, dict):
+            inner["client-request-id"] = request.headers.get("client-request-id", "")
+        return response
+
+    def authenticate(self, request: SandboxRequest) -> None:
+        """A live token the identity platform issued (401 ``InvalidAuthenticationToken`` otherwise)."""
         header = request.headers.get("authorization", "")
         token = header[len("Bearer "):] if header.startswith("Bearer ") else ""
         if not token or self.login.client_of(token) is None:
-            raise _Refused(graph_error(
-                401, "InvalidAuthenticationToken",
-                "Access token is empty." if not token else "Lifetime validation failed, the token is expired.",
-                request,
-            ))
+            raise Refusal(401, "Access token is empty." if not token else "Lifetime validation failed, the token is "
+                          "expired.", "InvalidAuthenticationToken")
 
-    def _route(
-        self, request: SandboxRequest, path: str, query: Mapping[str, list[str]], body: Any
-    ) -> SandboxResponse:
-        method = request.method
-        if path == "/$batch" and method == "POST":
-            return self._batch(request, body)
-        if path == "/places/microsoft.graph.room" and method == "GET":
-            return self._rooms(request, query)
-        parts = path.strip("/").split("/")
+    def no_route(self, request: SandboxRequest) -> Refusal:
+        """Graph's answers to what it does not serve: another version, another segment, another method."""
+        if not request.path.startswith(_GRAPH + "/"):
+            return Refusal(404, "Invalid version.", "BadRequest")
+        self.authenticate(request)
+        parts = request.path[len(_GRAPH):].strip("/").split("/")
         if len(parts) < 2 or parts[0] != "users":
-            return graph_error(400, "BadRequest", f"Resource not found for the segment '{parts[0]}'.", request)
-        mailbox, rest = parts[1].lower(), parts[2:]
-        if mailbox != self.organizer:
-            if mailbox in self.people or mailbox in self.rooms:
-                raise _Refused(graph_error(
-                    403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.", request))
-            raise _Refused(graph_error(
-                404, "ErrorInvalidUser", f"The requested user '{parts[1]}' is invalid.", request))
-        zone = self._response_zone(request)
-        if not rest and method == "GET":
-            return SandboxResponse(200, {"id": "5f8c1b2e-0000-4000-8000-00000000d35c", "mail": self.organizer,
-                                         "userPrincipalName": self.organizer, "displayName": "Training Desk"})
-        if rest == ["calendar"] and method == "GET":
-            return SandboxResponse(200, {"id": "AAMkCalendar", "name": "Calendar", "canEdit": True,
-                                         "owner": {"address": self.organizer, "name": "Training Desk"}})
-        if rest == ["calendar", "getSchedule"] and method == "POST":
-            return self._schedule(body)
-        if rest == ["events"]:
-            if method == "POST":
-                return self._create(request, body, zone, query)
-            if method == "GET":
-                return self._list_events(request, query, zone)
-        if rest == ["calendarView"] and method == "GET":
-            return self._calendar_view(request, query, zone)
-        if rest == ["calendarView", "delta"] and method == "GET":
-            return self._delta(request, query, zone)
-        if len(rest) >= 2 and rest[0] == "events":
-            event = self._existing(rest[1], request)
-            if len(rest) == 2:
-                if method == "GET":
-                    return self._answer(event, zone, query)
-                if method == "PATCH":
-                    return self._patch(request, event, body, zone, query)
-                if method == "DELETE":
-                    del self.events[event["id"]]
-                    self.changes.append(event["id"])
-                    return SandboxResponse(204)
-            if rest[2:] == ["cancel"] and method == "POST":
-                return self._cancel(event, body)
-        return graph_error(405, "ErrorInvalidRequest", "The OData request is not supported.", request)
+            return Refusal(400, f"Resource not found for the segment '{parts[0]}'.", "BadRequest")
+        self._mailbox(parts[1])
+        if len(parts) >= 4 and parts[2] == "events":
+            self._existing(parts[3])
+        return Refusal(405, "The OData request is not supported.", "ErrorInvalidRequest")
+
+    def _mailbox(self, mailbox: str) -> None:
+        """Only the organizer's mailbox is the application's to use; others are refused as Outlook does."""
+        lowered = mailbox.lower()
+        if lowered == self.organizer:
+            return
+        if lowered in self.people or lowered in self.rooms:
+            raise Refusal(403, "Access is denied. Check credentials and try again.", "ErrorAccessDenied")
+        raise Refusal(404, f"The requested user '{mailbox}' is invalid.", "ErrorInvalidUser")
+
+    # -- routes ----------------------------------------------------------------------------------------
+
+    @route("POST", "/v1.0/$batch")
+    def _batch_route(self, request: SandboxRequest) -> SandboxResponse:
+        return self._batch(request, _json_body(request))
+
+    @route("GET", "/v1.0/places/microsoft.graph.room")
+    def _rooms_route(self, request: SandboxRequest) -> SandboxResponse:
+        return self._rooms(request, request.query)
+
+    @route("GET", "/v1.0/users/{mailbox}")
+    def _user(self, request: SandboxRequest, mailbox: str) -> SandboxResponse:
+        self._mailbox(mailbox)
+        return SandboxResponse(200, {"id": "5f8c1b2e-0000-4000-8000-00000000d35c", "mail": self.organizer,
+                                     "userPrincipalName": self.organizer, "displayName": "Training Desk"})
+
+    @route("GET", "/v1.0/users/{mailbox}/calendar")
+    def _calendar(self, request: SandboxRequest, mailbox: str) -> SandboxResponse:
+        self._mailbox(mailbox)
+        return SandboxResponse(200, {"id": "AAMkCalendar", "name": "Calendar", "canEdit": True,
+                                     "owner": {"address": self.organizer, "name": "Training Desk"}})
+
+    @route("POST", "/v1.0/users/{mailbox}/calendar/getSchedule")
+    def _schedule_route(self, request: SandboxRequest, mailbox: str) -> SandboxResponse:
+        self._mailbox(mailbox)
+        return self._schedule(_json_body(request))
+
+    @route("POST", "/v1.0/users/{mailbox}/events")
+    def _create_route(self, request: SandboxRequest, mailbox: str) -> SandboxResponse:
+        self._mailbox(mailbox)
+        return self._create(request, _json_body(request), self._response_zone(request), request.query)
+
+    @route("GET", "/v1.0/users/{mailbox}/events")
+    def _list_route(self, request: SandboxRequest, mailbox: str) -> SandboxResponse:
+        self._mailbox(mailbox)
+        return self._list_events(request, request.query, self._response_zone(request))
+
+    @route("GET", "/v1.0/users/{mailbox}/calendarView")
+    def _view_route(self, request: SandboxRequest, mailbox: str) -> SandboxResponse:
+        self._mailbox(mailbox)
+        return self._calendar_view(request, request.query, self._response_zone(request))
+
+    @route("GET", "/v1.0/users/{mailbox}/calendarView/delta")
+    def _delta_route(self, request: SandboxRequest, mailbox: str) -> SandboxResponse:
+        self._mailbox(mailbox)
+        return self._delta(request, request.query, self._response_zone(request))
+
+    @route("GET", "/v1.0/users/{mailbox}/events/{event_id}")
+    def _get_route(self, request: SandboxRequest, mailbox: str, event_id: str) -> SandboxResponse:
+        self._mailbox(mailbox)
+        return self._answer(self._existing(event_id), self._response_zone(request), request.query)
+
+    @route("PATCH", "/v1.0/users/{mailbox}/events/{event_id}")
+    def _patch_route(self, request: SandboxRequest, mailbox: str, event_id: str) -> SandboxResponse:
+        self._mailbox(mailbox)
+        event = self._existing(event_id)
+        return self._patch(request, event, _json_body(request), self._response_zone(request), request.query)
+
+    @route("DELETE", "/v1.0/users/{mailbox}/events/{event_id}")
+    def _delete_route(self, request: SandboxRequest, mailbox: str, event_id: str) -> SandboxResponse:
+        self._mailbox(mailbox)
+        event = self._existing(event_id)
+        del self.events[event["id"]]
+        self.changes.append(event["id"])
+        return SandboxResponse(204)
+
+    @route("POST", "/v1.0/users/{mailbox}/events/{event_id}/cancel")
+    def _cancel_route(self, request: SandboxRequest, mailbox: str, event_id: str) -> SandboxResponse:
+        self._mailbox(mailbox)
+        return self._cancel(self._existing(event_id), _json_body(request))
 
     def _response_zone(self, request: SandboxRequest) -> str:
         found = _PREFER_ZONE.search(request.headers.get("prefer", ""))
@@ -313,11 +358,10 @@ class GraphSimulator(Simulator):
 
     # -- events ----------------------------------------------------------------------------------------
 
-    def _existing(self, event_id: str, request: SandboxRequest) -> dict[str, Any]:
+    def _existing(self, event_id: str) -> dict[str, Any]:
         event = self.events.get(event_id)
         if event is None:
-            raise _Refused(graph_error(404, "ErrorItemNotFound", "The specified object was not found in the store.",
-                                       request))
+            raise Refusal(404, "The specified object was not found in the store.", "ErrorItemNotFound")
         return event
 
     def _touch(self, event: dict[str, Any]) -> None:
@@ -496,10 +540,12 @@ class GraphSimulator(Simulator):
             raise _bad("The item has been cancelled and can no longer be updated.", "ErrorInvalidRequest")
         if_match = request.headers.get("if-match")
         if if_match is not None and if_match != "*" and if_match != f'W/"{event["changeKey"]}"':
-            raise _Refused(graph_error(
-                412, "ErrorIrresolvableConflict",
+            raise Refusal(
+                412,
                 "The send or update operation could not be performed because the change key passed in the request "
-                "does not match the current change key for the item.", request))
+                "does not match the current change key for the item.",
+                "ErrorIrresolvableConflict",
+            )
         if not isinstance(body, dict):
             raise _bad("Empty Payload. JSON content expected.", "BadRequest")
         updated = copy.deepcopy(event)
@@ -714,10 +760,13 @@ class GraphSimulator(Simulator):
         inner = SandboxRequest(method=str(item["method"]).upper(), path=_GRAPH + url.path,
                                query=parse_qs(url.query, keep_blank_values=True), headers=headers,
                                body=json.dumps(item["body"]).encode() if item.get("body") is not None else b"")
+        authorization = outer.headers.get("authorization")
+        if authorization is not None:
+            inner.headers.setdefault("authorization", authorization)  # the batch is authenticated as a whole
         try:
-            return self._route(inner, url.path, inner.query, item.get("body"))
-        except _Refused as refused:
-            return refused.response
+            return self._dispatch(inner)
+        except Refusal as refused:
+            return self.finish(inner, self.error_response(refused))
 
 
 def _first(query: Mapping[str, list[str]], name: str) -> str | None:
