@@ -38,12 +38,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import requests
 
-from lms_connectors.testing.sandbox import LoopbackHTTPServer
+from lms_connectors.testing.sandbox import BackgroundServing, LoopbackHTTPServer, LoopbackRequestHandler
 
 __all__ = ["FAULT_KINDS", "FaultProxy", "ProxyRule"]
 
@@ -113,7 +112,7 @@ class ProxyRule:
         return True
 
 
-class FaultProxy:
+class FaultProxy(BackgroundServing):
     """Forward every request to ``upstream``, breaking some of the exchanges; serve on 127.0.0.1.
 
     Args:
@@ -141,7 +140,7 @@ class FaultProxy:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._session = requests.Session()
-        self._httpd: _ProxyServer | None = None
+        self._httpd: LoopbackHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     # -- choosing faults -------------------------------------------------------------------------------
@@ -194,21 +193,11 @@ class FaultProxy:
 
     def start(self) -> FaultProxy:
         """Start serving in a background thread; returns ``self``."""
-        self._stopping.clear()
-        self._httpd = _ProxyServer(self)
-        self._thread = self._httpd.serve_in_background("fault-proxy")
+        self._serve(_ProxyServer(self), "fault-proxy")
         return self
 
-    def stop(self) -> None:
-        """Stop serving and join every thread (idempotent)."""
-        httpd, thread = self._httpd, self._thread
-        if httpd is None or thread is None:
-            return
-        self._stopping.set()
-        httpd.stop_serving(thread)
+    def _after_stop(self) -> None:
         self._session.close()
-        self._httpd = None
-        self._thread = None
 
     def __enter__(self) -> FaultProxy:
         return self.start()
@@ -237,16 +226,13 @@ class _Drop(Exception):
     """Close the connection without answering."""
 
 
-class _ProxyHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
+class _ProxyHandler(LoopbackRequestHandler):
     server: _ProxyServer
     timeout = 30.0
 
     def _dispatch(self) -> None:
         proxy = self.server.proxy
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length > 0 else b""
+        body = self.read_body()
         path = self.path.split("?", 1)[0]
         kind = proxy._choose(self.command, path, body)
         try:
@@ -294,20 +280,10 @@ class _ProxyHandler(BaseHTTPRequestHandler):
                      b'{"error":"too many requests"}')
 
     def _answer(self, status: int, headers: dict[str, Any], payload: bytes) -> None:
-        self.send_response_only(status)
-        for name, value in headers.items():
-            if name.lower() not in _HOP_BY_HOP:
-                self.send_header(name, str(value))
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(payload)
-        self.wfile.flush()
+        self.answer(status, headers, payload, skip=_HOP_BY_HOP)
 
     def _close(self) -> None:
-        self.close_connection = True
-        with contextlib.suppress(OSError):
-            self.connection.shutdown(socket.SHUT_RDWR)
+        self.drop_connection()
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silent: the proxy's counters say what happened."""

@@ -44,7 +44,7 @@ import socket
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Generic, Literal, Self
@@ -53,7 +53,9 @@ from urllib.parse import parse_qs, parse_qsl, unquote, urlsplit
 from typing_extensions import TypeVar
 
 __all__ = [
+    "BackgroundServing",
     "ConcurrencyLimit",
+    "LoopbackRequestHandler",
     "Fault",
     "FaultInjector",
     "FaultKind",
@@ -406,13 +408,54 @@ class _DropConnection(Exception):
     """Raised inside the handler to close the connection without answering."""
 
 
-class _Handler(BaseHTTPRequestHandler):
-    """Turns HTTP requests into :class:`SandboxRequest` objects for the owning :class:`SandboxServer`."""
+class LoopbackRequestHandler(BaseHTTPRequestHandler):
+    """What every loopback server of the kit does with HTTP/1.1: read a body, answer whole, or drop the line.
+
+    The sandbox's handler and the fault proxy's subclass it, so that both read ``Content-Length`` and chunked
+    bodies, and answer with an exact ``Content-Length``, the same way.
+    """
 
     protocol_version = "HTTP/1.1"
     # Headers and body leave in separate writes; with Nagle on, the second waits for the client's delayed
     # ACK (40 ms on Linux), which would make every sandbox call 40 ms slower than any real provider.
     disable_nagle_algorithm = True
+
+    def read_body(self) -> bytes:
+        """The request's body, sent with ``Content-Length`` or chunked (empty when there is none)."""
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks: list[bytes] = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()  # CRLF after each chunk
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def answer(self, status: int, headers: Mapping[str, Any], payload: bytes, *, skip: frozenset[str]) -> None:
+        """Send a whole answer: ``headers`` but those named in ``skip`` (lower case), the exact length, the body."""
+        self.send_response_only(status)
+        for name, value in headers.items():
+            if name.lower() not in skip and name.lower() != "content-length":
+                self.send_header(name, str(value))
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+        self.wfile.flush()
+
+    def drop_connection(self) -> None:
+        """End the connection without one byte of an answer: the client sees its request unanswered."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+
+class _Handler(LoopbackRequestHandler):
+    """Turns HTTP requests into :class:`SandboxRequest` objects for the owning :class:`SandboxServer`."""
     server: LoopbackHTTPServer
     # Deterministic answers: no Server/Date headers (cassettes recorded from the sandbox stay stable).
     server_version = "lms-connectors-sandbox"
@@ -448,49 +491,21 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _read_request(self) -> SandboxRequest:
         parts = urlsplit(self.path)
-        headers = {name.lower(): value for name, value in self.headers.items()}
-        if headers.get("transfer-encoding", "").lower() == "chunked":
-            body = self._read_chunked()
-        else:
-            length = int(headers.get("content-length") or 0)
-            body = self.rfile.read(length) if length > 0 else b""
         return SandboxRequest(
             method=self.command.upper(),
             path=unquote(parts.path),
             query=parse_qs(parts.query, keep_blank_values=True),
-            headers=headers,
-            body=body,
+            headers={name.lower(): value for name, value in self.headers.items()},
+            body=self.read_body(),
         )
-
-    def _read_chunked(self) -> bytes:
-        chunks: list[bytes] = []
-        while True:
-            size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-            if size == 0:
-                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                    pass  # trailers
-                return b"".join(chunks)
-            chunks.append(self.rfile.read(size))
-            self.rfile.readline()  # CRLF after each chunk
 
     def _write(self, response: SandboxResponse) -> None:
         payload, headers = response.encode()
         self.log_request(response.status)
-        self.send_response_only(response.status)
-        for name, value in headers.items():
-            if name.lower() != "content-length":
-                self.send_header(name, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(payload)
-        self.wfile.flush()
+        self.answer(response.status, headers, payload, skip=frozenset())
 
     def _drop(self) -> None:
-        # Not one byte of a response: the client sees the connection end with its request unanswered.
-        self.close_connection = True
-        with contextlib.suppress(OSError):
-            self.connection.shutdown(socket.SHUT_RDWR)
+        self.drop_connection()
 
     def log_message(self, format: str, *args: Any) -> None:
         """Log through :mod:`logging` instead of writing to stderr."""
@@ -561,7 +576,39 @@ SimulatorT = TypeVar("SimulatorT", bound=Simulator, default=Simulator)
 """The simulator a :class:`SandboxServer` serves (``SandboxServer[MySimulator].simulator`` is typed)."""
 
 
-class SandboxServer(Generic[SimulatorT]):
+class BackgroundServing:
+    """The life of a loopback server run in a background thread: started, then stopped once and joined.
+
+    :class:`SandboxServer` and the fault proxy share it. A subclass sets ``_stopping``, ``_httpd`` and
+    ``_thread`` in its constructor, starts with :meth:`_serve`, and closes what else it holds in
+    :meth:`_after_stop`.
+    """
+
+    _stopping: threading.Event
+    _httpd: LoopbackHTTPServer | None
+    _thread: threading.Thread | None
+
+    def _serve(self, httpd: LoopbackHTTPServer, name: str) -> None:
+        self._stopping.clear()
+        self._httpd = httpd
+        self._thread = httpd.serve_in_background(name)
+
+    def stop(self) -> None:
+        """Stop serving, close every connection and join every thread (idempotent)."""
+        httpd, thread = self._httpd, self._thread
+        if httpd is None or thread is None:
+            return
+        self._stopping.set()
+        httpd.stop_serving(thread)
+        self._httpd = None
+        self._thread = None
+        self._after_stop()
+
+    def _after_stop(self) -> None:
+        """Close what the server holds besides its sockets (nothing by default)."""
+
+
+class SandboxServer(BackgroundServing, Generic[SimulatorT]):
     """Serve a :class:`Simulator` on ``127.0.0.1`` (random port) in background threads.
 
     Use it as a context manager, or call :meth:`start` and :meth:`stop`. It is generic in the simulator, so
@@ -607,20 +654,9 @@ class SandboxServer(Generic[SimulatorT]):
         """Start serving; returns ``self``."""
         if self._httpd is not None:
             raise RuntimeError("the sandbox server is already running")
-        self._stopping.clear()
-        self._httpd = LoopbackHTTPServer(self)
-        self._thread = self._httpd.serve_in_background(f"sandbox-{self.port}")
+        httpd = LoopbackHTTPServer(self)
+        self._serve(httpd, f"sandbox-{httpd.server_address[1]}")
         return self
-
-    def stop(self) -> None:
-        """Stop serving, close every connection and join every thread (idempotent)."""
-        httpd, thread = self._httpd, self._thread
-        if httpd is None or thread is None:
-            return
-        self._stopping.set()
-        httpd.stop_serving(thread)
-        self._httpd = None
-        self._thread = None
 
     def __enter__(self) -> Self:
         return self.start()
