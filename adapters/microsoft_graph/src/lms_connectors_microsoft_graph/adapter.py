@@ -42,7 +42,7 @@ from lms_connectors.errors import (
 )
 from lms_connectors.http.pagination import paginate_by_next_url
 from lms_connectors.models import Person, ProviderRef, ProviderSession, Room, RosterMember, Session
-from lms_connectors.timezones import require_window
+from lms_connectors.timezones import format_utc, require_window
 from lms_connectors_microsoft_graph.answers import Calendar, Event, EventPage, Mailbox, RoomPage, Schedules
 from lms_connectors_microsoft_graph.auth import MsalClientCredentials, TransportHttpClient
 from lms_connectors_microsoft_graph.batch import BatchItem, run_batch
@@ -642,7 +642,7 @@ def _etag(event: Mapping[str, Any]) -> str | None:
 
 
 def _utc_text(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_utc(value)
 
 
 def _utc_naive(value: datetime) -> str:

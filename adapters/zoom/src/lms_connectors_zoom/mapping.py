@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,6 +24,7 @@ from lms_connectors.adapter import Presence
 from lms_connectors.errors import MalformedResponse
 from lms_connectors.markers import key_in, marker
 from lms_connectors.models import Person, ProviderRef, ProviderSession, RosterMember, Session
+from lms_connectors.timezones import format_utc
 from lms_connectors_zoom.answers import AddedRegistrant, Meeting, Participant, Registrant
 from lms_connectors_zoom.settings import ApprovalType, ZoomMeetingSettings
 
@@ -73,9 +74,7 @@ def agenda_for(session: Session, key: str) -> str:
 
 def format_start_time(start: datetime) -> str:
     """An aware instant as Zoom's UTC form ``yyyy-MM-ddTHH:mm:ssZ`` (seconds precision)."""
-    if start.tzinfo is None:
-        raise ValueError("a naive datetime has no instant; attach a zone")
-    return start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_utc(start)  # a naive one is refused (ValidationError, a ValueError)
 
 
 def parse_start_time(value: str, timezone: str | None) -> datetime:

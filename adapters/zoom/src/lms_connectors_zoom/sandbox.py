@@ -38,7 +38,7 @@ import itertools
 import secrets
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -49,6 +49,7 @@ from lms_connectors.testing.routing import RoutedSimulator, route
 from lms_connectors.testing.sandbox import SandboxRequest, SandboxResponse
 from lms_connectors.testing.simclock import SimClock
 from lms_connectors.testing.tokens import GrantRefused, TokenEndpoint
+from lms_connectors.timezones import format_utc
 
 __all__ = ["SentEmail", "ZoomSimulator"]
 
@@ -87,7 +88,7 @@ def _invalid(message: str, field: str | None = None, reason: str = "Required.") 
 
 
 def _iso_z(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_utc(moment)
 
 
 @dataclass(frozen=True)
