@@ -429,7 +429,7 @@ class ProviderRef(_Model):
         """The ref of an object the provider versions (an etag, a change key), as read from its answer.
 
         ``extra`` gets ``owned`` (the fingerprint of the fields the SDK owns, which settles a write refused on a
-        stale version: :mod:`lms_connectors.conflicts`) and the idempotency ``key`` the object carries, if any.
+        stale version: :mod:`lms_connectors.stale_writes`) and the idempotency ``key`` the object carries, if any.
 
         Raises:
             MalformedResponse: ``external_id`` is not a non-empty string (a version that is not a string is

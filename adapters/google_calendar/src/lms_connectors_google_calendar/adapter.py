@@ -23,10 +23,10 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 from lms_connectors.adapter import Adapter, AdapterKind, BusyInterval, Capability, DiagnosticCheck
-from lms_connectors.conflicts import settle_refused_write
 from lms_connectors.errors import Conflict, ConnectorError, MalformedResponse, NotFound, ProviderError, TransientError
 from lms_connectors.http.pagination import paginate_by_token
 from lms_connectors.models import Person, ProviderRef, ProviderSession, Room, RosterMember, Session
+from lms_connectors.stale_writes import settle_refused_write
 from lms_connectors.timezones import require_window
 from lms_connectors_google_calendar.answers import Event, EventPage, FreeBusy, ResourcePage
 from lms_connectors_google_calendar.auth import google_auth

@@ -30,7 +30,6 @@ from urllib.parse import quote
 from pydantic import BaseModel
 
 from lms_connectors.adapter import Adapter, AdapterKind, BusyInterval, Capability, DiagnosticCheck
-from lms_connectors.conflicts import settle_refused_write
 from lms_connectors.errors import (
     Conflict,
     ConnectorError,
@@ -42,6 +41,7 @@ from lms_connectors.errors import (
 )
 from lms_connectors.http.pagination import paginate_by_next_url
 from lms_connectors.models import Person, ProviderRef, ProviderSession, Room, RosterMember, Session
+from lms_connectors.stale_writes import settle_refused_write
 from lms_connectors.timezones import format_utc, require_window
 from lms_connectors_microsoft_graph.answers import Calendar, Event, EventPage, Mailbox, RoomPage, Schedules
 from lms_connectors_microsoft_graph.auth import MsalClientCredentials, TransportHttpClient
