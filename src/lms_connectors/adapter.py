@@ -70,11 +70,15 @@ from lms_connectors.models import (
 )
 from lms_connectors.shapes import guard_shapes
 
-__all__ = ["Adapter", "AdapterKind", "BusyInterval", "Capability", "CreateTrace", "DiagnosticCheck", "Presence"]
+__all__ = [
+    "Adapter", "AdapterKind", "BusyInterval", "Capability", "CreateTrace", "DiagnosticCheck", "Presence",
+    "RoomResponse",
+]
 
 _OPERATIONS = frozenset({
     "create_session", "create_new", "find_session", "get_session", "reschedule_session", "cancel_session",
     "discard", "enrol", "unenrol", "list_roster", "list_sessions", "free_busy", "list_attendance", "diagnose",
+    "list_rooms", "room_busy", "room_response", "book_room", "release_room",
 })
 """The operations every adapter class gets wrapped by :func:`~lms_connectors.shapes.guard_shapes` (and ``ex_*``)."""
 
@@ -108,7 +112,10 @@ class Capability(StrEnum):
     PUBLISHES_MEETING_LINK = "publishes_meeting_link"
     """The adapter can carry a meeting link made elsewhere."""
     ROOMS = "rooms"
-    """Rooms can be listed (:meth:`Adapter.list_rooms`) and booked (a session's ``room``)."""
+    """Rooms can be listed (:meth:`Adapter.list_rooms`, with capacity and features), booked (a session's ``room``:
+    a resource attendee of a calendar's event, or a room-booking system's reservation), their answer read
+    (:meth:`Adapter.room_response`) and their busy times read (:meth:`Adapter.room_busy`). A calendar adapter
+    also books and releases the room of an existing event (:meth:`Adapter.book_room`, :meth:`Adapter.release_room`)."""
     FREE_BUSY = "free_busy"
     """Busy intervals of people or rooms can be read."""
     NATIVE_IDEMPOTENCY = "native_idempotency"
@@ -123,6 +130,19 @@ class Capability(StrEnum):
     """Who joined a past session, and when, can be read (:meth:`Adapter.list_attendance`)."""
     ROSTER_AT_CREATE = "roster_at_create"
     """The create writes the learners already confirmed (``Session.learners``) with the object itself."""
+
+
+class RoomResponse(StrEnum):
+    """A room's answer to a booking, in the terms of every system that holds rooms."""
+
+    ACCEPTED = "accepted"
+    """Booked."""
+    TENTATIVE = "tentative"
+    """Held, not confirmed (a room mailbox answering tentatively)."""
+    PENDING = "pending"
+    """No answer yet (a room calendar still processing, a reservation awaiting approval)."""
+    DECLINED = "declined"
+    """Refused: booked by someone else then (or outside its rules)."""
 
 
 class BusyInterval(BaseModel):
@@ -659,6 +679,61 @@ class Adapter(abc.ABC):
     def list_attendance(self, ref: ProviderRef) -> Iterator[Presence]:
         """Who joined the provider object's past session, one record per join (lazily paged)."""
         raise self._unsupported(Capability.ATTENDANCE)
+
+    # -- rooms (Capability.ROOMS): the one interface the scheduler books rooms through -----------------
+
+    def room_busy(self, rooms: Sequence[Room], start: datetime, end: datetime) -> dict[str, list[BusyInterval]]:
+        """Busy intervals of ``rooms`` in ``[start, end)``, by :attr:`Room.id`.
+
+        The default asks :meth:`free_busy` for the rooms' resource calendars (one call for all of them); a room
+        booking system answers from its own availability instead.
+        """
+        if not self.supports(Capability.ROOMS):
+            raise self._unsupported(Capability.ROOMS)
+        by_email = {room.email: room.id for room in rooms if room.email}
+        if not by_email:
+            return {room.id: [] for room in rooms}
+        busy = self.free_busy(list(by_email), start, end)
+        found: dict[str, list[BusyInterval]] = {room.id: [] for room in rooms}
+        found.update({room_id: busy.get(email, []) for email, room_id in by_email.items()})
+        return found
+
+    def room_response(self, ref: ProviderRef, room: Room) -> RoomResponse:
+        """The room's current answer to the booking that the object ``ref`` carries.
+
+        Raises:
+            NotFound: The object does not exist, or does not book ``room``.
+        """
+        raise self._unsupported(Capability.ROOMS)
+
+    def book_room(self, ref: ProviderRef, session: Session) -> tuple[ProviderRef, RoomResponse]:
+        """Add ``session.room`` to the existing object ``ref`` (a calendar's event) and wait for its answer.
+
+        Room-booking systems (:attr:`AdapterKind.ROOM`) book by creating their object instead: the scheduler
+        calls :meth:`create_session` for them.
+
+        Returns:
+            The object's ref after the change, and the room's answer (accepted, tentative or still pending).
+
+        Raises:
+            Conflict: The room declined (it is booked then); the object is left as it was, without the room.
+        """
+        raise self._unsupported(Capability.ROOMS)
+
+    def release_room(self, ref: ProviderRef, session: Session, room: Room) -> ProviderRef:
+        """Remove ``room`` from the object ``ref`` (the event stays, showing ``session``); done already: success.
+
+        Room-booking systems release by cancelling their object (:meth:`cancel_session`).
+
+        Args:
+            ref: The object that books the room.
+            session: The session as it is to be shown afterwards (its ``room`` is ``None`` or another room).
+            room: The room to release.
+
+        Returns:
+            The object's ref after the change.
+        """
+        raise self._unsupported(Capability.ROOMS)
 
     def diagnose(self) -> list[DiagnosticCheck]:
         """Check the configuration against the provider, for ``lms-connectors doctor``.

@@ -11,6 +11,7 @@ Callers catch these, never ``requests`` or provider-specific exceptions::
     ├── PermissionDenied          authenticated, but not allowed
     ├── NotFound                  the provider object does not exist (any more)
     ├── Conflict                  the object exists already / version mismatch
+    │   └── DoubleBooked          an instructor or the room is busy at the session's time (before any write)
     ├── CapacityFull              the session (or the provider object) has no free seat
     ├── InvalidRequest            the provider refused the request as malformed
     │   └── SessionCancelled      (lms_connectors.scheduler) the session is cancelled: no enrolment, no move
@@ -37,6 +38,8 @@ excerpt of the body, the request id) so that a log line is enough to act on.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -44,8 +47,10 @@ __all__ = [
     "AuthError",
     "CapacityFull",
     "ConfigurationError",
+    "Clash",
     "Conflict",
     "ConnectorError",
+    "DoubleBooked",
     "InvalidRequest",
     "LedgerUnavailable",
     "MalformedResponse",
@@ -170,6 +175,48 @@ class NotFound(ConnectorError):
 
 class Conflict(ConnectorError):
     """The object already exists, or it changed since it was read (version mismatch)."""
+
+
+@dataclass(frozen=True)
+class Clash:
+    """One double booking: who or what is busy, when, and with what.
+
+    Attributes:
+        resource: The person's email (an instructor) or the room (``room:<email or id>``).
+        start: Start of the overlap (aware).
+        end: End of the overlap (aware).
+        session_id: The other session of this ledger holding the resource then, when it is one.
+        provider: The provider whose free/busy says the resource is busy, when the clash comes from there.
+    """
+
+    resource: str
+    start: datetime
+    end: datetime
+    session_id: str | None = None
+    provider: str | None = None
+
+    def describe(self) -> str:
+        """One line: ``priya@example.org is busy 2027-03-16T09:00-05:00 to ...: session 'x'``."""
+        holder = f"session {self.session_id!r}" if self.session_id else f"busy in {self.provider}"
+        return f"{self.resource} is busy {self.start.isoformat()} to {self.end.isoformat()} ({holder})"
+
+
+class DoubleBooked(Conflict):
+    """A create or reschedule would double-book an instructor or the room; nothing was sent to any provider.
+
+    Attributes:
+        session_id: The session that was refused.
+        clashes: Every clash found, each naming the resource, the overlap and what holds it.
+    """
+
+    def __init__(self, session_id: str, clashes: Sequence[Clash]) -> None:
+        lines = "; ".join(clash.describe() for clash in clashes)
+        super().__init__(
+            f"session {session_id!r} would double-book: {lines} (pass allow_conflicts=True to book anyway)",
+            code="doubleBooked",
+        )
+        self.session_id = session_id
+        self.clashes = tuple(clashes)
 
 
 class CapacityFull(ConnectorError):

@@ -298,13 +298,42 @@ class Person(_Model):
 
 
 class Room(_Model):
-    """A physical room; ``email`` is its resource calendar where it has one."""
+    """A physical room; ``email`` is its resource calendar where it has one.
+
+    Attributes:
+        id: The holding system's id of the room.
+        name: Shown to people.
+        email: Its resource mailbox or calendar (Google, Microsoft 365), what free/busy takes.
+        capacity: Seats, as the holding system says.
+        location: Building and floor, as one line.
+        features: What the room offers (``"projector"``, ``"wheelchair accessible"``), lower case.
+        provider: The adapter that holds the room's bookings (``"google_calendar"``, a room-booking system).
+            ``None``: any calendar of the session books it as a resource attendee by its ``email``.
+    """
 
     id: str = Field(min_length=1)
     name: str = Field(min_length=1)
     email: Email | None = None
     capacity: int | None = Field(default=None, ge=1)
     location: str | None = None
+    features: tuple[str, ...] = ()
+    provider: str | None = None
+
+    @property
+    def key(self) -> str:
+        """The room as a resource of the conflict checker: ``room:<email>``, or ``room:<provider>/<id>``."""
+        return f"room:{self.email}" if self.email else f"room:{self.provider or '-'}/{self.id}"
+
+    def offers(self, *, capacity: int | None = None, features: tuple[str, ...] | list[str] = ()) -> bool:
+        """Whether the room seats ``capacity`` (an unknown capacity does not) and has every one of ``features``."""
+        if capacity is not None and (self.capacity is None or self.capacity < capacity):
+            return False
+        have = {feature.lower() for feature in self.features}
+        return all(feature.lower() in have for feature in features)
+
+    def held_by(self, adapter: str) -> bool:
+        """Whether ``adapter`` books this room (it holds it, or no holder is named and it has an email)."""
+        return self.provider == adapter if self.provider is not None else self.email is not None
 
 
 class Meeting(_Model):

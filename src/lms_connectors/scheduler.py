@@ -26,10 +26,12 @@ from dataclasses import dataclass
 from datetime import UTC, timedelta
 from typing import Concatenate, ParamSpec, TypeVar
 
-from lms_connectors.adapter import Adapter, AdapterKind, Capability, CreateTrace
+from lms_connectors.adapter import Adapter, AdapterKind, Capability, CreateTrace, RoomResponse
+from lms_connectors.conflicts import ConflictChecker, books_room
 from lms_connectors.errors import (
     ConfigurationError,
     ConnectorError,
+    DoubleBooked,
     InvalidRequest,
     MalformedResponse,
     NotFound,
@@ -42,6 +44,7 @@ from lms_connectors.models import (
     Meeting,
     Person,
     ProviderRef,
+    Room,
     RosterMember,
     Session,
     SessionStatus,
@@ -152,12 +155,15 @@ def _provider_step(adapter: Adapter) -> Iterator[None]:
         ) from exc
 
 
-def _needed(session: Session, kind: AdapterKind) -> str | None:
-    """Why ``session`` does not need an adapter of ``kind``, or ``None`` when it does."""
+def _needed(session: Session, adapter: Adapter) -> str | None:
+    """Why ``session`` does not need ``adapter``, or ``None`` when it does."""
+    kind = adapter.kind
     if kind is AdapterKind.MEETING and not session.is_virtual:
         return f"an {session.modality.value} session gets no online meeting (make it hybrid to have one)"
     if kind is AdapterKind.ROOM and session.room is None:
         return "the session asks for no room"
+    if kind is AdapterKind.ROOM and session.room is not None and not books_room(adapter, session.room):
+        return f"its room {session.room.name!r} is held by {session.room.provider or 'no room-booking system'}"
     return None
 
 
@@ -171,6 +177,10 @@ class Scheduler:
         ledger: Where refs, keys, enrolments and the audit log live.
         on_progress: Called after every step.
         notify: Ask providers to notify attendees on reschedule and cancel.
+        sole_writer: This ledger is the only one that ever sent these sessions' keys (skips look-ups by key).
+        check_free_busy: Before a create or a reschedule, also ask the providers' free/busy whether the
+            session's instructors and room are busy (one call per provider that reads it); the ledger's own
+            sessions are always checked, at no provider call.
     """
 
     def __init__(
@@ -181,6 +191,7 @@ class Scheduler:
         on_progress: ProgressCallback | None = None,
         notify: bool = True,
         sole_writer: bool = False,
+        check_free_busy: bool = False,
     ) -> None:
         names = [a.name for a in adapters]
         if not names:
@@ -192,6 +203,9 @@ class Scheduler:
         self._on_progress = on_progress
         self._notify = notify
         self._sole_writer = sole_writer
+        self._check_free_busy = check_free_busy
+        self.conflicts = ConflictChecker(ledger)
+        """The double-booking check (:mod:`lms_connectors.conflicts`); ``conflicts.refresh()`` re-reads the ledger."""
         # (session id, adapter) pairs a preflight listing proved absent: their first create needs no look-up.
         self._absent: set[tuple[str, str]] = set()
 
@@ -216,7 +230,7 @@ class Scheduler:
                     f"(it has {', '.join(sorted(by_name))})"
                 )
             for name in session.targets:
-                reason = _needed(session, by_name[name].kind)
+                reason = _needed(session, by_name[name])
                 if reason is not None:
                     raise ValidationError(
                         f"session {session.id!r} targets {name}, a {by_name[name].kind.value} provider, but {reason}"
@@ -224,7 +238,7 @@ class Scheduler:
         chosen = [
             a
             for a in self.adapters
-            if _needed(session, a.kind) is None and (session.targets is None or a.name in session.targets)
+            if _needed(session, a) is None and (session.targets is None or a.name in session.targets)
         ]
         if not chosen:
             raise ValidationError(
@@ -234,17 +248,23 @@ class Scheduler:
         return chosen
 
     @_one_at_a_time
-    def schedule(self, session: Session) -> Session:
+    def schedule(self, session: Session, *, allow_conflicts: bool = False) -> Session:
         """Create ``session`` in every target; idempotent for ``session.id``.
 
         Targets that already hold the session (per the ledger) are left alone, so calling this again after a
         crash or with the same plan resumes instead of duplicating. Objects whose last write had an uncertain
-        outcome are read back first (see :meth:`sync`).
+        outcome are read back first (see :meth:`sync`). Before the first create, the session's instructors and
+        room are checked for double bookings (:mod:`lms_connectors.conflicts`).
+
+        Args:
+            session: What to schedule.
+            allow_conflicts: Book even when an instructor or the room is busy then.
 
         Returns:
             The session as stored, with its meeting link when a target made one.
 
         Raises:
+            DoubleBooked: An instructor or the room is busy at that time; nothing was stored or created.
             SessionCancelled: A cancel of this session is in progress (``cancel()`` or ``sync()`` finishes it).
             SchedulingFailed: A target refused; every object made for this session was undone.
         """
@@ -259,6 +279,8 @@ class Scheduler:
             self._progress("schedule", session.id, None, "unchanged", "already scheduled everywhere")
             return stored
         current = session.model_copy(update={"status": SessionStatus.SCHEDULED})
+        if not allow_conflicts:
+            self._refuse_clashes(current, targets, current.slot, "schedule")
         # Reuse the stored meeting only while it still exists: one undone by a compensation or a cancel is dead.
         if (
             stored is not None
@@ -291,12 +313,12 @@ class Scheduler:
                 self._introduce(current)
             if answer is not None:
                 self._record_created(current.id, answer)
-            self.ledger.save_session(current)
+            self._save(current)
         self._reconcile(current)
         return current
 
     def _introduce(self, session: Session) -> None:
-        self.ledger.save_session(session)
+        self._save(session)
         self._audit(session.id, None, "schedule", title=session.title, start=session.slot.start.isoformat())
 
     def schedule_many(self, sessions: Sequence[Session]) -> list[Session]:
@@ -321,12 +343,21 @@ class Scheduler:
         return [self.schedule(session) for session in sessions]
 
     @_one_at_a_time
-    def reschedule(self, session_id: str, slot: TimeSlot) -> Session:
+    def reschedule(self, session_id: str, slot: TimeSlot, *, allow_conflicts: bool = False) -> Session:
         """Move a session to ``slot`` in every target (in place where the provider allows).
 
         If a target refuses, the targets already moved (and the failing one, when its answer left it uncertain
         whether it moved) are moved back and the ledger keeps the old slot. Rescheduling to the ledger's own slot
         re-drives the objects whose last move has an uncertain outcome.
+
+        Args:
+            session_id: The session to move.
+            slot: Where to.
+            allow_conflicts: Move even when an instructor or the room is busy at ``slot``.
+
+        Raises:
+            DoubleBooked: An instructor or the room is busy at ``slot``; nothing was moved.
+            SchedulingFailed: A target refused; the targets already moved were moved back.
         """
         old = self._require_active(session_id)
         if old.slot == slot:
@@ -336,6 +367,8 @@ class Scheduler:
             self._progress("reschedule", session_id, None, "unchanged", "already at that slot")
             return old
         new = old.rescheduled(slot)
+        if not allow_conflicts:
+            self._refuse_clashes(old, self.targets_for(old), slot, "reschedule")
         touched: list[tuple[Adapter, ProviderRef]] = []
         for adapter in self.targets_for(old):
             ref = self._require_ref(session_id, adapter)
@@ -362,7 +395,7 @@ class Scheduler:
             touched.append((adapter, new_ref))
             self._audit(session_id, adapter.name, "rescheduled", external_id=new_ref.external_id)
             self._progress("reschedule", session_id, adapter.name, "done", new_ref.external_id)
-        self.ledger.save_session(new)
+        self._save(new)
         return new
 
     @_one_at_a_time
@@ -379,13 +412,13 @@ class Scheduler:
             raise NotFound(f"unknown session {session_id!r}")
         if session.status is SessionStatus.SCHEDULED:
             session = session.model_copy(update={"status": SessionStatus.CANCELLING})
-            self.ledger.save_session(session)
+            self._save(session)
             self._audit(session_id, None, "cancel_started")
         failure = self._remove_everything(session, notify=self._notify, action="cancel")
         if failure is not None:
             raise failure
         cancelled = session.model_copy(update={"status": SessionStatus.CANCELLED})
-        self.ledger.save_session(cancelled)
+        self._save(cancelled)
         self._audit(session_id, None, "session_cancelled")
         return cancelled
 
@@ -475,7 +508,7 @@ class Scheduler:
         if failure is not None:
             raise failure
         if session.status is SessionStatus.CANCELLING:
-            self.ledger.save_session(session.model_copy(update={"status": SessionStatus.CANCELLED}))
+            self._save(session.model_copy(update={"status": SessionStatus.CANCELLED}))
             self._audit(session_id, None, "session_cancelled")
 
     def sync_all(self) -> SyncSummary:
@@ -501,7 +534,157 @@ class Scheduler:
             self._progress("sync", session.id, None, "done", f"{index}/{total} {session.status.value}")
         return SyncSummary(synced=tuple(synced), failed=failed)
 
+    # -- rooms and availability ------------------------------------------------------------------------
+
+    def available_rooms(
+        self, slot: TimeSlot, *, capacity: int | None = None, features: Sequence[str] = ()
+    ) -> list[Room]:
+        """Rooms of every adapter that holds rooms, seating ``capacity`` with ``features``, free during ``slot``.
+
+        Free means: no session of this ledger holds it then, and its holder's availability (free/busy of its
+        resource calendar, or a booking system's own) shows nothing then.
+
+        :calls: each room-holding adapter's :meth:`~lms_connectors.adapter.Adapter.list_rooms` and
+        :meth:`~lms_connectors.adapter.Adapter.room_busy`.
+        """
+        found: list[Room] = []
+        for adapter in self.adapters:
+            if not adapter.supports(Capability.ROOMS):
+                continue
+            with _provider_step(adapter):
+                wanted = tuple(features)
+                fitting = [room for room in adapter.list_rooms() if room.offers(capacity=capacity, features=wanted)]
+                found.extend(self.conflicts.free_rooms(fitting, slot, [adapter]))
+        return found
+
+    def available_instructors(self, slot: TimeSlot, candidates: Iterable[Person]) -> list[Person]:
+        """The ones of ``candidates`` that teach no session of this ledger during ``slot`` and no provider shows busy.
+
+        :calls: :meth:`~lms_connectors.adapter.Adapter.free_busy` of every adapter that reads it.
+        """
+        readers = [adapter for adapter in self.adapters if adapter.supports(Capability.FREE_BUSY)]
+        return self.conflicts.free_people(candidates, slot, readers)
+
+    def room_holder(self, session: Session) -> Adapter:
+        """The adapter that books ``session``'s room.
+
+        The one :attr:`Room.provider` names, else the first target that books rooms (a room-booking system first,
+        then a calendar carrying the room as a resource attendee).
+
+        Raises:
+            ValidationError: The session asks for no room, or no adapter of this scheduler books it.
+        """
+        room = session.room
+        if room is None:
+            raise ValidationError(f"session {session.id!r} asks for no room", field="room")
+        for adapter in self.targets_for(session):
+            if (adapter.kind is AdapterKind.ROOM or adapter.supports(Capability.ROOMS)) and books_room(adapter, room):
+                return adapter
+        raise ValidationError(
+            f"no adapter of this scheduler books room {room.name!r}"
+            + (f" (held by {room.provider})" if room.provider else " (it has no resource email)"),
+            field="room",
+        )
+
+    def room_status(self, session_id: str) -> RoomResponse:
+        """The room's current answer to the session's booking, whatever system holds the room.
+
+        :calls: the holder's :meth:`~lms_connectors.adapter.Adapter.room_response`.
+        """
+        session = self._require_active(session_id)
+        holder = self.room_holder(session)
+        assert session.room is not None  # room_holder refused a session without one
+        ref = self._require_ref(session_id, holder)
+        with _provider_step(holder):
+            return holder.room_response(ref, session.room)
+
+    @_one_at_a_time
+    def book_room(self, session_id: str, room: Room, *, allow_conflicts: bool = False) -> Session:
+        """Book ``room`` for a scheduled session that has none, the same way whatever system holds it.
+
+        A room-booking system (:attr:`AdapterKind.ROOM`) gets its reservation created under a key, like any
+        create; a calendar adds the room's resource calendar to the session's event
+        (:meth:`~lms_connectors.adapter.Adapter.book_room`). Calendars that do not hold the room show it as the
+        location on the next reschedule or sync.
+
+        Raises:
+            DoubleBooked: The room is busy then (this ledger or its holder's availability); nothing was sent.
+            Conflict: The room declined; the session stays without a room.
+            ValidationError: The session has a room already (release it first) or no adapter books this one.
+        """
+        session = self._require_active(session_id)
+        if session.room is not None:
+            raise ValidationError(f"session {session_id!r} has room {session.room.name!r}: release it first",
+                                  field="room")
+        booked = session.model_copy(update={"room": room})
+        holder = self.room_holder(booked)
+        if not allow_conflicts:
+            self._refuse_clashes(booked.model_copy(update={"instructors": ()}), [holder], booked.slot, "book_room")
+        if holder.kind is AdapterKind.ROOM:
+            self._save(booked)
+            try:
+                self._create_on(holder, booked, compensate=False)
+            except ConnectorError:
+                if self.ledger.get_ref(session_id, holder.name) is None:
+                    self._save(session)  # nothing was reserved: the session keeps no room
+                raise
+        else:
+            ref = self._require_ref(session_id, holder)
+            self._mark_uncertain(session_id, ref, "book_room")
+            try:
+                with _provider_step(holder):
+                    new_ref, answer = holder.book_room(ref, booked)
+            except ConnectorError as exc:
+                self._audit(session_id, holder.name, "room_refused", room=room.id, error=exc.evidence())
+                raise
+            self._settle(session_id, new_ref)
+            self._save(booked)
+            self._audit(session_id, holder.name, "room_booked", room=room.id, response=answer.value)
+        self._progress("book_room", session_id, holder.name, "done", room.name)
+        return booked
+
+    @_one_at_a_time
+    def release_room(self, session_id: str) -> Session:
+        """Give up the session's room in the system that holds it; the session stays scheduled.
+
+        Raises:
+            ValidationError: The session has no room.
+        """
+        session = self._require_active(session_id)
+        room = session.room
+        holder = self.room_holder(session)
+        assert room is not None
+        without = session.model_copy(update={"room": None})
+        ref = self.ledger.get_ref(session_id, holder.name)
+        if holder.kind is AdapterKind.ROOM:
+            if ref is not None:
+                with _provider_step(holder):
+                    holder.cancel_session(ref, notify=self._notify)
+                self._forget(session_id, holder, "room_released")
+        elif ref is not None:
+            self._mark_uncertain(session_id, ref, "release_room")
+            with _provider_step(holder):
+                ref = holder.release_room(ref, without, room)
+            self._settle(session_id, ref)
+            self._audit(session_id, holder.name, "room_released", room=room.id)
+        self._save(without)
+        self._progress("release_room", session_id, holder.name, "done", room.name)
+        return without
+
     # -- internals --------------------------------------------------------------------------------------
+
+    def _save(self, session: Session) -> None:
+        """Store ``session`` and keep the conflict index equal to the ledger."""
+        self.ledger.save_session(session)
+        self.conflicts.note(session)
+
+    def _refuse_clashes(self, session: Session, adapters: Sequence[Adapter], slot: TimeSlot, action: str) -> None:
+        """Raise :class:`DoubleBooked` when ``session`` at ``slot`` clashes; before any provider write."""
+        clashes = self.conflicts.clashes(session, adapters, slot=slot, free_busy=self._check_free_busy)
+        if clashes:
+            refused = DoubleBooked(session.id, clashes)
+            self._progress(action, session.id, None, "refused", refused.message)
+            raise refused
 
     def _complete(self, session: Session) -> bool:
         return all(self.ledger.get_ref(session.id, a.name) is not None for a in self.targets_for(session))
@@ -532,7 +715,7 @@ class Scheduler:
                 self._progress("sync", session.id, adapter.name, "done", f"made again: {ref.external_id}")
             current = self._adopt_meeting(current, adapter, ref)
         if current != session:
-            self.ledger.save_session(current)
+            self._save(current)
         self._reconcile(current)
 
     def _check_leg(self, adapter: Adapter, session: Session, ref: ProviderRef, *, redrive: bool) -> ProviderRef | None:
@@ -749,7 +932,7 @@ class Scheduler:
         if meeting is not None and self.ledger.get_ref(session.id, meeting.provider) is None:
             meeting = None  # its meeting was undone with the rest
         failed_session = session.model_copy(update={"status": SessionStatus.FAILED, "meeting": meeting})
-        self.ledger.save_session(failed_session)
+        self._save(failed_session)
         self._audit(
             session.id,
             failed.name,
@@ -819,7 +1002,7 @@ class Scheduler:
             self._settle(old.id, back)
             undone.append(adapter.name)
         if undone:
-            self.ledger.save_session(restore)
+            self._save(restore)
         return undone, leftovers
 
     def _promote(self, session: Session) -> list[str]:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from lms_connectors.adapter import Adapter, AdapterKind, Capability
+from lms_connectors.adapter import Adapter, AdapterKind, Capability, RoomResponse
 from lms_connectors.http.settings import TransportSettings
 from lms_connectors.models import ProviderRef, ProviderSession, Room, RosterMember
 from lms_connectors.testing.capabilities import CAPABILITY_METHODS, capability_mismatches
@@ -65,10 +65,22 @@ class UndeclaredRooms(Minimal):
 
 
 class Honest(Minimal):
+    """A room-booking system: it books with its create, so it needs no book_room()/release_room()."""
+
+    kind = AdapterKind.ROOM
     capabilities = frozenset({Capability.ROOMS, Capability.RESCHEDULE_IN_PLACE})
 
     def list_rooms(self, *, page_size: int | None = None) -> Iterator[Room]:
         return iter(())
+
+    def room_response(self, ref: ProviderRef, room: Room) -> RoomResponse:
+        return RoomResponse.ACCEPTED
+
+
+class CalendarListingRooms(Honest):
+    """A calendar that lists rooms and reads their answer but cannot add one to an existing event."""
+
+    kind = AdapterKind.CALENDAR
 
 
 def test_every_method_named_is_a_standard_optional_method() -> None:
@@ -80,7 +92,13 @@ def test_every_method_named_is_a_standard_optional_method() -> None:
 
 def test_a_declared_capability_without_its_method_is_reported() -> None:
     assert capability_mismatches(DeclaresRoomsOnly) == [
-        "DeclaresRoomsOnly declares Capability.ROOMS but does not implement list_rooms()"
+        "DeclaresRoomsOnly books rooms on a lms's objects but does not implement book_room()",
+        "DeclaresRoomsOnly books rooms on a lms's objects but does not implement release_room()",
+        "DeclaresRoomsOnly declares Capability.ROOMS but does not implement list_rooms(), room_response()",
+    ]
+    assert capability_mismatches(CalendarListingRooms) == [
+        "CalendarListingRooms books rooms on a calendar's objects but does not implement book_room()",
+        "CalendarListingRooms books rooms on a calendar's objects but does not implement release_room()",
     ]
     assert capability_mismatches(HalfARoster) == ["HalfARoster declares Capability.ROSTER but does not implement unenrol()"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from lms_connectors.adapter import Adapter, Capability
+from lms_connectors.adapter import Adapter, AdapterKind, Capability
 
 __all__ = ["CAPABILITY_METHODS", "capability_mismatches"]
 
@@ -17,11 +17,13 @@ CAPABILITY_METHODS: Mapping[Capability, tuple[str, ...]] = {
     Capability.ROSTER: ("enrol", "unenrol", "list_roster"),
     Capability.LIST_SESSIONS: ("list_sessions",),
     Capability.FREE_BUSY: ("free_busy",),
-    Capability.ROOMS: ("list_rooms",),
+    Capability.ROOMS: ("list_rooms", "room_response"),
     Capability.ATTENDANCE: ("list_attendance",),
 }
 """The standard :class:`Adapter` methods each capability stands for. The other capabilities describe how the
-required methods behave (in place, with a link, natively idempotent...); the contract cases check those."""
+required methods behave (in place, with a link, natively idempotent...); the contract cases check those.
+A calendar that declares ``ROOMS`` also implements :meth:`Adapter.book_room` and :meth:`Adapter.release_room`
+(checked by :func:`capability_mismatches`); a room-booking system books with its create and releases with its cancel."""
 
 
 def _overrides(adapter_class: type[Adapter], method: str) -> bool:
@@ -41,6 +43,13 @@ def capability_mismatches(adapter_class: type[Adapter]) -> list[str]:
         One sentence per mismatch, empty when declarations and code agree.
     """
     problems: list[str] = []
+    if Capability.ROOMS in adapter_class.capabilities and adapter_class.kind is not AdapterKind.ROOM:
+        problems.extend(
+            f"{adapter_class.__name__} books rooms on a {adapter_class.kind.value}'s objects but does not implement "
+            f"{name}()"
+            for name in ("book_room", "release_room")
+            if not _overrides(adapter_class, name)
+        )
     for capability, methods in CAPABILITY_METHODS.items():
         missing = [name for name in methods if not _overrides(adapter_class, name)]
         declared = capability in adapter_class.capabilities

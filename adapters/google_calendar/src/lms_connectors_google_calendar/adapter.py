@@ -22,8 +22,16 @@ from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-from lms_connectors.adapter import Adapter, AdapterKind, BusyInterval, Capability, DiagnosticCheck
-from lms_connectors.errors import Conflict, ConnectorError, MalformedResponse, NotFound, ProviderError, TransientError
+from lms_connectors.adapter import Adapter, AdapterKind, BusyInterval, Capability, DiagnosticCheck, RoomResponse
+from lms_connectors.errors import (
+    Conflict,
+    ConnectorError,
+    MalformedResponse,
+    NotFound,
+    ProviderError,
+    TransientError,
+    ValidationError,
+)
 from lms_connectors.http.pagination import paginate_by_token
 from lms_connectors.models import Person, ProviderRef, ProviderSession, Room, RosterMember, Session
 from lms_connectors.stale_writes import settle_refused_write
@@ -49,6 +57,8 @@ from lms_connectors_google_calendar.mapping import (
     parse_datetime,
     provider_ref,
     provider_session,
+    room_answer,
+    room_attendee,
     roster_member,
 )
 
@@ -422,6 +432,68 @@ class GoogleCalendarAdapter(Adapter):
 
         return paginate_by_token(fetch_page)
 
+    def room_response(self, ref: ProviderRef, room: Room) -> RoomResponse:
+        """The room calendar's answer on the event (``needsAction`` is :attr:`RoomResponse.PENDING`).
+
+        :calls: ``GET calendars/{calendarId}/events/{eventId}``
+
+        Raises:
+            NotFound: The event does not exist, or does not invite ``room``.
+        """
+        event = self._get_event(ref.external_id, self._calendar_of(ref))
+        answer = room_answer(event, room)
+        if answer is None:
+            raise NotFound(f"event {ref.external_id} does not book room {room.email or room.id}", provider=self.name)
+        return answer
+
+    def book_room(self, ref: ProviderRef, session: Session) -> tuple[ProviderRef, RoomResponse]:
+        """Invite ``session.room``'s resource calendar to the event and read its answer.
+
+        :calls: ``GET .../events/{eventId}``, ``PATCH .../events/{eventId}`` (``If-Match``) with the attendees and
+        the location; on a decline, a second ``PATCH`` that takes the room off again.
+
+        Raises:
+            ValidationError: The session has no room Google Calendar books (no resource email, another holder).
+            Conflict: The room declined (it is booked then); the event is left without it.
+        """
+        room = _room_of(session)
+        attendee = room_attendee(room)
+        if attendee is None:
+            raise ValidationError(f"room {room.name!r} is not a Google Calendar resource", field="room")
+        calendar_id = self._calendar_of(ref)
+        event = self._get_event(ref.external_id, calendar_id)
+        attendees, _ = merge_attendees(event.get("attendees") or [], remove=[str(attendee["email"])])
+        body = {**event_reschedule_patch(session, key=ref.extra.get("key")), "attendees": [*attendees, attendee]}
+        patched = self._patch_event(ref.external_id, calendar_id, body, etag=_etag_of(event))
+        answer = room_answer(patched, room) or RoomResponse.PENDING
+        booked = self._ref(patched)
+        if answer is RoomResponse.DECLINED:
+            self.release_room(booked, session.model_copy(update={"room": None}), room)
+            raise Conflict(
+                f"room {room.email} is already booked at that time (it declined the event)",
+                provider=self.name,
+                code="roomDeclined",
+            )
+        self._remember(booked, patched)
+        return booked, answer
+
+    def release_room(self, ref: ProviderRef, session: Session, room: Room) -> ProviderRef:
+        """Take ``room`` off the event; the event shows ``session`` (without the room) afterwards.
+
+        :calls: ``GET .../events/{eventId}``, then ``PATCH .../events/{eventId}`` (``If-Match``) when the room is
+        still invited.
+        """
+        calendar_id = self._calendar_of(ref)
+        event = self._get_event(ref.external_id, calendar_id)
+        if room_answer(event, room) is None:
+            return self._ref(event)
+        attendees, _ = merge_attendees(event.get("attendees") or [], remove=[room.email or ""])
+        body = {**event_reschedule_patch(session, key=ref.extra.get("key")), "attendees": attendees}
+        patched = self._patch_event(ref.external_id, calendar_id, body, etag=_etag_of(event))
+        released = self._ref(patched)
+        self._remember(released, patched)
+        return released
+
     # -- provider extras ------------------------------------------------------------------------------
 
     def ex_event_id(self, key: str) -> str:
@@ -552,6 +624,17 @@ class GoogleCalendarAdapter(Adapter):
                                     provider=self.name) from exc
 
 
+def _room_of(session: Session) -> Room:
+    if session.room is None:
+        raise ValidationError(f"session {session.id!r} asks for no room", field="room")
+    return session.room
+
+
+def _etag_of(event: Mapping[str, Any]) -> str | None:
+    etag = event.get("etag")
+    return etag if isinstance(etag, str) and etag else None
+
+
 def _refuse_declined_room(event: Mapping[str, Any]) -> None:
     """A room that declined is booked then: the session has no room, which is a conflict, not a success."""
     for attendee in event.get("attendees") or ():
@@ -591,9 +674,18 @@ def _room(item: Mapping[str, Any]) -> Room:
         email=item.get("resourceEmail") or None,
         capacity=capacity if isinstance(capacity, int) and capacity > 0 else None,
         location=place or None,
+        features=_features(item.get("featureInstances")),
+        provider=PROVIDER,
     )
 
 
-def _etag_of(event: Mapping[str, Any]) -> str | None:
-    etag = event.get("etag")
-    return etag if isinstance(etag, str) else None
+def _features(instances: Any) -> tuple[str, ...]:
+    """``featureInstances`` (``[{"feature": {"name": "Projector"}}]``, typed ``any`` in the discovery document)."""
+    names: list[str] = []
+    for instance in instances if isinstance(instances, list) else ():
+        feature = instance.get("feature") if isinstance(instance, Mapping) else None
+        name = feature.get("name") if isinstance(feature, Mapping) else None
+        if isinstance(name, str) and name.strip() and name.strip().lower() not in names:
+            names.append(name.strip().lower())
+    return tuple(names)
+

@@ -29,14 +29,17 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from lms_connectors.adapter import RoomResponse
 from lms_connectors.errors import MalformedResponse, ValidationError
-from lms_connectors.models import Person, ProviderRef, ProviderSession, RosterMember, Session
+from lms_connectors.models import Person, ProviderRef, ProviderSession, Room, RosterMember, Session
 from lms_connectors_google_calendar.ids import conference_request_id
 
 __all__ = [
     "MANAGED_MARKER",
     "MARKER_KEY",
     "PROVIDER",
+    "room_answer",
+    "room_attendee",
     "attendee_for",
     "event_body",
     "event_is_ours",
@@ -133,10 +136,38 @@ def _private_properties(session: Session, key: str) -> dict[str, str]:
     return props
 
 
+def room_attendee(room: Room) -> dict[str, Any] | None:
+    """The room's resource calendar as an attendee, when Google Calendar books it (:meth:`Room.held_by`)."""
+    if not room.email or not room.held_by(PROVIDER):
+        return None
+    return {"email": room.email, "displayName": room.name, "resource": True}
+
+
+def room_answer(event: Mapping[str, Any], room: Room) -> RoomResponse | None:
+    """The room attendee's ``responseStatus`` in SDK terms, or ``None`` when the event does not invite it."""
+    for attendee in event.get("attendees") or ():
+        if (
+            isinstance(attendee, Mapping)
+            and attendee.get("resource")
+            and str(attendee.get("email", "")).lower() == (room.email or "").lower()
+        ):
+            return _ROOM_ANSWERS.get(str(attendee.get("responseStatus")), RoomResponse.PENDING)
+    return None
+
+
+_ROOM_ANSWERS = {
+    "accepted": RoomResponse.ACCEPTED,
+    "tentative": RoomResponse.TENTATIVE,
+    "declined": RoomResponse.DECLINED,
+    "needsAction": RoomResponse.PENDING,
+}
+
+
 def _fixed_attendees(session: Session) -> list[dict[str, Any]]:
     attendees = [attendee_for(person) for person in session.instructors]
-    if session.room is not None and session.room.email:
-        attendees.append({"email": session.room.email, "displayName": session.room.name, "resource": True})
+    room = room_attendee(session.room) if session.room is not None else None
+    if room is not None:
+        attendees.append(room)
     return attendees
 
 

@@ -110,6 +110,7 @@ class SimulatedRoom:
         capacity: Seats.
         building_id: Building.
         floor_name: Floor.
+        features: Names of the room's features (``featureInstances``).
     """
 
     resource_id: str
@@ -118,6 +119,7 @@ class SimulatedRoom:
     capacity: int
     building_id: str = "main"
     floor_name: str = "1"
+    features: tuple[str, ...] = ()
 
 
 @dataclass
@@ -712,6 +714,11 @@ class GoogleCalendarSimulator(RoutedSimulator):
                     "buildingId": room.building_id,
                     "floorName": room.floor_name,
                     "resourceCategory": "CONFERENCE_ROOM",
+                    **(
+                        {"featureInstances": [{"feature": {"name": name}} for name in room.features]}
+                        if room.features
+                        else {}
+                    ),
                 }
                 for room in page
             ],

@@ -88,8 +88,10 @@ class GoogleCalendarHarness(ContractHarness[GoogleCalendarAdapter, GoogleCalenda
             clients={PLACEHOLDER_CLIENT_ID: PLACEHOLDER_CLIENT_SECRET},
             refresh_tokens={PLACEHOLDER_REFRESH_TOKEN: PLACEHOLDER_CLIENT_ID},
             rooms=[
-                SimulatedRoom("room-101", "Room 101", "c_room101@resource.calendar.google.com", capacity=12),
-                SimulatedRoom("room-102", "Room 102", "c_room102@resource.calendar.google.com", capacity=6),
+                SimulatedRoom("room-101", "Room 101", "c_room101@resource.calendar.google.com", capacity=12,
+                              features=("Projector", "Whiteboard")),
+                SimulatedRoom("room-102", "Room 102", "c_room102@resource.calendar.google.com", capacity=6,
+                              features=("Whiteboard",)),
             ],
         )
 

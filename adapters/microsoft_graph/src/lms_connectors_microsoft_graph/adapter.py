@@ -12,7 +12,9 @@ Endpoints (Graph v1.0; ``{mailbox}`` is the configured organizer):
   refuses the action or no message is wanted.
 * roster: the event's ``attendees``, read and written back whole with ``PATCH`` (``If-Match``).
 * listing: ``GET users/{mailbox}/calendarView`` (``@odata.nextLink`` pages).
-* free/busy: ``POST users/{mailbox}/calendar/getSchedule``; rooms: ``GET places/microsoft.graph.room``.
+* free/busy: ``POST users/{mailbox}/calendar/getSchedule``; rooms: ``GET places/microsoft.graph.room``, room
+  lists ``GET places/microsoft.graph.roomlist`` and a list's rooms ``GET places/{list}/microsoft.graph.roomlist/rooms``;
+  a room is booked, read and released on the event (its mailbox as a ``resource`` attendee).
 * changes: ``GET users/{mailbox}/calendarView/delta`` (extra); bulk cancels: ``POST $batch`` (extra).
 
 Every request asks ``Prefer: outlook.timezone="<response_timezone>", IdType="ImmutableId"``: ids that survive a
@@ -24,12 +26,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import quote
 
 from pydantic import BaseModel
 
-from lms_connectors.adapter import Adapter, AdapterKind, BusyInterval, Capability, DiagnosticCheck
+from lms_connectors.adapter import Adapter, AdapterKind, BusyInterval, Capability, DiagnosticCheck, RoomResponse
 from lms_connectors.errors import (
     Conflict,
     ConnectorError,
@@ -38,12 +40,21 @@ from lms_connectors.errors import (
     NotFound,
     ResponseLost,
     TransientError,
+    ValidationError,
 )
 from lms_connectors.http.pagination import paginate_by_next_url
 from lms_connectors.models import Person, ProviderRef, ProviderSession, Room, RosterMember, Session
 from lms_connectors.stale_writes import settle_refused_write
 from lms_connectors.timezones import format_utc, require_window
-from lms_connectors_microsoft_graph.answers import Calendar, Event, EventPage, Mailbox, RoomPage, Schedules
+from lms_connectors_microsoft_graph.answers import (
+    Calendar,
+    Event,
+    EventPage,
+    Mailbox,
+    RoomListPage,
+    RoomPage,
+    Schedules,
+)
 from lms_connectors_microsoft_graph.auth import MsalClientCredentials, TransportHttpClient
 from lms_connectors_microsoft_graph.batch import BatchItem, run_batch
 from lms_connectors_microsoft_graph.config import MicrosoftGraphConfig
@@ -61,6 +72,8 @@ from lms_connectors_microsoft_graph.mapping import (
     provider_ref,
     provider_session,
     reschedule_patch,
+    room_answer,
+    room_attendee,
     room_response,
     roster_member,
     teams_pending,
@@ -68,12 +81,13 @@ from lms_connectors_microsoft_graph.mapping import (
 )
 from lms_connectors_microsoft_graph.times import parse_graph_datetime
 
-__all__ = ["DeltaPage", "MicrosoftGraphAdapter"]
+__all__ = ["DeltaPage", "MicrosoftGraphAdapter", "RoomList"]
 
 _ROSTER_ATTEMPTS = 3  # read-merge-write rounds when someone else changes the attendees in between
 _SCHEDULE_BATCH = 20  # schedules asked per getSchedule call
 _UNANSWERED = frozenset({"none", "notResponded"})
 _UNCERTAIN_CREATE_CODES = frozenset({"ConcurrentItemSave", "ErrorIrresolvableConflict"})
+_Place = TypeVar("_Place")
 
 
 @dataclass(frozen=True)
@@ -89,6 +103,19 @@ class DeltaPage:
     changed: tuple[ProviderSession, ...]
     removed: tuple[str, ...]
     delta_link: str
+
+
+@dataclass(frozen=True)
+class RoomList:
+    """A room list of the tenant (a building or a group of rooms, ``microsoft.graph.roomList``).
+
+    Attributes:
+        email: The list's address: pass it to :meth:`MicrosoftGraphAdapter.list_rooms` as ``room_list``.
+        name: Its display name.
+    """
+
+    email: str
+    name: str
 
 
 class MicrosoftGraphAdapter(Adapter):
@@ -399,22 +426,78 @@ class MicrosoftGraphAdapter(Adapter):
             check("rooms", rooms)
         return checks
 
-    def list_rooms(self, *, page_size: int | None = None) -> Iterator[Room]:
-        """The tenant's rooms (``capacity``, building, floor, accessibility), page after page.
+    def list_rooms(self, *, page_size: int | None = None, room_list: str | None = None) -> Iterator[Room]:
+        """The tenant's rooms, or one room list's (capacity, building, floor, features), page after page.
 
-        :calls: ``GET places/microsoft.graph.room`` and its ``@odata.nextLink`` pages.
+        :calls: ``GET places/microsoft.graph.room`` (or ``GET places/{room_list}/microsoft.graph.roomlist/rooms``)
+        and its ``@odata.nextLink`` pages.
+
+        Args:
+            page_size: ``$top``.
+            room_list: The email of a room list (:meth:`ex_room_lists`): only its rooms.
         """
-        params = {"$top": page_size} if page_size is not None else None
-        calls = 0
+        path = "places/microsoft.graph.room"
+        if room_list is not None:
+            path = f"places/{quote(room_list, safe='@')}/microsoft.graph.roomlist/rooms"
+        return self._places(path, page_size, "places.rooms", RoomPage, _room)
 
-        def fetch_page(url: str) -> tuple[list[Room], str | None]:
-            nonlocal calls
-            calls += 1
-            page = self.call("GET", url, params=params if calls == 1 else None, operation="places.rooms",
-                             shape=RoomPage)
-            return [_room(item) for item in _page_items(page)], _next_link(page)
+    def room_response(self, ref: ProviderRef, room: Room) -> RoomResponse:
+        """The room mailbox's answer on the event (``none``/``notResponded``: :attr:`RoomResponse.PENDING`).
 
-        return paginate_by_next_url(fetch_page, self.transport.url_for("places/microsoft.graph.room"))
+        The mailbox answers asynchronously: a booking read right after it is made may still be pending.
+
+        :calls: ``GET users/{mailbox}/events/{id}``
+
+        Raises:
+            NotFound: The event does not exist, or does not invite ``room``.
+        """
+        answer = room_answer(self._get_event(ref.external_id), room)
+        if answer is None:
+            raise NotFound(f"event {ref.external_id} does not book room {room.email or room.id}", provider=self.name)
+        return answer
+
+    def book_room(self, ref: ProviderRef, session: Session) -> tuple[ProviderRef, RoomResponse]:
+        """Invite ``session.room``'s mailbox to the event (``resource`` attendee and location) and read its answer.
+
+        :calls: ``GET users/{mailbox}/events/{id}``, ``PATCH`` (``If-Match``) with the whole attendee list and the
+        location, then ``GET`` while the room has not answered (up to ``room_wait_seconds``); on a decline a
+        second ``PATCH`` takes the room off again.
+
+        Raises:
+            ValidationError: The session has no room Exchange books (no mailbox, another holder).
+            Conflict: The room declined (it is booked then); the event is left without it.
+        """
+        room = session.room
+        attendee = room_attendee(room) if room is not None else None
+        if room is None or attendee is None:
+            raise ValidationError(f"session {session.id!r} has no Microsoft 365 room to book", field="room")
+        event = self._get_event(ref.external_id)
+        attendees, _ = merge_attendees(event.get("attendees") or [], remove=[room.email or ""])
+        body = {**reschedule_patch(session), "attendees": [*attendees, attendee]}
+        patched = self._patch_event(ref.external_id, body, etag=_etag(event))
+        try:
+            patched = self._await_outlook(patched, session)
+        except Conflict:
+            self.release_room(self._ref(patched), session.model_copy(update={"room": None}), room)
+            raise
+        booked = self._ref(patched)
+        self._remember(booked, patched)
+        return booked, room_answer(patched, room) or RoomResponse.PENDING
+
+    def release_room(self, ref: ProviderRef, session: Session, room: Room) -> ProviderRef:
+        """Take ``room`` off the event (attendee and location); the event shows ``session`` afterwards.
+
+        :calls: ``GET users/{mailbox}/events/{id}``, then ``PATCH`` (``If-Match``) when the room is still invited.
+        """
+        event = self._get_event(ref.external_id)
+        if room_answer(event, room) is None:
+            return self._ref(event)
+        attendees, _ = merge_attendees(event.get("attendees") or [], remove=[room.email or ""])
+        patched = self._patch_event(ref.external_id, {**reschedule_patch(session), "attendees": attendees},
+                                    etag=_etag(event))
+        released = self._ref(patched)
+        self._remember(released, patched)
+        return released
 
     def close(self) -> None:
         """Close the HTTP session."""
@@ -460,6 +543,13 @@ class MicrosoftGraphAdapter(Adapter):
                 return DeltaPage(tuple(changed), tuple(removed), final)
             url = following
 
+    def ex_room_lists(self, *, page_size: int | None = None) -> Iterator[RoomList]:
+        """The tenant's room lists (buildings), page after page; list one's rooms with ``list_rooms(room_list=...)``.
+
+        :calls: ``GET places/microsoft.graph.roomlist`` and its ``@odata.nextLink`` pages.
+        """
+        return self._places("places/microsoft.graph.roomlist", page_size, "places.roomLists", RoomListPage, _room_list)
+
     def ex_cancel_many(self, refs: Sequence[ProviderRef]) -> dict[str, ConnectorError | None]:
         """Cancel many events in ``$batch`` calls of up to 20, chained with ``dependsOn`` per mailbox.
 
@@ -485,6 +575,25 @@ class MicrosoftGraphAdapter(Adapter):
         return outcome
 
     # -- helpers --------------------------------------------------------------------------------------
+
+    def _places(
+        self,
+        path: str,
+        page_size: int | None,
+        operation: str,
+        shape: type[BaseModel],
+        parse: Callable[[Mapping[str, Any]], _Place],
+    ) -> Iterator[_Place]:
+        params = {"$top": page_size} if page_size is not None else None
+        calls = 0
+
+        def fetch_page(url: str) -> tuple[list[_Place], str | None]:
+            nonlocal calls
+            calls += 1
+            page = self.call("GET", url, params=params if calls == 1 else None, operation=operation, shape=shape)
+            return [parse(item) for item in _page_items(page)], _next_link(page)
+
+        return paginate_by_next_url(fetch_page, self.transport.url_for(path))
 
     def call(
         self,
@@ -703,4 +812,29 @@ def _room(item: Mapping[str, Any]) -> Room:
         email=email if isinstance(email, str) and email else None,
         capacity=capacity if isinstance(capacity, int) and capacity > 0 else None,
         location=", ".join(parts) or None,
+        features=_room_features(item),
+        provider=PROVIDER,
     )
+
+
+def _room_features(item: Mapping[str, Any]) -> tuple[str, ...]:
+    """The room's ``tags``, its devices (``audio``, ``video``, ``display``) and wheelchair access, lower case."""
+    found: list[str] = []
+    tags = item.get("tags")
+    for tag in tags if isinstance(tags, list) else ():
+        if isinstance(tag, str) and tag.strip():
+            found.append(tag.strip().lower())
+    for field, feature in (("audioDeviceName", "audio"), ("videoDeviceName", "video"), ("displayDeviceName", "display"),
+                           ("displayDevice", "display")):
+        if item.get(field):
+            found.append(feature)
+    if item.get("isWheelChairAccessible"):
+        found.append("wheelchair accessible")
+    return tuple(dict.fromkeys(found))
+
+
+def _room_list(item: Mapping[str, Any]) -> RoomList:
+    email = item.get("emailAddress")
+    if not isinstance(email, str) or not email:
+        raise MalformedResponse("Graph answered a room list without its emailAddress", provider=PROVIDER)
+    return RoomList(email=email, name=str(item.get("displayName") or email))

@@ -16,7 +16,7 @@ from pydantic import Field, StrictBool, StrictInt, StrictStr
 
 from lms_connectors.shapes import AnswerShape
 
-__all__ = ["Batch", "Calendar", "Event", "EventPage", "Mailbox", "RoomPage", "Schedules"]
+__all__ = ["Batch", "Calendar", "Event", "EventPage", "Mailbox", "RoomListPage", "RoomPage", "Schedules"]
 
 
 class DateTimeTimeZone(AnswerShape):
@@ -123,12 +123,31 @@ class Room(AnswerShape):
     floorLabel: StrictStr | None = None  # noqa: N815
     floorNumber: StrictInt | None = None  # noqa: N815
     isWheelChairAccessible: StrictBool | None = None  # noqa: N815
+    tags: list[StrictStr | None] | None = None
+    audioDeviceName: StrictStr | None = None  # noqa: N815
+    videoDeviceName: StrictStr | None = None  # noqa: N815
+    displayDeviceName: StrictStr | None = None  # noqa: N815
 
 
 class RoomPage(AnswerShape):
     """A page of rooms."""
 
     value: list[Room]
+    next_link: StrictStr | None = Field(default=None, alias="@odata.nextLink")
+
+
+class RoomList(AnswerShape):
+    """A room list of ``places/microsoft.graph.roomlist``."""
+
+    id: StrictStr | None = None
+    emailAddress: StrictStr  # noqa: N815
+    displayName: StrictStr | None = None  # noqa: N815
+
+
+class RoomListPage(AnswerShape):
+    """A page of room lists."""
+
+    value: list[RoomList]
     next_link: StrictStr | None = Field(default=None, alias="@odata.nextLink")
 
 

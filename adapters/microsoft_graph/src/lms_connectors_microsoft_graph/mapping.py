@@ -24,8 +24,9 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from lms_connectors.adapter import RoomResponse
 from lms_connectors.errors import MalformedResponse, ValidationError
-from lms_connectors.models import Person, ProviderRef, ProviderSession, RosterMember, Session
+from lms_connectors.models import Person, ProviderRef, ProviderSession, Room, RosterMember, Session
 from lms_connectors_microsoft_graph.times import graph_datetime, iana_zone_of, parse_graph_datetime
 
 __all__ = [
@@ -43,6 +44,8 @@ __all__ = [
     "provider_ref",
     "provider_session",
     "reschedule_patch",
+    "room_answer",
+    "room_attendee",
     "room_response",
     "teams_pending",
     "roster_member",
@@ -86,11 +89,29 @@ def attendee_for(person: Person) -> dict[str, Any]:
     return {"emailAddress": {"address": person.email, "name": person.name}, "type": "required"}
 
 
-def _room_attendee(session: Session) -> dict[str, Any] | None:
-    room = session.room
-    if room is None or not room.email:
+def room_attendee(room: Room) -> dict[str, Any] | None:
+    """The room mailbox as a ``resource`` attendee, when Exchange books it (:meth:`Room.held_by`)."""
+    if not room.email or not room.held_by(PROVIDER):
         return None
     return {"emailAddress": {"address": room.email, "name": room.name}, "type": "resource"}
+
+
+def _room_attendee(session: Session) -> dict[str, Any] | None:
+    return room_attendee(session.room) if session.room is not None else None
+
+
+_ROOM_ANSWERS = {
+    "accepted": RoomResponse.ACCEPTED,
+    "organizer": RoomResponse.ACCEPTED,
+    "tentativelyAccepted": RoomResponse.TENTATIVE,
+    "declined": RoomResponse.DECLINED,
+}
+
+
+def room_answer(event: Mapping[str, Any], room: Room) -> RoomResponse | None:
+    """The room mailbox's answer in SDK terms (``none``/``notResponded``: pending), ``None`` when not invited."""
+    answer = room_response(event, room.email) if room.email else None
+    return None if answer is None else _ROOM_ANSWERS.get(answer, RoomResponse.PENDING)
 
 
 def _location(session: Session) -> dict[str, Any] | None:
@@ -98,7 +119,7 @@ def _location(session: Session) -> dict[str, Any] | None:
     if room is not None:
         name = f"{room.name}, {room.location}" if room.location else room.name
         location: dict[str, Any] = {"displayName": name, "locationType": "conferenceRoom"}
-        if room.email:
+        if room.email and room.held_by(PROVIDER):
             location["locationEmailAddress"] = room.email
         return location
     if session.meeting is not None:

@@ -51,7 +51,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 from lms_connectors.errors import ValidationError
@@ -103,6 +103,10 @@ class SimulatedRoom:
     building: str = "Main"
     floor: int = 1
     accessible: bool = True
+    tags: tuple[str, ...] = ()
+    display_device: str | None = None
+    room_list: str | None = None
+    """The email of the room list (``microsoft.graph.roomList``) the room belongs to."""
 
 
 def _instant(value: Any, which: str) -> datetime:
@@ -168,6 +172,7 @@ class GraphSimulator(RoutedSimulator):
         applications: App registrations (client id -> secrets and certificates).
         organizer: The mailbox that holds the sessions.
         rooms: Room mailboxes.
+        room_lists: Room lists by email -> display name (each room names its list).
         people: Other mailboxes of the tenant (their free/busy can be read).
         clock: Wall clock in seconds (tokens, timestamps).
 
@@ -185,6 +190,7 @@ class GraphSimulator(RoutedSimulator):
         applications: Iterable[SimulatedApplication],
         organizer: str = "training-desk@contoso.example",
         rooms: Iterable[SimulatedRoom] = (),
+        room_lists: Mapping[str, str] | None = None,
         people: Iterable[str] = (),
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -192,6 +198,7 @@ class GraphSimulator(RoutedSimulator):
         self.login = SimulatedLogin(tenant_id, {app.client_id: app for app in applications}, clock)
         self.organizer = organizer.lower()
         self.rooms = {room.email.lower(): room for room in rooms}
+        self.room_lists = {email.lower(): name for email, name in (room_lists or {}).items()}
         self.people = {email.lower() for email in people} | {self.organizer}
         self.events: dict[str, dict[str, Any]] = {}  # id -> stored event (instants in UTC, as sent otherwise)
         self.transactions: dict[str, str] = {}  # transactionId -> event id
@@ -287,9 +294,15 @@ class GraphSimulator(RoutedSimulator):
     def _batch_route(self, request: SandboxRequest) -> SandboxResponse:
         return self._batch(request, _json_body(request))
 
-    @route("GET", "/v1.0/places/microsoft.graph.room")
-    def _rooms_route(self, request: SandboxRequest) -> SandboxResponse:
-        return self._rooms(request, request.query)
+    @route("GET", "/v1.0/places/{kind}")
+    def _places_route(self, request: SandboxRequest, kind: str) -> SandboxResponse:
+        if kind.lower() not in ("microsoft.graph.room", "microsoft.graph.roomlist"):
+            raise Refusal(400, f"Resource not found for the segment '{kind}'.", "BadRequest")
+        return self._places(request, request.query, None, kind.lower())
+
+    @route("GET", "/v1.0/places/{room_list}/{kind}/rooms")
+    def _list_rooms_route(self, request: SandboxRequest, room_list: str, kind: str) -> SandboxResponse:
+        return self._places(request, request.query, room_list, kind.lower())
 
     @route("GET", "/v1.0/users/{mailbox}")
     def _user(self, request: SandboxRequest, mailbox: str) -> SandboxResponse:
@@ -687,13 +700,36 @@ class GraphSimulator(RoutedSimulator):
             page["@odata.deltaLink"] = base + "?" + urlencode({"$deltatoken": _token(done)})
         return SandboxResponse(200, page, headers=self._applied(zone))
 
-    def _rooms(self, request: SandboxRequest, query: Mapping[str, list[str]]) -> SandboxResponse:
+    def _places(
+        self, request: SandboxRequest, query: Mapping[str, list[str]], room_list: str | None, kind: str
+    ) -> SandboxResponse:
+        """``places/microsoft.graph.room``, ``.../roomlist`` and ``places/{list}/microsoft.graph.roomlist/rooms``.
+
+        Graph reads the type segment without regard to case (its documentation writes both ``roomList`` and
+        ``roomlist``); a room list that does not exist is answered 404.
+        """
+        if kind == "microsoft.graph.roomlist" and room_list is None:
+            lists = [
+                {"id": _place_id(email), "emailAddress": email, "displayName": name, "address": None,
+                 "geocoordinates": None, "phone": None}
+                for email, name in sorted(self.room_lists.items())
+            ]
+            return SandboxResponse(200, self._page(request, lists, query, 100))
+        members = sorted(self.rooms.values(), key=lambda r: r.email)
+        if room_list is not None and kind != "microsoft.graph.roomlist":
+            raise _bad(f"Resource not found for the segment '{room_list}'.", "BadRequest")
+        if room_list is not None:
+            wanted = unquote(room_list).lower()
+            if wanted not in self.room_lists:
+                raise Refusal(404, "The specified object was not found in the store.", "ErrorItemNotFound")
+            members = [room for room in members if (room.room_list or "").lower() == wanted]
         rooms = [
-            {"id": hashlib.sha256(room.email.encode()).hexdigest()[:36], "emailAddress": room.email,
+            {"id": _place_id(room.email), "emailAddress": room.email,
              "displayName": room.name, "capacity": room.capacity, "building": room.building,
              "floorNumber": room.floor, "floorLabel": str(room.floor), "bookingType": "standard",
-             "isWheelChairAccessible": room.accessible, "tags": []}
-            for room in sorted(self.rooms.values(), key=lambda r: r.email)
+             "isWheelChairAccessible": room.accessible, "tags": list(room.tags),
+             "audioDeviceName": None, "videoDeviceName": None, "displayDeviceName": room.display_device}
+            for room in members
         ]
         return SandboxResponse(200, self._page(request, rooms, query, 100))
 
@@ -767,6 +803,12 @@ class GraphSimulator(RoutedSimulator):
             return self._dispatch(inner)
         except Refusal as refused:
             return self.finish(inner, self.error_response(refused))
+
+
+
+
+def _place_id(email: str) -> str:
+    return hashlib.sha256(email.lower().encode()).hexdigest()[:36]
 
 
 def _first(query: Mapping[str, list[str]], name: str) -> str | None:

@@ -33,9 +33,13 @@ PLACEHOLDER_CLIENT_ID = "11111111-2222-4333-8444-555555555555"
 PLACEHOLDER_CLIENT_SECRET = "placeholder-graph-client-secret"  # noqa: S105 - a placeholder, never a real secret
 SANDBOX_ORGANIZER = "training-desk@contoso.example"
 SANDBOX_ROOMS = (
-    SimulatedRoom("harbour-room@contoso.example", "Harbour Training Room", 20, building="Quay House", floor=2),
-    SimulatedRoom("dock-room@contoso.example", "Dock Room", 8, building="Quay House", floor=1),
+    SimulatedRoom("harbour-room@contoso.example", "Harbour Training Room", 20, building="Quay House", floor=2,
+                  tags=("projector", "whiteboard"), display_device="Surface Hub",
+                  room_list="quay-house@contoso.example"),
+    SimulatedRoom("dock-room@contoso.example", "Dock Room", 8, building="Quay House", floor=1,
+                  tags=("whiteboard",), room_list="quay-house@contoso.example"),
 )
+SANDBOX_ROOM_LISTS = {"quay-house@contoso.example": "Quay House"}
 
 MAILBOX_CONCURRENCY_BODY = {
     "error": {"code": "ApplicationThrottled", "message": "Application is over its MailboxConcurrency limit."}
@@ -64,6 +68,7 @@ class MicrosoftGraphHarness(ContractHarness[MicrosoftGraphAdapter, GraphSimulato
             applications=[SimulatedApplication(PLACEHOLDER_CLIENT_ID, secrets={PLACEHOLDER_CLIENT_SECRET})],
             organizer=SANDBOX_ORGANIZER,
             rooms=SANDBOX_ROOMS,
+            room_lists=SANDBOX_ROOM_LISTS,
         )
 
     def adapter_settings(self, base_url: str) -> dict[str, Any]:
