@@ -266,7 +266,7 @@ class ConflictChecker:
         # window asked, so they are subtracted, not matched): the index has judged those already.
         ours = [(s, e) for s, e, _ in self.index.overlapping(resource, start, end)]
         ours.extend(self._own_spans(owner, resource))
-        clashes = []
+        clashes: list[Clash] = []
         for interval in intervals:
             pieces = [(max(start, interval.start.timestamp()), min(end, interval.end.timestamp()))]
             for own_start, own_end in ours:
