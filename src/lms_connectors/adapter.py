@@ -71,7 +71,13 @@ from lms_connectors.models import (
 from lms_connectors.shapes import guard_shapes
 
 __all__ = [
-    "Adapter", "AdapterKind", "BusyInterval", "Capability", "CreateTrace", "DiagnosticCheck", "Presence",
+    "Adapter",
+    "AdapterKind",
+    "BusyInterval",
+    "Capability",
+    "CreateTrace",
+    "DiagnosticCheck",
+    "Presence",
     "RoomResponse",
 ]
 

@@ -173,9 +173,17 @@ def demo(
             table.add_row(person.name, zone, f"[{style}]{status.value}[/{style}]", local)
         console.print(table)
         home = session.slot.local_start().strftime("%a %d %b %Y %H:%M %Z")
-        where = session.room.name if session.room else (session.meeting.join_url if session.meeting else "-")
+        where = (
+            f"{session.room.name} (room held by {session.room.provider or 'its calendar'})"
+            if session.room
+            else (session.meeting.join_url if session.meeting else "-")
+        )
         refs = ", ".join(f"{provider}={external}" for provider, external in report.refs[session.id])
         console.print(f"  starts {home}; {where}\n  provider objects: {refs}\n")
+    for sid, clashes in report.refused.items():
+        console.print(f"[red]refused {sid}: double booking[/red]", soft_wrap=True)
+        for clash in clashes:
+            console.print(f"  {clash}", soft_wrap=True)
     console.print(
         f"invites: {len(report.invites)}, waitlist notices: {len(report.notices)} in {workdir / 'invites'}/",
         soft_wrap=True,

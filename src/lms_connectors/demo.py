@@ -3,8 +3,11 @@
 Two sessions (one in person with a room, one virtual with a meeting link), five learners in three time
 zones, capacity three (so two are waitlisted), one cancellation that promotes the first waitlisted learner,
 one reschedule, one ``.ics`` invite per learner with a seat (or a cancellation) and a waitlist notice per
-waitlisted learner, per session; unchanged files are not rewritten. The plan is declarative, so running the
-demo again on the same ledger changes nothing and makes no provider call.
+waitlisted learner, per session; unchanged files are not rewritten. The in-person session books a room through
+the standard room interface: one of a room-booking system when one is installed, else a Google Workspace room,
+else one of any other adapter that holds rooms (the first free one seating its capacity). A third session,
+taught by the same instructor while she is in the first, is refused as a double booking, with the clash shown.
+The plan is declarative, so running the demo again on the same ledger changes nothing and makes no provider call.
 
 Every installed adapter that ships a sandbox harness (the in-tree adapters, a vendor's) runs against its
 provider simulator (the one the contract kit records against) served on 127.0.0.1 for the duration of the run;
@@ -20,7 +23,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from lms_connectors.errors import ConfigurationError, ValidationError
+from lms_connectors.adapter import AdapterKind
+from lms_connectors.errors import ConfigurationError, DoubleBooked, ValidationError
 from lms_connectors.invite_folder import sync_invites
 from lms_connectors.models import (
     EnrollmentStatus,
@@ -70,6 +74,8 @@ class PlannedSession:
     session: Session
     cancel: tuple[str, ...] = ()
     move_to: TimeSlot | None = None
+    clashes: bool = False
+    """The plan books this one over another session of the same instructor, to show the refusal."""
 
 
 def demo_plan() -> list[PlannedSession]:
@@ -98,9 +104,19 @@ def demo_plan() -> list[PlannedSession]:
         instructors=(INSTRUCTOR,),
         description="Welcome session for the March cohort.",
     )
+    clashing = Session(
+        id="demo.forklift-refresher.2027-03-16",
+        title="Forklift Refresher (in person)",
+        slot=_slot(16, 11, 60, "America/New_York"),
+        modality=Modality.IN_PERSON,
+        capacity=3,
+        instructors=(INSTRUCTOR,),
+        description="Booked while the instructor teaches Forklift Safety: refused as a double booking.",
+    )
     return [
         PlannedSession(in_person, cancel=(LEARNERS[0].email,)),
         PlannedSession(virtual, move_to=_slot(19, 14, 90, "Europe/Berlin")),
+        PlannedSession(clashing, clashes=True),
     ]
 
 
@@ -119,6 +135,8 @@ class DemoReport:
     """The installed adapters the demo ran on."""
     skipped: dict[str, str] = field(default_factory=dict)
     """Installed adapters left out (no sandbox harness) or sessions no installed adapter serves, and why."""
+    refused: dict[str, list[str]] = field(default_factory=dict)
+    """Sessions refused as double bookings, with each clash."""
 
 
 NO_ADAPTER_HINT = (
@@ -137,6 +155,31 @@ def _sandboxable(names: set[str], skipped: dict[str, str]) -> dict[str, Any]:
         except ConfigurationError as exc:
             skipped[name] = f"no sandbox: {exc.message}"
     return harnesses
+
+
+_ROOM_PREFERENCE = ("google_calendar",)
+"""After room-booking systems, the holders whose rooms the demo prefers (then any other)."""
+
+
+def _with_room(scheduler: Scheduler, ledger: SQLiteLedger, session: Session) -> Session:
+    """``session`` with the room it keeps in the ledger, else the best free room an installed adapter holds.
+
+    A room-booking system's first, then a Google Workspace room, then any other; the demo's fixed room (a location
+    only) when no installed adapter holds rooms. A session already in the ledger keeps its room: no call is made.
+    """
+    stored = ledger.get_session(session.id)
+    if stored is not None:
+        return session.model_copy(update={"room": stored.room})
+    kinds = {adapter.name: adapter.kind for adapter in scheduler.adapters}
+
+    def rank(room: Room) -> int:
+        holder = room.provider or ""
+        if kinds.get(holder) is AdapterKind.ROOM:
+            return 0
+        return 1 + (_ROOM_PREFERENCE.index(holder) if holder in _ROOM_PREFERENCE else len(_ROOM_PREFERENCE))
+
+    rooms = sorted(scheduler.available_rooms(session.slot, capacity=session.capacity), key=rank)
+    return session.model_copy(update={"room": rooms[0] if rooms else ROOM})
 
 
 def run_demo(
@@ -181,15 +224,24 @@ def run_demo(
     scheduled: list[str] = []
     try:
         with sandboxed_adapters(harnesses) as sandbox:
-            scheduler = Scheduler(list(sandbox.adapters.values()), ledger, on_progress=on_progress)
+            scheduler = Scheduler(
+                list(sandbox.adapters.values()), ledger, on_progress=on_progress, check_free_busy=True
+            )
             for planned in demo_plan():
                 sid = planned.session.id
+                wanted = planned.session
+                if wanted.modality is not Modality.VIRTUAL and not planned.clashes:
+                    wanted = _with_room(scheduler, ledger, wanted)
                 try:
-                    scheduler.targets_for(planned.session)
+                    scheduler.targets_for(wanted)
                 except ValidationError as exc:
                     report.skipped[sid] = exc.message
                     continue
-                scheduler.schedule(planned.session)
+                try:
+                    scheduler.schedule(wanted)
+                except DoubleBooked as refused:
+                    report.refused[sid] = [clash.describe() for clash in refused.clashes]
+                    continue
                 scheduled.append(sid)
                 newcomers = [p for p in LEARNERS if ledger.get_enrollment(sid, p.email) is None]
                 if newcomers:

@@ -280,7 +280,7 @@ class Scheduler:
             return stored
         current = session.model_copy(update={"status": SessionStatus.SCHEDULED})
         if not allow_conflicts:
-            self._refuse_clashes(current, targets, current.slot, "schedule")
+            self._refuse_clashes(current, current.slot, "schedule")
         # Reuse the stored meeting only while it still exists: one undone by a compensation or a cancel is dead.
         if (
             stored is not None
@@ -368,7 +368,7 @@ class Scheduler:
             return old
         new = old.rescheduled(slot)
         if not allow_conflicts:
-            self._refuse_clashes(old, self.targets_for(old), slot, "reschedule")
+            self._refuse_clashes(old, slot, "reschedule")
         touched: list[tuple[Adapter, ProviderRef]] = []
         for adapter in self.targets_for(old):
             ref = self._require_ref(session_id, adapter)
@@ -619,7 +619,7 @@ class Scheduler:
         booked = session.model_copy(update={"room": room})
         holder = self.room_holder(booked)
         if not allow_conflicts:
-            self._refuse_clashes(booked.model_copy(update={"instructors": ()}), [holder], booked.slot, "book_room")
+            self._refuse_clashes(booked.model_copy(update={"instructors": ()}), booked.slot, "book_room")
         if holder.kind is AdapterKind.ROOM:
             self._save(booked)
             try:
@@ -678,9 +678,13 @@ class Scheduler:
         self.ledger.save_session(session)
         self.conflicts.note(session)
 
-    def _refuse_clashes(self, session: Session, adapters: Sequence[Adapter], slot: TimeSlot, action: str) -> None:
-        """Raise :class:`DoubleBooked` when ``session`` at ``slot`` clashes; before any provider write."""
-        clashes = self.conflicts.clashes(session, adapters, slot=slot, free_busy=self._check_free_busy)
+    def _refuse_clashes(self, session: Session, slot: TimeSlot, action: str) -> None:
+        """Raise :class:`DoubleBooked` when ``session`` at ``slot`` clashes; before any provider write.
+
+        Free/busy (when asked for) comes from every adapter of the scheduler, not only the session's targets: an
+        instructor's calendar may be one the session does not go to; the room is asked of its holder only.
+        """
+        clashes = self.conflicts.clashes(session, self.adapters, slot=slot, free_busy=self._check_free_busy)
         if clashes:
             refused = DoubleBooked(session.id, clashes)
             self._progress(action, session.id, None, "refused", refused.message)

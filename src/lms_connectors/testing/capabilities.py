@@ -17,7 +17,7 @@ CAPABILITY_METHODS: Mapping[Capability, tuple[str, ...]] = {
     Capability.ROSTER: ("enrol", "unenrol", "list_roster"),
     Capability.LIST_SESSIONS: ("list_sessions",),
     Capability.FREE_BUSY: ("free_busy",),
-    Capability.ROOMS: ("list_rooms", "room_response"),
+    Capability.ROOMS: ("list_rooms",),
     Capability.ATTENDANCE: ("list_attendance",),
 }
 """The standard :class:`Adapter` methods each capability stands for. The other capabilities describe how the
