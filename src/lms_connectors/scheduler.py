@@ -553,7 +553,10 @@ class Scheduler:
                 continue
             with _provider_step(adapter):
                 wanted = tuple(features)
-                fitting = [room for room in adapter.list_rooms() if room.offers(capacity=capacity, features=wanted)]
+                # A room listed without a holder is held by the adapter that listed it.
+                listed = [room if room.provider else room.model_copy(update={"provider": adapter.name})
+                          for room in adapter.list_rooms()]
+                fitting = [room for room in listed if room.offers(capacity=capacity, features=wanted)]
                 found.extend(self.conflicts.free_rooms(fitting, slot, [adapter]))
         return found
 
