@@ -49,7 +49,8 @@ def main() -> None:
             print(f"  participant {member.email}")
         clash = session.model_copy(update={"id": "example.librebooking.clash", "title": "Another course"})
         try:
-            scheduler.schedule(clash)
+            # allow_conflicts skips the SDK's own double-booking check, to show LibreBooking's refusal itself.
+            scheduler.schedule(clash, allow_conflicts=True)
         except SchedulingFailed as refused:
             print(f"refused: {refused.message}")
         print(f"LibreBooking calls: {sandbox.calls()}")
