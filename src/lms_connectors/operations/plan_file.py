@@ -77,6 +77,8 @@ class InstructorSpec(_Spec):
     """Free time she needs between two sessions (travel, set-up)."""
     fallbacks: tuple[Email, ...] = ()
     """Who to ask, in order, when she declines or becomes unavailable."""
+    max_hours_per_week: float | None = Field(default=None, gt=0)
+    """The most she teaches in one week (Monday to Sunday in her own zone); ``None``: no limit."""
 
     def person(self) -> Person:
         """The instructor as the SDK's :class:`~lms_connectors.models.Person`."""
@@ -173,6 +175,9 @@ class PlanFile(_Spec):
     enrolments_csv: str | None = None
     """A CSV of enrolments beside the plan (see :func:`read_enrolments_csv`)."""
     sessions: tuple[SessionSpec, ...] = Field(min_length=1)
+    assign_with: Literal["auto", "cp-sat", "greedy"] = "auto"
+    """How instructors are assigned: ``cp-sat`` (the ``planning`` extra), ``greedy``, or ``auto``: CP-SAT when
+    it is installed, else the greedy pass (:func:`lms_connectors.operations.assignment.assign_instructors`)."""
 
     @model_validator(mode="after")
     def _references(self) -> PlanFile:

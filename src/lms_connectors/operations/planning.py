@@ -117,7 +117,8 @@ def preview(plan: PlanFile, rows: Sequence[EnrolmentRow], scheduler: Scheduler) 
         if spec.instructor is None and stored is not None and stored.instructors:
             kept[spec.id] = stored.instructors[0].email
     specs = [s.model_copy(update={"instructor": kept.get(s.id, s.instructor)}) for s in plan.sessions]
-    assignments = {a.session_id: a for a in assign_instructors(specs, plan.instructors, busy=busy)}
+    assigned = assign_instructors(specs, plan.instructors, busy=busy, solver=plan.assign_with)
+    assignments = {a.session_id: a for a in assigned}
     by_session: dict[str, list[EnrolmentRow]] = {}
     for row in rows:
         by_session.setdefault(row.session_id, []).append(row)
