@@ -776,11 +776,11 @@ def test_the_rows_an_enrolment_reads_and_writes_do_not_grow_with_the_roster(tmp_
     small = _roster_work(10, tmp_path / "small.db")
     large = _roster_work(1_000, tmp_path / "large.db")
     assert small == large
-    # A waitlisted enrolment: the look-up for an earlier enrolment (none), its row read back by the reconcile
-    # and for the answer, one write. An unenrolment that promotes: the leaver's row and the waitlist's head
-    # (read, written), both read by the reconcile, then at each of the two roster providers the leaver removed
-    # and the promoted learner pushed, each marked uncertain then settled (read and written), and the answer.
-    assert large == [(2, 1), (1 + 1 + 2 + 2 * 4 + 1, 2 + 2 * 4)]
+    # A waitlisted enrolment: the look-up for an earlier enrolment finds none, and one write; the plan works on
+    # the row just written, so nothing is read back. An unenrolment that promotes: the leaver's row and the
+    # waitlist's head read; both written (cancelled, promoted), then written once more marked uncertain at both
+    # roster providers, then at each provider the removal's and the push's answers (one write each).
+    assert large == [(0, 1), (2, 2 + 2 + 2 * 2)]
 
 
 # ledger transactions per operation
@@ -844,4 +844,92 @@ def test_schedule_on_one_target_is_two_commits(tmp_path: Path) -> None:
     statements = _count_commits(ledger)
     Scheduler([lms], ledger).schedule(_session(modality=Modality.IN_PERSON, room=Room(id="r1", name="Room 1")))
     assert statements.count("COMMIT") == 2  # the write-ahead mark before the create, the answer after it
+    ledger.close()
+
+
+def _durable_roster(path: Path) -> dict[str, tuple[str, list[str], list[str]]]:
+    """Each enrolment as another process would read it from the file: status, pushed to, uncertain at."""
+    import json
+    import sqlite3
+
+    raw = sqlite3.connect(path)
+    try:
+        rows = [json.loads(data) for (data,) in raw.execute("SELECT data FROM enrollments")]
+    finally:
+        raw.close()
+    return {row["person"]["email"]: (row["status"], row["pushed_to"], row["uncertain_at"]) for row in rows}
+
+
+def _watch_roster_sends(path: Path, adapters: Sequence[RecordingAdapter]) -> list[tuple[str, dict[str, Any]]]:
+    """What the file held when each roster call was sent: (provider:call, durable roster)."""
+    seen: list[tuple[str, dict[str, Any]]] = []
+    for adapter in adapters:
+        enrol, unenrol = adapter.enrol, adapter.unenrol
+
+        def watched_enrol(*args: Any, _name: str = adapter.name, _enrol: Any = enrol, **kwargs: Any) -> Any:
+            seen.append((f"{_name}:enrol", _durable_roster(path)))
+            return _enrol(*args, **kwargs)
+
+        def watched_unenrol(*args: Any, _name: str = adapter.name, _unenrol: Any = unenrol, **kwargs: Any) -> Any:
+            seen.append((f"{_name}:unenrol", _durable_roster(path)))
+            return _unenrol(*args, **kwargs)
+
+        adapter.enrol = watched_enrol  # type: ignore[method-assign]
+        adapter.unenrol = watched_unenrol  # type: ignore[method-assign]
+    return seen
+
+
+def test_an_enrolment_commits_its_row_with_the_uncertain_marks_then_one_answer_per_provider(tmp_path: Path) -> None:
+    lms, cal = RecordingAdapter("lms", AdapterKind.LMS), RecordingAdapter("calendar", AdapterKind.CALENDAR)
+    path = tmp_path / "ledger.db"
+    ledger = SQLiteLedger(path)
+    scheduler = Scheduler([lms, cal], ledger)
+    scheduler.schedule(_session(capacity=1, modality=Modality.IN_PERSON))
+    seen = _watch_roster_sends(path, [lms, cal])
+    statements = _count_commits(ledger)
+    ana, ben = _people(2)
+
+    confirmed = scheduler.enrol("ilt-101.s1", ana)
+    # The row and its marks at both providers in one commit, before the first send; then each answer.
+    assert statements.count("COMMIT") == 3
+    assert seen == [
+        ("calendar:enrol", {ana.email: ("confirmed", [], ["calendar", "lms"])}),
+        ("lms:enrol", {ana.email: ("confirmed", ["calendar"], ["lms"])}),
+    ]
+    assert (confirmed.pushed_to, confirmed.uncertain_at) == (("calendar", "lms"), ())
+    assert confirmed == ledger.get_enrollment("ilt-101.s1", ana.email)
+
+    statements.clear()
+    waitlisted = scheduler.enrol("ilt-101.s1", ben)
+    assert waitlisted.status is EnrollmentStatus.WAITLISTED
+    assert statements.count("COMMIT") == 1 and len(seen) == 2  # nothing to send
+
+    statements.clear()
+    seen.clear()
+    assert scheduler.unenrol("ilt-101.s1", ana.email).status is EnrollmentStatus.CANCELLED
+    # The cancel, the promotion and both learners' marks in one commit; then at each provider the removal's
+    # answer and the push's answer.
+    assert statements.count("COMMIT") == 1 + 2 * 2
+    both = ["calendar", "lms"]
+    assert seen[0] == ("calendar:unenrol", {ana.email: ("cancelled", both, both), ben.email: ("confirmed", [], both)})
+    assert [call for call, _ in seen] == ["calendar:unenrol", "calendar:enrol", "lms:unenrol", "lms:enrol"]
+
+    statements.clear()
+    assert scheduler.enrol("ilt-101.s1", ben) == ledger.get_enrollment("ilt-101.s1", ben.email)  # already there
+    assert statements.count("COMMIT") == 1  # the transaction that read it; nothing written, nothing sent
+    ledger.close()
+
+
+def test_enrolling_many_is_one_commit_before_the_push_and_one_after_it(tmp_path: Path) -> None:
+    lms = RecordingAdapter("lms", AdapterKind.LMS)
+    ledger = SQLiteLedger(tmp_path / "ledger.db")
+    scheduler = Scheduler([lms], ledger)
+    scheduler.schedule(_session(capacity=10, modality=Modality.IN_PERSON))
+    statements = _count_commits(ledger)
+    lms.calls.clear()
+    enrolled = scheduler.enrol_many("ilt-101.s1", _people(12))
+    assert statements.count("COMMIT") == 2
+    assert lms.calls == ["enrol:10"]
+    assert [e.status for e in enrolled] == [EnrollmentStatus.CONFIRMED] * 10 + [EnrollmentStatus.WAITLISTED] * 2
+    assert enrolled == ledger.list_enrollments("ilt-101.s1")
     ledger.close()

@@ -127,6 +127,28 @@ class _KeyReservation:
 
 
 @dataclass(frozen=True)
+class _RosterWrite:
+    """What one provider's roster needs: learners to remove, then learners to add (emails, in roster order)."""
+
+    adapter: Adapter
+    ref: ProviderRef
+    remove: tuple[str, ...]
+    add: tuple[str, ...]
+
+
+@dataclass
+class _RosterPlan:
+    """Roster writes decided, and marked uncertain at their providers, in the ledger transaction that read them.
+
+    ``rows`` holds every row the plan touches as the ledger now holds it; the pushes that follow the commit
+    keep it current, so the rows need not be read again (the session is held, so no one else writes them).
+    """
+
+    rows: dict[str, Enrollment]
+    writes: list[_RosterWrite]
+
+
+@dataclass(frozen=True)
 class _CreateAnswer:
     """What a create answered, kept until the next commit records it."""
 
@@ -314,7 +336,8 @@ class Scheduler:
             if answer is not None:
                 self._record_created(current.id, answer)
             self._save(current)
-        self._reconcile(current)
+            plan = self._plan_roster(current)  # roster pushes are marked in the same commit
+        self._push_roster(current, plan)
         return current
 
     def _introduce(self, session: Session) -> None:
@@ -434,14 +457,19 @@ class Scheduler:
 
         Enrolling someone already confirmed or waitlisted returns their current enrolment unchanged.
         """
-        session = self._require_active(session_id)
-        results: list[Enrollment] = []
+        results: list[str] = []
+        # One transaction reads the session, its refs and the roster rows, writes the new rows and marks the
+        # pushes they need uncertain at their providers: one commit before the first provider call.
         with self.ledger.transaction():
-            confirmed = self.ledger.count_enrollments(session_id, EnrollmentStatus.CONFIRMED)
+            session = self._require_active(session_id)
+            confirmed, position = self.ledger.seats_and_next_position(session_id)
+            written: dict[str, Enrollment] = {}
             for person in people:
-                existing = self.ledger.get_enrollment(session_id, person.email)
+                email = person.email
+                existing = written.get(email) or self.ledger.get_enrollment(session_id, email)
+                results.append(email)
                 if existing is not None and existing.status is not EnrollmentStatus.CANCELLED:
-                    results.append(existing)
+                    written[email] = existing
                     continue
                 seat_free = session.capacity is None or confirmed < session.capacity
                 status = EnrollmentStatus.CONFIRMED if seat_free else EnrollmentStatus.WAITLISTED
@@ -450,21 +478,23 @@ class Scheduler:
                     session_id=session_id,
                     person=person,
                     status=status,
-                    position=self.ledger.next_position(session_id),
+                    position=position,
                     pushed_to=existing.pushed_to if existing else (),
                     registrations=existing.registrations if existing else {},
                 )
+                position += 1
                 self.ledger.upsert_enrollment(enrollment)
-                self._audit(session_id, None, "enrolled", email=person.email, status=status.value)
-                results.append(enrollment)
-        self._reconcile(session, changed=[e.person.email for e in results])
-        return [self.ledger.get_enrollment(session_id, e.person.email) or e for e in results]
+                self._audit(session_id, None, "enrolled", email=email, status=status.value)
+                written[email] = enrollment
+            plan = self._plan_roster(session, written)
+        self._push_roster(session, plan)
+        return [plan.rows[email] for email in results]
 
     @_one_at_a_time
     def unenrol(self, session_id: str, email: str) -> Enrollment:
         """Cancel a learner's place; the first waitlisted learners are promoted into freed seats."""
-        session = self._require_active(session_id)
-        with self.ledger.transaction():
+        with self.ledger.transaction():  # read, write and mark in one commit, as in enrol_many
+            session = self._require_active(session_id)
             existing = self.ledger.get_enrollment(session_id, email.lower())
             if existing is None:
                 raise NotFound(f"{email} is not enrolled in {session_id!r}")
@@ -473,9 +503,11 @@ class Scheduler:
             cancelled = existing.model_copy(update={"status": EnrollmentStatus.CANCELLED, "updated_at": utc_now()})
             self.ledger.upsert_enrollment(cancelled)
             self._audit(session_id, None, "unenrolled", email=cancelled.person.email)
-            promoted = self._promote(session)
-        self._reconcile(session, changed=[cancelled.person.email, *promoted])
-        return self.ledger.get_enrollment(session_id, cancelled.person.email) or cancelled
+            written = {cancelled.person.email: cancelled}
+            written.update((row.person.email, row) for row in self._promote(session))
+            plan = self._plan_roster(session, written)
+        self._push_roster(session, plan)
+        return plan.rows[cancelled.person.email]
 
     def roster(self, session_id: str) -> list[Enrollment]:
         """Every enrolment of the session, in arrival order."""
@@ -721,9 +753,11 @@ class Scheduler:
                 ref = self._create_on(adapter, current, compensate=False)
                 self._progress("sync", session.id, adapter.name, "done", f"made again: {ref.external_id}")
             current = self._adopt_meeting(current, adapter, ref)
-        if current != session:
-            self._save(current)
-        self._reconcile(current)
+        with self.ledger.transaction():
+            if current != session:
+                self._save(current)
+            plan = self._plan_roster(current)
+        self._push_roster(current, plan)
 
     def _check_leg(self, adapter: Adapter, session: Session, ref: ProviderRef, *, redrive: bool) -> ProviderRef | None:
         """Read one object back: ``None`` when it is gone (its ref dropped), else its ref once at the ledger's slot."""
@@ -852,9 +886,8 @@ class Scheduler:
         if adapter.supports(Capability.ROSTER) and adapter.supports(Capability.ROSTER_AT_CREATE):
             # Learners confirmed before the object exists (a sync re-making it) go with the create; like any
             # push they are marked uncertain there first, so a create whose answer is lost is reconciled.
-            seated = tuple(self.ledger.list_enrollments(session.id, EnrollmentStatus.CONFIRMED))
-            if seated:
-                self._mark_roster_uncertain(session.id, adapter.name, list(seated))
+            confirmed = self.ledger.list_enrollments(session.id, EnrollmentStatus.CONFIRMED)
+            seated = tuple(self._mark_roster_uncertain(session.id, adapter.name, confirmed))
         return _KeyReservation(record=record, fresh=fresh, sent_before=not new, seated=seated)
 
     def _send_create(
@@ -889,7 +922,8 @@ class Scheduler:
         self._audit(session_id, answer.adapter, "created", external_id=answer.ref.external_id, key=record.key,
                     **answer.trace.as_detail())
         if answer.seated:
-            self._mark_pushed(session_id, answer.adapter, list(answer.seated), pushed=True)
+            rows = {e.person.email: e for e in answer.seated}
+            self._mark_pushed(session_id, answer.adapter, rows, list(rows), pushed=True)
 
     def _fail_schedule(
         self, session: Session, failed: Adapter, key: str, cause: ConnectorError, *, sent_before: bool = True
@@ -1012,123 +1046,146 @@ class Scheduler:
             self._save(restore)
         return undone, leftovers
 
-    def _promote(self, session: Session) -> list[str]:
-        """Confirm the head of the waitlist into free seats; the emails promoted, in order."""
+    def _promote(self, session: Session) -> list[Enrollment]:
+        """Confirm the head of the waitlist into free seats; the rows promoted, in order, as written."""
         if session.capacity is None:
             waiting = self.ledger.list_enrollments(session.id, EnrollmentStatus.WAITLISTED)
         else:
             free = session.capacity - self.ledger.count_enrollments(session.id, EnrollmentStatus.CONFIRMED)
             waiting = self.ledger.first_enrollments(session.id, EnrollmentStatus.WAITLISTED, free) if free > 0 else []
+        promoted: list[Enrollment] = []
         for enrollment in waiting:
-            promoted = enrollment.model_copy(update={"status": EnrollmentStatus.CONFIRMED, "updated_at": utc_now()})
-            self.ledger.upsert_enrollment(promoted)
+            row = enrollment.model_copy(update={"status": EnrollmentStatus.CONFIRMED, "updated_at": utc_now()})
+            self.ledger.upsert_enrollment(row)
             self._audit(session.id, None, "promoted", email=enrollment.person.email)
             self._progress("promote", session.id, None, "done", enrollment.person.email)
-        return [enrollment.person.email for enrollment in waiting]
+            promoted.append(row)
+        return promoted
 
-    def _reconcile(self, session: Session, changed: Sequence[str] | None = None) -> None:
-        """Make each roster-holding provider match the ledger: remove first (frees seats), then add.
+    def _plan_roster(self, session: Session, written: dict[str, Enrollment] | None = None) -> _RosterPlan:
+        """Decide what each roster-holding provider needs and mark it uncertain there (in the caller's transaction).
 
-        Learners are marked uncertain at a provider before a push or removal is sent, and the mark is cleared
-        only by an answer the adapter understood: a removal includes every learner marked there, and a push
-        is re-sent to them. A provider that fails does not stop the others; the first failure is raised after.
+        Removals come before additions at each provider (they free seats). Learners are marked uncertain at a
+        provider before a push or removal is sent, and the mark is cleared only by an answer the adapter
+        understood: a removal includes every learner marked there, and a push is re-sent to them. Each row is
+        written once, however many providers it is marked at.
 
-        With ``changed`` (the emails a roster operation just wrote), only those rows and the rows left
+        With ``written`` (the rows a roster operation just wrote, by email), only those rows and the rows left
         uncertain by an earlier push are read, so the cost of an enrolment does not grow with the roster: every
         other row already matches its providers, because a push is marked uncertain before it is sent and only
-        an understood answer clears the mark. Without it (sync), every row is read.
+        an understood answer clears the mark. Without it (schedule, sync), every row is read.
         """
-        enrollments = self._roster_rows(session.id, changed)
-        failure: ConnectorError | None = None
+        rows = self._roster_rows(session.id, written)
+        plan = _RosterPlan(rows=rows, writes=[])
+        if not any(e.status is EnrollmentStatus.CONFIRMED or e.pushed_to or e.uncertain_at for e in rows.values()):
+            return plan  # waitlisted learners no provider has heard of: nothing to send, no ref to read
+        refs = {ref.provider: ref for ref in self.ledger.list_refs(session.id)}
+        wanted = {email for email, row in rows.items() if row.status is EnrollmentStatus.CONFIRMED}
+        marks: dict[str, list[str]] = {}
         for adapter in self.targets_for(session):
-            if not adapter.supports(Capability.ROSTER):
+            ref = refs.get(adapter.name)
+            if ref is None or not adapter.supports(Capability.ROSTER):
                 continue
-            ref = self.ledger.get_ref(session.id, adapter.name)
-            if ref is None:
+            name = adapter.name
+            remove = tuple(
+                email
+                for email, row in rows.items()
+                if email not in wanted and name in (*row.pushed_to, *row.uncertain_at)
+            )
+            add = tuple(email for email, row in rows.items() if email in wanted and name not in row.pushed_to)
+            if not (remove or add):
                 continue
+            plan.writes.append(_RosterWrite(adapter=adapter, ref=ref, remove=remove, add=add))
+            for email in (*remove, *add):
+                if name not in rows[email].uncertain_at:
+                    marks.setdefault(email, []).append(name)
+        for email, providers in marks.items():
+            row = rows[email]
+            rows[email] = row.model_copy(update={"uncertain_at": (*row.uncertain_at, *providers)})
+            self.ledger.upsert_enrollment(rows[email])
+        return plan
+
+    def _roster_rows(self, session_id: str, written: dict[str, Enrollment] | None) -> dict[str, Enrollment]:
+        """The enrolments a roster plan looks at, by email in roster order.
+
+        Every one, or the ``written`` ones and those left uncertain at some provider.
+        """
+        if written is None:
+            found = self.ledger.list_enrollments(session_id)
+        else:
+            rows = {e.person.email: e for e in self.ledger.list_uncertain_enrollments(session_id)}
+            rows.update(written)
+            found = list(rows.values())
+        return {e.person.email: e for e in sorted(found, key=lambda e: e.position)}
+
+    def _push_roster(self, session: Session, plan: _RosterPlan) -> None:
+        """Send a plan's roster writes, each answer committed before the next send.
+
+        A provider that fails does not stop the others; the first failure is raised after.
+        """
+        failure: ConnectorError | None = None
+        for write in plan.writes:
             try:
-                self._reconcile_one(session, adapter, ref, enrollments)
+                self._push_one(session, write, plan.rows)
             except ConnectorError as exc:
-                self._progress("roster", session.id, adapter.name, "failed", str(exc))
-                self._audit(session.id, adapter.name, "roster_failed", error=exc.evidence())
+                self._progress("roster", session.id, write.adapter.name, "failed", str(exc))
+                self._audit(session.id, write.adapter.name, "roster_failed", error=exc.evidence())
                 failure = failure or exc
         if failure is not None:
             raise failure
 
-    def _roster_rows(self, session_id: str, changed: Sequence[str] | None) -> list[Enrollment]:
-        """The enrolments a reconcile must look at: every one, or the changed and the uncertain ones."""
-        if changed is None:
-            return self.ledger.list_enrollments(session_id)
-        rows = {e.person.email: e for e in self.ledger.list_uncertain_enrollments(session_id)}
-        for email in changed:
-            if email not in rows and (enrollment := self.ledger.get_enrollment(session_id, email)) is not None:
-                rows[email] = enrollment
-        return sorted(rows.values(), key=lambda e: e.position)
-
-    def _reconcile_one(
-        self, session: Session, adapter: Adapter, ref: ProviderRef, enrollments: Sequence[Enrollment]
-    ) -> None:
-        name = adapter.name
-        wanted = {e.person.email for e in enrollments if e.status is EnrollmentStatus.CONFIRMED}
-        to_remove = [
-            e for e in enrollments if e.person.email not in wanted and name in (*e.pushed_to, *e.uncertain_at)
-        ]
-        to_add = [e for e in enrollments if e.person.email in wanted and name not in e.pushed_to]
-        if to_remove:
-            known = {e.person.email: e.registrations[name] for e in to_remove if name in e.registrations}
-            self._mark_roster_uncertain(session.id, name, to_remove)
+    def _push_one(self, session: Session, write: _RosterWrite, rows: dict[str, Enrollment]) -> None:
+        adapter, name = write.adapter, write.adapter.name
+        if write.remove:
+            known = {e: rows[e].registrations[name] for e in write.remove if name in rows[e].registrations}
             with _provider_step(adapter):
-                adapter.unenrol(ref, session, [e.person for e in to_remove], registrations=known)
-            self._mark_pushed(session.id, name, to_remove, pushed=False)
-        if to_add:
-            self._mark_roster_uncertain(session.id, name, to_add)
+                adapter.unenrol(write.ref, session, [rows[e].person for e in write.remove], registrations=known)
+            self._mark_pushed(session.id, name, rows, write.remove, pushed=False)
+        if write.add:
             with _provider_step(adapter):
-                members = adapter.enrol(ref, session, [e.person for e in to_add], seated=True)
-            self._mark_pushed(session.id, name, to_add, pushed=True, members=members)
+                members = adapter.enrol(write.ref, session, [rows[e].person for e in write.add], seated=True)
+            self._mark_pushed(session.id, name, rows, write.add, pushed=True, members=members)
 
-    def _mark_roster_uncertain(self, session_id: str, provider: str, enrollments: list[Enrollment]) -> None:
-        with self.ledger.transaction():
-            for enrollment in enrollments:
-                current = self.ledger.get_enrollment(session_id, enrollment.person.email) or enrollment
-                if provider not in current.uncertain_at:
-                    self.ledger.upsert_enrollment(
-                        current.model_copy(update={"uncertain_at": (*current.uncertain_at, provider)})
-                    )
+    def _mark_roster_uncertain(self, session_id: str, provider: str, enrollments: list[Enrollment]) -> list[Enrollment]:
+        """Mark the rows uncertain at ``provider`` (in the caller's transaction); the rows as written."""
+        marked: list[Enrollment] = []
+        for enrollment in enrollments:
+            if provider not in enrollment.uncertain_at:
+                enrollment = enrollment.model_copy(update={"uncertain_at": (*enrollment.uncertain_at, provider)})
+                self.ledger.upsert_enrollment(enrollment)
+            marked.append(enrollment)
+        return marked
 
     def _mark_pushed(
         self,
         session_id: str,
         provider: str,
-        enrollments: list[Enrollment],
+        rows: dict[str, Enrollment],
+        emails: Sequence[str],
         *,
         pushed: bool,
         members: Sequence[RosterMember] = (),
     ) -> None:
+        """Record a roster answer for ``emails``: one commit, ``rows`` (the ledger's rows) kept current."""
         answered = {member.email: member for member in members}
         with self.ledger.transaction():
-            for enrollment in enrollments:
-                current = self.ledger.get_enrollment(session_id, enrollment.person.email) or enrollment
+            for email in emails:
+                current = rows[email]
                 others = tuple(p for p in current.pushed_to if p != provider)
                 unsure = tuple(p for p in current.uncertain_at if p != provider)
                 registrations = {k: v for k, v in current.registrations.items() if k != provider}
-                if pushed and enrollment.person.email in answered:
-                    registrations[provider] = answered[enrollment.person.email]
-                self.ledger.upsert_enrollment(
-                    current.model_copy(
-                        update={
-                            "pushed_to": (*others, provider) if pushed else others,
-                            "uncertain_at": unsure,
-                            "registrations": registrations,
-                        }
-                    )
+                if pushed and email in answered:
+                    registrations[provider] = answered[email]
+                rows[email] = current.model_copy(
+                    update={
+                        "pushed_to": (*others, provider) if pushed else others,
+                        "uncertain_at": unsure,
+                        "registrations": registrations,
+                    }
                 )
-            self._audit(
-                session_id,
-                provider,
-                "roster_pushed" if pushed else "roster_removed",
-                emails=[e.person.email for e in enrollments],
-            )
-        self._progress("enrol" if pushed else "unenrol", session_id, provider, "done", f"{len(enrollments)} learner(s)")
+                self.ledger.upsert_enrollment(rows[email])
+            self._audit(session_id, provider, "roster_pushed" if pushed else "roster_removed", emails=list(emails))
+        self._progress("enrol" if pushed else "unenrol", session_id, provider, "done", f"{len(emails)} learner(s)")
 
     def _require_active(self, session_id: str) -> Session:
         session = self.ledger.get_session(session_id)

@@ -317,6 +317,8 @@ def test_roster_queries_count_seats_and_hand_out_the_waitlist_head_and_the_uncer
     assert ledger.count_enrollments("s1", EnrollmentStatus.CONFIRMED) == 1
     assert ledger.count_enrollments("s1", waitlisted) == 3
     assert ledger.count_enrollments("s9", waitlisted) == 0
+    assert ledger.seats_and_next_position("s1") == (1, 8)
+    assert ledger.seats_and_next_position("s9") == (0, 0)
     head = ledger.first_enrollments("s1", waitlisted, 2)
     assert [e.person.email for e in head] == ["b@example.org", "d@example.org"]
     assert [e.person.email for e in ledger.first_enrollments("s1", waitlisted, 10)][-1] == "a@example.org"

@@ -9,7 +9,9 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import psycopg
@@ -62,6 +64,19 @@ def fill(ledger: PostgresLedger, session_id: str) -> None:
 
 
 # tenants, enforced by the database
+
+
+def test_a_savepoint_that_rolls_back_leaves_the_tenant_set_for_what_follows(ledger: PostgresLedger) -> None:
+    # The tenant setting and the row lock are sent once per transaction; a savepoint that rolls back undoes the
+    # setting (and releases the lock) in the database, so the ledger must send them again after it.
+    ledger.save_session(make_session("s1"))
+    with ledger.transaction():
+        with pytest.raises(RuntimeError), ledger.transaction():
+            ledger.put_ref("s1", ProviderRef(provider="zoom", external_id="z1"))
+            raise RuntimeError("undo the inner block")
+        ledger.put_ref("s1", ProviderRef(provider="teams", external_id="t1"))
+        assert ledger.get_session("s1") == make_session("s1")
+    assert [ref.provider for ref in ledger.list_refs("s1")] == ["teams"]
 
 
 def test_raw_sql_on_a_bound_connection_sees_and_changes_only_its_tenants_rows(ledger: PostgresLedger) -> None:
@@ -309,3 +324,84 @@ def test_workers_in_separate_processes_respect_capacity_and_arrival_order(
     assert sorted(pushed) == sorted(e.person.email for e in confirmed)
     (held,) = simulator.sessions.values()
     assert sorted(held.enrolments) == sorted(e.person.email for e in confirmed)
+
+
+# round trips per roster operation
+
+
+class _StatementCount:
+    """Transactions and statements the ledger sends, counted on its pools' connections (the client's view)."""
+
+    def __init__(self, ledger: PostgresLedger, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.transactions = 0
+        self.statements = 0
+        count = self
+
+        class Counted:
+            def __init__(self, conn: psycopg.Connection[Any]) -> None:
+                self._conn = conn
+
+            def execute(self, *args: Any, **kwargs: Any) -> Any:
+                count.statements += 1
+                return self._conn.execute(*args, **kwargs)
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(self._conn, name)
+
+        for pool, is_data in ((ledger._pools.data, True), (ledger._pools.leases, False)):
+
+            @contextmanager
+            def connection(*args: Any, _checkout: Any = pool.connection, _data: bool = is_data, **kwargs: Any) -> Iterator[Any]:
+                with _checkout(*args, **kwargs) as conn:
+                    count.transactions += _data  # each data checkout is one transaction (BEGIN ... COMMIT)
+                    yield Counted(conn)
+
+            monkeypatch.setattr(pool, "connection", connection)
+
+    def take(self) -> tuple[int, int]:
+        taken = (self.transactions, self.statements)
+        self.transactions = self.statements = 0
+        return taken
+
+
+def test_an_enrolment_is_one_transaction_whose_statements_do_not_grow_with_the_roster(
+    ledger: PostgresLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from acme_lms_connector.adapter import AcmeLmsAdapter
+    from acme_lms_connector.config import AcmeLmsConfig
+    from acme_lms_connector.simulator import AcmeLmsSimulator
+
+    from lms_connectors.scheduler import Scheduler
+    from lms_connectors.testing.sandbox import SandboxServer
+
+    people = [Person(email=f"learner{i}@example.org", name=f"Learner {i}") for i in range(60)]
+    simulator = AcmeLmsSimulator(client_id="ci-client", client_secret="ci-secret")
+    with SandboxServer(simulator) as server:
+        acme = AcmeLmsAdapter(AcmeLmsConfig(client_id="ci-client", client_secret="ci-secret", base_url=server.url))
+        scheduler = Scheduler([acme], ledger)
+        scheduler.schedule(make_session("s1", capacity=2))
+        count = _StatementCount(ledger, monkeypatch)
+
+        assert scheduler.enrol("s1", people[0]).status is EnrollmentStatus.CONFIRMED
+        # The row and its mark in one transaction, the push's answer in a second.
+        confirmed = count.take()
+        scheduler.enrol("s1", people[1])
+        assert scheduler.enrol("s1", people[2]).status is EnrollmentStatus.WAITLISTED
+        count.take()
+        assert scheduler.enrol("s1", people[3]).status is EnrollmentStatus.WAITLISTED
+        short_waitlist = count.take()
+        scheduler.enrol_many("s1", people[4:-1])
+        count.take()
+        assert scheduler.enrol("s1", people[-1]).status is EnrollmentStatus.WAITLISTED
+        long_waitlist = count.take()
+
+        scheduler.unenrol("s1", people[0].email)
+        unenrol = count.take()
+    # Lease taken and released (2), tenant and row lock (1), session (1), seats and next position (1), earlier
+    # enrolment (1), row (1), audit (1), uncertain rows (1): 9 statements, BEGIN and COMMIT aside.
+    assert short_waitlist == long_waitlist == (1, 9)
+    # Then the provider's refs (1), the mark (1); after the push: tenant and lock (1), the answer (1), audit (1).
+    assert confirmed == (2, 9 + 2 + 3)
+    # Unenrol with promotion: lease (2); tenant and lock, session, the leaver's row, its write, audit, seats,
+    # the waitlist's head, its write, audit, uncertain rows, refs, two marks (13); removal's answer (3); push's (3).
+    assert unenrol == (3, 2 + 13 + 3 + 3)

@@ -16,6 +16,7 @@ rows; :meth:`LedgerStore.bind` gives a handle on the same storage bound to anoth
 from __future__ import annotations
 
 import abc
+import functools
 import re
 import threading
 from collections.abc import Iterator
@@ -29,7 +30,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from lms_connectors.errors import ConfigurationError
 from lms_connectors.models import Enrollment, EnrollmentStatus, ProviderRef, Session, utc_now
 
-__all__ = ["DEFAULT_TENANT", "AuditEntry", "KeyRecord", "KeyState", "LedgerStore", "SessionLocks", "check_tenant"]
+__all__ = [
+    "DEFAULT_TENANT",
+    "AuditEntry",
+    "KeyRecord",
+    "KeyState",
+    "LedgerStore",
+    "SessionLocks",
+    "check_tenant",
+    "session_from_json",
+]
 
 DEFAULT_TENANT = "default"
 """The tenant of a ledger opened without one (and of every row a pre-tenant SQLite file held)."""
@@ -54,6 +64,26 @@ def check_tenant(tenant: str) -> str:
             f"invalid tenant id {tenant!r}: use 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit"
         )
     return tenant
+
+
+@functools.lru_cache(maxsize=64)
+def session_from_json(raw: str) -> Session:
+    """A stored session's JSON as a model, validated once per distinct text.
+
+    Every scheduler operation starts by reading its session, and validating one (time zones, the slot's
+    checks) costs more than the rest of an enrolment's ledger work together. Sessions are frozen, so the same
+    text can share one model.
+
+    Args:
+        raw: The JSON the ledger stored.
+
+    Returns:
+        The session.
+
+    Raises:
+        ValidationError: The text is not a valid session.
+    """
+    return Session.model_validate_json(raw)
 
 
 class SessionLocks:
@@ -230,6 +260,10 @@ class LedgerStore(abc.ABC):
     def count_enrollments(self, session_id: str, status: EnrollmentStatus) -> int:
         """How many enrolments of the session have ``status`` (no row is read into a model)."""
         return len(self.list_enrollments(session_id, status))
+
+    def seats_and_next_position(self, session_id: str) -> tuple[int, int]:
+        """The confirmed enrolments of the session and the position the next arrival gets, read together."""
+        return self.count_enrollments(session_id, EnrollmentStatus.CONFIRMED), self.next_position(session_id)
 
     def first_enrollments(self, session_id: str, status: EnrollmentStatus, limit: int) -> list[Enrollment]:
         """The first ``limit`` enrolments of that status, ordered by position (the head of the waitlist)."""

@@ -21,6 +21,7 @@ from lms_connectors.store.base import (
     LedgerStore,
     SessionLocks,
     check_tenant,
+    session_from_json,
 )
 from lms_connectors.store.keys import key_to_mint
 
@@ -115,7 +116,7 @@ class MemoryLedger(LedgerStore):
         """The session with this id, or ``None``."""
         with self._lock:
             raw = self._tables.sessions.get(session_id)
-        return None if raw is None else Session.model_validate_json(raw)
+        return None if raw is None else session_from_json(raw)
 
     def list_sessions(self) -> list[Session]:
         """Every session, in insertion order."""

@@ -38,7 +38,15 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
 
 from lms_connectors.errors import ConfigurationError, LedgerUnavailable
 from lms_connectors.models import Enrollment, EnrollmentStatus, ProviderRef, Session, utc_now
-from lms_connectors.store.base import DEFAULT_TENANT, AuditEntry, KeyRecord, KeyState, LedgerStore, check_tenant
+from lms_connectors.store.base import (
+    DEFAULT_TENANT,
+    AuditEntry,
+    KeyRecord,
+    KeyState,
+    LedgerStore,
+    check_tenant,
+    session_from_json,
+)
 from lms_connectors.store.keys import key_to_mint
 from lms_connectors.store.migrations import Migration, pending_migrations
 
@@ -144,6 +152,17 @@ MIGRATIONS: tuple[Migration, ...] = (
 
 SCHEMA_VERSION = MIGRATIONS[-1].version
 """Version of the tables above."""
+
+
+class _TxState:
+    """What the thread's open transaction has done once and need not do again."""
+
+    def __init__(self, tenant_set: bool = False, locked: set[str] | None = None) -> None:
+        self.tenant_set = tenant_set
+        self.locked: set[str] = set() if locked is None else locked
+
+    def copy(self) -> _TxState:
+        return _TxState(self.tenant_set, set(self.locked))
 
 
 class _Pools:
@@ -293,6 +312,7 @@ class PostgresLedger(LedgerStore):
     def schema_version(self) -> int:
         """The schema version of the database."""
         with self._tx() as conn:
+            self._scope(conn)
             row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
         return int(row[0]) if row is not None and row[0] is not None else 0
 
@@ -302,28 +322,57 @@ class PostgresLedger(LedgerStore):
 
         One statement joins without a savepoint: if it fails, the error propagates and the enclosing block
         rolls back, so a savepoint would only cost two more round trips.
+
+        Every statement on the connection must follow :meth:`_scope`, which sets the tenant for the transaction
+        (until then row security shows no row and refuses every write).
         """
         conn: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
         if conn is not None:
             if savepoint:
-                with conn.transaction():
-                    yield conn
+                # A savepoint that rolls back undoes the tenant setting and releases the locks taken inside it.
+                state: _TxState = self._local.state
+                before = state.copy()
+                try:
+                    with conn.transaction():
+                        yield conn
+                except BaseException:
+                    self._local.state = before
+                    raise
             else:
                 yield conn
             return
         with _unavailable_as_typed(), self._pools.data.connection() as conn:
             self._local.conn = conn
+            self._local.state = _TxState()
             try:
                 with conn.transaction():
-                    # Transaction-local: a pooled connection never carries one tenant's setting into the next use.
-                    conn.execute("SELECT set_config('app.tenant', %s, true)", (self.tenant,))
                     yield conn
             finally:
                 self._local.conn = None
+                self._local.state = _TxState()
 
-    def _lock_rows(self, conn: psycopg.Connection[Any], session_id: str) -> None:
-        """Wait for, then hold until the transaction ends, the lock of this session's rows."""
-        conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (_ROWS_LOCK, self._lock_name(session_id)))
+    def _scope(self, conn: psycopg.Connection[Any], session_id: str | None = None) -> None:
+        """Before a statement: the tenant set and the session's rows locked, each once per transaction.
+
+        The tenant setting is transaction-local, so a pooled connection never carries one tenant's setting into
+        the next use. The lock is waited for, then held until the transaction ends. Both go in one round trip
+        when both are due (the first statement of an operation on a session).
+        """
+        state: _TxState = self._local.state
+        name = None if session_id is None else self._lock_name(session_id)
+        lock = name is not None and name not in state.locked
+        if not state.tenant_set and lock:
+            conn.execute(
+                "SELECT set_config('app.tenant', %s, true), pg_advisory_xact_lock(%s, hashtext(%s))",
+                (self.tenant, _ROWS_LOCK, name),
+            )
+        elif not state.tenant_set:
+            conn.execute("SELECT set_config('app.tenant', %s, true)", (self.tenant,))
+        elif lock:
+            conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (_ROWS_LOCK, name))
+        state.tenant_set = True
+        if lock and name is not None:
+            state.locked.add(name)
 
     def _lock_name(self, session_id: str) -> str:
         # Tenant ids cannot contain '/', so the name is unambiguous.
@@ -331,22 +380,20 @@ class PostgresLedger(LedgerStore):
 
     def _one(self, query: LiteralString, params: tuple[object, ...], session_id: str | None = None) -> str | None:
         with self._tx() as conn:
-            if session_id is not None:
-                self._lock_rows(conn, session_id)
+            self._scope(conn, session_id)
             row = conn.execute(query, (self.tenant, *params)).fetchone()
         return None if row is None or row[0] is None else str(row[0])
 
     def _all(self, query: LiteralString, params: tuple[object, ...], session_id: str | None = None) -> list[str]:
         with self._tx() as conn:
-            if session_id is not None:
-                self._lock_rows(conn, session_id)
+            self._scope(conn, session_id)
             rows = conn.execute(query, (self.tenant, *params)).fetchall()
         return [str(row[0]) for row in rows]
 
     def _run(self, query: LiteralString, params: tuple[object, ...], session_id: str) -> None:
         # The tenant is always the first parameter, so that no statement can leave it out.
         with self._tx() as conn:
-            self._lock_rows(conn, session_id)
+            self._scope(conn, session_id)
             conn.execute(query, (self.tenant, *params))
 
     # -- handles, transactions, locks -------------------------------------------------------------------
@@ -422,7 +469,7 @@ class PostgresLedger(LedgerStore):
     def get_session(self, session_id: str) -> Session | None:
         """The session with this id, or ``None``."""
         raw = self._one("SELECT data::text FROM sessions WHERE tenant_id = %s AND id = %s", (session_id,), session_id)
-        return None if raw is None else Session.model_validate_json(raw)
+        return None if raw is None else session_from_json(raw)
 
     def list_sessions(self) -> list[Session]:
         """Every session, in insertion order, all in memory at once (see :meth:`iter_sessions`)."""
@@ -439,6 +486,7 @@ class PostgresLedger(LedgerStore):
         limit = max(1, page_size)
         while True:
             with self._tx() as conn:
+                self._scope(conn)
                 rows = conn.execute(
                     "SELECT seq, data::text FROM sessions WHERE tenant_id = %s AND seq > %s ORDER BY seq LIMIT %s",
                     (self.tenant, after, limit),
@@ -627,6 +675,19 @@ class PostgresLedger(LedgerStore):
         )
         return [Enrollment.model_validate_json(raw) for raw in raws]
 
+    def seats_and_next_position(self, session_id: str) -> tuple[int, int]:
+        """The confirmed enrolments and the next arrival's position, in one statement (each through its index)."""
+        with self._tx() as conn:
+            self._scope(conn, session_id)
+            row = conn.execute(
+                "SELECT (SELECT COUNT(*) FROM enrollments "
+                "WHERE tenant_id = %(t)s AND session_id = %(s)s AND status = %(confirmed)s), "
+                "(SELECT COALESCE(MAX(position) + 1, 0) FROM enrollments "
+                "WHERE tenant_id = %(t)s AND session_id = %(s)s)",
+                {"t": self.tenant, "s": session_id, "confirmed": EnrollmentStatus.CONFIRMED.value},
+            ).fetchone()
+        return (0, 0) if row is None else (int(row[0]), int(row[1]))
+
     def next_position(self, session_id: str) -> int:
         """One more than the largest position in the session (cancelled enrolments included), 0 first."""
         largest = self._one(
@@ -639,8 +700,7 @@ class PostgresLedger(LedgerStore):
     def append_audit(self, entry: AuditEntry) -> None:
         """Append to the audit log."""
         with self._tx() as conn:
-            if entry.session_id is not None:
-                self._lock_rows(conn, entry.session_id)
+            self._scope(conn, entry.session_id)
             conn.execute(
                 "INSERT INTO audit (tenant_id, session_id, data) VALUES (%s, %s, %s)",
                 (self.tenant, entry.session_id, entry.model_dump_json()),
@@ -668,6 +728,7 @@ class PostgresLedger(LedgerStore):
         security limits them to this tenant's rows just as it limits the ledger's own queries.
         """
         with self._tx() as conn:
+            self._scope(conn)
             yield conn
 
 

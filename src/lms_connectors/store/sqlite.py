@@ -24,6 +24,7 @@ from lms_connectors.store.base import (
     LedgerStore,
     SessionLocks,
     check_tenant,
+    session_from_json,
 )
 from lms_connectors.store.file_locks import FileSessionLocks, lock_folder_for
 from lms_connectors.store.keys import key_to_mint
@@ -354,7 +355,7 @@ class SQLiteLedger(LedgerStore):
     def get_session(self, session_id: str) -> Session | None:
         """The session with this id, or ``None``."""
         raw = self._one("SELECT data FROM sessions WHERE tenant_id = ? AND id = ?", (session_id,))
-        return None if raw is None else Session.model_validate_json(raw)
+        return None if raw is None else session_from_json(raw)
 
     def list_sessions(self) -> list[Session]:
         """Every session, in insertion order, all in memory at once (see :meth:`iter_sessions`)."""
