@@ -25,6 +25,7 @@ from lms_connectors.http import (
     parse_retry_after,
     provider_code,
 )
+from lms_connectors.http.classify import ErrorFacts, ErrorRule, RuleClassifier
 
 
 def make_response(
@@ -169,3 +170,26 @@ def test_json_body() -> None:
         json_body(make_response(200, "  <html>login</html>", "application/json"))  # sniffed, whatever the header
     with pytest.raises(MalformedResponse, match="invalid JSON"):
         json_body(make_response(200, "{'single': 'quotes'}"))
+
+
+def test_a_success_no_row_can_match_is_decided_without_reading_its_body() -> None:
+    class Counting(RuleClassifier):
+        looked = 0
+
+        def facts(self, response: requests.Response) -> ErrorFacts:
+            Counting.looked += 1
+            return super().facts(response)
+
+    classify = Counting()
+    assert classify(make_response(200, b'{"id": 1}')) is None
+    assert classify(make_response(204, b"")) is None
+    assert Counting.looked == 0
+    assert isinstance(classify(make_response(200, b"<html><body>Sign in</body></html>", "text/html")), MalformedResponse)
+    assert isinstance(classify(make_response(404, b'{"error": "gone"}')), NotFound)
+    assert Counting.looked == 2
+    # A provider row for a 2xx status that is not about HTML (an error inside a 200) takes the full path.
+    in_200 = Counting([ErrorRule(InvalidRequest, "an error inside a 200", status={200}, codes=("bad",))])
+    assert isinstance(in_200(make_response(200, b'{"error": {"code": "bad", "message": "no"}}')),
+                      InvalidRequest)
+    assert in_200(make_response(200, b'{"id": 1}')) is None
+    assert Counting.looked == 4

@@ -673,3 +673,84 @@ def test_retries_are_logged_with_their_wait(
         "RateLimited: the provider throttled the call (provider='example', status=429)"
     ]
     assert all(r.levelno == logging.DEBUG for r in caplog.records)
+
+
+# -- per-call work done once --------------------------------------------------------------------------------
+
+
+class _CountingAuth(StaticTokenAuth):
+    """A static token that counts how often the transport asks for the secrets to redact."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__(token)
+        self.secret_reads = 0
+
+    def secrets(self) -> list[str]:
+        self.secret_reads += 1
+        return super().secrets()
+
+
+def test_a_successful_call_reads_no_secrets_and_an_error_still_redacts_them(
+    mocked: responses.RequestsMock, clock: FakeClock
+) -> None:
+    auth = _CountingAuth("pat-secret-1")
+    transport = make_transport(clock, auth=auth)
+    mocked.get(THINGS, json={"items": [1, 2]})
+    for _ in range(3):
+        assert transport.request_json("GET", "things") == {"items": [1, 2]}
+    assert auth.secret_reads == 0
+    mocked.get(f"{BASE}/broken", body="{not json pat-secret-1", content_type="application/json")
+    with pytest.raises(MalformedResponse) as raised:
+        transport.request_json("GET", "broken", idempotent=False)
+    assert auth.secret_reads > 0
+    assert "pat-secret-1" not in str(raised.value) and "pat-secret-1" not in (raised.value.body_excerpt or "")
+
+
+def test_the_environment_is_read_once_per_host_and_again_when_the_session_changes(
+    mocked: responses.RequestsMock, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example.test:3128")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    transport = make_transport(clock)
+    reads: list[str] = []
+    merge = transport.session.merge_environment_settings
+
+    def counted(url: str, *args: object) -> object:
+        reads.append(url)
+        return merge(url, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(transport.session, "merge_environment_settings", counted)
+    sent_proxies: list[object] = []
+    send = transport.session.send
+
+    def watched_send(request: requests.PreparedRequest, **kwargs: object) -> requests.Response:
+        sent_proxies.append(kwargs.get("proxies"))
+        return send(request, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(transport.session, "send", watched_send)
+    mocked.get(THINGS, json={})
+    mocked.get("https://other.example.test/x", json={})
+    transport.request("GET", "things")
+    transport.request("GET", "things")
+    assert len(reads) == 1
+    assert sent_proxies == [{"https": "http://proxy.example.test:3128"}] * 2  # as requests itself would send
+    transport.request("GET", "https://other.example.test/x")
+    assert len(reads) == 2  # another host: its own look-up (NO_PROXY is per host)
+    transport.session.proxies = {"https": "http://elsewhere.example.test:8080"}
+    transport.request("GET", "things")
+    assert len(reads) == 3  # the session's settings changed: read again, and sent as requests would send them
+    assert sent_proxies[-1] == merge(THINGS, {}, None, None, None)["proxies"]
+
+
+def test_netrc_is_not_looked_up_for_a_request_the_transport_signs(
+    mocked: responses.RequestsMock, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lookups: list[str] = []
+    monkeypatch.setattr(requests.sessions, "get_netrc_auth", lambda url, *args: lookups.append(url))
+    mocked.get(THINGS, json={})
+    make_transport(clock, auth=StaticTokenAuth("pat-1")).request("GET", "things")
+    assert lookups == []
+    assert mocked.calls[-1].request.headers["Authorization"] == "Bearer pat-1"
+    make_transport(clock).request("GET", "things")  # no auth of its own: requests' netrc look-up as usual
+    assert lookups == [THINGS]

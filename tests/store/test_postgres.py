@@ -70,10 +70,15 @@ def test_a_savepoint_that_rolls_back_leaves_the_tenant_set_for_what_follows(ledg
     # The tenant setting and the row lock are sent once per transaction; a savepoint that rolls back undoes the
     # setting (and releases the lock) in the database, so the ledger must send them again after it.
     ledger.save_session(make_session("s1"))
-    with ledger.transaction():
-        with pytest.raises(RuntimeError), ledger.transaction():
+
+    def undone_block() -> None:
+        with ledger.transaction():
             ledger.put_ref("s1", ProviderRef(provider="zoom", external_id="z1"))
             raise RuntimeError("undo the inner block")
+
+    with ledger.transaction():
+        with pytest.raises(RuntimeError):
+            undone_block()
         ledger.put_ref("s1", ProviderRef(provider="teams", external_id="t1"))
         assert ledger.get_session("s1") == make_session("s1")
     assert [ref.provider for ref in ledger.list_refs("s1")] == ["teams"]

@@ -305,6 +305,7 @@ class RuleClassifier:
         self.read_body = read_body
         self.quota_reset = quota_reset
         self.now = now
+        self._html_only: dict[int, bool] = {}
 
     @property
     def table(self) -> tuple[ErrorRule, ...]:
@@ -329,12 +330,28 @@ class RuleClassifier:
         found = self.read_body(payload) if payload is not None else None
         return ErrorFacts(response.status_code, _body_kinds(response, payload, found), found, response.headers)
 
+    def _plainly_fine(self, response: requests.Response) -> bool:
+        """Whether the answer is a success no row can match, known without decoding its body.
+
+        The fast path of most answers: every row for this status asks for an HTML page, and this is not one.
+        The caller decodes the body once, afterwards.
+        """
+        status = response.status_code
+        html_only = self._html_only.get(status)
+        if html_only is None:
+            applying = [rule for rule in self.table if status in rule.statuses]
+            html_only = all(rule.body == "html" for rule in applying)
+            self._html_only[status] = html_only
+        return html_only and not (response.content.strip() and is_html(response))
+
     def rule_for(self, facts: ErrorFacts) -> ErrorRule | None:
         """The first row that matches, or None."""
         return next((rule for rule in self.table if rule.matches(facts)), None)
 
     def __call__(self, response: requests.Response) -> ConnectorError | None:
         """Return the error ``response`` stands for, or None when it is a success."""
+        if self._plainly_fine(response):
+            return None
         facts = self.facts(response)
         rule = self.rule_for(facts)
         if rule is None:

@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -133,6 +133,28 @@ class _CredentialsFailed(Exception):
         self.error = error
 
 
+class _LazySecrets:
+    """The transport's secrets as an iterable that asks the auth for them only when read: on an error path.
+
+    A successful answer's body is decoded (and checked) with it in hand, and never reads it.
+    """
+
+    def __init__(self, read: Callable[[], list[str]]) -> None:
+        self._read = read
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._read())
+
+
+def _no_netrc(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    """A ``requests`` auth that changes nothing, for a request the transport's own auth signs.
+
+    Without one, ``requests`` looks for ``~/.netrc`` credentials on every call, which the transport's auth
+    would replace anyway.
+    """
+    return request
+
+
 @dataclass(frozen=True)
 class _Call:
     """What one ``request()`` sends, attempt after attempt."""
@@ -198,6 +220,10 @@ class HttpTransport:
         self._sleep = sleep
         self._clock = clock
         self._extra_secrets = tuple(secret for secret in extra_secrets if secret)
+        self._lazy_secrets = _LazySecrets(self.secrets)
+        # What requests reads from the environment for a host (proxies, CA bundle), read once per host and
+        # session settings instead of on every call: see _send_settings.
+        self._environment: dict[tuple[object, ...], dict[str, Any]] = {}
 
     # -- public API ------------------------------------------------------------------------------------
 
@@ -423,7 +449,7 @@ class HttpTransport:
             provider=self.provider,
             endpoint=self._endpoint(method, url, operation),
             response=response,
-            secrets=self.secrets(),
+            secrets=self._lazy_secrets,
         )
 
     def _endpoint(self, method: str, url: str, operation: str | None) -> str:
@@ -460,7 +486,7 @@ class HttpTransport:
                     idempotent=idempotent,
                     operation=operation,
                 )
-                return response, json_body(response, self.secrets())
+                return response, json_body(response, self._lazy_secrets)
             except MalformedResponse as error:
                 error.provider = error.provider or self.provider
                 if error.endpoint is None:
@@ -537,6 +563,7 @@ class HttpTransport:
                 json=call.json,
                 data=call.data,
                 headers=dict(call.headers) if call.headers else None,
+                auth=_no_netrc if self.auth is not None and self.session.auth is None else None,
             )
         )
         if self.auth is not None:
@@ -544,7 +571,7 @@ class HttpTransport:
                 self.auth.apply(prepared)
             except ConnectorError as refused:
                 raise _CredentialsFailed(refused) from refused
-        settings = self.session.merge_environment_settings(prepared.url, {}, None, None, None)
+        settings = self._send_settings(prepared.url or call.url)
         started = self._clock()
         try:
             response = self.session.send(prepared, timeout=self.timeout, allow_redirects=True, **settings)
@@ -576,6 +603,30 @@ class HttpTransport:
         if error is not None:
             raise error
         return response
+
+    def _send_settings(self, url: str) -> dict[str, Any]:
+        """Proxies, TLS verification and certificate for ``url``, as ``requests.Session.request`` would pass them.
+
+        ``requests`` reads them from the environment (``HTTPS_PROXY``, ``NO_PROXY``, ``REQUESTS_CA_BUNDLE``...)
+        on every call; the transport reads them once per scheme and host, and again whenever the session's own
+        settings change. An environment changed while the process runs is seen by a new transport.
+        """
+        session = self.session
+        split = urlsplit(url)
+        key = (
+            split.scheme,
+            split.netloc,
+            session.trust_env,
+            session.verify,
+            session.cert,
+            session.stream,
+            tuple(session.proxies.items()),
+        )
+        settings = self._environment.get(key)
+        if settings is None:
+            settings = dict(session.merge_environment_settings(url, {}, None, None, None))
+            self._environment[key] = settings
+        return {**settings, "proxies": dict(settings["proxies"])}
 
     def _slow_down(self, error: RateLimited) -> None:
         """Tell the limiter the provider throttled; a quota refusal (a wait longer than the policy's) is not a rate."""
