@@ -16,13 +16,14 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Literal
-
-from icalendar import Alarm, Calendar, Event, vCalAddress, vUri
+from typing import TYPE_CHECKING, Literal
 
 from lms_connectors.errors import ValidationError
 from lms_connectors.models import Modality, Person, Session, SessionStatus, utc_now
 from lms_connectors.timezones import format_local, require_zone
+
+if TYPE_CHECKING:  # icalendar is imported by the functions that write iCalendar, not by importing this module
+    from icalendar import Calendar, Event, vCalAddress
 
 __all__ = [
     "PRODID",
@@ -75,6 +76,8 @@ def invite_sequence(session: Session, method: InviteMethod) -> int:
 
 
 def _address(person: Person) -> vCalAddress:
+    from icalendar import vCalAddress
+
     address = vCalAddress(f"mailto:{person.email}")
     address.params["CN"] = person.name
     return address
@@ -171,6 +174,8 @@ def build_invite(
     if sequence is not None and sequence < least:
         raise ValidationError(f"sequence {sequence} is older than the session's ({least}): clients would ignore it")
 
+    from icalendar import Alarm, Calendar
+
     zone_name = (for_person.timezone if for_person is not None else None) or session.slot.timezone
     calendar = Calendar()
     calendar.add("prodid", PRODID)
@@ -247,6 +252,8 @@ def session_event(
     Raises:
         ValidationError: A naive ``stamp``.
     """
+    from icalendar import Event, vUri
+
     if stamp is not None and (stamp.tzinfo is None or stamp.utcoffset() is None):
         raise ValidationError("the invite stamp must be an aware datetime")
     zone_name = zone or session.slot.timezone

@@ -17,12 +17,11 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 import requests
 from pydantic import BaseModel
-from tenacity import RetryCallState
 
 from lms_connectors.errors import (
     AuthError,
@@ -39,6 +38,9 @@ from lms_connectors.http.classify import default_classifier, json_body
 from lms_connectors.http.ratelimit import RateLimiter
 from lms_connectors.http.redaction import redact_text, redact_url
 from lms_connectors.http.retry import RetryPolicy, build_retrying, failed_before_sending, should_retry
+
+if TYPE_CHECKING:  # tenacity is imported only when a call first needs a retry
+    from tenacity import RetryCallState
 
 __all__ = ["CallCounter", "CallEvent", "HttpTransport", "RetryPolicy", "api_path"]
 

@@ -28,14 +28,15 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
-
-from icalendar import Calendar, Event, vCalAddress
+from typing import TYPE_CHECKING, Any
 
 from lms_connectors.adapter import BusyInterval
 from lms_connectors.errors import MalformedResponse
 from lms_connectors.invites import PRODID, add_timezones, attendee_address, session_event
 from lms_connectors.models import Person, ProviderRef, ProviderSession, RosterMember, Session
+
+if TYPE_CHECKING:  # icalendar is imported by the functions that read or write iCalendar, on the first call
+    from icalendar import Calendar, Event, vCalAddress
 
 __all__ = [
     "CAPACITY_PROPERTY",
@@ -96,6 +97,8 @@ def new_event(
         organizer: ``ORGANIZER``; the first instructor when ``None``.
         stamp: ``DTSTAMP``; now by default.
     """
+    from icalendar import Calendar, vCalAddress
+
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
@@ -147,6 +150,8 @@ class StoredEvent:
         Raises:
             MalformedResponse: Not iCalendar, or no VEVENT in it.
         """
+        from icalendar import Calendar, Event
+
         try:
             calendar = Calendar.from_ical(data)
         except (ValueError, IndexError, KeyError, TypeError) as exc:
@@ -217,6 +222,8 @@ class StoredEvent:
 
     def attendees(self) -> list[vCalAddress]:
         """Every ``ATTENDEE``, with its parameters."""
+        from icalendar import vCalAddress
+
         return [item for item in _as_list(self.event.get("ATTENDEE")) if isinstance(item, vCalAddress)]
 
     def learners(self) -> list[RosterMember]:
@@ -329,6 +336,8 @@ def busy_from_freebusy(data: bytes | str, *, what: str) -> list[BusyInterval]:
     Raises:
         MalformedResponse: Not iCalendar, no VFREEBUSY, or a period that is not one.
     """
+    from icalendar import Calendar
+
     try:
         calendar = Calendar.from_ical(data)
     except (ValueError, IndexError, KeyError, TypeError) as exc:
@@ -363,6 +372,8 @@ def busy_from_events(resources: Iterable[StoredEvent], start: datetime, end: dat
     As RFC 4791 7.10 asks of a server: cancelled and transparent events are free time; intervals are clipped to
     the window. Each resource's VEVENTs are read as the server expanded them.
     """
+    from icalendar import Event
+
     busy: list[BusyInterval] = []
     for resource in resources:
         for component in resource.calendar.walk("VEVENT"):
