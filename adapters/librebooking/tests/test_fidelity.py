@@ -25,17 +25,6 @@ from .replay import RECORDED_BASE, Aliases, Interaction, answer_diff, load, subs
 
 INTERACTIONS = load()
 
-KNOWN_DIFFERENCES = {
-    "errors[9]": "the series id quoted in the duplicate-entry message ('16-3'): the live site's auto-increment was "
-                 "one lower than the simulator's count of stored series at this point, and the recordings do not "
-                 "show why",
-    "adapter_misc[5]": "the series id quoted in the duplicate-entry message ('43-3'), for the same reason",
-    "timezones[50]": "the slots of the day London moves to summer time, read by a London user: LibreBooking lays "
-                     "the UTC schedule's periods over that 23-hour day starting the evening before; the simulator "
-                     "lists the UTC day's periods",
-}
-"""Recorded answers the simulator does not reproduce, each with why; strict: one that starts matching fails."""
-
 
 @pytest.fixture(scope="module")
 def site() -> Iterator[tuple[SandboxServer[LibreBookingSimulator], LibreBookingSimulator, SimClock, Aliases]]:
@@ -109,9 +98,7 @@ def _compare(expected: dict[str, Any], response: requests.Response, aliases: Ali
     return problems + text_diff(aliases.apply(recorded), response.text)
 
 
-@pytest.mark.parametrize("interaction", [
-    pytest.param(i, id=i.id, marks=[pytest.mark.xfail(reason=KNOWN_DIFFERENCES[i.id], strict=True)]
-                 if i.id in KNOWN_DIFFERENCES else []) for i in INTERACTIONS])
+@pytest.mark.parametrize("interaction", [pytest.param(i, id=i.id) for i in INTERACTIONS])
 def test_recorded_interaction(
     site: tuple[SandboxServer[LibreBookingSimulator], LibreBookingSimulator, SimClock, Aliases],
     interaction: Interaction,

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import abc
 import json
-from datetime import UTC, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from lms_connectors.testing.refusal import Refusal
 from lms_connectors.testing.routing import RoutedSimulator, route
 from lms_connectors.testing.sandbox import SandboxRequest, SandboxResponse
 from lms_connectors_librebooking.simulator import pages
-from lms_connectors_librebooking.simulator.dates import api_text, parse_api_date, zone_of
+from lms_connectors_librebooking.simulator.dates import api_text, local_wall_time, parse_api_date, zone_of
+from lms_connectors_librebooking.simulator.layout import periods_of_day
 from lms_connectors_librebooking.simulator.site import Reservation, Resource, Site, User
 
 __all__ = ["CatalogueRoutes"]
@@ -152,7 +153,9 @@ class CatalogueRoutes(RoutedSimulator):
         days = []
         day = first.astimezone(reader).date()
         while day <= last.astimezone(reader).date():
-            days.append({"links": [], "message": None, "date": api_text(datetime.combine(day, time(0), UTC)),
+            # Each date is the reader's midnight (DateRange::Dates), written in the reader's zone.
+            midnight = local_wall_time(datetime.combine(day, time(0)), reader)
+            days.append({"links": [], "message": None, "date": api_text(midnight, reader),
                          "resources": [self._room_slots(schedule.layout, schedule.timezone, r, day, reader)
                                        for r in rooms]})
             day += timedelta(days=1)
@@ -160,13 +163,8 @@ class CatalogueRoutes(RoutedSimulator):
                            "dates": days})
 
     def _room_slots(self, layout: list[tuple[time, time, bool]], zone_name: str, resource: Resource,
-                    day: Any, reader: tzinfo) -> dict[str, Any]:
-        zone = zone_of(zone_name)
-        periods = []
-        for start, end, bookable in layout:
-            begins = datetime.combine(day, start, zone)
-            ends = datetime.combine(day + timedelta(days=1) if end == time(0) else day, end, zone)
-            periods.append((begins.astimezone(UTC), ends.astimezone(UTC), bookable))
+                    day: date, reader: tzinfo) -> dict[str, Any]:
+        periods = periods_of_day(layout, zone_of(zone_name), day, reader)
         slots: list[dict[str, Any]] = []
         index = 0
         while index < len(periods):

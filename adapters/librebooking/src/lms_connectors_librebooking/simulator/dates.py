@@ -3,7 +3,8 @@
 * A value containing ``T`` is parsed as it is: an offset (``+01:00``, ``Z``) is honoured and **no offset means
   UTC**, whoever the caller.
 * Any other value is parsed in the caller's own zone (``2027-03-14 10:00`` is 10:00 in New York for a New York
-  account), a wall time missing in a DST gap moving forward and an ambiguous one taking its first occurrence.
+  account), a wall time missing in a DST gap moving forward and an ambiguous one resolved as PHP resolves it
+  (:func:`local_wall_time`).
 * Impossible calendar dates roll over as PHP's do (``2027-02-30`` is 2 March).
 * Answers give ``YYYY-MM-DDTHH:MM:SS+HHMM``: a single reservation in the reader's zone, lists in UTC.
 """
@@ -14,7 +15,7 @@ import re
 from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-__all__ = ["api_text", "parse_api_date", "zone_of"]
+__all__ = ["api_text", "local_wall_time", "parse_api_date", "zone_of"]
 
 _WITH_T = re.compile(
     r"^(?P<y>\d{4})-(?P<mo>\d{1,2})-(?P<d>\d{1,2})T(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2}))?(?:\.\d+)?"
@@ -37,16 +38,53 @@ def _rolled(y: int, mo: int, d: int, h: int, mi: int, s: int) -> datetime:
     return datetime(year, month, 1) + timedelta(days=d - 1, hours=h, minutes=mi, seconds=s)
 
 
-def _local(wall: datetime, zone: tzinfo) -> datetime:
-    """A wall time in ``zone`` as PHP reads it.
+def _offset_at(instant: datetime, zone: tzinfo) -> timedelta:
+    return instant.astimezone(zone).utcoffset() or timedelta()
 
-    A time in a DST gap moves forward by the gap; an ambiguous one is the first occurrence.
+
+def _offset_since(instant: datetime, zone: tzinfo) -> datetime | None:
+    """When the offset in force at ``instant`` began (the zone's last transition), ``None`` if not in 400 days."""
+    offset = _offset_at(instant, zone)
+    earlier = instant
+    for _ in range(400):
+        if _offset_at(earlier - timedelta(days=1), zone) != offset:
+            break
+        earlier -= timedelta(days=1)
+    else:
+        return None
+    low, high = earlier - timedelta(days=1), earlier  # the offset differs at low and holds from high
+    while high - low > timedelta(seconds=1):
+        middle = low + (high - low) / 2
+        middle = middle.replace(microsecond=0)
+        if middle in (low, high):
+            break
+        if _offset_at(middle, zone) == offset:
+            high = middle
+        else:
+            low = middle
+    return high
+
+
+def local_wall_time(wall: datetime, zone: tzinfo) -> datetime:
+    """A naive wall time in ``zone`` as PHP reads it (timelib's ``do_adjust_timezone``), aware in ``zone``.
+
+    PHP takes the offset in force at the wall time read as UTC, then the offset in force at the instant that gives;
+    when they differ it uses the second, unless the instant falls in the hour skipped by the clock change. So a time
+    in a gap moves forward by the gap (London 01:30 on the spring day is 02:30 BST, New York 02:30 is 03:30 EDT),
+    and an ambiguous time is the first occurrence west of UTC (New York 01:30 on the autumn day is EDT) but the
+    second at or east of it (London 01:30 on the autumn day is GMT).
     """
-    first = wall.replace(tzinfo=zone, fold=0)
-    if first.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != wall:  # in a gap
-        gap = (wall.replace(tzinfo=zone, fold=1).utcoffset() or timedelta()) - (first.utcoffset() or timedelta())
-        return (wall + abs(gap)).replace(tzinfo=zone, fold=0) if gap else first
-    return first
+    as_utc = wall.replace(tzinfo=UTC)
+    current = _offset_at(as_utc, zone)
+    first_guess = as_utc - current
+    after = _offset_at(first_guess, zone)
+    if after != current:
+        candidate = as_utc - after
+        since = _offset_since(first_guess, zone)
+        in_transition = since is not None and since + (current - after) <= candidate < since
+        if not in_transition:
+            return candidate.astimezone(zone)
+    return first_guess.astimezone(zone)
 
 
 def parse_api_date(value: object, user_zone: tzinfo) -> datetime | None:
@@ -72,7 +110,7 @@ def parse_api_date(value: object, user_zone: tzinfo) -> datetime | None:
         return None
     wall = _rolled(int(local["y"]), int(local["mo"]), int(local["d"]), int(local["h"] or 0), int(local["mi"] or 0),
                    int(local["s"] or 0))
-    return _local(wall, user_zone).astimezone(UTC)
+    return local_wall_time(wall, user_zone).astimezone(UTC)
 
 
 def api_text(instant: datetime, zone: tzinfo = UTC) -> str:

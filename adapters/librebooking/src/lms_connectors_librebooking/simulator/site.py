@@ -107,6 +107,7 @@ class Reservation:
     attributes: dict[int, str] = field(default_factory=dict)
     pending: bool = False
     series_id: int = 0
+    instance_id: int = 0
     original_end: datetime | None = None
 
 
@@ -133,6 +134,13 @@ class Site:
     sessions: dict[str, tuple[int, datetime]] = field(default_factory=dict)
     groups: list[dict[str, Any]] = field(default_factory=list)
     next_series: int = 1
+    """``reservation_series``' AUTO_INCREMENT: a create, and an update that splits the instance off its series."""
+    next_instance: int = 1
+    """``reservation_instances``' AUTO_INCREMENT: a create only (an update keeps the instance's row and id).
+
+    ``reservation_users`` is keyed by (instance id, user id), so the duplicate-row errors quote this id, not the
+    series'. The two counters part after the first ``updateScope=this`` update.
+    """
 
     def add_user(self, username: str, email: str, first: str, last: str, timezone: str, password: str, *,
                  admin: bool = False, **extra: Any) -> User:

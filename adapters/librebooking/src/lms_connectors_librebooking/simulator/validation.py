@@ -36,6 +36,11 @@ _READ_ORDER = ("title", "description", "startDateTime", "endDateTime", "resource
 _USER_KEYS = ("firstName", "lastName", "emailAddress", "userName", "timezone", "language", "password", "phone",
               "organization", "position")
 _SAVE = "WebServices/Controllers/ReservationSaveController.php"
+_UNKNOWN_USER = (
+    "Cannot add or update a child row: a foreign key constraint fails (`librebooking`.`reservation_users`, CONSTRAINT "
+    "`reservation_users_ibfk_2` FOREIGN KEY (`user_id`) REFERENCES `users` (`user_id`) ON DELETE CASCADE ON UPDATE "
+    "CASCADE)")
+"""MariaDB's refusal of a ``reservation_users`` row for a user id with no account."""
 
 
 def duration_words(span: timedelta) -> str:
@@ -196,39 +201,61 @@ class ReservationRules:
                    for b in self.sim.site.blackouts)
 
     def _people_known(self, reservation: Reservation) -> SandboxResponse | None:
-        unknown = [u for u in reservation.participants + reservation.invitees if u not in self.sim.site.users]
-        if unknown:
-            return self.query_error(
-                "Cannot add or update a child row: a foreign key constraint fails (`librebooking`.`reservation_users`,"
-                " CONSTRAINT `reservation_users_ibfk_2` FOREIGN KEY (`user_id`) REFERENCES `users` (`user_id`) ON "
-                "DELETE CASCADE ON UPDATE CASCADE)")
+        if any(u not in self.sim.site.users for u in reservation.participants + reservation.invitees):
+            return self.query_error(_UNKNOWN_USER)
         return None
 
     def create(self, request: SandboxRequest, caller: User) -> SandboxResponse:
         """``POST /Reservations/``: 201 with the reference, pending when an ordinary user books an approval room."""
         body = self._body(request)
         reservation = self._checked(body, caller, None)
-        failed = self._people_known(reservation)
-        if failed is not None:
-            return failed
         resource = self.sim.site.resources[reservation.resource_id]
         reservation.pending = resource.requires_approval and not caller.admin
+        # ReservationRepository::Add: the series row, then the instance row, each taking its table's next id.
         reservation.series_id = self.sim.site.next_series
         self.sim.site.next_series += 1
+        reservation.instance_id = self.sim.site.next_instance
+        self.sim.site.next_instance += 1
         self.sim.site.reservations[reservation.reference] = reservation
-        if self.fail_after_saving or reservation.owner_id in reservation.participants:
+        failed = self._insert_user_rows(reservation)
+        if failed is not None:
+            return failed
+        if self.fail_after_saving:
             self.fail_after_saving = False
-            # Stored first, then the owner's participation row collides with the owner row: a 500 after the write.
-            if reservation.owner_id in reservation.participants:
-                reservation.participants.remove(reservation.owner_id)
-            duplicate = f"{reservation.series_id}-{reservation.owner_id}"
-            return self.query_error(f"Duplicate entry '{duplicate}' for key 'PRIMARY'")
+            return self.query_error(f"Duplicate entry '{reservation.instance_id}-{reservation.owner_id}' for key "
+                                    "'PRIMARY'")
         reference = reservation.reference
         return SandboxResponse(201, {
             "links": [self.sim.link(f"Reservations/{reference}", "get_reservation"),
                       self.sim.link(f"Reservations/{reference}", "update_reservation")],
             "message": "The reservation was created", "referenceNumber": reference,
             "isPendingApproval": reservation.pending}, {"Content-Type": "application/json"})
+
+    def _insert_user_rows(self, reservation: Reservation) -> SandboxResponse | None:
+        """The new instance's ``reservation_users`` rows, inserted as ``InstanceAddedEventCommand`` does.
+
+        The owner's row, then one per participant, then one per invitee (the guests after them), each insert
+        committed on its own: LibreBooking opens no transaction. A row that fails (a user id with no account breaks
+        the foreign key; a second row for the same user, such as the owner listed as a participant, breaks the
+        primary key (instance id, user id)) ends the request with a 500, yet the series, the instance and the rows
+        before it stay stored; the rows after it are never written.
+        """
+        holders = {reservation.owner_id}
+        stored: dict[str, list[int]] = {"participants": [], "invitees": []}
+        for level in ("participants", "invitees"):
+            for user_id in getattr(reservation, level):
+                if user_id not in self.sim.site.users:
+                    failure = _UNKNOWN_USER
+                elif user_id in holders:
+                    failure = f"Duplicate entry '{reservation.instance_id}-{user_id}' for key 'PRIMARY'"
+                else:
+                    holders.add(user_id)
+                    stored[level].append(user_id)
+                    continue
+                reservation.participants, reservation.invitees = stored["participants"], stored["invitees"]
+                reservation.participating_guests, reservation.invited_guests = [], []
+                return self.query_error(failure)
+        return None
 
     def update(self, request: SandboxRequest, caller: User, reference: str) -> SandboxResponse:
         """``POST /Reservations/{ref}?updateScope=``: the body replaces the reservation (owner included)."""
@@ -250,13 +277,19 @@ class ReservationRules:
         replaced.pending = current.pending
         # LibreBooking remembers the end a reservation had before its first move.
         replaced.original_end = current.original_end or (current.end if replaced.end != current.end else None)
+        # updateScope=this splits the instance off into a new series; the instance keeps its row and id.
         replaced.series_id = self.sim.site.next_series if scope == "this" else current.series_id
         self.sim.site.next_series += scope == "this"
+        replaced.instance_id = current.instance_id
         self.sim.site.reservations[reference] = replaced
-        if self.fail_after_saving or replaced.owner_id in replaced.participants:
+        # The series is saved first, then the user rows change: a new owner who already holds a participant or
+        # invitee row on the instance (OwnerChangedEventCommand), or the owner listed as a participant, collides
+        # with that row's primary key (instance id, user id).
+        holders = current.participants + current.invitees
+        taken_over = replaced.owner_id != current.owner_id and replaced.owner_id in holders
+        if self.fail_after_saving or taken_over or replaced.owner_id in replaced.participants:
             self.fail_after_saving = False
-            # Saved, then the owner's row collides with the participant row of the same user.
-            return self.query_error(f"Duplicate entry '{replaced.series_id}-{replaced.owner_id}' for key 'PRIMARY'")
+            return self.query_error(f"Duplicate entry '{replaced.instance_id}-{replaced.owner_id}' for key 'PRIMARY'")
         if late:
             self.sim.php_errors.append(f"update without {', '.join(late)}")
             return SandboxResponse(200, b"", {"Content-Type": "application/json"})
