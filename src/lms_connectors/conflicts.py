@@ -316,15 +316,25 @@ class ConflictChecker:
     def free_people(self, people: Iterable[Person], slot: TimeSlot, adapters: Sequence[Adapter]) -> list[Person]:
         """The ones of ``people`` that no ledger session holds at ``slot`` and no provider shows busy."""
         candidates = [person for person in people if not self._index_clashes(None, [person.email], slot)]
-        emails = [person.email for person in candidates]
-        busy_people: set[str] = set()
+        busy_people = {clash.resource for clash in self.people_busy([p.email for p in candidates], slot, adapters)}
+        return [person for person in candidates if person.email not in busy_people]
+
+    def people_busy(self, emails: Sequence[str], slot: TimeSlot, adapters: Sequence[Adapter]) -> list[Clash]:
+        """What the providers show ``emails`` busy with during ``slot``, outside this ledger's sessions.
+
+        One free/busy question per adapter that reads it, for everyone at once, so a whole term's window costs
+        one call per adapter (e.g. to plan a term's assignment). Each clash names the person and the provider.
+
+        Raises:
+            ConnectorError: A provider could not answer (other than not knowing someone): nothing is decided.
+        """
+        clashes: list[Clash] = []
         for adapter in adapters:
             if not emails or not adapter.supports(Capability.FREE_BUSY):
                 continue
             for email, intervals in _people_busy(adapter, emails, slot).items():
-                if self._busy_clashes("", email, intervals, slot, adapter.name):
-                    busy_people.add(email)
-        return [person for person in candidates if person.email not in busy_people]
+                clashes.extend(self._busy_clashes("", email, intervals, slot, adapter.name))
+        return clashes
 
 
 def _minus(piece: tuple[float, float], low: float, high: float) -> list[tuple[float, float]]:

@@ -103,18 +103,33 @@ def plan(
     ledger: LedgerOption = Path("lms-connectors-ledger.sqlite3"),
     config: ConfigOption = None,
     sandbox: SandboxOption = False,
+    ask_providers: Annotated[
+        bool,
+        typer.Option(help="Read the providers (never write): instructors' and rooms' free/busy, and each "
+                     "adapter's doctor checks for missing permissions."),
+    ] = True,
 ) -> None:
     """Show what `apply` would do per session and provider, and every problem found, without any write."""
-    from lms_connectors.operations.planning import preview
+    from lms_connectors.operations.planning import permission_problems, preview
 
     loaded, rows = _load(plan_file, "plan")
     with _scheduler(config, ledger, sandbox, "plan") as (scheduler, _served):
-        previews = preview(loaded, rows, scheduler)
+        try:
+            previews = preview(loaded, rows, scheduler, ask_providers=ask_providers)
+            permissions = permission_problems(scheduler, previews) if ask_providers else []
+        except ConnectorError as exc:
+            raise cli._fail("plan", exc) from exc
     _show_preview(previews)
+    for problem in permissions:
+        cli.console.print(f"[red]error[/red] {problem.message}", soft_wrap=True)
     changes = sum(1 for p in previews if p.changes)
     errors = sum(1 for p in previews if p.blocked)
-    cli.console.print(f"sessions: {len(previews)}, to change: {changes}, with errors: {errors}", soft_wrap=True)
-    if errors:
+    cli.console.print(
+        f"sessions: {len(previews)}, to change: {changes}, with errors: {errors}, permission problems: "
+        + (str(len(permissions)) if ask_providers else "not checked (--no-ask-providers)"),
+        soft_wrap=True,
+    )
+    if errors or permissions:
         raise typer.Exit(1)
 
 

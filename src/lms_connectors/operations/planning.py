@@ -6,6 +6,11 @@ or unchanged) per provider, and problems: a session no adapter serves, a double-
 the plan or against the ledger's other sessions), an instructor without the skills or outside her hours, a room
 too small, learners who would be waitlisted, learners for whom the session falls at night in their own zone.
 A problem of severity ``error`` stops :func:`lms_connectors.operations.applying.apply_plan` for that session.
+
+With ``ask_providers=True`` (what ``lms-connectors plan`` does) the providers are read too, never written: the
+instructors' busy time there counts for the assignment and the double-booking check, and each room's busy time
+at its holder is checked (:mod:`lms_connectors.operations.preflight`); :func:`permission_problems` runs each
+adapter's ``doctor`` checks.
 """
 
 from __future__ import annotations
@@ -15,14 +20,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, timedelta
 from enum import StrEnum
 
-from lms_connectors.errors import ValidationError
+from lms_connectors.errors import NotFound, NotSupported, ValidationError
 from lms_connectors.models import EnrollmentStatus, Person, Session, SessionStatus
 from lms_connectors.operations.assignment import Assignment, BusyCalendar, assign_instructors, unavailable_reason
 from lms_connectors.operations.plan_file import EnrolmentRow, PlanFile, SessionSpec
+from lms_connectors.operations.preflight import failed_checks, instructors_busy, room_busy
 from lms_connectors.scheduler import Scheduler
 from lms_connectors.timezones import require_zone
 
-__all__ = ["Problem", "SessionPreview", "Severity", "Step", "StepKind", "preview"]
+__all__ = ["Problem", "SessionPreview", "Severity", "Step", "StepKind", "permission_problems", "preview"]
 
 NIGHT = (21, 7)
 """Local hours (from, to) a learner would not expect a session in: a warning, not an error."""
@@ -100,17 +106,30 @@ def _ledger_busy(scheduler: Scheduler, plan_ids: set[str]) -> tuple[BusyCalendar
     return instructors, rooms
 
 
-def preview(plan: PlanFile, rows: Sequence[EnrolmentRow], scheduler: Scheduler) -> list[SessionPreview]:
-    """What applying ``plan`` through ``scheduler`` would do, with every preflight problem; makes no call.
+def preview(
+    plan: PlanFile, rows: Sequence[EnrolmentRow], scheduler: Scheduler, *, ask_providers: bool = False
+) -> list[SessionPreview]:
+    """What applying ``plan`` through ``scheduler`` would do, with every preflight problem; makes no write.
 
     Instructors are assigned (:func:`~lms_connectors.operations.assignment.assign_instructors`) to sessions
     that name none, unless the ledger already holds the session with an instructor: a choice made by an earlier
     apply is kept.
+
+    Args:
+        plan: The plan.
+        rows: Its enrolments.
+        scheduler: The adapters and the ledger the plan would be applied through.
+        ask_providers: Also read the providers' free/busy (instructors and rooms busy outside this ledger);
+            without it, no provider call is made.
     """
     ledger = scheduler.ledger
     plan_ids = {spec.id for spec in plan.sessions}
-    busy, room_busy = _ledger_busy(scheduler, plan_ids)
+    busy, rooms_taken = _ledger_busy(scheduler, plan_ids)
     ledger_busy, _ = _ledger_busy(scheduler, plan_ids)  # the assignment adds the plan's own sessions to busy
+    if ask_providers:
+        for clash in instructors_busy(scheduler, [i.email for i in plan.instructors], plan.sessions):
+            for calendar in (busy, ledger_busy):
+                calendar.add(clash.resource, clash.start, clash.end, f"an event in {clash.provider}")
     kept: dict[str, str] = {}
     for spec in plan.sessions:
         stored = ledger.get_session(spec.id)
@@ -140,7 +159,9 @@ def preview(plan: PlanFile, rows: Sequence[EnrolmentRow], scheduler: Scheduler) 
         except ValidationError as exc:
             item.problems.append(Problem(Severity.ERROR, exc.message))
             continue
-        _check_people_and_room(plan, specs, teachers, spec, session, item, (ledger_busy, room_busy))
+        _check_people_and_room(plan, specs, teachers, spec, session, item, (ledger_busy, rooms_taken))
+        if ask_providers and session.room is not None and not spec.cancelled:
+            _check_room_at_provider(scheduler, session, item)
         if assignment is not None and assignment.instructor is None:
             reasons = "; ".join(f"{k}: {v}" for k, v in sorted(assignment.turned_down.items()))
             item.problems.append(Problem(Severity.ERROR, f"no instructor can teach it ({reasons or 'none listed'})"))
@@ -148,6 +169,22 @@ def preview(plan: PlanFile, rows: Sequence[EnrolmentRow], scheduler: Scheduler) 
         if not spec.cancelled:
             _roster_steps(scheduler, spec, session, by_session.get(spec.id, []), item)
     return previews
+
+
+def _check_room_at_provider(scheduler: Scheduler, session: Session, item: SessionPreview) -> None:
+    assert session.room is not None
+    try:
+        clashes = room_busy(scheduler, session)
+    except (NotSupported, NotFound) as exc:  # a holder that cannot show its busy time, or does not know it
+        item.problems.append(
+            Problem(Severity.WARNING, f"room {session.room.id}: busy time not readable ({exc.message})")
+        )
+        return
+    for clash in clashes:
+        item.problems.append(Problem(
+            Severity.ERROR,
+            f"room {session.room.id} is busy at {clash.provider} {clash.start:%Y-%m-%d %H:%M}-{clash.end:%H:%M} UTC",
+        ))
 
 
 def _check_people_and_room(
@@ -268,3 +305,18 @@ def _night_warning(session: Session, person: Person, item: SessionPreview) -> No
         item.problems.append(
             Problem(Severity.WARNING, f"{person.email}: starts {local:%a %H:%M} in {person.timezone}")
         )
+
+
+def permission_problems(scheduler: Scheduler, previews: Sequence[SessionPreview]) -> list[Problem]:
+    """Each failed ``doctor`` check of an adapter that applying ``previews`` would write to, as an error.
+
+    A missing permission (a Moodle function not in the token's service, a Zoom scope, a Canvas course
+    permission, no access to the Google calendar) is found before the first write instead of halfway through.
+
+    :calls: :meth:`~lms_connectors.adapter.Adapter.diagnose` of those adapters (reads only).
+    """
+    written = {step.provider for item in previews if item.changes for step in item.steps if step.provider}
+    return [
+        Problem(Severity.ERROR, f"{name}: {check.name}: {check.detail}")
+        for name, check in failed_checks(scheduler, written)
+    ]
