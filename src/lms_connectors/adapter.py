@@ -63,6 +63,7 @@ from lms_connectors.models import (
     Person,
     ProviderRef,
     ProviderSession,
+    Registrations,
     Room,
     RosterMember,
     Session,
@@ -645,12 +646,8 @@ class Adapter(abc.ABC):
         raise self._unsupported(Capability.ROSTER)
 
     def unenrol(
-        self,
-        ref: ProviderRef,
-        session: Session,
-        people: Sequence[Person],
-        *,
-        registrations: Mapping[str, RosterMember] | None = None,
+        self, ref: ProviderRef, session: Session, people: Sequence[Person], *,
+        registrations: Registrations | None = None,
     ) -> None:
         """Remove ``people`` (and only them) from the provider object's roster.
 

@@ -8,6 +8,7 @@ are IANA names checked against the tz database. Models are immutable; derive cha
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Self
@@ -29,6 +30,7 @@ __all__ = [
     "Person",
     "ProviderRef",
     "ProviderSession",
+    "Registrations",
     "Role",
     "Room",
     "RosterMember",
@@ -511,6 +513,10 @@ class RosterMember(_Model):
     external_id: str | None = None
     join_url: str | None = None
     status: str | None = None
+
+
+Registrations = Mapping[str, RosterMember]
+"""What :meth:`~lms_connectors.adapter.Adapter.enrol` answered for some learners, by email (the ledger keeps it)."""
 
 
 class Enrollment(_Model):

@@ -19,7 +19,7 @@ Calls (``<cal>`` is the sessions' calendar collection, found once per adapter by
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import ClassVar
 
@@ -34,7 +34,7 @@ from lms_connectors.errors import (
     ProviderError,
 )
 from lms_connectors.http.auth import Auth, BasicAuth, StaticTokenAuth
-from lms_connectors.models import Person, ProviderRef, ProviderSession, RosterMember, Session, utc_now
+from lms_connectors.models import Person, ProviderRef, ProviderSession, Registrations, RosterMember, Session, utc_now
 from lms_connectors.timezones import require_window
 from lms_connectors_caldav import dav
 from lms_connectors_caldav.config import CalDavConfig
@@ -212,12 +212,8 @@ class CalDavAdapter(Adapter):
         return [member for member in stored.learners() if member.email in emails]
 
     def unenrol(
-        self,
-        ref: ProviderRef,
-        session: Session,
-        people: Sequence[Person],
-        *,
-        registrations: Mapping[str, RosterMember] | None = None,
+        self, ref: ProviderRef, session: Session, people: Sequence[Person], *,
+        registrations: Registrations | None = None,
     ) -> None:
         """Remove ``people`` (and only them) from the ATTENDEEs.
 

@@ -34,6 +34,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 from lms_connectors.adapter import Adapter, AdapterKind, Capability, DiagnosticCheck
+from lms_connectors.courses import integer_course_id
 from lms_connectors.errors import (
     CapacityFull,
     ConfigurationError,
@@ -48,7 +49,7 @@ from lms_connectors.errors import (
 from lms_connectors.http.auth import Auth, RefreshTokenAuth, StaticTokenAuth
 from lms_connectors.http.budget import LeakyBucketObserver
 from lms_connectors.markers import marker
-from lms_connectors.models import Person, ProviderRef, ProviderSession, RosterMember, Session
+from lms_connectors.models import Person, ProviderRef, ProviderSession, Registrations, RosterMember, Session
 from lms_connectors.outcomes import maybe_committed
 from lms_connectors.timezones import require_window
 from lms_connectors_canvas import mapping
@@ -112,13 +113,7 @@ class CanvasAdapter(Adapter):
     # -- sessions -------------------------------------------------------------------------------------------
 
     def _course_of(self, session: Session | None) -> int:
-        raw = session.course_id if session is not None and session.course_id else self.config.course_id
-        if raw is None:
-            raise ValidationError("a Canvas session needs a course: set Session.course_id or the course_id setting")
-        try:
-            return int(raw)
-        except ValueError:
-            raise ValidationError(f"Canvas course ids are integers, got {raw!r}") from None
+        return integer_course_id(session, self.config.course_id, "Canvas")
 
     def create_new(self, session: Session, key: str) -> ProviderRef:
         """Make the session's section, then its course event (and its appointment group); never half-made.
@@ -418,12 +413,8 @@ class CanvasAdapter(Adapter):
             raise
 
     def unenrol(
-        self,
-        ref: ProviderRef,
-        session: Session,
-        people: Sequence[Person],
-        *,
-        registrations: Mapping[str, RosterMember] | None = None,
+        self, ref: ProviderRef, session: Session, people: Sequence[Person], *,
+        registrations: Registrations | None = None,
     ) -> None:
         """End the enrolments of ``people`` in the section (``task=conclude`` or ``delete`` as configured).
 

@@ -29,11 +29,11 @@ from lms_connectors.errors import (
     MalformedResponse,
     NotFound,
     ProviderError,
-    TransientError,
     ValidationError,
 )
 from lms_connectors.http.pagination import paginate_by_token
-from lms_connectors.models import Person, ProviderRef, ProviderSession, Room, RosterMember, Session
+from lms_connectors.models import Person, ProviderRef, ProviderSession, Registrations, Room, RosterMember, Session
+from lms_connectors.patience import Patience
 from lms_connectors.stale_writes import settle_refused_write
 from lms_connectors.timezones import require_window
 from lms_connectors_google_calendar.answers import Event, EventPage, FreeBusy, ResourcePage
@@ -144,17 +144,12 @@ class GoogleCalendarAdapter(Adapter):
 
     def _await_meet(self, event: dict[str, Any]) -> dict[str, Any]:
         """Read the event again while Google is still making its Meet conference."""
-        waited, pause = 0.0, 0.5
+        patience = Patience(self.runtime.sleep)
         while (status := meet_status(event)) == "pending":
-            if waited >= self.config.meet_wait_seconds:
-                raise TransientError(
-                    f"Google was still making the Meet conference of event {event.get('id')} after {waited:.1f} s",
-                    provider=self.name,
-                    code="pending",
-                )
-            self.runtime.sleep(pause)
-            waited += pause
-            pause = min(pause * 2, 2.0)
+            if patience.used_up(self.config.meet_wait_seconds):
+                raise patience.gave_up(f"Google was still making the Meet conference of event {event.get('id')}",
+                                       provider=self.name, code="pending")
+            patience.pause()
             event = self._get_event(str(event["id"]), self.config.calendar_id)
         if status == "failure":
             raise ProviderError(
@@ -292,12 +287,8 @@ class GoogleCalendarAdapter(Adapter):
         return [roster_member(item) for item in learner_attendees(event) if str(item["email"]).lower() in emails]
 
     def unenrol(
-        self,
-        ref: ProviderRef,
-        session: Session,
-        people: Sequence[Person],
-        *,
-        registrations: Mapping[str, RosterMember] | None = None,
+        self, ref: ProviderRef, session: Session, people: Sequence[Person], *,
+        registrations: Registrations | None = None,
     ) -> None:
         """Remove ``people`` (and only them) from the attendees; Google tells them the event is off.
 

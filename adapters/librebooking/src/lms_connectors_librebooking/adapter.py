@@ -37,7 +37,7 @@ from lms_connectors.errors import (
     ValidationError,
 )
 from lms_connectors.markers import key_in
-from lms_connectors.models import Person, ProviderRef, ProviderSession, Room, RosterMember, Session
+from lms_connectors.models import Person, ProviderRef, ProviderSession, Registrations, Room, RosterMember, Session
 from lms_connectors_librebooking.auth import SessionTokenAuth
 from lms_connectors_librebooking.config import LibreBookingConfig
 from lms_connectors_librebooking.errors import PROVIDER, classify_librebooking_response, may_have_written
@@ -391,12 +391,8 @@ class LibreBookingAdapter(Adapter):
         return draft
 
     def unenrol(
-        self,
-        ref: ProviderRef,
-        session: Session,
-        people: Sequence[Person],
-        *,
-        registrations: Mapping[str, RosterMember] | None = None,
+        self, ref: ProviderRef, session: Session, people: Sequence[Person], *,
+        registrations: Registrations | None = None,
     ) -> None:
         """Remove these learners from the participants (one update), keeping everyone else."""
         leaving = {uid for person in people if (uid := self.user_id(person.email)) is not None}

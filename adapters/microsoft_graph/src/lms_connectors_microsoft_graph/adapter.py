@@ -43,7 +43,8 @@ from lms_connectors.errors import (
     ValidationError,
 )
 from lms_connectors.http.pagination import paginate_by_next_url
-from lms_connectors.models import Person, ProviderRef, ProviderSession, Room, RosterMember, Session
+from lms_connectors.models import Person, ProviderRef, ProviderSession, Registrations, Room, RosterMember, Session
+from lms_connectors.patience import Patience
 from lms_connectors.stale_writes import settle_refused_write
 from lms_connectors.timezones import format_utc, require_window
 from lms_connectors_microsoft_graph.answers import (
@@ -297,12 +298,8 @@ class MicrosoftGraphAdapter(Adapter):
         return [roster_member(item) for item in learner_attendees(event) if roster_member(item).email in emails]
 
     def unenrol(
-        self,
-        ref: ProviderRef,
-        session: Session,
-        people: Sequence[Person],
-        *,
-        registrations: Mapping[str, RosterMember] | None = None,
+        self, ref: ProviderRef, session: Session, people: Sequence[Person], *,
+        registrations: Registrations | None = None,
     ) -> None:
         """Remove ``people`` (and only them) from the attendees; Outlook tells them.
 
@@ -698,7 +695,7 @@ class MicrosoftGraphAdapter(Adapter):
         """Read the event again while Outlook is still attaching its Teams link or the room has not answered."""
         room_email = session.room.email if session.room is not None else None
         teams = wants_teams(session)
-        waited, pause = 0.0, 0.5
+        patience = Patience(self.runtime.sleep)
         while True:
             link_missing = teams and teams_pending(event)
             answer = room_response(event, room_email) if room_email else None
@@ -708,18 +705,13 @@ class MicrosoftGraphAdapter(Adapter):
                     provider=self.name,
                     code="roomDeclined",
                 )
-            room_waiting = answer in _UNANSWERED and waited < self.config.room_wait_seconds
+            room_waiting = answer in _UNANSWERED and not patience.used_up(self.config.room_wait_seconds)
             if not link_missing and not room_waiting:
                 return event
-            if link_missing and waited >= self.config.teams_wait_seconds:
-                raise TransientError(
-                    f"Outlook had not attached the Teams link of event {event.get('id')} after {waited:.1f} s",
-                    provider=self.name,
-                    code="onlineMeetingPending",
-                )
-            self.runtime.sleep(pause)
-            waited += pause
-            pause = min(pause * 2, 2.0)
+            if link_missing and patience.used_up(self.config.teams_wait_seconds):
+                raise patience.gave_up(f"Outlook had not attached the Teams link of event {event.get('id')}",
+                                       provider=self.name, code="onlineMeetingPending")
+            patience.pause()
             event = self._get_event(str(event["id"]))
 
     def _change_attendees(

@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 from lms_connectors.adapter import Adapter, AdapterKind, Capability, DiagnosticCheck
+from lms_connectors.courses import integer_course_id
 from lms_connectors.errors import (
     Conflict,
     ConnectorError,
@@ -33,7 +34,7 @@ from lms_connectors.errors import (
     ResponseLost,
     ValidationError,
 )
-from lms_connectors.models import Person, ProviderRef, ProviderSession, RosterMember, Session
+from lms_connectors.models import Person, ProviderRef, ProviderSession, Registrations, RosterMember, Session
 from lms_connectors.outcomes import maybe_committed
 from lms_connectors.shapes import unexpected_shape
 from lms_connectors.timezones import require_window
@@ -107,13 +108,7 @@ class MoodleAdapter(Adapter):
     # -- sessions ---------------------------------------------------------------------------------------
 
     def _course_of(self, session: Session | None) -> int:
-        raw = session.course_id if session is not None and session.course_id else self.config.course_id
-        if raw is None:
-            raise ValidationError("a Moodle session needs a course: set Session.course_id or the course_id setting")
-        try:
-            return int(raw)
-        except ValueError:
-            raise ValidationError(f"Moodle course ids are integers, got {raw!r}") from None
+        return integer_course_id(session, self.config.course_id, "Moodle")
 
     def create_new(self, session: Session, key: str) -> ProviderRef:
         """Create the session's group and calendar event; never half-made.
@@ -472,12 +467,8 @@ class MoodleAdapter(Adapter):
                 logger.warning("moodle enrolled %d users but could not send their welcome message", len(batch))
 
     def unenrol(
-        self,
-        ref: ProviderRef,
-        session: Session,
-        people: Sequence[Person],
-        *,
-        registrations: Mapping[str, RosterMember] | None = None,
+        self, ref: ProviderRef, session: Session, people: Sequence[Person], *,
+        registrations: Registrations | None = None,
     ) -> None:
         """Remove ``people`` from the session's group; unenrol only those this SDK enrolled.
 

@@ -38,7 +38,7 @@ from lms_connectors.errors import MalformedResponse, NotFound
 from lms_connectors.http.auth import ClientCredentialsAuth
 from lms_connectors.http.pagination import paginate_by_token
 from lms_connectors.http.token_cache import FileTokenCache, MemoryTokenCache, TokenCache
-from lms_connectors.models import Person, ProviderRef, ProviderSession, RosterMember, Session
+from lms_connectors.models import Person, ProviderRef, ProviderSession, Registrations, RosterMember, Session
 from lms_connectors.timezones import require_window
 from lms_connectors_zoom import mapping
 from lms_connectors_zoom.answers import (
@@ -328,12 +328,8 @@ class ZoomAdapter(Adapter):
         return members
 
     def unenrol(
-        self,
-        ref: ProviderRef,
-        session: Session,
-        people: Sequence[Person],
-        *,
-        registrations: Mapping[str, RosterMember] | None = None,
+        self, ref: ProviderRef, session: Session, people: Sequence[Person], *,
+        registrations: Registrations | None = None,
     ) -> None:
         """Cancel the registrations of ``people`` (and only theirs); people not registered are ignored.
 

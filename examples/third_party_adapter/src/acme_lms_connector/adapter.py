@@ -10,7 +10,7 @@ Acme has what a well-behaved API offers, and the adapter leans on it instead of 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import ClassVar
 
@@ -26,7 +26,7 @@ from acme_lms_connector.mapping import (
 )
 from lms_connectors.adapter import Adapter, AdapterKind, Capability
 from lms_connectors.http import api_path, paginate_json_by_token
-from lms_connectors.models import Person, ProviderRef, ProviderSession, RosterMember, Session
+from lms_connectors.models import Person, ProviderRef, ProviderSession, Registrations, RosterMember, Session
 from lms_connectors.timezones import format_utc, require_window
 
 __all__ = ["AcmeLmsAdapter"]
@@ -108,12 +108,8 @@ class AcmeLmsAdapter(Adapter):
         return [roster_member(item) for item in payload.get("data", [])]
 
     def unenrol(
-        self,
-        ref: ProviderRef,
-        session: Session,
-        people: Sequence[Person],
-        *,
-        registrations: Mapping[str, RosterMember] | None = None,
+        self, ref: ProviderRef, session: Session, people: Sequence[Person], *,
+        registrations: Registrations | None = None,
     ) -> None:
         """:calls: ``DELETE /sessions/:id/enrolments/:email`` for each person; absent ones are fine."""
         for person in people:
