@@ -95,7 +95,7 @@ def test_certificate_credentials_sign_an_assertion_the_platform_verifies(
     server: SandboxServer, simulator: GraphSimulator, waits: Waits
 ) -> None:
     private_pem, public_pem, thumbprint = _certificate()
-    simulator.login.applications[CLIENT_ID].certificates[thumbprint] = public_pem
+    simulator.login.tokens.add_client(CLIENT_ID, certificates={thumbprint: public_pem})
     config = build_config(server, client_secret=None, certificate_private_key=private_pem,
                           certificate_thumbprint=thumbprint)
     adapter = MicrosoftGraphAdapter(config, sleep=waits)

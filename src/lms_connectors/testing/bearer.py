@@ -77,5 +77,5 @@ class BearerSimulator(RoutedSimulator):
     ) -> None:
         """Change a client's secret (every client's by default) and revoke its tokens: its credentials stop working."""
         with self.lock:
-            for client in [client_id] if client_id is not None else list(self.tokens.clients):
+            for client in [client_id] if client_id is not None else list(self.tokens.secrets):
                 self.tokens.rotate_secret(client, new_secret)

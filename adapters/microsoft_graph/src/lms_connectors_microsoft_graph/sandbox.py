@@ -46,8 +46,7 @@ import hashlib
 import itertools
 import json
 import re
-import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -58,6 +57,7 @@ from lms_connectors.errors import ValidationError
 from lms_connectors.testing.refusal import Refusal
 from lms_connectors.testing.routing import RoutedSimulator, route
 from lms_connectors.testing.sandbox import ConcurrencyLimit, SandboxRequest, SandboxResponse
+from lms_connectors.testing.simclock import SimClock
 from lms_connectors.timezones import zone_from_any_name
 from lms_connectors_microsoft_graph.sandbox_login import SimulatedApplication, SimulatedLogin
 
@@ -174,7 +174,7 @@ class GraphSimulator(RoutedSimulator):
         rooms: Room mailboxes.
         room_lists: Room lists by email -> display name (each room names its list).
         people: Other mailboxes of the tenant (their free/busy can be read).
-        clock: Wall clock in seconds (tokens, timestamps).
+        clock: The simulator's clock (tokens, timestamps); the wall clock by default.
 
     Attributes:
         teams_pending_reads: Reads of a new online event before Outlook attaches its Teams link (0: at once).
@@ -192,10 +192,10 @@ class GraphSimulator(RoutedSimulator):
         rooms: Iterable[SimulatedRoom] = (),
         room_lists: Mapping[str, str] | None = None,
         people: Iterable[str] = (),
-        clock: Callable[[], float] = time.time,
+        clock: SimClock | None = None,
     ) -> None:
-        super().__init__()
-        self.login = SimulatedLogin(tenant_id, {app.client_id: app for app in applications}, clock)
+        super().__init__(clock)
+        self.login = SimulatedLogin(tenant_id, applications, self.clock)
         self.organizer = organizer.lower()
         self.rooms = {room.email.lower(): room for room in rooms}
         self.room_lists = {email.lower(): name for email, name in (room_lists or {}).items()}
@@ -208,7 +208,6 @@ class GraphSimulator(RoutedSimulator):
         self._pending: dict[str, int] = {}  # event id -> reads left before Teams link / room answers appear
         self._serial = itertools.count(1)
         self._change_serial = itertools.count(1)
-        self._clock = clock
         self.mailbox_concurrency = ConcurrencyLimit(_MAILBOX_CONCURRENCY, key=_mailbox_of, refuse=_over_mailbox_limit)
         self.concurrency_limits.append(self.mailbox_concurrency)
 
@@ -217,13 +216,13 @@ class GraphSimulator(RoutedSimulator):
     def expire_tokens(self) -> None:
         """Every access token issued so far expires now."""
         with self.lock:
-            self.login.expire_all()
+            self.login.tokens.expire()
 
     def revoke_application(self, client_id: str) -> None:
         """The application's credentials stop working, and its tokens expire."""
         with self.lock:
-            self.login.revoke_secrets(client_id)
-            self.login.expire_all()
+            self.login.tokens.revoke_client(client_id)
+            self.login.tokens.expire()
 
     def live_events(self) -> list[dict[str, Any]]:
         """Copies of the events in the organizer's calendar (not cancelled)."""
@@ -385,7 +384,7 @@ class GraphSimulator(RoutedSimulator):
         self.changes.append(event["id"])
 
     def _now(self) -> str:
-        return datetime.fromtimestamp(self._clock(), UTC).strftime("%Y-%m-%dT%H:%M:%S.0000000Z")
+        return datetime.fromtimestamp(self.clock.time(), UTC).strftime("%Y-%m-%dT%H:%M:%S.0000000Z")
 
     def _create(
         self, request: SandboxRequest, body: Any, zone: str, query: Mapping[str, list[str]]
