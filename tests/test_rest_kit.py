@@ -29,6 +29,7 @@ from lms_connectors.errors import (
     ValidationError,
 )
 from lms_connectors.http import HttpTransport, OAuthClientSettings, TransportSettings, api_path, paginate_json_by_token
+from lms_connectors.http.answers import AnswerShape
 from lms_connectors.models import ProviderRef, ProviderSession, Session
 from lms_connectors.testing.bearer import BearerSimulator
 from lms_connectors.testing.harness import ContractHarness
@@ -104,6 +105,22 @@ def test_json_listing_by_token_refuses_a_page_of_another_shape(body: Any) -> Non
     responses.get(f"{BASE}/sessions", json=body)
     with pytest.raises(MalformedResponse, match="without a list of 'data'"):
         list(paginate_json_by_token(transport(), "sessions", dict))
+
+
+class _Item(AnswerShape):
+    id: int
+
+
+class _Page(AnswerShape):
+    data: list[_Item]
+    next_page_token: str | None = None
+
+
+@responses.activate
+def test_json_listing_by_token_checks_each_page_against_its_shape() -> None:
+    responses.get(f"{BASE}/sessions", json={"data": [{"id": 1}, {"id": "two"}], "next_page_token": None})
+    with pytest.raises(MalformedResponse, match=r"data\.1\.id"):
+        list(paginate_json_by_token(transport(), "sessions", dict, shape=_Page))
 
 
 class _Client(OAuthClientSettings):

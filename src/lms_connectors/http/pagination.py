@@ -19,6 +19,8 @@ import requests
 from lms_connectors.errors import MalformedResponse, ProviderError
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from lms_connectors.http.transport import HttpTransport
 
 __all__ = [
@@ -96,6 +98,7 @@ def paginate_json_by_token(
     token_param: str = "page_token",  # noqa: S107 - a parameter's name, not a secret
     next_token_key: str = "next_page_token",  # noqa: S107 - a field's name, not a secret
     operation: str | None = None,
+    shape: type[BaseModel] | None = None,
 ) -> Iterator[T]:
     """Iterate over a JSON listing whose pages carry their items and the next page's token.
 
@@ -113,6 +116,8 @@ def paginate_json_by_token(
         token_param: The query parameter that asks for a page by token.
         next_token_key: Where a page holds the next page's token.
         operation: Label for counting.
+        shape: The checked shape of a page (an :class:`~lms_connectors.http.answers.AnswerShape` with the items
+            and the next token), so that a page of another shape is a ``MalformedResponse`` naming the field.
 
     Yields:
         ``parse`` of every item, page after page.
@@ -125,7 +130,7 @@ def paginate_json_by_token(
 
     def fetch_page(token: str | None) -> tuple[list[T], str | None]:
         page = transport.request_json(
-            "GET", url, params={**fixed, token_param: token} if token else fixed, operation=operation
+            "GET", url, params={**fixed, token_param: token} if token else fixed, operation=operation, shape=shape
         )
         items = page.get(items_key, []) if isinstance(page, dict) else None
         if not isinstance(items, list):

@@ -18,6 +18,9 @@ from acme_lms_connector.classify import acme_classifier
 from acme_lms_connector.config import AcmeLmsConfig
 from acme_lms_connector.mapping import (
     PROVIDER,
+    Enrolment,
+    Page,
+    SessionObject,
     learner_payload,
     provider_ref,
     provider_session,
@@ -61,27 +64,27 @@ class AcmeLmsAdapter(Adapter):
     def create_new(self, session: Session, key: str) -> ProviderRef:
         """:calls: ``POST /sessions`` with ``Idempotency-Key: <key>`` (Acme dedupes by key: no look-up first)."""
         payload = self.transport.request_json(
-            "POST",
-            "sessions",
-            json=session_payload(session),
-            headers={"Idempotency-Key": key},
+            "POST", "sessions", json=session_payload(session), headers={"Idempotency-Key": key}, shape=SessionObject,
             idempotent=True,  # Acme answers a repeated key with the session it already made
         )
         return provider_ref(payload)
 
     def find_session(self, key: str) -> ProviderRef | None:
         """:calls: ``GET /sessions?idempotency_key=<key>``."""
-        found = self.transport.request_json("GET", "sessions", params={"idempotency_key": key})["data"]
+        found = self.transport.request_json("GET", "sessions", params={"idempotency_key": key},
+                                            shape=Page[SessionObject])["data"]
         return provider_ref(found[0]) if found else None
 
     def get_session(self, ref: ProviderRef) -> ProviderSession:
         """:calls: ``GET /sessions/:id``."""
-        return provider_session(self.transport.request_json("GET", api_path("sessions", ref.external_id)))
+        path = api_path("sessions", ref.external_id)
+        return provider_session(self.transport.request_json("GET", path, shape=SessionObject))
 
     def reschedule_session(self, ref: ProviderRef, session: Session) -> ProviderRef:
         """:calls: ``PATCH /sessions/:id`` (in place; the body sets absolute values, so resending is safe)."""
         payload = self.transport.request_json(
-            "PATCH", api_path("sessions", ref.external_id), json=session_payload(session), idempotent=True
+            "PATCH", api_path("sessions", ref.external_id), json=session_payload(session), idempotent=True,
+            shape=SessionObject,
         )
         return provider_ref(payload)
 
@@ -100,12 +103,11 @@ class AcmeLmsAdapter(Adapter):
         if not people:
             return []
         payload = self.transport.request_json(
-            "POST",
-            api_path("sessions", ref.external_id, "enrolments"),
+            "POST", api_path("sessions", ref.external_id, "enrolments"), shape=Page[Enrolment],
             json={"learners": [learner_payload(person) for person in people]},
             idempotent=True,  # enrolling someone already enrolled changes nothing
         )
-        return [roster_member(item) for item in payload.get("data", [])]
+        return [roster_member(item) for item in payload["data"]]
 
     def unenrol(
         self, ref: ProviderRef, session: Session, people: Sequence[Person], *,
@@ -118,7 +120,8 @@ class AcmeLmsAdapter(Adapter):
     def list_roster(self, ref: ProviderRef) -> Iterator[RosterMember]:
         """:calls: ``GET /sessions/:id/enrolments`` (paged by token)."""
         path = api_path("sessions", ref.external_id, "enrolments")
-        return paginate_json_by_token(self.transport, path, roster_member, params={"page_size": self.config.page_size})
+        params = {"page_size": self.config.page_size}
+        return paginate_json_by_token(self.transport, path, roster_member, params=params, shape=Page[Enrolment])
 
     def list_sessions(
         self, start: datetime, end: datetime, *, page_size: int | None = None
@@ -127,7 +130,8 @@ class AcmeLmsAdapter(Adapter):
         require_window(start, end)
         window = {"starts_from": format_utc(start), "starts_before": format_utc(end)}
         params = {**window, "page_size": page_size or self.config.page_size}
-        return paginate_json_by_token(self.transport, "sessions", provider_session, params=params)
+        return paginate_json_by_token(self.transport, "sessions", provider_session, params=params,
+                                      shape=Page[SessionObject])
 
     # -- Acme-only extras -----------------------------------------------------------------------------------------
 

@@ -1,22 +1,48 @@
-"""Between SDK models and Acme LMS JSON objects.
+"""Between SDK models and Acme LMS JSON objects, and the checked shapes of Acme's answers.
 
 Acme keeps instants in UTC (``starts_at``/``ends_at`` as ``...Z``) next to the session's IANA ``timezone``, one
-free-text ``location``, an optional ``meeting_url`` and a ``capacity`` it enforces itself. Reading needs no
-checks of its own: an answer of another shape (a missing ``id``, a bad instant) raises ``KeyError``/``ValueError``
-here, which the base ``Adapter`` turns into a ``MalformedResponse`` naming the operation.
+free-text ``location``, an optional ``meeting_url`` and a ``capacity`` it enforces itself. The adapter reads every
+answer through a shape below, so an answer of another shape is a ``MalformedResponse`` naming the field.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
+from lms_connectors.http.answers import AnswerShape
 from lms_connectors.models import Person, ProviderRef, ProviderSession, RosterMember, Session
 from lms_connectors.timezones import format_utc
 
-__all__ = ["PROVIDER", "learner_payload", "provider_ref", "provider_session", "roster_member", "session_payload"]
+__all__ = ["PROVIDER", "Enrolment", "Page", "SessionObject", "learner_payload", "provider_ref", "provider_session",
+           "roster_member", "session_payload"]
 
 PROVIDER = "acme_lms"
+ItemT = TypeVar("ItemT")
+
+
+class SessionObject(AnswerShape):
+    """An Acme session as answered: the fields read below, typed (the others pass through unchecked)."""
+
+    id: str
+    version: int
+    starts_at: datetime
+    ends_at: datetime
+    capacity: int | None = None
+
+
+class Enrolment(AnswerShape):
+    """An Acme enrolment."""
+
+    id: str
+    email: str
+
+
+class Page(AnswerShape, Generic[ItemT]):
+    """A listing's page, or an answer that carries a ``data`` list: the items and the next page's token."""
+
+    data: list[ItemT]
+    next_page_token: str | None = None
 
 
 def session_payload(session: Session) -> dict[str, Any]:

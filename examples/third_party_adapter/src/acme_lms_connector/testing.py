@@ -16,9 +16,8 @@ idempotency_key_reused``).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar
-from zoneinfo import ZoneInfo
 
 from acme_lms_connector.adapter import AcmeLmsAdapter
 from acme_lms_connector.config import API_BASE_URL
@@ -60,9 +59,4 @@ class AcmeLmsHarness(ContractHarness[AcmeLmsAdapter, AcmeLmsSimulator]):
 
     def provoke_invalid_request(self, adapter: AcmeLmsAdapter, sandbox: _Sandbox) -> None:
         """Ask for a page larger than Acme allows (page_size 1 to 100): ``422 validation_failed``."""
-        zone = ZoneInfo("UTC")
-        list(
-            adapter.list_sessions(
-                datetime(2027, 1, 1, tzinfo=zone), datetime(2027, 2, 1, tzinfo=zone), page_size=500
-            )
-        )
+        list(adapter.list_sessions(datetime(2027, 1, 1, tzinfo=UTC), datetime(2027, 2, 1, tzinfo=UTC), page_size=500))
