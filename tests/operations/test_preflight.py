@@ -13,7 +13,8 @@ import pytest
 from lms_connectors.adapter import Adapter
 from lms_connectors.models import Modality, Person, Role, Session, TimeSlot
 from lms_connectors.operations.plan_file import load_plan
-from lms_connectors.operations.planning import Severity, permission_problems, preview
+from lms_connectors.operations.applying import apply_plan
+from lms_connectors.operations.planning import Severity, permission_problems, preview, preview_for_apply
 from lms_connectors.registry import load_harness
 from lms_connectors.scheduler import Scheduler
 from lms_connectors.store.memory import MemoryLedger
@@ -108,6 +109,26 @@ def test_an_instructor_busy_at_the_provider_is_not_assigned_and_a_named_one_is_a
             p.message for p in asked[forklift.id].problems
         ]
         assert asked[forklift.id].blocked
+
+
+def _calls(adapters: dict[str, Adapter]) -> int:
+    return sum(adapter.transport.counter.total for adapter in adapters.values())  # type: ignore[attr-defined]
+
+
+def test_apply_chooses_with_the_providers_free_busy_and_a_second_apply_makes_no_call() -> None:
+    plan, rows = load_plan(EXAMPLE)
+    onboarding = next(s for s in plan.sessions if s.id == "plan.onboarding.2027-03-18")
+    with _served() as (adapters, _):
+        scheduler = Scheduler(list(adapters.values()), MemoryLedger())
+        _foreign_meeting(adapters, "tomas.ruiz@example.org", onboarding.slot().start, 30)
+        report = apply_plan(preview_for_apply(plan, rows, scheduler), scheduler)
+        assert not report.failed and not report.skipped, report
+        stored = scheduler.ledger.get_session(onboarding.id)
+        assert stored is not None and stored.instructors[0].email not in ("tomas.ruiz@example.org", "")
+        before = _calls(adapters)
+        again = preview_for_apply(plan, rows, scheduler)
+        assert not any(item.changes for item in again)
+        assert _calls(adapters) == before  # nothing to change: the providers are not asked
 
 
 @pytest.mark.parametrize("flag", [[], ["--no-ask-providers"]])

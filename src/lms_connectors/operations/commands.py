@@ -145,13 +145,16 @@ def apply(
     """Make the plan so: create, move, cancel, enrol, idempotently; a second apply makes no call."""
     from lms_connectors.invite_folder import sync_invites
     from lms_connectors.operations.applying import apply_plan
-    from lms_connectors.operations.planning import preview
+    from lms_connectors.operations.planning import preview_for_apply
     from lms_connectors.operations.reminders import alarm_offsets
 
     loaded, rows = _load(plan_file, "apply")
     calls = 0
     with _scheduler(config, ledger, sandbox, "apply") as (scheduler, served):
-        previews = preview(loaded, rows, scheduler)
+        try:
+            previews = preview_for_apply(loaded, rows, scheduler)
+        except ConnectorError as exc:  # a provider's free/busy could not be read: nothing was written
+            raise cli._fail("apply", exc) from exc
 
         def show(session_id: str, step: str, detail: str) -> None:
             cli.console.print(f"  [green]{step:>8}[/green]  {session_id}  [dim]{detail}[/dim]", soft_wrap=True)
@@ -250,13 +253,13 @@ def run_plan_demo(plan_file: Path, workdir: Path, *, only: set[str] | None, quie
     """The demo from a plan file: show the plan, apply it on the sandboxes, write invites, end with the KPIs."""
     from lms_connectors.invite_folder import sync_invites
     from lms_connectors.operations.applying import apply_plan
-    from lms_connectors.operations.planning import preview
+    from lms_connectors.operations.planning import preview_for_apply
     from lms_connectors.operations.reminders import alarm_offsets
 
     loaded, rows = _load(plan_file, "demo")
     ledger = workdir / "ledger.sqlite"
     with _scheduler(None, ledger, True, "demo", only) as (scheduler, served):
-        previews = preview(loaded, rows, scheduler)
+        previews = preview_for_apply(loaded, rows, scheduler)
         if not quiet:
             _show_preview(previews)
         report = apply_plan(previews, scheduler)

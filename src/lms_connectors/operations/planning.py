@@ -28,7 +28,16 @@ from lms_connectors.operations.preflight import failed_checks, instructors_busy,
 from lms_connectors.scheduler import Scheduler
 from lms_connectors.timezones import require_zone
 
-__all__ = ["Problem", "SessionPreview", "Severity", "Step", "StepKind", "permission_problems", "preview"]
+__all__ = [
+    "Problem",
+    "SessionPreview",
+    "Severity",
+    "Step",
+    "StepKind",
+    "permission_problems",
+    "preview",
+    "preview_for_apply",
+]
 
 NIGHT = (21, 7)
 """Local hours (from, to) a learner would not expect a session in: a warning, not an error."""
@@ -305,6 +314,20 @@ def _night_warning(session: Session, person: Person, item: SessionPreview) -> No
         item.problems.append(
             Problem(Severity.WARNING, f"{person.email}: starts {local:%a %H:%M} in {person.timezone}")
         )
+
+
+def preview_for_apply(plan: PlanFile, rows: Sequence[EnrolmentRow], scheduler: Scheduler) -> list[SessionPreview]:
+    """The preview ``apply`` acts on: the providers' free/busy is read only when something would change.
+
+    With changes to make, the instructors are chosen with the providers' free/busy, as ``plan`` showed them;
+    with none (the plan already applied), the ledger alone answers, so a second apply makes no call.
+
+    :calls: as :func:`preview` with ``ask_providers=True``, only when the ledger shows something to change.
+    """
+    previews = preview(plan, rows, scheduler)
+    if any(item.changes for item in previews):
+        previews = preview(plan, rows, scheduler, ask_providers=True)
+    return previews
 
 
 def permission_problems(scheduler: Scheduler, previews: Sequence[SessionPreview]) -> list[Problem]:
