@@ -1,10 +1,11 @@
 """What applying a plan would do, per session and provider, and every problem found before any write.
 
 :func:`preview` compares the plan with the ledger (the SDK's record of what it made where) and with the
-scheduler's routing, and makes no provider call. Each session gets steps (create, move, cancel, enrol, unenrol,
-or unchanged) per provider, and problems: a session no adapter serves, a double-booked instructor or room (in
-the plan or against the ledger's other sessions), an instructor without the skills or outside her hours, a room
-too small, learners who would be waitlisted, learners for whom the session falls at night in their own zone.
+scheduler's routing, and makes no provider call unless asked to read them (below). Each session gets steps
+(create, move, cancel, enrol, unenrol, or unchanged) per provider, and problems: a session no adapter serves, a
+double-booked instructor or room (in the plan or against the ledger's other sessions), an instructor without the
+skills or outside her hours, a room too small, learners who would be waitlisted, learners for whom the session
+falls at night in their own zone.
 A problem of severity ``error`` stops :func:`lms_connectors.operations.applying.apply_plan` for that session.
 
 With ``ask_providers=True`` (what ``lms-connectors plan`` does) the providers are read too, never written: the
