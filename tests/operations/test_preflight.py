@@ -12,8 +12,8 @@ import pytest
 
 from lms_connectors.adapter import Adapter
 from lms_connectors.models import Modality, Person, Role, Session, TimeSlot
-from lms_connectors.operations.plan_file import load_plan
 from lms_connectors.operations.applying import apply_plan
+from lms_connectors.operations.plan_file import load_plan
 from lms_connectors.operations.planning import Severity, permission_problems, preview, preview_for_apply
 from lms_connectors.registry import load_harness
 from lms_connectors.scheduler import Scheduler
