@@ -57,15 +57,37 @@ def test_an_off_slot_session_is_refused_before_anything_is_written(site: Site) -
     assert site.posts("/Reservations/") == 0
 
 
-def test_a_clash_names_the_reservation_and_a_blackout_says_so(site: Site) -> None:
+def test_a_clash_names_the_reservation_or_the_blackout(site: Site) -> None:
     adapter = site.connect()
     first = adapter.create_session(session(), key="a.librebooking.g1", fresh=True)
     with pytest.raises(Conflict, match=f"clashes with {first.external_id} 'Course ilt-1'"):
         adapter.create_session(session(session_id="ilt-2", minute=30), key="b.librebooking.g1", fresh=True)
     start = datetime(2027, 2, 11, 9, tzinfo=LONDON)
     site.simulator.add_blackout(1, start, start + timedelta(hours=3), "Maintenance")
-    with pytest.raises(Conflict, match="blackout or a buffer"):
+    with pytest.raises(Conflict, match=r"clashes with blackout 'Maintenance' 2027-02-11T09:00:00\+0000\.\.2027-02-11T12"):
         adapter.create_session(session(day=11), key="c.librebooking.g1", fresh=True)
+
+
+def test_room_busy_holds_reservations_with_their_buffer_and_blackouts_of_that_room_only(site: Site) -> None:
+    """LibreBooking's availability endpoint ignores blackouts and buffers: the reservation list and the slots
+    are read instead."""
+    buffered = site.simulator.site.add_resource("Buffered Room", 1, bufferTime="0d0h15m", autoAssignPermissions=True)
+    adapter = site.connect()
+    adapter.create_session(session(room=str(buffered.id)), key="a.librebooking.g1", fresh=True)
+    adapter.create_session(session(hour=13), key="other-room.librebooking.g1", fresh=True)
+    site.simulator.add_blackout(buffered.id, datetime(2027, 2, 10, 14, tzinfo=LONDON),
+                                datetime(2027, 2, 10, 15, tzinfo=LONDON), "Deep clean")
+    room = Room(id=str(buffered.id), name="Buffered Room")
+
+    busy = adapter.room_busy([room], datetime(2027, 2, 10, 9, tzinfo=LONDON), datetime(2027, 2, 10, 17, tzinfo=LONDON))
+
+    assert [(b.start.isoformat(), b.end.isoformat()) for b in busy[room.id]] == [
+        ("2027-02-10T09:45:00+00:00", "2027-02-10T11:15:00+00:00"),  # 10:00-11:00 and its 15-minute buffer
+        ("2027-02-10T14:00:00+00:00", "2027-02-10T15:00:00+00:00"),  # the blackout
+    ]
+    quiet = adapter.room_busy([room], datetime(2027, 2, 10, 11, 30, tzinfo=LONDON),
+                              datetime(2027, 2, 10, 13, 30, tzinfo=LONDON))
+    assert quiet == {room.id: []}
 
 
 def test_a_room_that_needs_approval_is_reported_pending(site: Site) -> None:

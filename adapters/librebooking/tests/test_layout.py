@@ -99,3 +99,16 @@ def test_layout_on_the_day_london_moves_back() -> None:
     assert first[0].isoformat() == "2027-10-31T01:00:00+00:00"
     assert first[1].isoformat() == "2027-10-31T08:00:00+00:00"
     assert [p[2] for p in periods] == [False, True, False]
+
+
+def test_a_window_ending_at_a_time_of_day_lists_the_next_day_too(site: SandboxServer[LibreBookingSimulator]) -> None:
+    """Seen live: the slots asked for 09:00Z-10:00Z on 2027-05-03 came for 2027-05-03 and 2027-05-04 (the conflict
+    case's cassette), LibreBooking's range running to a day after ``endDateTime``."""
+    headers = _signed_in(site, "utc.l")
+    path = f"{site.url}/Web/Services/index.php/Schedules/1/Slots"
+    timed = requests.get(path, params={"startDateTime": "2027-05-03T09:00:00Z", "endDateTime": "2027-05-03T10:00:00Z",
+                                       "resourceId": "1"}, headers=headers, timeout=10).json()
+    dated = requests.get(path, params={"startDateTime": "2027-05-03", "endDateTime": "2027-05-03", "resourceId": "1"},
+                         headers=headers, timeout=10).json()
+    assert [d["date"] for d in timed["dates"]] == ["2027-05-03T00:00:00+0000", "2027-05-04T00:00:00+0000"]
+    assert [d["date"] for d in dated["dates"]] == ["2027-05-03T00:00:00+0000"]

@@ -24,7 +24,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, ClassVar
 
-from lms_connectors.adapter import Adapter, AdapterKind, Capability, DiagnosticCheck
+from lms_connectors.adapter import Adapter, AdapterKind, BusyInterval, Capability, DiagnosticCheck
 from lms_connectors.errors import (
     AuthError,
     CapacityFull,
@@ -41,6 +41,7 @@ from lms_connectors.models import Person, ProviderRef, ProviderSession, Registra
 from lms_connectors_librebooking.auth import SessionTokenAuth
 from lms_connectors_librebooking.config import LibreBookingConfig
 from lms_connectors_librebooking.errors import PROVIDER, classify_librebooking_response, may_have_written
+from lms_connectors_librebooking.holds import Hold, blackout_holds, reservation_holds
 from lms_connectors_librebooking.mapping import (
     ReservationDraft,
     emails_of,
@@ -109,30 +110,38 @@ class LibreBookingAdapter(Adapter):
         return payload
 
     def resource_id(self, session: Session) -> int:
-        """The LibreBooking resource that holds ``session.room``.
-
-        The configuration's ``rooms`` map first, then a room id that is a number, then the one resource the
-        account may book whose name is the room's (one ``GET /Resources/`` per adapter).
+        """The LibreBooking resource that holds ``session.room`` (see :meth:`resource_of`).
 
         Raises:
             ValidationError: The session asks for no room, or its room maps to no resource.
         """
         if session.room is None:
             raise ValidationError("a LibreBooking reservation needs the session's room", field="room")
-        mapped = self.config.rooms.get(session.room.id)
+        return self.resource_of(session.room)
+
+    def resource_of(self, room: Room) -> int:
+        """The LibreBooking resource of ``room``.
+
+        The configuration's ``rooms`` map first, then a room id that is a number, then the one resource the
+        account may book whose name is the room's (one ``GET /Resources/`` per adapter).
+
+        Raises:
+            ValidationError: The room maps to no resource.
+        """
+        mapped = self.config.rooms.get(room.id)
         if mapped is not None:
             return mapped
-        if session.room.id.isdigit():
-            return int(session.room.id)
+        if room.id.isdigit():
+            return int(room.id)
         if not self._names:
             list(self.list_rooms())
-        wanted = session.room.name.strip().casefold()
+        wanted = room.name.strip().casefold()
         named = [rid for rid, name in self._names.items() if name.strip().casefold() == wanted]
         if len(named) == 1:
             return named[0]
         known = ", ".join(f"{rid} {name!r}" for rid, name in sorted(self._names.items())) or "none"
         raise ValidationError(
-            f"room {session.room.id!r} ({session.room.name!r}) is not a LibreBooking resource the account may book "
+            f"room {room.id!r} ({room.name!r}) is not a LibreBooking resource the account may book "
             f"(it may book: {known}): give its resource id, or map it in the configuration's 'rooms'", field="room")
 
     def room_rules(self, resource_id: int) -> RoomRules:
@@ -222,23 +231,44 @@ class LibreBookingAdapter(Adapter):
                            extra={"resource_id": str(resource_id), "approval": PENDING if pending else APPROVED})
 
     def _named_conflict(self, clash: Conflict, resource_id: int, session: Session) -> Conflict:
-        """The refusal with the reservations that clash named (a blackout or a buffer is not listed)."""
+        """The refusal with what holds the room then named: the clashing reservations and blackouts."""
         try:
-            clashing = self._listed(session.slot.start - timedelta(minutes=1), session.slot.end + timedelta(minutes=1),
-                                    resourceId=resource_id)
+            holds = [hold for hold in self.holds(resource_id, session.slot.start, session.slot.end)
+                     if hold.overlaps(session.slot.start, session.slot.end)]
         except ConnectorError:
-            clashing = []
-        start, end = session.slot.start.astimezone(UTC), session.slot.end.astimezone(UTC)
-        named = [
-            f"{item.get('referenceNumber')} {item.get('title')!r} {item.get('startDate')}..{item.get('endDate')}"
-            for item in clashing
-            if parse_instant(item.get("bufferedStartDate") or item.get("startDate")) < end
-            and parse_instant(item.get("bufferedEndDate") or item.get("endDate")) > start
-        ]
+            holds = []
         room = self._names.get(resource_id, str(resource_id))
-        what = ("clashes with " + "; ".join(named)) if named else "is closed then (a blackout or a buffer time)"
+        what = ("clashes with " + "; ".join(hold.describe() for hold in holds)) if holds else "is not free then"
         return Conflict(f"room {room!r} {session.slot.start.isoformat()}..{session.slot.end.isoformat()} {what}",
                         provider=PROVIDER, status=clash.status, code=clash.code, body_excerpt=clash.body_excerpt)
+
+    def holds(self, resource_id: int, start: datetime, end: datetime) -> list[Hold]:
+        """The reservations (buffers included) and blackouts that hold the room in ``[start, end)``.
+
+        The reservations' window is widened by the room's buffer time, so a reservation whose buffer reaches
+        into the window is found.
+
+        :calls: ``GET /Reservations/?resourceId=&startDateTime=&endDateTime=`` and
+            ``GET /Schedules/{id}/Slots?resourceId=&startDateTime=&endDateTime=`` (and ``GET /Resources/{id}``
+            once per room for its schedule and buffer).
+        """
+        rules = self.room_rules(resource_id)
+        margin = (rules.buffer or timedelta(0)) + timedelta(minutes=1)
+        listed = self._listed(start - margin, end + margin, resourceId=resource_id)
+        slots = self._get(f"Schedules/{rules.schedule_id}/Slots", {
+            "startDateTime": utc_text(start), "endDateTime": utc_text(end), "resourceId": resource_id})
+        found = reservation_holds(listed, resource_id) + blackout_holds(slots, resource_id)
+        return [hold for hold in found if hold.overlaps(start, end)]
+
+    def room_busy(self, rooms: Sequence[Room], start: datetime, end: datetime) -> dict[str, list[BusyInterval]]:
+        """What LibreBooking holds on each room in ``[start, end)`` (:meth:`holds`), by :attr:`Room.id`.
+
+        LibreBooking's availability endpoint is not used: it ignores blackouts and buffers, looks only 7 days
+        ahead and ignores the room id in its path.
+        """
+        return {room.id: [BusyInterval(start=hold.start, end=hold.end)
+                          for hold in self.holds(self.resource_of(room), start, end)]
+                for room in rooms}
 
     def find_created(self, session: Session, key: str) -> ProviderRef | None:
         """The reservation an earlier create of ``session`` with ``key`` made: its room and slot, by marker.

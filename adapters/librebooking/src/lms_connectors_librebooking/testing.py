@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from lms_connectors.errors import ConfigurationError
+from lms_connectors.markers import key_in
 from lms_connectors.models import Room, Session, TimeSlot
 from lms_connectors.testing.harness import ContractHarness
 from lms_connectors.testing.sandbox import SandboxServer
@@ -102,6 +103,19 @@ class LibreBookingHarness(ContractHarness[LibreBookingAdapter, LibreBookingSimul
             "base_url": values["URL"], "username": values["USERNAME"], "password": values["PASSWORD"],
             "rooms": {CONTRACT_ROOM_ID: int(values["ROOM"])}, "key_attribute_id": int(values["KEY_ATTRIBUTE"]),
         }, sleep=sleep)
+
+    def clean_live(self, adapter: LibreBookingAdapter) -> None:
+        """Cancel the API account's reservations that contract cases made (their key starts with ``contract-``).
+
+        Every case books the same room at the same times, so each must start on a room that no earlier case (or
+        an interrupted run) left booked.
+        """
+        since = datetime.combine(adapter.config.lookup_since, time(0), UTC)
+        until = datetime.combine(adapter.config.lookup_until, time(0), UTC)
+        for found in list(adapter.list_sessions(since, until)):
+            key = key_in(str(found.raw.get("description") or "")) or ""
+            if key.startswith("contract-"):
+                adapter.cancel_session(found.ref)
 
     def secret_values(self) -> list[str]:
         """The placeholder password must not reach a cassette either."""

@@ -152,7 +152,11 @@ class CatalogueRoutes(RoutedSimulator):
                  and (wanted is None or str(r.id) == wanted)]
         days = []
         day = first.astimezone(reader).date()
-        while day <= last.astimezone(reader).date():
+        # The range ends a day after endDateTime (DateRange(start, end + 1 day)); its last date is the one before
+        # that end when the end is a midnight, else the end's own: a time of day shows the next day too.
+        ends = last.astimezone(reader)
+        final = ends.date() if ends.time() == time(0) else ends.date() + timedelta(days=1)
+        while day <= final:
             # Each date is the reader's midnight (DateRange::Dates), written in the reader's zone.
             midnight = local_wall_time(datetime.combine(day, time(0)), reader)
             days.append({"links": [], "message": None, "date": api_text(midnight, reader),
