@@ -29,7 +29,7 @@ from lms_connectors.errors import (
     ValidationError,
 )
 from lms_connectors.http import HttpTransport, OAuthClientSettings, TransportSettings, api_path, paginate_json_by_token
-from lms_connectors.http.answers import AnswerShape
+from lms_connectors.http.answers import AnswerShape, JsonPage
 from lms_connectors.models import ProviderRef, ProviderSession, Session
 from lms_connectors.testing.bearer import BearerSimulator
 from lms_connectors.testing.harness import ContractHarness
@@ -111,16 +111,16 @@ class _Item(AnswerShape):
     id: int
 
 
-class _Page(AnswerShape):
-    data: list[_Item]
-    next_page_token: str | None = None
-
-
 @responses.activate
 def test_json_listing_by_token_checks_each_page_against_its_shape() -> None:
-    responses.get(f"{BASE}/sessions", json={"data": [{"id": 1}, {"id": "two"}], "next_page_token": None})
+    responses.get(f"{BASE}/sessions", json={"data": [{"id": 1}], "next_page_token": "p2"})
+    responses.get(f"{BASE}/sessions", json={"data": [{"id": 2}]},  # the last page may leave the token out
+                  match=[responses.matchers.query_param_matcher({"page_token": "p2"})])
+    assert list(paginate_json_by_token(transport(), "sessions", dict, shape=JsonPage[_Item])) == [{"id": 1}, {"id": 2}]
+    responses.get(f"{BASE}/sessions", json={"data": [{"id": 1}, {"id": "two"}], "next_page_token": None},
+                  match=[responses.matchers.query_param_matcher({"q": "y"})])
     with pytest.raises(MalformedResponse, match=r"data\.1\.id"):
-        list(paginate_json_by_token(transport(), "sessions", dict, shape=_Page))
+        list(paginate_json_by_token(transport(), "sessions", dict, params={"q": "y"}, shape=JsonPage[_Item]))
 
 
 class _Client(OAuthClientSettings):

@@ -10,6 +10,7 @@ Typical use in an adapter::
     session = adapter.transport.request_json("GET", f"sessions/{session_id}")
 """
 
+from lms_connectors.http.answers import AnswerShape, JsonPage
 from lms_connectors.http.auth import (
     Auth,
     BasicAuth,
@@ -48,6 +49,8 @@ from lms_connectors.http.transport import CallCounter, CallEvent, HttpTransport,
 
 __all__ = [
     "api_path",
+    "AnswerShape",
+    "JsonPage",
     "REDACTED",
     "SENSITIVE_KEYS",
     "Auth",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any, TypeVar, get_args
+from typing import Any, Generic, TypeVar, get_args
 
 import requests
 from pydantic import BaseModel, ConfigDict
@@ -21,7 +21,7 @@ from lms_connectors.errors import MalformedResponse
 from lms_connectors.http.evidence import response_evidence
 from lms_connectors.http.redaction import redact_mapping, redact_text
 
-__all__ = ["AnswerShape", "ShapeT", "checked"]
+__all__ = ["AnswerShape", "JsonPage", "ShapeT", "checked"]
 
 _EXCERPT_CHARS = 300
 
@@ -39,6 +39,19 @@ class AnswerShape(BaseModel):
 
 
 ShapeT = TypeVar("ShapeT", bound=BaseModel)
+ItemT = TypeVar("ItemT")
+
+
+class JsonPage(AnswerShape, Generic[ItemT]):
+    """The checked shape of a page in the common REST form: ``data`` (the items) and ``next_page_token``.
+
+    These are the names :func:`~lms_connectors.http.pagination.paginate_json_by_token` reads by default.
+    ``JsonPage[Item]`` checks each item as ``Item``; it also fits an answer that carries a ``data`` list alone (the
+    token is then ``None``). An API with other names declares its own page shape.
+    """
+
+    data: list[ItemT]
+    next_page_token: str | None = None
 
 
 def _field_names(annotation: Any, seen: set[type[BaseModel]] | None = None) -> set[str]:

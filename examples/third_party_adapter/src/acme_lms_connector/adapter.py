@@ -19,7 +19,6 @@ from acme_lms_connector.config import AcmeLmsConfig
 from acme_lms_connector.mapping import (
     PROVIDER,
     Enrolment,
-    Page,
     SessionObject,
     learner_payload,
     provider_ref,
@@ -28,7 +27,7 @@ from acme_lms_connector.mapping import (
     session_payload,
 )
 from lms_connectors.adapter import Adapter, AdapterKind, Capability
-from lms_connectors.http import api_path, paginate_json_by_token
+from lms_connectors.http import JsonPage, api_path, paginate_json_by_token
 from lms_connectors.models import Person, ProviderRef, ProviderSession, Registrations, RosterMember, Session
 from lms_connectors.timezones import format_utc, require_window
 
@@ -72,7 +71,7 @@ class AcmeLmsAdapter(Adapter):
     def find_session(self, key: str) -> ProviderRef | None:
         """:calls: ``GET /sessions?idempotency_key=<key>``."""
         found = self.transport.request_json("GET", "sessions", params={"idempotency_key": key},
-                                            shape=Page[SessionObject])["data"]
+                                            shape=JsonPage[SessionObject])["data"]
         return provider_ref(found[0]) if found else None
 
     def get_session(self, ref: ProviderRef) -> ProviderSession:
@@ -103,7 +102,7 @@ class AcmeLmsAdapter(Adapter):
         if not people:
             return []
         payload = self.transport.request_json(
-            "POST", api_path("sessions", ref.external_id, "enrolments"), shape=Page[Enrolment],
+            "POST", api_path("sessions", ref.external_id, "enrolments"), shape=JsonPage[Enrolment],
             json={"learners": [learner_payload(person) for person in people]},
             idempotent=True,  # enrolling someone already enrolled changes nothing
         )
@@ -121,7 +120,7 @@ class AcmeLmsAdapter(Adapter):
         """:calls: ``GET /sessions/:id/enrolments`` (paged by token)."""
         path = api_path("sessions", ref.external_id, "enrolments")
         params = {"page_size": self.config.page_size}
-        return paginate_json_by_token(self.transport, path, roster_member, params=params, shape=Page[Enrolment])
+        return paginate_json_by_token(self.transport, path, roster_member, params=params, shape=JsonPage[Enrolment])
 
     def list_sessions(
         self, start: datetime, end: datetime, *, page_size: int | None = None
@@ -131,7 +130,7 @@ class AcmeLmsAdapter(Adapter):
         window = {"starts_from": format_utc(start), "starts_before": format_utc(end)}
         params = {**window, "page_size": page_size or self.config.page_size}
         return paginate_json_by_token(self.transport, "sessions", provider_session, params=params,
-                                      shape=Page[SessionObject])
+                                      shape=JsonPage[SessionObject])
 
     # -- Acme-only extras -----------------------------------------------------------------------------------------
 

@@ -8,17 +8,16 @@ answer through a shape below, so an answer of another shape is a ``MalformedResp
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from lms_connectors.http.answers import AnswerShape
 from lms_connectors.models import Person, ProviderRef, ProviderSession, RosterMember, Session
 from lms_connectors.timezones import format_utc
 
-__all__ = ["PROVIDER", "Enrolment", "Page", "SessionObject", "learner_payload", "provider_ref", "provider_session",
+__all__ = ["PROVIDER", "Enrolment", "SessionObject", "learner_payload", "provider_ref", "provider_session",
            "roster_member", "session_payload"]
 
 PROVIDER = "acme_lms"
-ItemT = TypeVar("ItemT")
 
 
 class SessionObject(AnswerShape):
@@ -36,13 +35,6 @@ class Enrolment(AnswerShape):
 
     id: str
     email: str
-
-
-class Page(AnswerShape, Generic[ItemT]):
-    """A listing's page, or an answer that carries a ``data`` list: the items and the next page's token."""
-
-    data: list[ItemT]
-    next_page_token: str | None = None
 
 
 def session_payload(session: Session) -> dict[str, Any]:
