@@ -1,15 +1,18 @@
-"""The small helpers adapters share: waiting for a provider's late work, and an LMS session's integer course."""
+"""The small helpers adapters share: waiting for a provider's late work, an LMS session's integer course, and
+whether a calendar event as read holds a session's slot."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from lms_connectors.courses import integer_course_id
-from lms_connectors.errors import TransientError, ValidationError
+from lms_connectors.errors import MalformedResponse, TransientError, ValidationError
 from lms_connectors.models import Session, TimeSlot
 from lms_connectors.patience import Patience
+from lms_connectors.stale_writes import holds_slot
 
 
 def _session(course_id: str | None) -> Session:
@@ -48,3 +51,22 @@ def test_a_missing_or_non_integer_course_is_a_typed_error() -> None:
         integer_course_id(_session(None), None, "Canvas")
     with pytest.raises(ValidationError, match="Canvas course ids are integers, got 'abc'"):
         integer_course_id(_session("abc"), 7, "Canvas")
+
+
+def _instant(value: Any, name: str) -> datetime:
+    if not isinstance(value, str):
+        raise MalformedResponse(f"{name} is not an instant", provider="acme")
+    return datetime.fromisoformat(value)
+
+
+def test_an_event_holds_the_slot_when_its_instants_and_title_are_the_sessions() -> None:
+    session = _session(None)
+    event = {"start": "2027-03-01T10:00:00+01:00", "end": "2027-03-01T11:00:00+01:00", "summary": "T"}
+    assert holds_slot(session, event, _instant, title_field="summary")
+    assert not holds_slot(session, {**event, "summary": "Other"}, _instant, title_field="summary")
+    assert not holds_slot(session, {**event, "end": "2027-03-01T11:30:00+01:00"}, _instant, title_field="summary")
+
+
+def test_an_event_whose_instants_cannot_be_read_does_not_hold_the_slot() -> None:
+    event = {"start": {"dateTime": 5}, "end": "2027-03-01T11:00:00+01:00", "summary": "T"}
+    assert not holds_slot(_session(None), event, _instant, title_field="summary")

@@ -12,13 +12,14 @@ that writes with a version (Google Calendar's etags, Outlook's change keys, CalD
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, TypeVar
 
-from lms_connectors.errors import Conflict
-from lms_connectors.models import ProviderRef
+from lms_connectors.errors import Conflict, MalformedResponse
+from lms_connectors.models import ProviderRef, Session
 
-__all__ = ["settle_refused_write"]
+__all__ = ["holds_slot", "settle_refused_write"]
 
 T = TypeVar("T")
 
@@ -69,3 +70,22 @@ def settle_refused_write(
         if not landed(again):
             raise
         return again
+
+
+def holds_slot(
+    session: Session, event: Mapping[str, Any], parse_instant: Callable[[Any, str], datetime], *, title_field: str
+) -> bool:
+    """Whether a calendar event as read holds the session's slot and title: the ``landed`` check of a reschedule.
+
+    Args:
+        session: The session as the reschedule writes it.
+        event: The event as read, with its instants under ``start`` and ``end``.
+        parse_instant: Reads one of them (the provider's date-time object and its field name), raising
+            :class:`~lms_connectors.errors.MalformedResponse` when it cannot; such an event does not hold the slot.
+        title_field: Where the event keeps its title (``summary``, ``subject``).
+    """
+    try:
+        start, end = parse_instant(event.get("start"), "start"), parse_instant(event.get("end"), "end")
+    except MalformedResponse:
+        return False
+    return session.held_by(start, end, event.get(title_field))

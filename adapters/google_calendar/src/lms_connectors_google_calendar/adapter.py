@@ -34,7 +34,7 @@ from lms_connectors.errors import (
 from lms_connectors.http.pagination import paginate_by_token
 from lms_connectors.models import Person, ProviderRef, ProviderSession, Registrations, Room, RosterMember, Session
 from lms_connectors.patience import Patience
-from lms_connectors.stale_writes import settle_refused_write
+from lms_connectors.stale_writes import holds_slot, settle_refused_write
 from lms_connectors.timezones import require_window
 from lms_connectors_google_calendar.answers import Event, EventPage, FreeBusy, ResourcePage
 from lms_connectors_google_calendar.auth import google_auth
@@ -208,7 +208,7 @@ class GoogleCalendarAdapter(Adapter):
                 exc,
                 ref,
                 read=lambda: self._get_event(ref.external_id, calendar_id),
-                landed=lambda current: _holds_slot(current, session),
+                landed=lambda current: holds_slot(session, current, parse_datetime, title_field="summary"),
                 owned=owned_fingerprint,
                 write_again=lambda current: self._patch_event(
                     ref.external_id, calendar_id, body, etag=_etag_of(current)
@@ -646,14 +646,6 @@ def _aware(text: str) -> datetime:
 
 def _starts_within(event: Mapping[str, Any], start: datetime, end: datetime) -> bool:
     return start <= parse_datetime(event.get("start"), "start") < end
-
-
-def _holds_slot(event: Mapping[str, Any], session: Session) -> bool:
-    try:
-        start, end = parse_datetime(event.get("start"), "start"), parse_datetime(event.get("end"), "end")
-    except MalformedResponse:
-        return False
-    return session.held_by(start, end, event.get("summary"))
 
 
 def _room(item: Mapping[str, Any]) -> Room:

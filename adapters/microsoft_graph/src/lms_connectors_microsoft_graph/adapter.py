@@ -45,7 +45,7 @@ from lms_connectors.errors import (
 from lms_connectors.http.pagination import paginate_by_next_url
 from lms_connectors.models import Person, ProviderRef, ProviderSession, Registrations, Room, RosterMember, Session
 from lms_connectors.patience import Patience
-from lms_connectors.stale_writes import settle_refused_write
+from lms_connectors.stale_writes import holds_slot, settle_refused_write
 from lms_connectors.timezones import format_utc, require_window
 from lms_connectors_microsoft_graph.answers import (
     Calendar,
@@ -245,7 +245,7 @@ class MicrosoftGraphAdapter(Adapter):
                 exc,
                 ref,
                 read=lambda: self._get_event(ref.external_id),
-                landed=lambda current: _holds_slot(current, session),
+                landed=lambda current: holds_slot(session, current, parse_graph_datetime, title_field="subject"),
                 owned=owned_fingerprint,
                 write_again=lambda current: self._patch_event(ref.external_id, body, etag=_etag(current)),
                 someone_else=(
@@ -759,14 +759,6 @@ def _page_items(page: Any) -> list[dict[str, Any]]:
 def _next_link(page: Any) -> str | None:
     link = page.get("@odata.nextLink") if isinstance(page, dict) else None
     return link if isinstance(link, str) and link else None
-
-
-def _holds_slot(event: Mapping[str, Any], session: Session) -> bool:
-    try:
-        start, end = parse_graph_datetime(event.get("start"), "start"), parse_graph_datetime(event.get("end"), "end")
-    except MalformedResponse:
-        return False
-    return session.held_by(start, end, event.get("subject"))
 
 
 _BUSY_STATUSES = frozenset({"busy", "tentative", "oof", "workingElsewhere"})
