@@ -140,3 +140,27 @@ def test_the_plan_command_reports_permission_problems(flag: list[str], tmp_path:
     result = CliRunner().invoke(app, ["plan", str(EXAMPLE), "--sandbox", "--ledger", str(tmp_path / "l.sqlite"), *flag])
     assert result.exit_code == 0, result.output
     assert ("permission problems: 0" if not flag else "not checked (--no-ask-providers)") in result.output
+
+
+def test_a_named_instructor_past_her_weekly_hours_is_an_error() -> None:
+    from lms_connectors.operations.plan_file import PlanFile
+
+    plan = PlanFile.model_validate({
+        "instructors": [{"email": "ana@example.org", "name": "Ana", "timezone": "Europe/Madrid",
+                         "max_hours_per_week": 5}],
+        "sessions": [
+            # Monday and Sunday 2027-03-14 in Madrid: the same ISO week there (W10); Monday 15th is the next one.
+            {"id": "mon", "title": "Mon", "start": "2027-03-08 09:00", "minutes": 180, "timezone": "Europe/Madrid",
+             "instructor": "ana@example.org"},
+            {"id": "sun", "title": "Sun", "start": "2027-03-14 09:00", "minutes": 180, "timezone": "Europe/Madrid",
+             "instructor": "ana@example.org"},
+            {"id": "next", "title": "Next", "start": "2027-03-15 09:00", "minutes": 180, "timezone": "Europe/Madrid",
+             "instructor": "ana@example.org"},
+        ],
+    })
+    with _served() as (adapters, _):
+        previews = {p.spec.id: p for p in preview(plan, [], Scheduler(list(adapters.values()), MemoryLedger()))}
+    why = "ana@example.org teaches 6 h in 2027-W10 (her own zone's week), over her 5 h"
+    assert why in [p.message for p in previews["mon"].problems]
+    assert why in [p.message for p in previews["sun"].problems]
+    assert not any("over her" in p.message for p in previews["next"].problems)

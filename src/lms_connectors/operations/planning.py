@@ -23,7 +23,13 @@ from enum import StrEnum
 
 from lms_connectors.errors import NotFound, NotSupported, ValidationError
 from lms_connectors.models import EnrollmentStatus, Person, Session, SessionStatus
-from lms_connectors.operations.assignment import Assignment, BusyCalendar, assign_instructors, unavailable_reason
+from lms_connectors.operations.assignment import (
+    Assignment,
+    BusyCalendar,
+    assign_instructors,
+    unavailable_reason,
+    week_of,
+)
 from lms_connectors.operations.plan_file import EnrolmentRow, PlanFile, SessionSpec
 from lms_connectors.operations.preflight import failed_checks, instructors_busy, room_busy
 from lms_connectors.scheduler import Scheduler
@@ -156,12 +162,15 @@ def preview(
         spec.id: spec.instructor or (assignments[spec.id].instructor if spec.id in assignments else None)
         for spec in specs
     }
+    over_week = _weekly_overruns(plan, specs, teachers)
     previews: list[SessionPreview] = []
     for spec in specs:
         assignment = assignments.get(spec.id)
         instructor = spec.instructor or (assignment.instructor if assignment else None)
         item = SessionPreview(spec=spec, session=None, assignment=assignment)
         previews.append(item)
+        if spec.id in over_week:
+            item.problems.append(Problem(Severity.ERROR, over_week[spec.id]))
         try:
             session = plan.to_session(spec, instructor)
             item.session = session
@@ -179,6 +188,33 @@ def preview(
         if not spec.cancelled:
             _roster_steps(scheduler, spec, session, by_session.get(spec.id, []), item)
     return previews
+
+
+def _weekly_overruns(
+    plan: PlanFile, specs: Sequence[SessionSpec], teachers: dict[str, str | None]
+) -> dict[str, str]:
+    """Named sessions in a week their instructor teaches past her ``max_hours_per_week``, with why.
+
+    Assigned sessions keep the limit already; a named instructor is the plan's word, so it is checked here.
+    """
+    weeks: dict[tuple[str, str], list[SessionSpec]] = {}
+    for spec in specs:
+        email = teachers.get(spec.id)
+        if spec.cancelled or email is None:
+            continue
+        instructor = next((i for i in plan.instructors if i.email == email), None)
+        if instructor is None or instructor.max_hours_per_week is None:
+            continue
+        weeks.setdefault((email, week_of(instructor, spec.slot().start)), []).append(spec)
+    found: dict[str, str] = {}
+    for (email, week), taught in weeks.items():
+        cap = plan.instructor(email).max_hours_per_week
+        hours = sum(spec.minutes for spec in taught) / 60
+        if cap is not None and hours > cap:
+            for spec in taught:
+                if spec.instructor is not None:
+                    found[spec.id] = f"{email} teaches {hours:g} h in {week} (her own zone's week), over her {cap:g} h"
+    return found
 
 
 def _check_room_at_provider(scheduler: Scheduler, session: Session, item: SessionPreview) -> None:
