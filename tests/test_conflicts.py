@@ -16,6 +16,7 @@ from lms_connectors.errors import DoubleBooked
 from lms_connectors.models import Modality, Person, Role, Room, Session, SessionStatus, TimeSlot
 from lms_connectors.registry import load_harness
 from lms_connectors.scheduler import Scheduler
+from lms_connectors.store.base import Booking
 from lms_connectors.store.memory import MemoryLedger
 from lms_connectors.testing.sandbox import SandboxServer
 
@@ -61,6 +62,48 @@ def test_removing_an_owner_frees_every_resource_it_held() -> None:
     index.remove("a")
     assert index.overlapping("r", 0, 10) == [] and index.overlapping("p", 0, 10) == []
     assert len(index) == 0
+
+
+def test_the_sweep_finds_every_overlapping_pair_as_brute_force_does() -> None:
+    import random
+
+    rng = random.Random(7)
+    bookings = []
+    for n in range(400):
+        start = rng.randrange(0, 2000)
+        held = tuple(rng.sample(["a", "b", "c", "d", "room:x"], rng.randint(1, 2)))
+        bookings.append(Booking(f"s{n}", float(start), float(start + rng.randint(1, 120)), held))
+    index = IntervalIndex.of(bookings)
+    found = {(resource, *sorted((a[2], b[2]))) for resource, a, b in index.overlapping_pairs()}
+    expected = {
+        (resource, *sorted((one.session_id, two.session_id)))
+        for i, one in enumerate(bookings)
+        for two in bookings[i + 1:]
+        if one.start < two.end and two.start < one.end
+        for resource in set(one.resources) & set(two.resources)
+    }
+    assert found == expected and len(found) > 50
+    # The index built at once answers as one built by adding, and leaves out the owner asked about.
+    added = IntervalIndex()
+    for booking in bookings:
+        added.add(booking.session_id, booking.resources, booking.start, booking.end)
+    for resource in ("a", "room:x"):
+        assert index.overlapping(resource, 500, 700) == added.overlapping(resource, 500, 700)
+        some = index.overlapping(resource, 500, 700)[0][2]
+        assert some not in {o for _, _, o in index.overlapping(resource, 500, 700, besides=some)}
+
+
+def test_double_bookings_names_both_sides_with_the_overlap_in_utc() -> None:
+    ledger = MemoryLedger()
+    ledger.save_session(_session("early", _slot(9, 120), PRIYA))
+    ledger.save_session(_session("late", _slot(10, 120), PRIYA, OMAR))
+    ledger.save_session(_session("apart", _slot(13), OMAR))
+    found = ConflictChecker(ledger).double_bookings()
+    assert set(found) == {"early", "late"}
+    (clash,) = found["early"]
+    assert (clash.resource, clash.session_id) == (PRIYA.email, "late")
+    assert (clash.start, clash.end) == (_slot(10).start, _slot(11).start)
+    assert found["late"][0].session_id == "early"
 
 
 # -- the ledger's own sessions, through the scheduler -------------------------------------------------------

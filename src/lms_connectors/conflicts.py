@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import operator
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,9 +26,9 @@ from datetime import UTC, datetime
 from lms_connectors.adapter import Adapter, AdapterKind, BusyInterval, Capability
 from lms_connectors.errors import Clash, NotFound
 from lms_connectors.models import Person, Room, Session, SessionStatus, TimeSlot
-from lms_connectors.store.base import LedgerStore
+from lms_connectors.store.base import Booking, LedgerStore
 
-__all__ = ["ConflictChecker", "IntervalIndex", "books_room", "resources_of"]
+__all__ = ["ConflictChecker", "IntervalIndex", "Row", "books_room"]
 
 
 def books_room(adapter: Adapter, room: Room) -> bool:
@@ -41,30 +42,29 @@ def books_room(adapter: Adapter, room: Room) -> bool:
     return room.held_by(adapter.name)
 
 
-def resources_of(session: Session) -> list[str]:
-    """What ``session`` occupies: each instructor's email and its room's key (:attr:`Room.key`)."""
-    held = [person.email for person in session.instructors]
-    if session.room is not None:
-        held.append(session.room.key)
-    return held
+Row = tuple[float, float, str]
+"""An interval of the index: ``(start, end, owner)``, instants in POSIX seconds."""
 
 
 @dataclass
 class _Track:
-    """The intervals of one resource; the sorted arrays are rebuilt on the first query after a change."""
+    """The intervals of one resource, as parallel arrays sorted by start, rebuilt on the first query after a change.
 
-    rows: list[tuple[float, float, str]] = field(default_factory=list)
+    ``reach[i]`` is the latest end among the first ``i + 1`` intervals: walking back from the last interval that
+    starts before a query's end, the walk stops as soon as no earlier interval can reach the query's start.
+    """
+
+    rows: list[Row] = field(default_factory=list)
     starts: list[float] = field(default_factory=list)
     ends: list[float] = field(default_factory=list)
-    reach: list[float] = field(default_factory=list)  # reach[i] = max(ends[0..i])
+    reach: list[float] = field(default_factory=list)
     owners: list[str] = field(default_factory=list)
     dirty: bool = False
 
     def sort(self) -> None:
         self.rows.sort()
-        self.starts = [row[0] for row in self.rows]
-        self.ends = [row[1] for row in self.rows]
-        self.owners = [row[2] for row in self.rows]
+        starts, ends, owners = zip(*self.rows, strict=True) if self.rows else ((), (), ())
+        self.starts, self.ends, self.owners = list(starts), list(ends), list(owners)
         self.reach = list(itertools.accumulate(self.ends, max))
         self.dirty = False
 
@@ -72,12 +72,31 @@ class _Track:
 class IntervalIndex:
     """Busy intervals per resource (a person's email, a room's key), each owned by a session id.
 
-    Times are POSIX seconds (``datetime.timestamp()``), so every comparison is between absolute instants.
+    Times are POSIX seconds, so every comparison is between absolute instants and a query does no date
+    arithmetic. Intervals are half-open: one ending when another starts does not overlap it.
     """
 
     def __init__(self) -> None:
         self._tracks: dict[str, _Track] = {}
         self._held: dict[str, list[str]] = {}  # owner -> resources
+
+    @classmethod
+    def of(cls, bookings: Iterable[Booking]) -> IntervalIndex:
+        """An index of ``bookings`` (as :meth:`LedgerStore.iter_bookings` gives them), sorted at once."""
+        index = cls()
+        tracks, held = index._tracks, index._held
+        for owner, start, end, resources in bookings:
+            row = (start, end, owner)
+            held.setdefault(owner, []).extend(resources)
+            for resource in resources:
+                track = tracks.get(resource)
+                if track is None:
+                    tracks[resource] = _Track(rows=[row], dirty=True)
+                else:
+                    track.rows.append(row)
+        for track in tracks.values():
+            track.sort()
+        return index
 
     def __len__(self) -> int:
         return len(self._held)
@@ -102,51 +121,53 @@ class IntervalIndex:
             track.rows = [row for row in track.rows if row[2] != owner]
             track.dirty = True
 
-    def overlapping(self, resource: str, start: float, end: float) -> list[tuple[float, float, str]]:
-        """Every interval of ``resource`` that overlaps ``[start, end)``, as ``(start, end, owner)``."""
+    def overlapping(self, resource: str, start: float, end: float, *, besides: str | None = None) -> list[Row]:
+        """Every interval of ``resource`` that overlaps ``[start, end)``, as ``(start, end, owner)``, by start.
+
+        Args:
+            resource: A person's email or a room's key.
+            start: Start of the window, POSIX seconds.
+            end: End of the window, POSIX seconds.
+            besides: Leave out the intervals of this owner (the session being checked).
+        """
         track = self._tracks.get(resource)
         if track is None:
             return []
         if track.dirty:
             track.sort()
-        found: list[tuple[float, float, str]] = []
-        # Intervals starting before ``end`` are the first ``i``; walk back while one of them may still reach past
-        # ``start`` (the running maximum of the ends says when none can).
+        reach = track.reach
+        # Intervals starting before ``end`` are the first ``i + 1``; the common case (nothing reaches ``start``)
+        # costs this one binary search.
         i = bisect.bisect_left(track.starts, end) - 1
-        while i >= 0 and track.reach[i] > start:
-            if track.ends[i] > start:
-                found.append((track.starts[i], track.ends[i], track.owners[i]))
+        if i < 0 or reach[i] <= start:
+            return []
+        starts, ends, owners = track.starts, track.ends, track.owners
+        found: list[Row] = []
+        while i >= 0 and reach[i] > start:
+            if ends[i] > start and owners[i] != besides:
+                found.append((starts[i], ends[i], owners[i]))
             i -= 1
         found.reverse()
         return found
 
-    def may_overlap(self, resource: str, start: float, end: float) -> bool:
-        """Whether an interval of ``resource`` may overlap ``[start, end)`` (one binary search; no false "no")."""
-        track = self._tracks.get(resource)
-        if track is None:
-            return False
-        if track.dirty:
-            track.sort()
-        i = bisect.bisect_left(track.starts, end) - 1
-        return i >= 0 and track.reach[i] > start
-
-    def overlapping_pairs(self) -> Iterator[tuple[str, tuple[float, float, str], tuple[float, float, str]]]:
+    def overlapping_pairs(self) -> Iterator[tuple[str, Row, Row]]:
         """Every pair of intervals of different owners that overlap on one resource, as ``(resource, a, b)``.
 
-        One sweep per resource over its intervals sorted by start: each interval is compared only with those that
-        start before it ends, so the cost is the intervals plus the pairs found.
+        Intervals sorted by start: one overlaps a later one exactly when the next one starts before it ends, so a
+        comparison of two arrays (in C) picks the few that do, and only those are walked forward. The cost is the
+        intervals plus the pairs found.
         """
         for resource, track in self._tracks.items():
             if track.dirty:
                 track.sort()
             starts, ends, owners = track.starts, track.ends, track.owners
             count = len(starts)
-            for i in range(count):
-                end = ends[i]
+            for i in itertools.compress(range(count - 1), map(operator.lt, itertools.islice(starts, 1, None), ends)):
+                end, owner = ends[i], owners[i]
                 j = i + 1
                 while j < count and starts[j] < end:
-                    if owners[j] != owners[i]:
-                        yield resource, (starts[i], end, owners[i]), (starts[j], ends[j], owners[j])
+                    if owners[j] != owner:
+                        yield resource, (starts[i], end, owner), (starts[j], ends[j], owners[j])
                     j += 1
 
 
@@ -172,18 +193,14 @@ class ConflictChecker:
     def index(self) -> IntervalIndex:
         """The interval index of the ledger's scheduled sessions (built on first use)."""
         if self._index is None:
-            self._index = self.build(self.ledger.list_sessions())
+            self._index = IntervalIndex.of(self.ledger.iter_bookings())
         return self._index
 
     @staticmethod
     def build(sessions: Iterable[Session]) -> IntervalIndex:
-        """An index of the scheduled ones of ``sessions``."""
-        index = IntervalIndex()
-        for session in sessions:
-            if session.status is SessionStatus.SCHEDULED:
-                index.add(session.id, resources_of(session), session.slot.start.timestamp(),
-                          session.slot.end.timestamp())
-        return index
+        """An index of the scheduled ones of ``sessions`` (a ledger's own are read with :meth:`index`)."""
+        scheduled = (session for session in sessions if session.status is SessionStatus.SCHEDULED)
+        return IntervalIndex.of(Booking.of(session) for session in scheduled)
 
     def refresh(self) -> None:
         """Read the ledger again on next use (sessions another process scheduled, moved or cancelled)."""
@@ -195,13 +212,13 @@ class ConflictChecker:
             return
         self._index.remove(session.id)
         if session.status is SessionStatus.SCHEDULED:
-            self._index.add(session.id, resources_of(session), session.slot.start.timestamp(),
-                            session.slot.end.timestamp())
+            booking = Booking.of(session)
+            self._index.add(session.id, booking.resources, booking.start, booking.end)
 
     def ledger_clashes(self, session: Session, slot: TimeSlot | None = None) -> list[Clash]:
         """Clashes of ``session`` (at ``slot``, default its own) with the ledger's other scheduled sessions."""
         slot = slot or session.slot
-        return self._index_clashes(session.id, resources_of(session), slot)
+        return self._index_clashes(session.id, session.resources(), slot.start.timestamp(), slot.end.timestamp())
 
     def double_bookings(self) -> dict[str, list[Clash]]:
         """Every double booking among the ledger's scheduled sessions, by session (both sides of each).
@@ -210,22 +227,24 @@ class ConflictChecker:
         booked with ``allow_conflicts=True``, imported, or written by two processes at once left behind.
         """
         found: dict[str, list[Clash]] = {}
+        instants: dict[float, datetime] = {}  # sessions start and end on few instants: each converted once
         for resource, (a_start, a_end, a), (b_start, b_end, b) in self.index.overlapping_pairs():
-            low, high = _instant(max(a_start, b_start)), _instant(min(a_end, b_end))
+            low_at, high_at = max(a_start, b_start), min(a_end, b_end)
+            low = instants.get(low_at) or instants.setdefault(low_at, _instant(low_at))
+            high = instants.get(high_at) or instants.setdefault(high_at, _instant(high_at))
             found.setdefault(a, []).append(Clash(resource=resource, start=low, end=high, session_id=b))
             found.setdefault(b, []).append(Clash(resource=resource, start=low, end=high, session_id=a))
         return found
 
-    def _index_clashes(self, owner: str | None, resources: Sequence[str], slot: TimeSlot) -> list[Clash]:
-        start, end = slot.start.timestamp(), slot.end.timestamp()
-        index = self.index
+    def _index_clashes(self, owner: str | None, resources: Sequence[str], start: float, end: float) -> list[Clash]:
+        """Clashes on ``resources`` during ``[start, end)`` (POSIX seconds) with sessions other than ``owner``.
+
+        A :class:`Clash` (and its two datetimes) is made only for a real overlap.
+        """
+        overlapping = self.index.overlapping
         clashes: list[Clash] = []
         for resource in resources:
-            if not index.may_overlap(resource, start, end):
-                continue  # the common case: one binary search
-            for other_start, other_end, other in index.overlapping(resource, start, end):
-                if other == owner:
-                    continue
+            for other_start, other_end, other in overlapping(resource, start, end, besides=owner):
                 clashes.append(Clash(resource=resource, start=_instant(max(start, other_start)),
                                      end=_instant(min(end, other_end)), session_id=other))
         return clashes
@@ -281,7 +300,7 @@ class ConflictChecker:
     def _own_spans(self, owner: str, resource: str) -> list[tuple[float, float]]:
         """Where ``owner`` itself sits on ``resource`` in the ledger (its event before a reschedule)."""
         stored = self.ledger.get_session(owner) if owner else None
-        if stored is None or stored.status is not SessionStatus.SCHEDULED or resource not in resources_of(stored):
+        if stored is None or stored.status is not SessionStatus.SCHEDULED or resource not in stored.resources():
             return []
         return [(stored.slot.start.timestamp(), stored.slot.end.timestamp())]
 
@@ -301,7 +320,8 @@ class ConflictChecker:
 
     def free_rooms(self, rooms: Iterable[Room], slot: TimeSlot, adapters: Sequence[Adapter]) -> list[Room]:
         """The ones of ``rooms`` that no ledger session holds at ``slot`` and whose holder shows free."""
-        candidates = [room for room in rooms if not self._index_clashes(None, [room.key], slot)]
+        start, end = slot.start.timestamp(), slot.end.timestamp()
+        candidates = [room for room in rooms if not self._index_clashes(None, [room.key], start, end)]
         free: list[Room] = []
         for adapter in adapters:
             mine = [room for room in candidates if books_room(adapter, room)]
@@ -315,7 +335,8 @@ class ConflictChecker:
 
     def free_people(self, people: Iterable[Person], slot: TimeSlot, adapters: Sequence[Adapter]) -> list[Person]:
         """The ones of ``people`` that no ledger session holds at ``slot`` and no provider shows busy."""
-        candidates = [person for person in people if not self._index_clashes(None, [person.email], slot)]
+        start, end = slot.start.timestamp(), slot.end.timestamp()
+        candidates = [person for person in people if not self._index_clashes(None, [person.email], start, end)]
         busy_people = {clash.resource for clash in self.people_busy([p.email for p in candidates], slot, adapters)}
         return [person for person in candidates if person.email not in busy_people]
 

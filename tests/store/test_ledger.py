@@ -16,9 +16,19 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from lms_connectors.errors import ConfigurationError
-from lms_connectors.models import Enrollment, EnrollmentStatus, Person, ProviderRef, RosterMember, Session, TimeSlot
+from lms_connectors.models import (
+    Enrollment,
+    EnrollmentStatus,
+    Person,
+    ProviderRef,
+    Room,
+    RosterMember,
+    Session,
+    SessionStatus,
+    TimeSlot,
+)
 from lms_connectors.store import open_ledger
-from lms_connectors.store.base import AuditEntry, KeyState, LedgerStore
+from lms_connectors.store.base import AuditEntry, Booking, KeyState, LedgerStore
 from lms_connectors.store.memory import MemoryLedger
 from lms_connectors.store.sqlite import DEFAULT_LEDGER_PATH, MIGRATIONS, SCHEMA_VERSION, SQLiteLedger
 
@@ -147,6 +157,29 @@ def test_sessions_are_streamed_in_pages_in_insertion_order_and_counted(ledger: L
     assert [s.id for s in ledger.iter_sessions(page_size=1)] == [*ids, "s7"]
     other = ledger.bind("acme")
     assert list(other.iter_sessions()) == [] and other.count_sessions() == 0
+    other.close()
+
+
+def test_bookings_give_what_the_conflict_checker_indexes_for_scheduled_sessions_only(ledger: LedgerStore) -> None:
+    people = [Person(email=f"teacher{n}@example.org", name=f"Teacher {n}") for n in range(3)]
+    base = make_session("one")
+    rows = [
+        base.model_copy(update={"instructors": (people[0],), "room": Room(id="r1", name="R1", email="r1@example.org")}),
+        base.model_copy(update={"id": "two", "instructors": tuple(people[:2])}),
+        base.model_copy(update={"id": "three", "instructors": tuple(people), "room": Room(id="7", name="Lab",
+                                                                                           provider="librebooking")}),
+        base.model_copy(update={"id": "none", "room": Room(id="9", name="Hall")}),
+        base.model_copy(update={"id": "gone", "instructors": (people[0],), "status": SessionStatus.CANCELLED}),
+    ]
+    for session in rows:
+        ledger.save_session(session)
+    bookings = list(ledger.iter_bookings())
+    assert bookings == [Booking.of(session) for session in rows[:4]]
+    assert bookings[2].resources == (*(p.email for p in people), "room:librebooking/7")
+    assert bookings[3].resources == ("room:-/9",)
+    assert bookings[0].start == datetime(2027, 3, 16, 10, 0, tzinfo=NEW_YORK).timestamp()
+    other = ledger.bind("acme")
+    assert list(other.iter_bookings()) == []
     other.close()
 
 

@@ -23,16 +23,17 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from lms_connectors.errors import ConfigurationError
-from lms_connectors.models import Enrollment, EnrollmentStatus, ProviderRef, Session, utc_now
+from lms_connectors.models import Enrollment, EnrollmentStatus, ProviderRef, Session, SessionStatus, room_key, utc_now
 
 __all__ = [
     "DEFAULT_TENANT",
     "AuditEntry",
+    "Booking",
     "KeyRecord",
     "KeyState",
     "LedgerStore",
@@ -45,6 +46,59 @@ DEFAULT_TENANT = "default"
 """The tenant of a ledger opened without one (and of every row a pre-tenant SQLite file held)."""
 
 _TENANT_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+class Booking(NamedTuple):
+    """What a scheduled session holds and when: the row the conflict checker indexes.
+
+    Attributes:
+        session_id: The session.
+        start: Its start, in POSIX seconds.
+        end: Its end, in POSIX seconds.
+        resources: What it occupies (:meth:`Session.resources <lms_connectors.models.Session.resources>`).
+    """
+
+    session_id: str
+    start: float
+    end: float
+    resources: tuple[str, ...]
+
+    @classmethod
+    def of(cls, session: Session) -> Booking:
+        """The booking of ``session`` (whatever its status)."""
+        return cls(session.id, session.slot.start.timestamp(), session.slot.end.timestamp(), session.resources())
+
+    @classmethod
+    def from_row(
+        cls,
+        session_id: str,
+        start: str,
+        end: str,
+        instructors: tuple[str, ...],
+        room: tuple[str | None, str | None, str | None],
+    ) -> Booking:
+        """The booking of a session as a ledger selects it from its stored JSON.
+
+        Args:
+            session_id: The session's id.
+            start: Its start, ISO 8601 with an offset.
+            end: Its end, ISO 8601 with an offset.
+            instructors: The instructors' emails.
+            room: The room's email, provider and id (all ``None`` without a room).
+        """
+        email, provider, room_id = room
+        held = instructors if room_id is None else (*instructors, room_key(email, provider, room_id))
+        return cls(session_id, _posix_seconds(start), _posix_seconds(end), held)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _posix_seconds(text: str) -> float:
+    """An ISO 8601 instant with an offset, as POSIX seconds.
+
+    Cached: a ledger's sessions start and end on few distinct instants (its schedule's grid), so most are parsed
+    once.
+    """
+    return datetime.fromisoformat(text).timestamp()
 
 
 def check_tenant(tenant: str) -> str:
@@ -198,6 +252,17 @@ class LedgerStore(abc.ABC):
             page_size: Sessions read per query.
         """
         yield from self.list_sessions()
+
+    def iter_bookings(self) -> Iterator[Booking]:
+        """A :class:`Booking` of every scheduled session, in insertion order: all the conflict checker reads.
+
+        The SQLite and PostgreSQL ledgers select just these fields from the stored sessions (no session is
+        built), so indexing a large ledger costs a query and a parse of two instants per session; the base
+        implementation walks :meth:`iter_sessions`.
+        """
+        for session in self.iter_sessions():
+            if session.status is SessionStatus.SCHEDULED:
+                yield Booking.of(session)
 
     def count_sessions(self) -> int:
         """How many sessions the ledger holds."""

@@ -8,6 +8,7 @@ One connection is shared by the threads of a process behind a lock.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -15,10 +16,11 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from lms_connectors.errors import ConfigurationError
-from lms_connectors.models import Enrollment, EnrollmentStatus, ProviderRef, Session, utc_now
+from lms_connectors.models import Enrollment, EnrollmentStatus, ProviderRef, Session, SessionStatus, utc_now
 from lms_connectors.store.base import (
     DEFAULT_TENANT,
     AuditEntry,
+    Booking,
     KeyRecord,
     KeyState,
     LedgerStore,
@@ -31,6 +33,18 @@ from lms_connectors.store.keys import key_to_mint
 from lms_connectors.store.migrations import Migration, pending_migrations
 
 __all__ = ["DEFAULT_LEDGER_PATH", "MIGRATIONS", "SCHEMA_VERSION", "SQLiteLedger"]
+
+_BOOKING_PAGE = 5_000
+# The fields of a Booking, page by page (keyset on seq), straight from the stored JSON. Paths into one document
+# share SQLite's parse of it; the instructors come as the first two emails (nearly every session), or as the
+# whole array when there are more.
+_BOOKINGS = """
+SELECT seq, id, json_extract(data, '$.status'), json_extract(data, '$.slot.start'), json_extract(data, '$.slot.end'),
+       json_extract(data, '$.instructors[0].email'), json_extract(data, '$.instructors[1].email'),
+       CASE WHEN json_array_length(data, '$.instructors') > 2 THEN json_extract(data, '$.instructors') END,
+       json_extract(data, '$.room.email'), json_extract(data, '$.room.provider'), json_extract(data, '$.room.id')
+FROM sessions WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?
+"""
 
 DEFAULT_LEDGER_PATH = Path("lms-connectors-ledger.sqlite3")
 """Where the ledger lives when no path is given (relative to the working directory)."""
@@ -375,6 +389,27 @@ class SQLiteLedger(LedgerStore):
                 after = int(seq)
                 yield Session.model_validate_json(raw)
             if len(rows) < max(1, page_size):
+                return
+
+    def iter_bookings(self) -> Iterator[Booking]:
+        """A :class:`Booking` of every scheduled session, selected by SQLite's JSON functions (no session built).
+
+        One page of rows per query, keyset on ``seq``.
+        """
+        after = 0
+        while True:
+            with self._lock:
+                rows = self._conn.execute(_BOOKINGS, (self.tenant, after, _BOOKING_PAGE)).fetchall()
+            for seq, session_id, status, start, end, first, second, many, email, provider, room_id in rows:
+                after = int(seq)
+                if status != SessionStatus.SCHEDULED:
+                    continue
+                if many is None:
+                    instructors: tuple[str, ...] = (first, second) if second else (first,) if first else ()
+                else:
+                    instructors = tuple(person["email"] for person in json.loads(many))
+                yield Booking.from_row(session_id, start, end, instructors, (email, provider, room_id))
+            if len(rows) < _BOOKING_PAGE:
                 return
 
     def count_sessions(self) -> int:
