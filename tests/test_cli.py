@@ -173,6 +173,34 @@ def test_demo_routes_both_sessions_through_one_scheduler_on_every_installed_adap
         ledger.close()
 
 
+@pytest.mark.parametrize(
+    ("only", "holder"),
+    [((), "librebooking"), (("--only", "google_calendar"), "google_calendar")],
+    ids=["room-booking-system-installed", "google-calendar-alone"],
+)
+def test_demo_books_the_in_person_room_and_refuses_the_instructors_clashing_session(
+    tmp_path: Path, only: tuple[str, ...], holder: str
+) -> None:
+    result = runner.invoke(app, ["demo", "--workdir", str(tmp_path), *only, "--quiet"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    ledger = SQLiteLedger(tmp_path / "ledger.sqlite")
+    try:
+        in_person = ledger.get_session("demo.forklift-safety.2027-03-16")
+        assert in_person is not None and in_person.room is not None
+        # A room-booking system's room when one is installed, else a room of the calendar that holds rooms.
+        assert in_person.room.provider == holder
+        assert holder in [ref.provider for ref in ledger.list_refs(in_person.id)]
+        # The refresher (same instructor, 11:00 while she teaches 9-12) was refused before anything was stored.
+        assert ledger.get_session("demo.forklift-refresher.2027-03-16") is None
+        assert ledger.list_refs("demo.forklift-refresher.2027-03-16") == []
+    finally:
+        ledger.close()
+    output = " ".join(result.output.split())
+    assert "refused demo.forklift-refresher.2027-03-16: double booking" in output
+    assert "priya.nair@example.org is busy 2027-03-16T15:00:00+00:00 to 2027-03-16T16:00:00+00:00 (session 'demo.forklift-safety.2027-03-16')" in output
+    assert f"(room held by {holder})" in output
+
+
 def test_demo_on_microsoft_graph_alone_makes_the_teams_link_itself(tmp_path: Path) -> None:
     result = runner.invoke(app, ["demo", "--workdir", str(tmp_path), "--only", "microsoft_graph", "--quiet"])
     assert result.exit_code == 0, result.output

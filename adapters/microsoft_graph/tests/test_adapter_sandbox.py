@@ -415,11 +415,33 @@ def test_diagnose_checks_token_mailbox_calendar_and_rooms(
 ) -> None:
     checks = adapter.diagnose()
     assert [(c.name, c.ok) for c in checks] == [("token", True), ("mailbox", True), ("calendar", True),
-                                                 ("rooms", True)]
+                                                 ("teams", True), ("rooms", True)]
     wrong = make_adapter(client_secret="not-the-secret")
     failed = wrong.diagnose()
     assert [(c.name, c.ok) for c in failed] == [("token", False)]
     assert "invalid_client" in failed[0].detail and "not-the-secret" not in failed[0].detail
+
+
+def test_diagnose_names_an_application_access_policy_that_leaves_the_organizer_out(
+    make_adapter: MailboxFactory,
+) -> None:
+    # The simulated tenant scopes the application to the training desk's mailbox, as an application access
+    # policy does: any other mailbox answers 403 ErrorAccessDenied.
+    scoped_out = make_adapter(organizer=COLLEAGUE)
+    checks = {c.name: c for c in scoped_out.diagnose()}
+    assert checks["token"].ok and not checks["mailbox"].ok and not checks["calendar"].ok
+    assert "application access policy" in checks["mailbox"].detail
+    assert f"Test-ApplicationAccessPolicy -Identity {COLLEAGUE}" in checks["mailbox"].detail
+    assert checks["mailbox"].detail.startswith("PermissionDenied")
+
+
+def test_diagnose_says_when_the_organizers_calendar_cannot_make_teams_meetings(
+    make_adapter: MailboxFactory, simulator: GraphSimulator
+) -> None:
+    simulator.online_meeting_providers = ["skypeForBusiness"]
+    checks = {c.name: c for c in make_adapter().diagnose()}
+    assert checks["calendar"].ok and not checks["teams"].ok
+    assert "allowedOnlineMeetingProviders: skypeForBusiness" in checks["teams"].detail
 
 
 def test_a_key_longer_than_a_property_allows_is_refused_before_any_call(
@@ -436,3 +458,24 @@ def test_learner_added_twice_is_one_attendee(adapter: MicrosoftGraphAdapter, sim
     adapter.enrol(ref, session(), [Person(email=LEARNERS[0].email.upper(), name="Amara")])
     assert len(simulator.events[ref.external_id]["attendees"]) == 1
     assert json.dumps(simulator.events[ref.external_id]["attendees"]).count("amara") == 1
+
+
+@pytest.mark.parametrize("zone", ["Tokyo Standard Time", "Pacific Standard Time", "Europe/Berlin", "UTC"])
+def test_answers_in_the_zone_asked_with_prefer_outlook_timezone_read_back_the_same_instants(
+    make_adapter: MailboxFactory, server: SandboxServer, zone: str
+) -> None:
+    adapter = make_adapter(response_timezone=zone)
+    # 16 March 2027: New York is on summer time, Berlin still on winter time, Tokyo never changes.
+    wanted = session(slot=slot(day=16, hour=9, zone="America/New_York"))
+    ref = adapter.create_session(wanted, key=KEY, fresh=True)
+    raw = adapter.call("GET", f"users/{ORGANIZER}/events/{ref.external_id}")
+    assert raw["start"]["timeZone"] == zone  # Graph answered in the zone the header asked for
+    assert all(f'outlook.timezone="{zone}"' in r.headers["prefer"] for r in server.requests if r.path.startswith("/v1.0"))
+    got = adapter.get_session(ref)
+    assert (got.start, got.end) == (wanted.slot.start, wanted.slot.end)
+    listed = list(adapter.list_sessions(datetime(2027, 3, 16, tzinfo=ZoneInfo("UTC")),
+                                        datetime(2027, 3, 17, tzinfo=ZoneInfo("UTC"))))
+    assert [(s.start, s.end) for s in listed] == [(wanted.slot.start, wanted.slot.end)]
+    moved = wanted.model_copy(update={"slot": slot(day=16, hour=11, zone="America/New_York")})
+    adapter.reschedule_session(ref, moved)
+    assert adapter.get_session(ref).start == moved.slot.start

@@ -38,6 +38,7 @@ from lms_connectors.errors import (
     InvalidRequest,
     MalformedResponse,
     NotFound,
+    PermissionDenied,
     ResponseLost,
     TransientError,
     ValidationError,
@@ -381,7 +382,14 @@ class MicrosoftGraphAdapter(Adapter):
         return result
 
     def diagnose(self) -> list[DiagnosticCheck]:
-        """Check the token, the organizer mailbox, calendar write access and room listing.
+        """Check the token, the organizer mailbox, calendar write access, Teams links and room listing.
+
+        An application access policy (Exchange RBAC for Applications) that leaves the organizer out of the
+        application's scope answers 403 ``ErrorAccessDenied`` on the mailbox itself: the ``mailbox`` check says so
+        and names the command that shows which policy applies. Teams links are made on the event
+        (``isOnlineMeeting``), so they need ``Calendars.ReadWrite`` and a calendar that allows ``teamsForBusiness``
+        (``allowedOnlineMeetingProviders``); ``OnlineMeetings.ReadWrite.All`` is needed only by the
+        ``onlineMeetings`` API, which this adapter does not call.
 
         :calls: the token endpoint, ``GET users/{mailbox}``, ``GET users/{mailbox}/calendar``,
         ``GET places/microsoft.graph.room?$top=1``.
@@ -399,17 +407,41 @@ class MicrosoftGraphAdapter(Adapter):
             return "client credentials accepted by the identity platform"
 
         def mailbox() -> str:
-            user = self.call("GET", self._mailbox_path(""), params={"$select": "id,mail,userPrincipalName"},
-                              operation="users.get", shape=Mailbox)
-            return f"organizer mailbox {user.get('mail') or user.get('userPrincipalName') or user.get('id')}"
+            try:
+                user = self.call("GET", self._mailbox_path(""), params={"$select": "id,mail,userPrincipalName"},
+                                  operation="users.get", shape=Mailbox)
+            except PermissionDenied as denied:
+                raise PermissionDenied(
+                    f"the application may not open the organizer mailbox {self.config.organizer}: an application "
+                    "access policy (Exchange RBAC for Applications) leaves it out of the application's scope, or "
+                    "Calendars.ReadWrite is not granted; 'Test-ApplicationAccessPolicy -Identity "
+                    f"{self.config.organizer} -AppId {self.config.client_id}' shows which policy applies",
+                    provider=self.name, status=denied.status, code=denied.code, body_excerpt=denied.body_excerpt,
+                ) from denied
+            return (f"organizer mailbox {user.get('mail') or user.get('userPrincipalName') or user.get('id')} "
+                    "(the application access policy, if any, includes it)")
+
+        calendar_answer: dict[str, Any] = {}
 
         def calendar() -> str:
-            found = self.call("GET", self._mailbox_path("calendar"), params={"$select": "id,canEdit,owner"},
-                               operation="calendar.get", shape=Calendar)
+            found = self.call("GET", self._mailbox_path("calendar"),
+                              params={"$select": "id,canEdit,owner,allowedOnlineMeetingProviders"},
+                              operation="calendar.get", shape=Calendar)
+            calendar_answer.update(found)
             if not found.get("canEdit", True):
                 raise InvalidRequest("the application may read but not write the organizer's calendar",
                                      provider=self.name)
-            return "Calendars.ReadWrite: the organizer's calendar is writable (application access policy allows it)"
+            return "Calendars.ReadWrite: the organizer's calendar is writable"
+
+        def teams() -> str:
+            allowed = calendar_answer.get("allowedOnlineMeetingProviders")
+            if allowed is not None and "teamsForBusiness" not in allowed:
+                raise InvalidRequest(
+                    "the organizer's calendar cannot make Teams meetings (allowedOnlineMeetingProviders: "
+                    f"{', '.join(allowed) or 'none'}): virtual sessions need another meeting provider",
+                    provider=self.name)
+            return ("Teams links are made on the event (isOnlineMeeting; the calendar allows teamsForBusiness); "
+                    "OnlineMeetings.ReadWrite.All is not used")
 
         def rooms() -> str:
             self.call("GET", "places/microsoft.graph.room", params={"$top": 1}, operation="places.rooms",
@@ -420,6 +452,8 @@ class MicrosoftGraphAdapter(Adapter):
         if checks[-1].ok:
             check("mailbox", mailbox)
             check("calendar", calendar)
+            if checks[-1].ok:
+                check("teams", teams)
             check("rooms", rooms)
         return checks
 

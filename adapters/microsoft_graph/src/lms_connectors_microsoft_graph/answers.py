@@ -163,6 +163,7 @@ class Calendar(AnswerShape):
     """The organizer's calendar (the doctor)."""
 
     canEdit: StrictBool | None = None  # noqa: N815
+    allowedOnlineMeetingProviders: list[StrictStr] | None = None  # noqa: N815
 
 
 class BatchResponse(AnswerShape):

@@ -205,6 +205,7 @@ class GraphSimulator(RoutedSimulator):
         self.changes: list[str] = []  # event id per write, in order (delta rounds read it)
         self.teams_pending_reads = 0
         self.room_pending_reads = 0
+        self.online_meeting_providers = ["teamsForBusiness"]  # the organizer calendar's allowed providers
         self._pending: dict[str, int] = {}  # event id -> reads left before Teams link / room answers appear
         self._serial = itertools.count(1)
         self._change_serial = itertools.count(1)
@@ -313,7 +314,9 @@ class GraphSimulator(RoutedSimulator):
     def _calendar(self, request: SandboxRequest, mailbox: str) -> SandboxResponse:
         self._mailbox(mailbox)
         return SandboxResponse(200, {"id": "AAMkCalendar", "name": "Calendar", "canEdit": True,
-                                     "owner": {"address": self.organizer, "name": "Training Desk"}})
+                                     "owner": {"address": self.organizer, "name": "Training Desk"},
+                                     "allowedOnlineMeetingProviders": list(self.online_meeting_providers),
+                                     "defaultOnlineMeetingProvider": (self.online_meeting_providers or ["none"])[0]})
 
     @route("POST", "/v1.0/users/{mailbox}/calendar/getSchedule")
     def _schedule_route(self, request: SandboxRequest, mailbox: str) -> SandboxResponse:
