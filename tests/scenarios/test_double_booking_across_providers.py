@@ -1,10 +1,12 @@
 """No double bookings across providers: a room and an instructor, refused whichever system holds them.
 
-Google Calendar and Microsoft Graph run as their simulators on 127.0.0.1, both calendars of one scheduler. Rooms
+Google Calendar, Microsoft Graph and LibreBooking run as their simulators on 127.0.0.1: two calendars and a
+room-booking system, one scheduler. Rooms
 are listed through the standard room interface (a Google Workspace room and a Microsoft 365 room), sessions are
 routed to one calendar or the other, and the checker refuses, before any provider call, a second booking of the
 same instructor or the same room, whichever calendar the second session goes to. A booking made outside this
 ledger is found in the provider's free/busy (Graph ``getSchedule`` for a person, Google ``freeBusy`` for a room).
+A LibreBooking room is booked, read (pending approval, then accepted) and refused the same way beside them.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from lms_connectors.adapter import Adapter, RoomResponse
-from lms_connectors.errors import Conflict, DoubleBooked, SchedulingFailed
+from lms_connectors.errors import Conflict, DoubleBooked, NotFound, SchedulingFailed
 from lms_connectors.models import Modality, Person, Role, Room, Session, TimeSlot
 from lms_connectors.registry import load_harness
 from lms_connectors.scheduler import Scheduler
@@ -30,6 +32,7 @@ PRIYA = Person(email="priya.nair@example.org", name="Priya Nair", role=Role.INST
 OMAR = Person(email="omar.haddad@example.org", name="Omar Haddad", role=Role.INSTRUCTOR)
 DANA = Person(email="dana.swope@contoso.example", name="Dana Swope", role=Role.INSTRUCTOR)
 NAMES = ("google_calendar", "microsoft_graph")
+ROOM_SYSTEM = "librebooking"
 
 
 @dataclass
@@ -43,7 +46,7 @@ class Leg:
 def legs() -> Iterator[dict[str, Leg]]:
     with contextlib.ExitStack() as stack:
         found: dict[str, Leg] = {}
-        for name in NAMES:
+        for name in (*NAMES, ROOM_SYSTEM):
             harness = load_harness(name)
             simulator = harness.make_simulator()
             if name == "microsoft_graph":
@@ -162,3 +165,77 @@ def test_a_room_that_declines_when_booked_anyway_is_a_conflict_and_nothing_is_le
     assert stored is not None and stored.room is None
     events = {e["subject"]: e for e in legs["microsoft_graph"].simulator.live_events()}
     assert all(a["type"] != "resource" for a in events["no-room-yet"]["attendees"])
+
+
+def _london(hour: int, minutes: int = 60) -> TimeSlot:
+    """A slot on LibreBooking's schedule (half-hour slots, 08:00 to 18:00 UTC): London is on UTC in February."""
+    start = datetime(2027, 2, 16, hour, 0, tzinfo=ZoneInfo("Europe/London"))
+    return TimeSlot(start=start, end=start + timedelta(minutes=minutes), timezone="Europe/London")
+
+
+def _in(room: Room, sid: str, slot: TimeSlot, calendar: str, *instructors: Person) -> Session:
+    return Session(id=sid, title=sid, slot=slot, modality=Modality.IN_PERSON, instructors=instructors, room=room,
+                   targets=(ROOM_SYSTEM, calendar))
+
+
+def _all_calls(legs: dict[str, Leg]) -> int:
+    return sum(leg.adapter.call_count for leg in legs.values())
+
+
+def test_a_librebooking_room_and_its_instructor_are_refused_for_a_second_session_on_either_calendar(
+    legs: dict[str, Leg],
+) -> None:
+    ledger = MemoryLedger()
+    scheduler = Scheduler([legs[n].adapter for n in (ROOM_SYSTEM, *NAMES)], ledger, check_free_busy=True)
+    rooms = {(room.provider, room.name): room for room in scheduler.available_rooms(_london(10), capacity=8)}
+    # Listed by the room-booking system, so held (and booked) by it alone.
+    harbour, boardroom = rooms[ROOM_SYSTEM, "Harbour Training Room"], rooms[ROOM_SYSTEM, "Boardroom (approval)"]
+    assert {provider for provider, _ in rooms} == {ROOM_SYSTEM, *NAMES}
+
+    scheduler.schedule(_in(harbour, "harbour-google", _london(10), "google_calendar", PRIYA))
+    assert scheduler.room_status("harbour-google") is RoomResponse.ACCEPTED
+    before = _all_calls(legs)
+
+    # The LibreBooking room again, for a session on Microsoft 365: refused by the room's key, before any call.
+    with pytest.raises(DoubleBooked) as room:
+        scheduler.schedule(_in(harbour, "harbour-graph", _london(10, 90), "microsoft_graph", OMAR))
+    (clash,) = room.value.clashes
+    assert (clash.resource, clash.session_id) == (f"room:{ROOM_SYSTEM}/{harbour.id}", "harbour-google")
+    # Priya in another LibreBooking room on Microsoft 365 at an overlapping time: refused by her.
+    with pytest.raises(DoubleBooked) as person:
+        scheduler.schedule(_in(boardroom, "priya-graph", _london(10, 30), "microsoft_graph", PRIYA))
+    assert [(c.resource, c.session_id) for c in person.value.clashes] == [(PRIYA.email, "harbour-google")]
+    assert "priya.nair@example.org is busy" in str(person.value)
+    assert _all_calls(legs) == before
+    assert legs["microsoft_graph"].simulator.live_events() == []
+    assert [r.title for r in legs[ROOM_SYSTEM].simulator.site.reservations.values()] == ["harbour-google"]
+
+
+def test_a_librebooking_room_waiting_for_approval_reads_pending_until_an_administrator_approves(
+    legs: dict[str, Leg],
+) -> None:
+    scheduler = Scheduler([legs[n].adapter for n in (ROOM_SYSTEM, *NAMES)], MemoryLedger())
+    boardroom = {(r.provider, r.name): r for r in scheduler.available_rooms(_london(14))}[
+        ROOM_SYSTEM, "Boardroom (approval)"]
+    scheduler.schedule(_in(boardroom, "board", _london(14), "microsoft_graph", OMAR))
+    assert scheduler.room_status("board") is RoomResponse.PENDING
+
+    lb = legs[ROOM_SYSTEM]
+    (reservation,) = lb.simulator.site.reservations.values()
+    admin = load_harness(ROOM_SYSTEM).adapter_class.from_config(
+        {**lb.adapter.config.model_dump(), "username": "admin",
+         "password": "admin-" + lb.adapter.config.password.get_secret_value()},
+        sleep=lambda _s: None,
+    )
+    try:
+        assert admin.ex_post_probe(f"Reservations/{reservation.reference}/Approval", {}) == 200
+    finally:
+        admin.close()
+    assert scheduler.room_status("board") is RoomResponse.ACCEPTED
+    # A reservation for another room is not this room's answer.
+    ref = scheduler.ledger.get_ref("board", ROOM_SYSTEM)
+    assert ref is not None
+    harbour = {(r.provider, r.name): r for r in scheduler.available_rooms(_london(16))}[
+        ROOM_SYSTEM, "Harbour Training Room"]
+    with pytest.raises(NotFound):
+        lb.adapter.room_response(ref, harbour)

@@ -24,7 +24,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, ClassVar
 
-from lms_connectors.adapter import Adapter, AdapterKind, BusyInterval, Capability, DiagnosticCheck
+from lms_connectors.adapter import Adapter, AdapterKind, BusyInterval, Capability, DiagnosticCheck, RoomResponse
 from lms_connectors.errors import (
     AuthError,
     CapacityFull,
@@ -322,6 +322,24 @@ class LibreBookingAdapter(Adapter):
             attendees=tuple(emails_of(found.get("participants"))),
             raw=dict(found),
         )
+
+    def room_response(self, ref: ProviderRef, room: Room) -> RoomResponse:
+        """The reservation's answer for ``room``: pending while it waits for an administrator's approval.
+
+        LibreBooking has no status field: a reservation waiting for approval reads ``requiresApproval: true``,
+        and ``false`` once approved (or at once in a room that needs no approval). An administrator's rejection
+        deletes the reservation, so it then reads as not found.
+
+        :calls: ``GET /Reservations/{ref}`` (and ``GET /Resources/`` once, for a room known by name only).
+
+        Raises:
+            NotFound: The reservation does not exist (cancelled or rejected), or it books another room.
+            ValidationError: The room is no LibreBooking resource the account may book.
+        """
+        found = self._read(ref.external_id)
+        if str(found.get("resourceId")) != str(self.resource_of(room)):
+            raise NotFound(f"reservation {ref.external_id} does not book room {room.name!r}", provider=PROVIDER)
+        return RoomResponse.PENDING if found.get("requiresApproval") is True else RoomResponse.ACCEPTED
 
     def reschedule_session(self, ref: ProviderRef, session: Session) -> ProviderRef:
         """Move the reservation (``updateScope=this``), keeping its participants and owner.
