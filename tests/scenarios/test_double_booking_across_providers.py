@@ -239,3 +239,21 @@ def test_a_librebooking_room_waiting_for_approval_reads_pending_until_an_adminis
         ROOM_SYSTEM, "Harbour Training Room"]
     with pytest.raises(NotFound):
         lb.adapter.room_response(ref, harbour)
+
+
+def test_a_librebooking_room_booked_in_librebooking_itself_refuses_a_session_on_a_calendar(
+    legs: dict[str, Leg],
+) -> None:
+    scheduler = Scheduler([legs[n].adapter for n in (ROOM_SYSTEM, *NAMES)], MemoryLedger(), check_free_busy=True)
+    quay = {(r.provider, r.name): r for r in scheduler.available_rooms(_london(11))}[ROOM_SYSTEM, "Quay Meeting Room"]
+    # Someone books the room in LibreBooking, outside this ledger.
+    legs[ROOM_SYSTEM].outsider.create_session(_in(quay, "their-meeting", _london(11), "google_calendar"),
+                                              key="theirs.librebooking.g1", fresh=True)
+
+    with pytest.raises(DoubleBooked) as refused:
+        scheduler.schedule(_in(quay, "quay-graph", _london(11, 30), "microsoft_graph", OMAR))
+    (clash,) = refused.value.clashes
+    assert (clash.resource, clash.provider) == (f"room:{ROOM_SYSTEM}/{quay.id}", ROOM_SYSTEM)
+    assert legs["microsoft_graph"].simulator.live_events() == []
+    assert [r.title for r in legs[ROOM_SYSTEM].simulator.site.reservations.values()] == ["their-meeting"]
+    assert quay not in scheduler.available_rooms(_london(11))
