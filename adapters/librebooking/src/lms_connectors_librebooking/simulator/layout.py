@@ -1,4 +1,4 @@
-"""A schedule's periods for one day as a reader in another zone sees them (``Domain/ScheduleLayout.php``).
+"""A schedule's periods over a reader's day, and the period an instant falls in (``Domain/ScheduleLayout.php``).
 
 LibreBooking stores a layout as wall times in the schedule's zone and lays it over the reader's day in
 ``ScheduleLayout::GetLayout``: each period is placed on the reader's date in the schedule's zone, converted to the
@@ -18,7 +18,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 
 from lms_connectors_librebooking.simulator.dates import local_wall_time
 
-__all__ = ["Period", "periods_of_day"]
+__all__ = ["Period", "period_at", "periods_of_day", "same_day_in"]
 
 Period = tuple[datetime, datetime, bool]
 """(begins, ends, bookable), aware in the reader's zone."""
@@ -99,3 +99,31 @@ def periods_of_day(layout: list[tuple[time, time, bool]], layout_zone: tzinfo, d
             begins, ends = _add_days(begins, 1), _add_days(ends, 1)
         add(begins, ends, bookable)
     return sorted(found, key=lambda period: period[0])
+
+
+def period_at(
+    layout: list[tuple[time, time, bool]], layout_zone: tzinfo, instant: datetime
+) -> tuple[datetime, bool] | None:
+    """The period ``instant`` falls in, as ``ScheduleLayout::GetPeriod`` finds it: (its start, bookable), or ``None``.
+
+    The instant's date in the schedule's zone (through ``Date::ToTimezone``) gets each period of the layout; the
+    first whose start is at or before the instant and whose end is after it is the one. Reservation rules check
+    that a start is a bookable period's start, and that an end is the start of some period, bookable or not.
+    """
+    local = _to_zone(instant, layout_zone)
+    for start, end, bookable in layout:
+        begins = _wall(local.date(), start, layout_zone)
+        ends = _wall(local.date(), end, layout_zone)
+        if end == time(0):
+            ends = _add_days(ends, 1)
+        if begins <= instant < ends:
+            return begins, bookable
+    return None
+
+
+def same_day_in(start: datetime, end: datetime, zone: tzinfo) -> bool:
+    """``ResourceCrossDayRule``: whether both instants fall on one date in the schedule's zone.
+
+    An end at midnight is the next day's, so 17:00 to 24:00 crosses days.
+    """
+    return _to_zone(start, zone).date() == _to_zone(end, zone).date()

@@ -9,13 +9,14 @@ blackouts and the room's buffer time).
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, time, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from lms_connectors.testing.refusal import Refusal
 from lms_connectors.testing.sandbox import SandboxRequest, SandboxResponse
 from lms_connectors_librebooking.simulator import pages
 from lms_connectors_librebooking.simulator.dates import parse_api_date, zone_of
+from lms_connectors_librebooking.simulator.layout import period_at, same_day_in
 from lms_connectors_librebooking.simulator.site import Reservation, Resource, User
 
 if TYPE_CHECKING:
@@ -156,6 +157,9 @@ class ReservationRules:
                 errors.append(f"This reservation must last at least {duration_words(shortest)}.")
             if longest is not None and end - start > longest:
                 errors.append(f"This reservation cannot last longer than {duration_words(longest)}.")
+            schedule_zone = zone_of(self.sim.site.schedules[resource.schedule_id].timezone)
+            if not resource.fields.get("allowMultiday") and not same_day_in(start, end, schedule_zone):
+                errors.append(f"{resource.name} does not allow reservations across days.")
             notice, furthest = resource.duration("minNoticeAdd"), resource.duration("maxNotice")
             if notice is not None and start < now + notice:
                 errors.append("This reservation requires advance notice. The earliest date and time that can be "
@@ -179,17 +183,13 @@ class ReservationRules:
                 f"There are conflicting reservations on the following dates:\n{day} - {resource.name}\n"])
 
     def _on_slots(self, resource: Resource, start: datetime, end: datetime) -> tuple[bool, bool]:
-        """Whether the start begins a bookable slot, and the end ends one (in the schedule's zone)."""
+        """``SchedulePeriodRule``: the start begins a bookable period, the end begins a period (any)."""
         schedule = self.sim.site.schedules[resource.schedule_id]
         zone = zone_of(schedule.timezone)
-        starts, ends = set(), set()
-        for day in {start.astimezone(zone).date(), end.astimezone(zone).date() - timedelta(days=1),
-                    end.astimezone(zone).date()}:
-            for s, e, bookable in schedule.layout:
-                if bookable:
-                    starts.add(datetime.combine(day, s, zone).astimezone(UTC))
-                    ends.add(datetime.combine(day + timedelta(days=1 if e == time(0) else 0), e, zone).astimezone(UTC))
-        return start in starts, end in ends
+        starts_in, ends_in = period_at(schedule.layout, zone, start), period_at(schedule.layout, zone, end)
+        starts_ok = starts_in is not None and starts_in[1] and starts_in[0] == start
+        ends_ok = ends_in is not None and ends_in[0] == end
+        return starts_ok, ends_ok
 
     def _clashes(self, reservation: Reservation, resource: Resource, current: Reservation | None) -> bool:
         buffer = resource.duration("bufferTime") or timedelta()
