@@ -10,10 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from lms_connectors.errors import MalformedResponse
 from lms_connectors.models import ProviderRef
-from lms_connectors.testing.answers import GARBLED, LEAKY_FIELD, assert_malformed
-from lms_connectors.testing.sandbox import Fault, SandboxServer
+from lms_connectors.testing.answers import LEAKY_FIELD, AnswerCase, AnswerShapeChecks
 from lms_connectors_microsoft_graph.adapter import MicrosoftGraphAdapter
 
 from .conftest import ROOM, session, slot
@@ -51,33 +49,14 @@ WRONG_SHAPES: dict[str, tuple[Any, str]] = {
 }
 
 
+CASES = {name: AnswerCase(method, path, call, *WRONG_SHAPES[name]) for name, (method, path, call) in ENDPOINTS.items()}
+
+
 @pytest.fixture
-def event(adapter: MicrosoftGraphAdapter) -> ProviderRef:
-    return adapter.create_session(session(), key="s-1.graph.g1")
+def answer_target(adapter: MicrosoftGraphAdapter) -> tuple[MicrosoftGraphAdapter, ProviderRef]:
+    return adapter, adapter.create_session(session(), key="s-1.graph.g1")
 
 
-@pytest.mark.parametrize("operation", sorted(ENDPOINTS))
-def test_json_of_another_shape_names_the_endpoint_and_the_field(
-    server: SandboxServer, adapter: MicrosoftGraphAdapter, event: ProviderRef, operation: str
-) -> None:
-    method, path, call = ENDPOINTS[operation]
-    body, field = WRONG_SHAPES[operation]
-    # times=2: a create's answer of another shape is looked up by key and sent once more.
-    server.faults.add(Fault.error(200, body, method=method, path=path, times=2))
-    with pytest.raises(MalformedResponse) as caught:
-        call(adapter, event)
-    assert_malformed(caught.value, provider="microsoft_graph", endpoint=f"{operation} ({method} ", field=field)
-    assert caught.value.code == "unexpected_shape" and caught.value.status == 200
-
-
-@pytest.mark.parametrize("garbled", sorted(GARBLED))
-@pytest.mark.parametrize("operation", sorted(ENDPOINTS))
-def test_an_answer_that_is_not_json_names_the_endpoint(
-    server: SandboxServer, adapter: MicrosoftGraphAdapter, event: ProviderRef, operation: str, garbled: str
-) -> None:
-    method, path, call = ENDPOINTS[operation]
-    headers, body = GARBLED[garbled]
-    server.faults.add(Fault.error(200, body, headers=headers, method=method, path=path, times=30))
-    with pytest.raises(MalformedResponse) as caught:
-        call(adapter, event)
-    assert_malformed(caught.value, provider="microsoft_graph", endpoint=f"{operation} ({method} ")
+class TestAnswerShapes(AnswerShapeChecks):
+    provider = "microsoft_graph"
+    cases = CASES
