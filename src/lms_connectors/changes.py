@@ -13,14 +13,21 @@ member. This module turns what a provider shows into :class:`Change` records (by
   session everywhere);
 - ``flag``: nothing is changed; the change waits for a person, in the audit log.
 
-Defaults: a move is reasserted (the slot is the plan), a learner who left is accepted, and a deleted object is
-flagged: it is never made again behind a person's back unless the policy says so. When two providers moved the
+The policy is per field: the slot (``moved``), the title, description and place (``edited``), the meeting link
+(``relinked``), the capacity (``resized``), the object itself (``deleted``) and each learner (``learner_left``:
+a learner a provider no longer holds, or who declined there). Defaults: slot, title, link and capacity are
+reasserted (they are the plan), a learner who left or declined is accepted (an unenrolment that promotes the
+waitlist), and a deleted object is flagged: it is never made again behind a person's back unless the policy
+says so. The ledger owns the meeting link and the capacity, so those two are reasserted or flagged, never
+accepted. When two providers moved the
 same session to different slots, the ledger is the tie-breaker: both are reasserted and the conflict is logged.
 Every decision is an audit entry ``change.<kind>`` with the provider, the decision and where the change came
 from.
 
 Polling costs one listing of the adapter's sessions over the window the ledger's sessions span (or one read per
-session for an adapter that cannot list), plus one roster listing per session for an adapter with rosters.
+session for an adapter that cannot list), plus one roster listing per session for an adapter with rosters. A
+provider with a change feed (:mod:`lms_connectors.feeds`) is read from a cursor the ledger keeps instead; polling
+stays the fallback for every other adapter.
 """
 
 from __future__ import annotations
@@ -28,18 +35,28 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import ValidationError as PydanticValidationError
 
 from lms_connectors.adapter import Adapter, Capability
-from lms_connectors.errors import ConnectorError, NotFound
-from lms_connectors.models import EnrollmentStatus, ProviderRef, ProviderSession, Session, SessionStatus, TimeSlot
+from lms_connectors.errors import ConnectorError, NotFound, ValidationError
+from lms_connectors.models import (
+    EnrollmentStatus,
+    ProviderRef,
+    ProviderSession,
+    RosterMember,
+    Session,
+    SessionStatus,
+    TimeSlot,
+)
 from lms_connectors.scheduler import Scheduler
 from lms_connectors.store.base import AuditEntry
 
 __all__ = [
+    "LEFT_STATUSES",
     "AppliedChange",
     "Change",
     "ChangeKind",
@@ -47,8 +64,14 @@ __all__ = [
     "Decision",
     "ReplayGuard",
     "apply_changes",
+    "changes_of",
+    "live_sessions",
     "poll_changes",
 ]
+
+LEFT_STATUSES = frozenset({"declined", "denied", "cancelled"})
+"""Roster statuses of a learner who is still listed but has left: declined the invitation (a calendar's
+``responseStatus``), was denied or cancelled her registration (a meeting's registrant status)."""
 
 
 class ChangeKind(StrEnum):
@@ -56,10 +79,16 @@ class ChangeKind(StrEnum):
 
     MOVED = "moved"
     """The object's start or end differs from the ledger's slot."""
+    EDITED = "edited"
+    """The title differs from the ledger's, or the description or place differs from what the SDK wrote."""
+    RELINKED = "relinked"
+    """The meeting link the object carries differs from the ledger's meeting."""
+    RESIZED = "resized"
+    """The capacity the object shows differs from the ledger's."""
     DELETED = "deleted"
     """The object is gone or cancelled while the session is live."""
     LEARNER_LEFT = "learner_left"
-    """A confirmed learner the provider held is no longer on its roster (declined, cancelled, removed)."""
+    """A confirmed learner the provider held is no longer on its roster, or declined (cancelled, removed)."""
 
 
 class Decision(StrEnum):
@@ -76,8 +105,18 @@ class ChangePolicy(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     moved: Decision = Decision.REASSERT
+    edited: Decision = Decision.REASSERT
+    relinked: Decision = Decision.REASSERT
+    resized: Decision = Decision.REASSERT
     deleted: Decision = Decision.FLAG
     learner_left: Decision = Decision.ACCEPT
+
+    @model_validator(mode="after")
+    def _ledger_owned(self) -> ChangePolicy:
+        for name in ("relinked", "resized"):
+            if getattr(self, name) is Decision.ACCEPT:
+                raise ValueError(f"{name}: the ledger owns the meeting link and the capacity: reassert or flag")
+        return self
 
     def decide(self, kind: ChangeKind) -> Decision:
         """The decision for ``kind``."""
@@ -95,6 +134,8 @@ class Change:
     """For a move: the slot the provider now shows, in the session's zone."""
     email: str | None = None
     """For a learner who left."""
+    title: str | None = None
+    """For an edit: the title the provider now shows."""
     source: str = "poll"
     """``poll`` or the push that told (``zoom-webhook``, ...)."""
 
@@ -114,17 +155,28 @@ def _slot_of(found: ProviderSession, session: Session) -> TimeSlot:
     return TimeSlot(start=start, end=end, timezone=zone)
 
 
-def _live_sessions(scheduler: Scheduler, adapter: Adapter, session_ids: Iterable[str] | None) -> list[Session]:
+def live_sessions(scheduler: Scheduler, adapter: Adapter, session_ids: Iterable[str] | None = None) -> list[Session]:
+    """The ledger's scheduled sessions (all, or ``session_ids``) whose object at ``adapter`` is settled.
+
+    A ref whose last write had an uncertain outcome is left out: that is :meth:`Scheduler.sync`'s to settle, not a
+    person's change.
+    """
     ledger = scheduler.ledger
-    chosen = [ledger.get_session(sid) for sid in session_ids] if session_ids is not None else ledger.list_sessions()
+    chosen = [ledger.get_session(sid) for sid in session_ids] if session_ids is not None else ledger.iter_sessions()
     live = []
     for session in chosen:
         if session is None or session.status is not SessionStatus.SCHEDULED:
             continue
         ref = ledger.get_ref(session.id, adapter.name)
-        if ref is not None and not ref.uncertain:  # an uncertain write is sync()'s to settle, not a person's change
+        if ref is not None and not ref.uncertain:
             live.append(session)
     return live
+
+
+def window_of(sessions: Sequence[Session]) -> tuple[datetime, datetime]:
+    """The listing window that holds ``sessions``, a day wider each side (an object moved a little stays in it)."""
+    margin = timedelta(days=1)
+    return min(s.slot.start for s in sessions) - margin, max(s.slot.end for s in sessions) + margin
 
 
 def poll_changes(scheduler: Scheduler, adapter: Adapter, session_ids: Iterable[str] | None = None) -> list[Change]:
@@ -133,43 +185,85 @@ def poll_changes(scheduler: Scheduler, adapter: Adapter, session_ids: Iterable[s
     Raises:
         ConnectorError: The provider could not be read (nothing is decided from a partial read).
     """
-    sessions = _live_sessions(scheduler, adapter, session_ids)
+    sessions = live_sessions(scheduler, adapter, session_ids)
     if not sessions:
         return []
-    refs = {s.id: scheduler.ledger.get_ref(s.id, adapter.name) for s in sessions}
+    refs = {s.id: _ref_of(scheduler, s, adapter) for s in sessions}
     found: dict[str, ProviderSession | None] = {}
     if adapter.supports(Capability.LIST_SESSIONS):
-        start = min(s.slot.start for s in sessions) - timedelta(days=1)
-        end = max(s.slot.end for s in sessions) + timedelta(days=1)
-        listed = {item.ref.external_id: item for item in adapter.list_sessions(start, end)}
+        listed = {item.ref.external_id: item for item in adapter.list_sessions(*window_of(sessions))}
         # A session moved out of the window is not listed: read it before calling it deleted.
         for session in sessions:
             ref = refs[session.id]
-            assert ref is not None  # _live_sessions kept only sessions with a ref
             found[session.id] = listed.get(ref.external_id) or _read(adapter, ref)
     else:
         for session in sessions:
-            ref = refs[session.id]
-            assert ref is not None  # as above
-            found[session.id] = _read(adapter, ref)
+            found[session.id] = _read(adapter, refs[session.id])
     changes: list[Change] = []
     for session in sessions:
-        item = found[session.id]
-        if item is None or item.cancelled:
-            changes.append(Change(adapter.name, session.id, ChangeKind.DELETED))
-            continue
-        if (item.start, item.end) != (session.slot.start, session.slot.end):
-            changes.append(Change(adapter.name, session.id, ChangeKind.MOVED, slot=_slot_of(item, session)))
-        if adapter.supports(Capability.ROSTER):
-            ref = refs[session.id]
-            assert ref is not None  # as above
-            held = {member.email for member in adapter.list_roster(ref)}
-            for enrollment in scheduler.ledger.list_enrollments(session.id, EnrollmentStatus.CONFIRMED):
-                pushed = adapter.name in enrollment.pushed_to and adapter.name not in enrollment.uncertain_at
-                if pushed and enrollment.person.email not in held:
-                    changes.append(
-                        Change(adapter.name, session.id, ChangeKind.LEARNER_LEFT, email=enrollment.person.email)
-                    )
+        changes.extend(changes_of(scheduler, adapter, session, refs[session.id], found[session.id]))
+    return changes
+
+
+def _ref_of(scheduler: Scheduler, session: Session, adapter: Adapter) -> ProviderRef:
+    ref = scheduler.ledger.get_ref(session.id, adapter.name)
+    assert ref is not None  # live_sessions kept only sessions with a ref
+    return ref
+
+
+def changes_of(
+    scheduler: Scheduler,
+    adapter: Adapter,
+    session: Session,
+    ref: ProviderRef,
+    found: ProviderSession | None,
+    roster: Iterable[RosterMember] | None = None,
+    *,
+    source: str = "poll",
+) -> list[Change]:
+    """What differs between the ledger's ``session`` and the object ``found`` at ``adapter`` (``None``: gone).
+
+    Args:
+        scheduler: Its ledger is the reference.
+        adapter: Where the object lives.
+        session: The ledger's session.
+        ref: The ledger's ref of the object (its ``extra["owned"]``, where the adapter keeps one, is the
+            fingerprint of the title, text, place and times the SDK last wrote).
+        found: The object as the provider shows it now.
+        roster: The object's roster when the read already carried it; ``None`` reads it (one roster listing)
+            for an adapter with rosters.
+        source: Where the object was read (``poll``, a feed's name).
+    """
+    if found is None or found.cancelled:
+        return [Change(adapter.name, session.id, ChangeKind.DELETED, source=source)]
+    changes: list[Change] = []
+    moved = (found.start, found.end) != (session.slot.start, session.slot.end)
+    if moved:
+        changes.append(Change(adapter.name, session.id, ChangeKind.MOVED, slot=_slot_of(found, session), source=source))
+    owned, now_owned = ref.extra.get("owned"), found.ref.extra.get("owned")
+    if found.title != session.title or (not moved and owned is not None and now_owned not in (None, owned)):
+        changes.append(Change(adapter.name, session.id, ChangeKind.EDITED, title=found.title, source=source))
+    meeting = session.meeting
+    if (
+        meeting is not None
+        and meeting.provider != adapter.name
+        and adapter.supports(Capability.PUBLISHES_MEETING_LINK)
+        and found.join_url is not None
+        and found.join_url != meeting.join_url
+    ):
+        changes.append(Change(adapter.name, session.id, ChangeKind.RELINKED, source=source))
+    if found.capacity is not None and session.capacity is not None and found.capacity != session.capacity:
+        changes.append(Change(adapter.name, session.id, ChangeKind.RESIZED, source=source))
+    if adapter.supports(Capability.ROSTER):
+        members = list(roster) if roster is not None else list(adapter.list_roster(ref))
+        held = {member.email for member in members if (member.status or "").lower() not in LEFT_STATUSES}
+        for enrollment in scheduler.ledger.list_enrollments(session.id, EnrollmentStatus.CONFIRMED):
+            pushed = adapter.name in enrollment.pushed_to and adapter.name not in enrollment.uncertain_at
+            if pushed and enrollment.person.email not in held:
+                changes.append(
+                    Change(adapter.name, session.id, ChangeKind.LEARNER_LEFT, email=enrollment.person.email,
+                           source=source)
+                )
     return changes
 
 
@@ -234,13 +328,16 @@ def _carry_out(scheduler: Scheduler, change: Change, decision: Decision, *, conf
     if decision is Decision.FLAG:
         return "flagged for a person"
     if decision is Decision.REASSERT:
-        scheduler.sync(sid)
+        rewrite = {change.provider} if change.kind in _REWRITTEN else set()
+        scheduler.sync(sid, rewrite=rewrite)
         return "providers disagreed: ledger kept and reasserted" if conflicted else "ledger reasserted"
     match change.kind:
         case ChangeKind.MOVED:
             assert change.slot is not None  # a move always carries its slot
             scheduler.reschedule(sid, change.slot)
             return f"rescheduled everywhere to {change.slot.start.isoformat()}"
+        case ChangeKind.EDITED:
+            return _retitle(scheduler, session, change)
         case ChangeKind.DELETED:
             scheduler.cancel(sid)
             return "cancelled everywhere"
@@ -251,7 +348,28 @@ def _carry_out(scheduler: Scheduler, change: Change, decision: Decision, *, conf
                 return "already unenrolled"
             scheduler.unenrol(sid, change.email)
             return "unenrolled (the waitlist moves up)"
-    return "nothing to do"  # pragma: no cover - every kind is matched above
+    return "nothing to do"  # pragma: no cover - the policy refuses to accept a link or capacity change
+
+
+_REWRITTEN = frozenset({ChangeKind.EDITED, ChangeKind.RELINKED, ChangeKind.RESIZED})
+"""Changes that leave the slot as it is: reasserting them writes the object again."""
+
+
+def _retitle(scheduler: Scheduler, session: Session, change: Change) -> str:
+    """Take the provider's title into the ledger and write it to every other provider."""
+    if not change.title or change.title == session.title:
+        scheduler.sync(session.id, rewrite={change.provider})  # only the text or place changed: nothing to take
+        return "only the description or place changed: ledger reasserted"
+    try:  # the provider's title may not fit the ledger's rules (too long): then nothing is taken
+        retitled = Session.model_validate({**session.model_dump(), "title": change.title})
+    except PydanticValidationError as exc:
+        raise ValidationError(f"the title {change.provider} shows cannot be taken: {exc.errors()[0]['msg']}") from exc
+    with scheduler.ledger.session_lock(session.id):
+        scheduler.ledger.save_session(retitled)
+        # The provider that was edited is written too: its text and place are the ledger's again, and the ledger's
+        # ref learns the fingerprint of what it now shows.
+        scheduler.sync(session.id, rewrite={a.name for a in scheduler.targets_for(session)})
+    return f"retitled everywhere to {change.title!r}"
 
 
 @dataclass

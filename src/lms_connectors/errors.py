@@ -10,6 +10,8 @@ Callers catch these, never ``requests`` or provider-specific exceptions::
     │                             provider's reason (an OAuth ``error: error_description``)
     ├── PermissionDenied          authenticated, but not allowed
     ├── NotFound                  the provider object does not exist (any more)
+    │   └── CursorExpired         a change feed's cursor (sync token, delta link) is no longer accepted:
+    │                             read everything again (Google's and Graph's 410)
     ├── Conflict                  the object exists already / version mismatch
     │   └── DoubleBooked          an instructor or the room is busy at the session's time (before any write)
     ├── CapacityFull              the session (or the provider object) has no free seat
@@ -50,6 +52,7 @@ __all__ = [
     "Clash",
     "Conflict",
     "ConnectorError",
+    "CursorExpired",
     "DoubleBooked",
     "InvalidRequest",
     "LedgerUnavailable",
@@ -171,6 +174,10 @@ class PermissionDenied(ConnectorError):
 
 class NotFound(ConnectorError):
     """The provider object does not exist, or no longer exists."""
+
+
+class CursorExpired(NotFound):
+    """A change feed's cursor (a sync token, a delta link) is no longer accepted: a full read starts it again."""
 
 
 class Conflict(ConnectorError):

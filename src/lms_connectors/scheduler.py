@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 from typing import Concatenate, ParamSpec, TypeVar
@@ -514,8 +514,11 @@ class Scheduler:
         return self.ledger.list_enrollments(session_id)
 
     @_one_at_a_time
-    def sync(self, session_id: str) -> None:
+    def sync(self, session_id: str, *, rewrite: Collection[str] = ()) -> None:
         """Make every provider equal the ledger for this session, whatever failed before.
+
+        ``rewrite`` names adapters whose object is written again from the ledger even where its slot is right
+        (its title, text, place and link are put back after a person edited them there).
 
         For a scheduled session, each provider object is read back: one that is gone (or cancelled) is dropped
         and made again under a new key generation, one whose times differ from the ledger's slot (or whose last
@@ -533,7 +536,7 @@ class Scheduler:
         if session is None:
             raise NotFound(f"unknown session {session_id!r}")
         if session.status is SessionStatus.SCHEDULED:
-            self._converge_live(session)
+            self._converge_live(session, rewrite=frozenset(rewrite))
             return
         notify = self._notify and session.status is SessionStatus.CANCELLING
         failure = self._remove_everything(session, notify=notify, action="sync")
@@ -738,14 +741,14 @@ class Scheduler:
 
     # -- convergence ------------------------------------------------------------------------------------
 
-    def _converge_live(self, session: Session) -> None:
+    def _converge_live(self, session: Session, *, rewrite: frozenset[str] = frozenset()) -> None:
         """Bring every provider of a scheduled session to the ledger: objects, slots, meeting link, rosters."""
         current = session
         relink = False  # the meeting was made again: later targets must carry its new link
         for adapter in self.targets_for(session):
             ref = self.ledger.get_ref(session.id, adapter.name)
             if ref is not None:
-                ref = self._check_leg(adapter, current, ref, redrive=relink)
+                ref = self._check_leg(adapter, current, ref, redrive=relink or adapter.name in rewrite)
             if ref is None:
                 if current.meeting is not None and current.meeting.provider == adapter.name:
                     current = current.model_copy(update={"meeting": None})
@@ -784,8 +787,10 @@ class Scheduler:
             self._mark_uncertain(session.id, ref, "reschedule")
             with _provider_step(adapter):
                 ref = adapter.reschedule_session(ref, session)
-            self._audit(session.id, adapter.name, "slot_repaired", start=session.slot.start.isoformat())
-            self._progress("sync", session.id, adapter.name, "done", "moved to the ledger's slot")
+            repaired = "rewritten" if at_slot else "slot_repaired"
+            self._audit(session.id, adapter.name, repaired, start=session.slot.start.isoformat())
+            self._progress("sync", session.id, adapter.name, "done",
+                           "written again from the ledger" if at_slot else "moved to the ledger's slot")
         self._settle(session.id, ref)
         return ref
 

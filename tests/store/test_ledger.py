@@ -368,6 +368,58 @@ def test_roster_queries_count_seats_and_hand_out_the_waitlist_head_and_the_uncer
 # audit
 
 
+def test_feed_cursors_are_kept_per_feed_scope_and_tenant(ledger: LedgerStore) -> None:
+    assert ledger.get_cursor("google_calendar", "primary") is None
+    ledger.put_cursor("google_calendar", "primary", "token-1")
+    ledger.put_cursor("google_calendar", "rooms@example.org", "token-a")
+    ledger.put_cursor("microsoft_graph", "primary", "delta-1")
+    ledger.put_cursor("google_calendar", "primary", "token-2")  # replaces
+    assert ledger.get_cursor("google_calendar", "primary") == "token-2"
+    assert ledger.get_cursor("google_calendar", "rooms@example.org") == "token-a"
+    assert ledger.get_cursor("microsoft_graph", "primary") == "delta-1"
+    other = ledger.bind("acme")
+    try:
+        assert other.get_cursor("google_calendar", "primary") is None
+        other.put_cursor("google_calendar", "primary", "acme-token")
+        assert ledger.get_cursor("google_calendar", "primary") == "token-2"
+    finally:
+        other.close()
+    ledger.delete_cursor("google_calendar", "primary")
+    ledger.delete_cursor("google_calendar", "primary")  # absent: no error
+    assert ledger.get_cursor("google_calendar", "primary") is None
+
+    def kept_then_undone() -> None:
+        with ledger.transaction():
+            ledger.put_cursor("canvas", "course-7", "2027-03-01T00:00:00Z")
+            raise RuntimeError("rolled back")
+
+    with pytest.raises(RuntimeError):
+        kept_then_undone()
+    assert ledger.get_cursor("canvas", "course-7") is None
+
+
+def test_a_version_3_file_gets_the_cursor_table(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    raw = sqlite3.connect(path)
+    with raw:
+        raw.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        for migration in MIGRATIONS[:3]:
+            for statement in migration.statements:
+                raw.execute(statement)
+            raw.execute("INSERT INTO schema_version (version) VALUES (?)", (migration.version,))
+        raw.execute("INSERT INTO sessions (tenant_id, id, data) VALUES (?, ?, ?)",
+                    ("default", "s1", make_session("s1").model_dump_json()))
+    raw.close()
+    ledger = SQLiteLedger(path)
+    try:
+        assert ledger.schema_version == SCHEMA_VERSION == 4
+        assert ledger.get_session("s1") == make_session("s1")
+        ledger.put_cursor("google_calendar", "primary", "token-1")
+        assert ledger.get_cursor("google_calendar", "primary") == "token-1"
+    finally:
+        ledger.close()
+
+
 def test_audit_keeps_order_and_filters_by_session(ledger: LedgerStore) -> None:
     ledger.append_audit(AuditEntry(session_id="s1", provider="zoom", action="create", detail={"id": 1}))
     ledger.append_audit(AuditEntry(session_id=None, provider=None, action="doctor"))
@@ -651,7 +703,7 @@ def test_file_is_in_wal_mode_with_a_schema_version(tmp_path: Path) -> None:
     raw = sqlite3.connect(path)
     try:
         assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert raw.execute("SELECT version FROM schema_version ORDER BY version").fetchall() == [(1,), (2,), (SCHEMA_VERSION,)]
+        assert raw.execute("SELECT version FROM schema_version ORDER BY version").fetchall() == [(m.version,) for m in MIGRATIONS]
     finally:
         raw.close()
     ledger = SQLiteLedger(path)  # opening again does not migrate twice
@@ -692,7 +744,7 @@ def test_a_file_from_before_tenants_is_migrated_and_keeps_its_rows(tmp_path: Pat
 
     ledger = SQLiteLedger(path)
     try:
-        assert ledger.schema_version == SCHEMA_VERSION == 3
+        assert ledger.schema_version == SCHEMA_VERSION == 4
         assert ledger.get_session("s1") == session
         assert ledger.get_ref("s1", "zoom") == ref
         assert ledger.list_enrollments("s1") == [enrollment]
@@ -730,7 +782,7 @@ def test_a_version_2_file_gets_the_roster_indexes_and_keeps_its_uncertain_rows_f
 
     ledger = SQLiteLedger(path)
     try:
-        assert ledger.schema_version == 3
+        assert ledger.schema_version == SCHEMA_VERSION
         assert ledger.list_uncertain_enrollments("s1") == [unsure]
         assert ledger.list_enrollments("s1") == [unsure, settled]
     finally:

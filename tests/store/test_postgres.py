@@ -180,6 +180,7 @@ def test_a_version_1_database_gets_the_roster_indexes_and_keeps_its_uncertain_ro
         conn.execute("DROP INDEX enrollments_by_status")
         conn.execute("DROP INDEX enrollments_uncertain")
         conn.execute("ALTER TABLE enrollments DROP COLUMN uncertain")
+        conn.execute("DROP TABLE feed_cursors")
         conn.execute("DELETE FROM schema_version WHERE version > 1")
         for row in (unsure, settled):
             conn.execute(
@@ -189,7 +190,9 @@ def test_a_version_1_database_gets_the_roster_indexes_and_keeps_its_uncertain_ro
 
     upgraded = PostgresLedger(postgres_dsn, schema=postgres_schema)
     try:
-        assert upgraded.schema_version == SCHEMA_VERSION == 2
+        assert upgraded.schema_version == SCHEMA_VERSION == 3
+        upgraded.put_cursor("google_calendar", "primary", "token-1")
+        assert upgraded.get_cursor("google_calendar", "primary") == "token-1"
         assert upgraded.list_uncertain_enrollments("s1") == [unsure]
         assert upgraded.list_enrollments("s1") == [unsure, settled]
         with upgraded.connection() as conn:

@@ -31,7 +31,7 @@ from lms_connectors.store.base import LedgerStore
 
 __all__ = ["CourseWeek", "Kpis", "compute_kpis"]
 
-_PROVIDER_WRITES = {"created", "rescheduled", "orphan_removed", "slot_repaired"}
+_PROVIDER_WRITES = {"created", "rescheduled", "orphan_removed", "slot_repaired", "rewritten"}
 _PROVIDER_FAILURES = {"create_failed", "reschedule_failed", "roster_failed", "compensation_failed",
                       "reschedule_undo_failed"}
 

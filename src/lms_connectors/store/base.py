@@ -3,7 +3,8 @@
 The ledger keeps, per session: the session itself, one :class:`ProviderRef` per provider, the idempotency
 key of each provider-side create (with its generation: a provider such as Google never frees a deleted
 object's id, so a session re-created after a cancel needs a new key), every enrolment with its waitlist
-position, and an append-only audit log of every mutation.
+position, an append-only audit log of every mutation, and the cursor of each change feed it follows (where a
+provider's "changes since" read last stopped, per adapter and calendar).
 
 Three implementations ship: :class:`~lms_connectors.store.sqlite.SQLiteLedger` (a file, the default),
 :class:`~lms_connectors.store.postgres.PostgresLedger` (several worker processes or hosts) and
@@ -337,6 +338,19 @@ class LedgerStore(abc.ABC):
     def list_uncertain_enrollments(self, session_id: str) -> list[Enrollment]:
         """Enrolments with a roster push or removal still uncertain at some provider, ordered by position."""
         return [e for e in self.list_enrollments(session_id) if e.uncertain_at]
+
+    # change-feed cursors
+    @abc.abstractmethod
+    def get_cursor(self, feed: str, scope: str) -> str | None:
+        """Where the change feed ``feed`` (an adapter's name) last stopped for ``scope`` (a calendar), or ``None``."""
+
+    @abc.abstractmethod
+    def put_cursor(self, feed: str, scope: str, cursor: str) -> None:
+        """Keep ``cursor`` as where ``feed`` stopped for ``scope`` (replacing the one kept before)."""
+
+    @abc.abstractmethod
+    def delete_cursor(self, feed: str, scope: str) -> None:
+        """Forget ``feed``'s cursor for ``scope``: its next read starts over (no error if there is none)."""
 
     # audit
     @abc.abstractmethod

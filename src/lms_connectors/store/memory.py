@@ -40,6 +40,7 @@ class _Tables:
     # so that counting seats or finding the waitlist's head validates no row it does not return.
     enrollment_columns: dict[tuple[str, str], tuple[str, int, bool]] = field(default_factory=dict)
     audit: list[str] = field(default_factory=list)
+    cursors: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def copy(self) -> _Tables:
         # Values are immutable strings, so shallow copies of the containers are a full snapshot.
@@ -50,6 +51,7 @@ class _Tables:
             enrollments=dict(self.enrollments),
             enrollment_columns=dict(self.enrollment_columns),
             audit=list(self.audit),
+            cursors=dict(self.cursors),
         )
 
 
@@ -272,6 +274,22 @@ class MemoryLedger(LedgerStore):
             kept = keys if limit is None else keys[: max(0, limit)]
             raws = [self._tables.enrollments[key] for _, key in kept]
         return [Enrollment.model_validate_json(raw) for raw in raws]
+
+    # change-feed cursors
+    def get_cursor(self, feed: str, scope: str) -> str | None:
+        """Where ``feed`` last stopped for ``scope``, or ``None``."""
+        with self._lock:
+            return self._tables.cursors.get((feed, scope))
+
+    def put_cursor(self, feed: str, scope: str, cursor: str) -> None:
+        """Keep ``cursor`` as where ``feed`` stopped for ``scope``."""
+        with self._lock:
+            self._tables.cursors[(feed, scope)] = cursor
+
+    def delete_cursor(self, feed: str, scope: str) -> None:
+        """Forget ``feed``'s cursor for ``scope`` (no error if there is none)."""
+        with self._lock:
+            self._tables.cursors.pop((feed, scope), None)
 
     # audit
     def append_audit(self, entry: AuditEntry) -> None:

@@ -77,10 +77,10 @@ FROM sessions WHERE tenant_id = %s AND seq > %s ORDER BY seq LIMIT %s
 
 _TENANT_TABLES = ("sessions", "refs", "idempotency_keys", "enrollments", "audit")
 
-_TENANT_POLICY = [
-    statement
-    for table in _TENANT_TABLES
-    for statement in (
+
+def _tenant_policy(table: str) -> tuple[str, ...]:
+    """Row-level security that keeps ``table``'s rows to the tenant ``app.tenant`` names."""
+    return (
         f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
         # FORCE: the policy binds the tables' owner too (the role that ran the migration is usually the app's).
         f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
@@ -88,7 +88,9 @@ _TENANT_POLICY = [
         "USING (tenant_id = current_setting('app.tenant', true)) "
         "WITH CHECK (tenant_id = current_setting('app.tenant', true))",
     )
-]
+
+
+_TENANT_POLICY = [statement for table in _TENANT_TABLES for statement in _tenant_policy(table)]
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
@@ -156,6 +158,22 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE enrollments FORCE ROW LEVEL SECURITY",
             "CREATE INDEX enrollments_by_status ON enrollments (tenant_id, session_id, status, position, seq)",
             "CREATE INDEX enrollments_uncertain ON enrollments (tenant_id, session_id, position, seq) WHERE uncertain",
+        ),
+    ),
+    # Where each change feed stopped (a Google sync token, a Graph delta link), per adapter and calendar.
+    Migration(
+        3,
+        "change-feed cursors per adapter and calendar",
+        (
+            """CREATE TABLE feed_cursors (
+                tenant_id text NOT NULL,
+                feed text NOT NULL,
+                scope text NOT NULL,
+                cursor text NOT NULL,
+                updated_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (tenant_id, feed, scope)
+            )""",
+            *_tenant_policy("feed_cursors"),
         ),
     ),
 )
@@ -722,6 +740,30 @@ class PostgresLedger(LedgerStore):
             "SELECT MAX(position) FROM enrollments WHERE tenant_id = %s AND session_id = %s", (session_id,), session_id
         )
         return 0 if largest is None else int(largest) + 1
+
+    # -- change-feed cursors ----------------------------------------------------------------------------
+
+    def get_cursor(self, feed: str, scope: str) -> str | None:
+        """Where ``feed`` last stopped for ``scope``, or ``None``."""
+        return self._one(
+            "SELECT cursor FROM feed_cursors WHERE tenant_id = %s AND feed = %s AND scope = %s", (feed, scope)
+        )
+
+    def put_cursor(self, feed: str, scope: str, cursor: str) -> None:
+        """Keep ``cursor`` as where ``feed`` stopped for ``scope``."""
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT INTO feed_cursors (tenant_id, feed, scope, cursor) VALUES (%s, %s, %s, %s) "
+                "ON CONFLICT (tenant_id, feed, scope) DO UPDATE SET cursor = excluded.cursor, updated_at = now()",
+                (self.tenant, feed, scope, cursor),
+            )
+
+    def delete_cursor(self, feed: str, scope: str) -> None:
+        """Forget ``feed``'s cursor for ``scope`` (no error if there is none)."""
+        with self._tx() as conn:
+            conn.execute(
+                "DELETE FROM feed_cursors WHERE tenant_id = %s AND feed = %s AND scope = %s", (self.tenant, feed, scope)
+            )
 
     # -- audit ------------------------------------------------------------------------------------------
 

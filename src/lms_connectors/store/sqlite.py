@@ -167,6 +167,20 @@ CREATE INDEX enrollments_uncertain ON enrollments (tenant_id, session_id, positi
 """
 
 
+# Version 4 keeps where each change feed stopped (a Google sync token, a Graph delta link), per adapter and
+# calendar, so that a process that starts again reads only what changed since.
+_SCHEMA_V4 = """
+CREATE TABLE feed_cursors (
+    tenant_id TEXT NOT NULL,
+    feed TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    cursor TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, feed, scope)
+)
+"""
+
+
 def _statements(script: str) -> tuple[str, ...]:
     # executescript() would COMMIT first; the statements run one by one inside the migrating transaction.
     return tuple(statement.strip() for statement in script.split(";") if statement.strip())
@@ -176,6 +190,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "sessions, refs, idempotency keys, enrolments, audit", _statements(_SCHEMA_V1)),
     Migration(2, "every row belongs to a tenant", _statements(_SCHEMA_V2)),
     Migration(3, "enrolments indexed by status; uncertain rows flagged and indexed", _statements(_SCHEMA_V3)),
+    Migration(4, "change-feed cursors per adapter and calendar", _statements(_SCHEMA_V4)),
 )
 """The SQLite schema's steps; a file is brought up to the last one when opened."""
 
@@ -576,6 +591,28 @@ class SQLiteLedger(LedgerStore):
             "SELECT MAX(position) FROM enrollments WHERE tenant_id = ? AND session_id = ?", (session_id,)
         )
         return 0 if largest is None else int(largest) + 1
+
+    # change-feed cursors
+    def get_cursor(self, feed: str, scope: str) -> str | None:
+        """Where ``feed`` last stopped for ``scope``, or ``None``."""
+        return self._one(
+            "SELECT cursor FROM feed_cursors WHERE tenant_id = ? AND feed = ? AND scope = ?", (feed, scope)
+        )
+
+    def put_cursor(self, feed: str, scope: str, cursor: str) -> None:
+        """Keep ``cursor`` as where ``feed`` stopped for ``scope``."""
+        with self.transaction():
+            self._run(
+                "INSERT INTO feed_cursors (tenant_id, feed, scope, cursor, updated_at) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (tenant_id, feed, scope) DO UPDATE SET cursor = excluded.cursor, "
+                "updated_at = excluded.updated_at",
+                (feed, scope, cursor, utc_now().isoformat()),
+            )
+
+    def delete_cursor(self, feed: str, scope: str) -> None:
+        """Forget ``feed``'s cursor for ``scope`` (no error if there is none)."""
+        with self.transaction():
+            self._run("DELETE FROM feed_cursors WHERE tenant_id = ? AND feed = ? AND scope = ?", (feed, scope))
 
     # audit
     def append_audit(self, entry: AuditEntry) -> None:

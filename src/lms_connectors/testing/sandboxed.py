@@ -20,10 +20,15 @@ __all__ = ["SandboxedAdapters", "sandboxed_adapters"]
 
 @dataclass
 class SandboxedAdapters:
-    """Adapters built against their simulators, by name, with the harnesses that built them."""
+    """Adapters built against their simulators, by name, with the harnesses that built them.
+
+    ``simulators`` holds each served simulator, for a test that acts at the provider as a person would (a learner
+    declining, an instructor editing the event in the provider's own interface).
+    """
 
     adapters: dict[str, Adapter] = field(default_factory=dict)
     harnesses: dict[str, Any] = field(default_factory=dict)
+    simulators: dict[str, Any] = field(default_factory=dict)
 
     def calls(self) -> int:
         """HTTP calls the adapters have made so far (from their transports' counters)."""
@@ -47,9 +52,11 @@ def sandboxed_adapters(names: Iterable[str]) -> Iterator[SandboxedAdapters]:
     with contextlib.ExitStack() as stack:
         for name in names:
             harness = load_harness(name)
-            server = stack.enter_context(SandboxServer(harness.make_simulator()))
+            simulator = harness.make_simulator()
+            server = stack.enter_context(SandboxServer(simulator))
             adapter = harness.build_adapter(server.url, sleep=lambda _seconds: None)
             stack.callback(adapter.close)
             sandboxed.adapters[name] = adapter
             sandboxed.harnesses[name] = harness
+            sandboxed.simulators[name] = simulator
         yield sandboxed

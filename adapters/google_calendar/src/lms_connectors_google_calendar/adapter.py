@@ -208,7 +208,7 @@ class GoogleCalendarAdapter(Adapter):
                 exc,
                 ref,
                 read=lambda: self._get_event(ref.external_id, calendar_id),
-                landed=lambda current: holds_slot(session, current, parse_datetime, title_field="summary"),
+                landed=lambda current: _holds_patch(current, session, body),
                 owned=owned_fingerprint,
                 write_again=lambda current: self._patch_event(
                     ref.external_id, calendar_id, body, etag=_etag_of(current)
@@ -646,6 +646,13 @@ def _aware(text: str) -> datetime:
 
 def _starts_within(event: Mapping[str, Any], start: datetime, end: datetime) -> bool:
     return start <= parse_datetime(event.get("start"), "start") < end
+
+
+def _holds_patch(event: Mapping[str, Any], session: Session, body: Mapping[str, Any]) -> bool:
+    """Whether the event shows the slot, title, text and place the reschedule ``body`` sets."""
+    return holds_slot(session, event, parse_datetime, title_field="summary") and all(
+        (event.get(name) or "") == (body.get(name) or "") for name in ("description", "location")
+    )
 
 
 def _room(item: Mapping[str, Any]) -> Room:

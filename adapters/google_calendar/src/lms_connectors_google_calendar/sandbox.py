@@ -256,6 +256,51 @@ class GoogleCalendarSimulator(RoutedSimulator):
             copy: dict[str, Any] = json.loads(json.dumps(stored))
             return copy
 
+    def event(self, calendar_id: str, event_id: str) -> dict[str, Any]:
+        """A copy of one event, as stored (a read that changes nothing, not even the Meet countdown)."""
+        with self.lock:
+            copy: dict[str, Any] = json.loads(
+                json.dumps(self._existing(self.calendars[self._calendar_key(calendar_id)].events, event_id))
+            )
+            return copy
+
+    def edit_event(self, calendar_id: str, event_id: str, changes: Mapping[str, Any]) -> dict[str, Any]:
+        """Change an event as a person would in the Calendar UI (a new title, description, times).
+
+        Args:
+            calendar_id: The calendar (``primary`` for the organizer's).
+            event_id: The event.
+            changes: Fields to set, merged as a patch merges them.
+
+        Returns:
+            The event as stored.
+        """
+        with self.lock:
+            event = self._existing(self.calendars[self._calendar_key(calendar_id)].events, event_id)
+            _merge(event, changes)
+            self._validate_times(event)
+            self._touched(event)
+            copy: dict[str, Any] = json.loads(json.dumps(event))
+            return copy
+
+    def respond(self, calendar_id: str, event_id: str, email: str, response: str) -> None:
+        """An attendee answers the invitation from her own calendar (``accepted``, ``declined``, ``tentative``).
+
+        Raises:
+            KeyError: The event has no such attendee.
+        """
+        with self.lock:
+            event = self._existing(self.calendars[self._calendar_key(calendar_id)].events, event_id)
+            found = [a for a in event.get("attendees") or () if a.get("email") == email.lower()]
+            if not found:
+                raise KeyError(f"{email} is not invited to {event_id}")
+            found[0]["responseStatus"] = response
+            self._touched(event)
+
+    def _touched(self, event: dict[str, Any]) -> None:
+        event["updated"] = self._now()
+        event["etag"] = self._etag()
+
     def events(self, calendar_id: str = "primary", *, include_deleted: bool = True) -> list[dict[str, Any]]:
         """A copy of a calendar's events, in insertion order."""
         with self.lock:
