@@ -57,12 +57,15 @@ class FeedItem:
     """One object a feed answered.
 
     Attributes:
-        session: The object as the provider shows it now (``cancelled`` when it was deleted).
+        ref: The object (its provider id at least).
+        session: The object as the provider shows it now; ``None`` when it was deleted (a provider may then
+            answer its id only).
         roster: Its roster, when the read carried it (a calendar event's attendees with their answers);
             ``None`` has it read with ``list_roster`` where the adapter keeps rosters.
     """
 
-    session: ProviderSession
+    ref: ProviderRef
+    session: ProviderSession | None
     roster: tuple[RosterMember, ...] | None = None
 
 
@@ -164,7 +167,7 @@ def read_feed(scheduler: Scheduler, adapter: Adapter) -> FeedRead:
     answered: set[str] = set()
     source = f"{adapter.name}-feed"
     for item in page.items:
-        session = by_object.get(item.session.ref.external_id)
+        session = by_object.get(item.ref.external_id)
         if session is None:  # not ours, or not live in the ledger
             continue
         answered.add(session.id)
@@ -181,7 +184,7 @@ def read_feed(scheduler: Scheduler, adapter: Adapter) -> FeedRead:
             changes.extend(changes_of(scheduler, adapter, session, ref, found, source=source))
     return FeedRead(
         adapter.name, feed.feed_scope, changes, page.cursor, cursor is None or page.complete,
-        adapter.call_count - before, tuple(item.session.ref.external_id for item in page.items),
+        adapter.call_count - before, tuple(item.ref.external_id for item in page.items),
     )
 
 

@@ -46,13 +46,14 @@ from lms_connectors.errors import (
     ResponseLost,
     ValidationError,
 )
+from lms_connectors.feeds import FeedPage
 from lms_connectors.http.auth import Auth, RefreshTokenAuth, StaticTokenAuth
 from lms_connectors.http.budget import LeakyBucketObserver
 from lms_connectors.markers import marker
 from lms_connectors.models import Person, ProviderRef, ProviderSession, Registrations, RosterMember, Session
 from lms_connectors.outcomes import maybe_committed
 from lms_connectors.timezones import require_window
-from lms_connectors_canvas import mapping
+from lms_connectors_canvas import feed, mapping
 from lms_connectors_canvas.classify import CanvasClassifier, is_throttled
 from lms_connectors_canvas.client import CanvasClient
 from lms_connectors_canvas.config import CanvasConfig
@@ -497,6 +498,21 @@ class CanvasAdapter(Adapter):
                 found = mapping.event_session(event, ref)
                 if start <= found.start < end:
                     yield found
+
+    # -- change feed ----------------------------------------------------------------------------------------
+
+    @property
+    def feed_scope(self) -> str:
+        """The courses the change feed reads."""
+        return "courses-" + "-".join(str(c) for c in self.config.listed_courses)
+
+    def read_changes(self, cursor: str | None, start: datetime, end: datetime) -> FeedPage:
+        """The listed courses' SDK events in ``[start, end)`` with their sections' students (no cursor).
+
+        :calls: per course, ``GET /calendar_events`` and ``GET /courses/:id/enrollments`` (paged): see
+        :mod:`lms_connectors_canvas.feed`.
+        """
+        return feed.read_window(self, start, end, _STUDENT)
 
     # -- doctor and extras ----------------------------------------------------------------------------------
 

@@ -474,6 +474,16 @@ class CanvasSimulator(RoutedSimulator):
                  if e.section_id == section_id and (not kinds or e.type in kinds) and e.enrollment_state in states]
         return self._page(request, found, f"enrollments:{section_id}:{sorted(kinds)}:{sorted(states)}")
 
+    @route("GET", "/courses/{course_id:int}/enrollments")
+    def _course_enrollments(self, request: SandboxRequest, course_id: int) -> SandboxResponse:
+        # Canvas's "List enrollments" of a course: every section's, each with its course_section_id.
+        self._course(course_id)
+        kinds = set(request.query.get("type[]") or [])
+        states = set(request.query.get("state[]") or ["active", "invited"])
+        found = [e.view() for e in sorted(self.enrollments.values(), key=lambda e: e.id)
+                 if e.course_id == course_id and (not kinds or e.type in kinds) and e.enrollment_state in states]
+        return self._page(request, found, f"course-enrollments:{course_id}:{sorted(kinds)}:{sorted(states)}")
+
     @route("DELETE", "/courses/{course_id:int}/enrollments/{enrollment_id:int}")
     def _end_enrollment(self, request: SandboxRequest, course_id: int, enrollment_id: int) -> SandboxResponse:
         self._course(course_id)

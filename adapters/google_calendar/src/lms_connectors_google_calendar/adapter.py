@@ -11,6 +11,8 @@ Endpoints (Calendar API v3 unless said otherwise):
 * roster: the event's ``attendees``, read with ``events.get`` and written with ``events.patch``.
 * listing: ``GET calendars/{calendarId}/events`` (``events.list``, page tokens).
 * free/busy: ``POST freeBusy`` (``freebusy.query``).
+* change feed: ``events.list`` with sync tokens; push channels: ``events.watch`` and ``channels.stop`` (see
+  :mod:`~lms_connectors_google_calendar.feed`).
 * rooms (extra): Admin SDK Directory ``GET customer/{customer}/resources/calendars``.
 """
 
@@ -31,11 +33,14 @@ from lms_connectors.errors import (
     ProviderError,
     ValidationError,
 )
+from lms_connectors.feeds import FeedPage
 from lms_connectors.http.pagination import paginate_by_token
 from lms_connectors.models import Person, ProviderRef, ProviderSession, Registrations, Room, RosterMember, Session
 from lms_connectors.patience import Patience
+from lms_connectors.push import PushChannel
 from lms_connectors.stale_writes import holds_slot, settle_refused_write
 from lms_connectors.timezones import require_window
+from lms_connectors_google_calendar import feed
 from lms_connectors_google_calendar.answers import Event, EventPage, FreeBusy, ResourcePage
 from lms_connectors_google_calendar.auth import google_auth
 from lms_connectors_google_calendar.config import GoogleCalendarConfig
@@ -484,6 +489,43 @@ class GoogleCalendarAdapter(Adapter):
         released = self._ref(patched)
         self._remember(released, patched)
         return released
+
+    # -- change feed and push channels -----------------------------------------------------------------
+
+    @property
+    def feed_scope(self) -> str:
+        """The calendar the change feed and push channels read (the ledger keeps one sync token for it)."""
+        return self.config.calendar_id
+
+    def read_changes(self, cursor: str | None, start: datetime, end: datetime) -> FeedPage:
+        """The SDK's events changed since the sync token ``cursor`` (``None``: a full sync of the calendar).
+
+        ``start`` and ``end`` are not sent: Google refuses ``timeMin``/``timeMax`` beside a sync token.
+
+        :calls: ``GET calendars/{calendarId}/events`` (``syncToken``, ``maxResults=2500``), one call per page.
+
+        Raises:
+            CursorExpired: The token is no longer valid (410 ``fullSyncRequired``).
+        """
+        return feed.read_changes(self, cursor)
+
+    def open_channel(self, address: str, channel_id: str, token: str) -> PushChannel:
+        """Open a push channel on the calendar's events that posts to ``address`` with ``token``.
+
+        :calls: ``POST calendars/{calendarId}/events/watch``
+        """
+        return feed.open_channel(self, address, channel_id, token)
+
+    def close_channel(self, channel: PushChannel) -> None:
+        """Stop a push channel.
+
+        :calls: ``POST channels/stop``
+        """
+        feed.close_channel(self, channel)
+
+    def events_path(self, calendar_id: str | None = None) -> str:
+        """The API path of a calendar's events (the configured calendar by default)."""
+        return self._events_path(calendar_id)
 
     # -- provider extras ------------------------------------------------------------------------------
 

@@ -78,6 +78,7 @@ class EventPage(AnswerShape):
 
     items: list[Event] | None = None
     nextPageToken: StrictStr | None = None  # noqa: N815
+    nextSyncToken: StrictStr | None = None  # noqa: N815
     accessRole: StrictStr | None = None  # noqa: N815
 
 
@@ -116,3 +117,12 @@ class ResourcePage(AnswerShape):
 
     items: list[Resource] | None = None
     nextPageToken: StrictStr | None = None  # noqa: N815
+
+
+class Channel(AnswerShape):
+    """A push channel, as ``events.watch`` answers it (``expiration`` in Unix milliseconds, as a string)."""
+
+    id: Annotated[StrictStr, Field(min_length=1)]
+    resourceId: Annotated[StrictStr, Field(min_length=1)]  # noqa: N815
+    expiration: StrictStr | None = None
+    token: StrictStr | None = None

@@ -61,6 +61,8 @@ class GoogleCalendarConfig(TransportSettings):
         burst: Calls that may go at once after a quiet spell.
         meet_wait_seconds: How long a create waits for Google to finish making a Meet conference (Google makes
             it asynchronously: ``status.statusCode`` is ``pending`` first).
+        channel_ttl_seconds: The time to live a push channel asks for (``params.ttl``); ``None`` takes Google's
+            default (one week).
 
     The token endpoint (``token_uri``) gets the same attempts and time bound as API calls.
     """
@@ -81,6 +83,7 @@ class GoogleCalendarConfig(TransportSettings):
     requests_per_second: float | None = Field(default=10.0, gt=0)
     burst: int = Field(default=50, ge=1)
     meet_wait_seconds: float = Field(default=10.0, ge=0)
+    channel_ttl_seconds: int | None = Field(default=None, ge=1)
 
     @model_validator(mode="after")
     def _one_auth_method(self) -> GoogleCalendarConfig:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lms_connectors.errors import MalformedResponse, PermissionDenied, QuotaExceeded, RateLimited
+from lms_connectors.errors import CursorExpired, MalformedResponse, PermissionDenied, QuotaExceeded, RateLimited
 from lms_connectors.http.classify import ErrorBody, ErrorRule, RuleClassifier, common_error_body
 
 __all__ = ["RULES", "classify_google_response", "read_google_error"]
@@ -36,6 +36,9 @@ RULES: tuple[ErrorRule, ...] = (
               status={403, 429}, codes={"quotaExceeded", "dailyLimitExceeded", "dailyLimitExceededUnreg"},
               message="Calendar usage limits exceeded"),
     ErrorRule(PermissionDenied, "the credentials are not allowed to do this", status={403}),
+    # An expired sync token: the feed starts over with a full read (a 410 on a deleted event stays NotFound).
+    ErrorRule(CursorExpired, "the sync token is no longer valid: a full sync is required", status={410},
+              codes={"fullSyncRequired"}),
 )
 """Google's rows, first match wins."""
 

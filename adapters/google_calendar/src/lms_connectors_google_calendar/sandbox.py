@@ -25,6 +25,15 @@ real HTTP with Google's behaviour, including the parts that bite:
 * a room (resource attendee) declines an event that overlaps one it has accepted;
 * ``events.list`` with ``timeMin``/``timeMax`` (overlap), ``singleEvents``, ``orderBy``, ``showDeleted``,
   ``privateExtendedProperty``, ``maxResults`` and opaque page tokens;
+* incremental sync: the last page of a listing carries a ``nextSyncToken``; a listing with ``syncToken`` answers
+  every event changed since (deleted ones included, with their id and status only unless ``showDeleted=true``,
+  as the discovery document's ``Event.status`` says), refuses the parameters the discovery document forbids
+  beside it (``iCalUID``, ``orderBy``, ``privateExtendedProperty``, ``q``, ``sharedExtendedProperty``,
+  ``timeMin``, ``timeMax``, ``updatedMin``) and ``showDeleted=false`` with ``400``, and answers a token it no
+  longer accepts (:meth:`GoogleCalendarSimulator.expire_sync_tokens`) with ``410 fullSyncRequired`` ("Sync token
+  is no longer valid, a full sync is required."); a token it never issued is ``400 Invalid sync token value.``;
+* push channels (``events.watch``, ``channels.stop``, notifications posted to the channel's address: see
+  :mod:`~lms_connectors_google_calendar.sandbox_push`);
 * ``freeBusy``, and ``resources.calendars.list`` of the Admin SDK Directory (paged);
 * the OAuth token endpoint (see :mod:`~lms_connectors_google_calendar.sandbox_oauth`); the API answers 401 in
   Google's shape to missing, unknown or expired access tokens;
@@ -61,6 +70,7 @@ from lms_connectors.testing.simclock import SimClock
 from lms_connectors.testing.tokens import IssuedToken
 from lms_connectors_google_calendar.ids import is_valid_event_id
 from lms_connectors_google_calendar.sandbox_oauth import GoogleOAuth
+from lms_connectors_google_calendar.sandbox_push import PushChannels
 
 __all__ = ["GoogleCalendarSimulator", "SimulatedRoom", "google_error"]
 
@@ -77,6 +87,9 @@ _STATUS_NAMES = {
     500: "INTERNAL",
 }
 _SEND_UPDATES = frozenset({"all", "externalOnly", "none"})
+_NOT_WITH_SYNC_TOKEN = (
+    "iCalUID", "orderBy", "privateExtendedProperty", "q", "sharedExtendedProperty", "timeMin", "timeMax", "updatedMin"
+)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -216,6 +229,11 @@ class GoogleCalendarSimulator(RoutedSimulator):
         self.meet_failures = 0
         self.page_scan: int | None = None
         self._pending_meet: dict[str, tuple[int, dict[str, Any]]] = {}  # event id -> (reads left, conference)
+        self.push = PushChannels(self.clock)
+        self._handling = False
+        self._sync_tokens: dict[str, tuple[str, int]] = {}  # token -> (calendar, etag serial when issued)
+        self._expired_tokens: set[str] = set()
+        self._changed_calendars: set[str] = set()
 
     # -- test controls ---------------------------------------------------------------------------------
 
@@ -228,6 +246,12 @@ class GoogleCalendarSimulator(RoutedSimulator):
         """Revoke a refresh token (the token endpoint then answers ``invalid_grant``)."""
         with self.lock:
             self.oauth.revoke(refresh_token)
+
+    def expire_sync_tokens(self) -> None:
+        """Make every sync token issued so far invalid (``410 fullSyncRequired``), as Google does after a while."""
+        with self.lock:
+            self._expired_tokens.update(self._sync_tokens)
+            self._sync_tokens.clear()
 
     def fail_meet_requests(self, count: int = 1) -> None:
         """Make Google fail the next ``count`` Meet conferences (``status.statusCode: failure``, no link)."""
@@ -253,6 +277,7 @@ class GoogleCalendarSimulator(RoutedSimulator):
                       **json.loads(json.dumps(event)), "etag": self._etag()}
             self._validate_times(stored)
             events[event_id] = stored
+            self._changed(self._calendar_key(calendar_id))
             copy: dict[str, Any] = json.loads(json.dumps(stored))
             return copy
 
@@ -279,7 +304,7 @@ class GoogleCalendarSimulator(RoutedSimulator):
             event = self._existing(self.calendars[self._calendar_key(calendar_id)].events, event_id)
             _merge(event, changes)
             self._validate_times(event)
-            self._touched(event)
+            self._touched(event, calendar_id)
             copy: dict[str, Any] = json.loads(json.dumps(event))
             return copy
 
@@ -295,11 +320,33 @@ class GoogleCalendarSimulator(RoutedSimulator):
             if not found:
                 raise KeyError(f"{email} is not invited to {event_id}")
             found[0]["responseStatus"] = response
-            self._touched(event)
+            self._touched(event, calendar_id)
 
-    def _touched(self, event: dict[str, Any]) -> None:
+    def _touched(self, event: dict[str, Any], calendar_id: str) -> None:
         event["updated"] = self._now()
         event["etag"] = self._etag()
+        self._changed(self._calendar_key(calendar_id))
+
+    def _changed(self, calendar_key: str) -> None:
+        """An event of ``calendar_key`` changed: its channels are told once the request is answered."""
+        self._changed_calendars.add(calendar_key)
+        if not self._handling:
+            self._notify_changes()
+
+    def _notify_changes(self) -> None:
+        for calendar_key in sorted(self._changed_calendars):
+            self.push.changed(calendar_key)
+        self._changed_calendars.clear()
+
+    def handle(self, request: SandboxRequest) -> SandboxResponse:
+        """Answer ``request``, then tell the channels of every calendar whose events it changed."""
+        with self.lock:
+            self._handling = True
+            try:
+                return super().handle(request)
+            finally:
+                self._handling = False
+                self._notify_changes()
 
     def events(self, calendar_id: str = "primary", *, include_deleted: bool = True) -> list[dict[str, Any]]:
         """A copy of a calendar's events, in insertion order."""
@@ -365,7 +412,10 @@ class GoogleCalendarSimulator(RoutedSimulator):
 
     @route("POST", _EVENTS)
     def _insert_route(self, request: SandboxRequest, calendar: str) -> SandboxResponse:
-        return self._insert(request, self._events_of(request, calendar)[1], self._caller(request))
+        calendar_key, events = self._events_of(request, calendar)
+        answer = self._insert(request, events, self._caller(request))
+        self._changed(calendar_key)
+        return answer
 
     @route("GET", _EVENTS)
     def _list_route(self, request: SandboxRequest, calendar: str) -> SandboxResponse:
@@ -373,21 +423,42 @@ class GoogleCalendarSimulator(RoutedSimulator):
 
     @route("GET", _EVENTS + "/{event}")
     def _get(self, request: SandboxRequest, calendar: str, event: str) -> SandboxResponse:
-        found = self._existing(self._events_of(request, calendar)[1], event)
-        self._progress_meet(found)
+        calendar_key, events = self._events_of(request, calendar)
+        found = self._existing(events, event)
+        if self._progress_meet(found):
+            self._changed(calendar_key)  # the conference Google finished making is a change of the event
         return SandboxResponse(200, found)
 
     @route("PATCH", _EVENTS + "/{event}")
     def _patch_route(self, request: SandboxRequest, calendar: str, event: str) -> SandboxResponse:
-        return self._patch(request, self._events_of(request, calendar)[1], event, self._caller(request), replace=False)
+        calendar_key, events = self._events_of(request, calendar)
+        answer = self._patch(request, events, event, self._caller(request), replace=False)
+        self._changed(calendar_key)
+        return answer
 
     @route("PUT", _EVENTS + "/{event}")
     def _put_route(self, request: SandboxRequest, calendar: str, event: str) -> SandboxResponse:
-        return self._patch(request, self._events_of(request, calendar)[1], event, self._caller(request), replace=True)
+        calendar_key, events = self._events_of(request, calendar)
+        answer = self._patch(request, events, event, self._caller(request), replace=True)
+        self._changed(calendar_key)
+        return answer
 
     @route("DELETE", _EVENTS + "/{event}")
     def _delete_route(self, request: SandboxRequest, calendar: str, event: str) -> SandboxResponse:
-        return self._delete(request, self._events_of(request, calendar)[1], event)
+        calendar_key, events = self._events_of(request, calendar)
+        answer = self._delete(request, events, event)
+        self._changed(calendar_key)
+        return answer
+
+    @route("POST", _EVENTS + "/watch")
+    def _watch(self, request: SandboxRequest, calendar: str) -> SandboxResponse:
+        calendar_key, _ = self._events_of(request, calendar)
+        return SandboxResponse(200, self.push.open(calendar_key, self._body(request)).answer())
+
+    @route("POST", "/calendar/v3/channels/stop")
+    def _stop_channel(self, request: SandboxRequest) -> SandboxResponse:
+        self.push.stop(self._body(request))
+        return SandboxResponse(204)
 
     def _events_of(self, request: SandboxRequest, calendar: str) -> tuple[str, dict[str, dict[str, Any]]]:
         self._check_send_updates(request)
@@ -619,23 +690,27 @@ class GoogleCalendarSimulator(RoutedSimulator):
         event["hangoutLink"] = link
         event["conferenceData"] = ready
 
-    def _progress_meet(self, event: dict[str, Any]) -> None:
-        """Count one read of an event whose Meet conference is pending; attach it once it is ready."""
+    def _progress_meet(self, event: dict[str, Any]) -> bool:
+        """Count one read of an event whose Meet conference is pending; attach it once it is ready (``True``)."""
         pending = self._pending_meet.get(str(event.get("id")))
         if pending is None:
-            return
+            return False
         reads_left, ready = pending
         if reads_left > 1:
             self._pending_meet[str(event["id"])] = (reads_left - 1, ready)
-            return
+            return False
         del self._pending_meet[str(event["id"])]
         event["conferenceData"] = ready
         event["hangoutLink"] = ready["entryPoints"][0]["uri"]
         event["etag"] = self._etag()
+        return True
 
     def _list(
         self, request: SandboxRequest, calendar_key: str, events: Mapping[str, dict[str, Any]]
     ) -> SandboxResponse:
+        sync_token = request.query_one("syncToken")
+        if sync_token is not None:
+            return self._list_changes(request, calendar_key, events, sync_token)
         max_results = self._int_param(request, "maxResults", 250, 1, 2500)
         time_min = self._time_param(request, "timeMin")
         time_max = self._time_param(request, "timeMax")
@@ -687,7 +762,54 @@ class GoogleCalendarSimulator(RoutedSimulator):
         if more:
             body["nextPageToken"] = self.pages.encode(following, calendar_key)
         else:
-            body["nextSyncToken"] = base64.urlsafe_b64encode(f"sync-{next(self._serial)}".encode()).decode()
+            body["nextSyncToken"] = self._issue_sync_token(calendar_key)
+        return SandboxResponse(200, body)
+
+    def _issue_sync_token(self, calendar_key: str) -> str:
+        # The etag serial orders every write: events written after this mark are the changes since the token.
+        mark = int(self._etag().strip('"'))
+        token = base64.urlsafe_b64encode(f"sync-{next(self._serial)}-{mark}".encode()).decode().rstrip("=")
+        self._sync_tokens[token] = (calendar_key, mark)
+        return token
+
+    def _list_changes(
+        self, request: SandboxRequest, calendar_key: str, events: Mapping[str, dict[str, Any]], sync_token: str
+    ) -> SandboxResponse:
+        for name in _NOT_WITH_SYNC_TOKEN:
+            if request.query_one(name) is not None:
+                raise _bad_request(f"The parameter {name} cannot be used with syncToken.")
+        show_deleted = request.query_one("showDeleted")
+        if show_deleted == "false":
+            raise _bad_request("showDeleted cannot be false with syncToken: deleted events are always listed.")
+        if sync_token in self._expired_tokens:
+            raise Refusal(410, "Sync token is no longer valid, a full sync is required.", "fullSyncRequired")
+        issued = self._sync_tokens.get(sync_token)
+        if issued is None or issued[0] != calendar_key:
+            raise _bad_request("Invalid sync token value.")
+        max_results = self._int_param(request, "maxResults", 250, 1, 2500)
+        changed = [event for event in events.values() if int(str(event["etag"]).strip('"')) > issued[1]]
+        offset = self._page_offset(request.query_one("pageToken"), f"{calendar_key}|{sync_token}")
+        page = changed[offset : offset + max_results]
+        items = [
+            # Deleted events are only guaranteed their id: without showDeleted their details are left out.
+            {"kind": "calendar#event", "etag": e["etag"], "id": e["id"], "status": "cancelled"}
+            if e.get("status") == "cancelled" and show_deleted != "true" else e
+            for e in page
+        ]
+        body: dict[str, Any] = {
+            "kind": "calendar#events",
+            "etag": self._etag(),
+            "summary": calendar_key,
+            "updated": self._now(),
+            "timeZone": "UTC",
+            "accessRole": "owner",
+            "defaultReminders": [],
+            "items": items,
+        }
+        if offset + max_results < len(changed):
+            body["nextPageToken"] = self.pages.encode(offset + max_results, f"{calendar_key}|{sync_token}")
+        else:
+            body["nextSyncToken"] = self._issue_sync_token(calendar_key)
         return SandboxResponse(200, body)
 
     # -- free/busy and rooms ---------------------------------------------------------------------------

@@ -34,10 +34,12 @@ from lms_connectors.errors import (
     ResponseLost,
     ValidationError,
 )
+from lms_connectors.feeds import FeedPage
 from lms_connectors.models import Person, ProviderRef, ProviderSession, Registrations, RosterMember, Session
 from lms_connectors.outcomes import maybe_committed
 from lms_connectors.shapes import unexpected_shape
 from lms_connectors.timezones import require_window
+from lms_connectors_moodle import feed
 from lms_connectors_moodle.answers import (
     CourseGroups,
     CreatedEvents,
@@ -373,6 +375,22 @@ class MoodleAdapter(Adapter):
                               extra={"course_id": str(course_id), "key": key})
             yield ProviderSession(ref=ref, title=read_name(str(event["name"])), start=begin, end=finish,
                                   join_url=join_url_of(str(event.get("description") or "")), raw=event)
+
+    # -- change feed ------------------------------------------------------------------------------------
+
+    @property
+    def feed_scope(self) -> str:
+        """The course the change feed reads."""
+        return f"course-{self._course_of(None)}"
+
+    def read_changes(self, cursor: str | None, start: datetime, end: datetime) -> FeedPage:
+        """The course's SDK events in ``[start, end)`` with their groups' members (Moodle has no cursor).
+
+        :calls: ``core_calendar_get_calendar_events``, ``core_group_get_course_groups``,
+        ``core_group_get_group_members`` (every session group at once), ``core_user_get_users_by_field``
+        (batched): four calls whatever the number of sessions (see :mod:`lms_connectors_moodle.feed`).
+        """
+        return feed.read_window(self, self._course_of(None), start, end)
 
     # -- groups -----------------------------------------------------------------------------------------
 
