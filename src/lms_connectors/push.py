@@ -123,8 +123,11 @@ class ChannelKeeper:
         else:
             self.ledger.delete_cursor(self._feed, self.opener.feed_scope)
 
-    def ensure(self) -> PushChannel:
+    def ensure(self, *, renew: bool = False) -> PushChannel:
         """The live channel: opened when there is none, replaced when it expires within ``renew_before``.
+
+        ``renew`` replaces it whatever its expiry (a provider asked for it: Graph's ``reauthorizationRequired``
+        or ``subscriptionRemoved`` lifecycle notifications).
 
         A replacement is opened before the old channel is closed, so no change falls between the two; the old
         one is then closed and forgotten.
@@ -134,7 +137,7 @@ class ChannelKeeper:
         """
         current = self.channels()
         now = self.clock()
-        if current and current[0].expires_at - now > self.renew_before:
+        if current and not renew and current[0].expires_at - now > self.renew_before:
             return current[0]
         channel_id, token = str(uuid.uuid4()), secrets.token_urlsafe(32)
         # Kept before it is asked for: a provider confirms a new channel at once (Google's "sync" message), and that

@@ -14,22 +14,19 @@ As Google does (Calendar API guide "Push notifications"):
 * an expired channel sends nothing more; ``POST channels/stop`` with ``{id, resourceId}`` closes one (``404``
   for a channel it does not know).
 
-Notifications are posted from a thread of their own, after the change that caused them, in order per channel:
-the receiver may call the API back at once without waiting for the simulator.
+Notifications are posted by the kit's :class:`~lms_connectors.testing.push.NotificationPoster`, after the change
+that caused them, in order: the receiver may call the API back at once without waiting for the simulator.
 """
 
 from __future__ import annotations
 
 import hashlib
-import queue
-import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
 
-import requests
-
+from lms_connectors.testing.push import NotificationPoster
 from lms_connectors.testing.refusal import Refusal
 from lms_connectors.testing.simclock import SimClock
 
@@ -84,10 +81,7 @@ class PushChannels:
         self.api_root = api_root
         self.allow_http = False
         self.channels: dict[str, WatchChannel] = {}
-        self._outbox: queue.Queue[tuple[WatchChannel, dict[str, str]] | None] = queue.Queue()
-        self._poster: threading.Thread | None = None
-        self._idle = threading.Condition()
-        self._pending = 0
+        self.poster = NotificationPoster()
 
     def open(self, calendar: str, body: dict[str, Any]) -> WatchChannel:
         """Open a channel on ``calendar`` from an ``events.watch`` body (the caller holds the simulator's lock).
@@ -145,8 +139,7 @@ class PushChannels:
 
     def wait_delivered(self, timeout: float = 5.0) -> bool:
         """Wait until every notification sent so far was posted (for tests); ``False`` on timeout."""
-        with self._idle:
-            return self._idle.wait_for(lambda: self._pending == 0, timeout)
+        return self.poster.wait_delivered(timeout)
 
     def _send(self, channel: WatchChannel, state: str) -> None:
         channel.messages += 1
@@ -160,25 +153,4 @@ class PushChannels:
         }
         if channel.token is not None:
             headers["X-Goog-Channel-Token"] = channel.token
-        with self._idle:
-            self._pending += 1
-        self._outbox.put((channel, headers))
-        if self._poster is None:
-            self._poster = threading.Thread(target=self._post_all, name="google-push", daemon=True)
-            self._poster.start()
-
-    def _post_all(self) -> None:
-        while True:
-            item = self._outbox.get()
-            if item is None:
-                return
-            channel, headers = item
-            try:
-                answer = requests.post(channel.address, data=b"", headers=headers, timeout=30)
-                channel.delivered.append(answer.status_code)
-            except requests.RequestException:
-                channel.delivered.append(0)  # Google retries with backoff; the simulator only records it
-            finally:
-                with self._idle:
-                    self._pending -= 1
-                    self._idle.notify_all()
+        self.poster.post(channel.address, headers=headers, after=lambda posted: channel.delivered.append(posted.status))

@@ -43,11 +43,14 @@ from lms_connectors.errors import (
     TransientError,
     ValidationError,
 )
+from lms_connectors.feeds import FeedPage
 from lms_connectors.http.pagination import paginate_by_next_url
 from lms_connectors.models import Person, ProviderRef, ProviderSession, Registrations, Room, RosterMember, Session
 from lms_connectors.patience import Patience
+from lms_connectors.push import PushChannel
 from lms_connectors.stale_writes import holds_slot, settle_refused_write
 from lms_connectors.timezones import format_utc, require_window
+from lms_connectors_microsoft_graph import feed
 from lms_connectors_microsoft_graph.answers import (
     Calendar,
     Event,
@@ -573,6 +576,37 @@ class MicrosoftGraphAdapter(Adapter):
                     raise MalformedResponse("calendarView/delta ended without a deltaLink", provider=self.name)
                 return DeltaPage(tuple(changed), tuple(removed), final)
             url = following
+
+    # -- change feed and subscriptions ------------------------------------------------------------------
+
+    @property
+    def feed_scope(self) -> str:
+        """The mailbox the change feed and the subscriptions read (the ledger keeps one delta link for it)."""
+        return self.config.organizer
+
+    def read_changes(self, cursor: str | None, start: datetime, end: datetime) -> FeedPage:
+        """A ``calendarView/delta`` round from the kept delta link (a new round over ``[start, end)`` without one).
+
+        :calls: ``GET users/{mailbox}/calendarView/delta`` and its pages (see :mod:`.feed`).
+
+        Raises:
+            CursorExpired: Graph no longer accepts the delta link (410).
+        """
+        return feed.read_changes(self, cursor, start, end)
+
+    def open_channel(self, address: str, channel_id: str, token: str) -> PushChannel:
+        """Subscribe to the organizer's events with ``token`` as ``clientState`` (Graph chooses the id).
+
+        :calls: ``POST /subscriptions``
+        """
+        return feed.open_channel(self, address, token)
+
+    def close_channel(self, channel: PushChannel) -> None:
+        """Delete a subscription.
+
+        :calls: ``DELETE /subscriptions/{id}``
+        """
+        feed.close_channel(self, channel)
 
     def ex_room_lists(self, *, page_size: int | None = None) -> Iterator[RoomList]:
         """The tenant's room lists (buildings), page after page; list one's rooms with ``list_rooms(room_list=...)``.

@@ -53,6 +53,8 @@ class MicrosoftGraphConfig(TransportSettings):
         teams_wait_seconds: How long a create waits for Outlook to attach the Teams link it makes
             asynchronously (the create answer may come without ``onlineMeeting``).
         room_wait_seconds: How long a create waits for a room mailbox to accept or decline.
+        subscription_minutes: How long a change-notification subscription asks to live (Outlook events allow
+            at most 10,080 minutes); it is renewed before it lapses.
     """
 
 
@@ -72,6 +74,7 @@ class MicrosoftGraphConfig(TransportSettings):
     burst: int = Field(default=20, ge=1)
     teams_wait_seconds: float = Field(default=10.0, ge=0)
     room_wait_seconds: float = Field(default=10.0, ge=0)
+    subscription_minutes: int = Field(default=4230, ge=45, le=10_080)
 
     @model_validator(mode="after")
     def _one_credential(self) -> MicrosoftGraphConfig:

@@ -19,6 +19,7 @@ from lms_connectors.errors import (
     AuthError,
     ConfigurationError,
     Conflict,
+    CursorExpired,
     InvalidRequest,
     MalformedResponse,
     NotFound,
@@ -53,6 +54,9 @@ RULES: tuple[ErrorRule, ...] = (
     ErrorRule(PermissionDenied, "the application may not do this (permissions or an application access policy)",
               status={403}),
     ErrorRule(InvalidRequest, "the id is not one Graph issues", status={400}, codes={"ErrorInvalidIdMalformed"}),
+    # A delta link Graph no longer accepts: the feed starts a new round (any other 410 is a missing object).
+    ErrorRule(CursorExpired, "the delta link has expired: a new delta round is needed", status={410},
+              codes={"SyncStateNotFound", "syncStateNotFound", "resyncRequired", "fullSyncRequired"}),
     ErrorRule(NotFound, "the event does not exist (deleted, or never made)", status={404, 410}),
 )
 """Graph's rows, first match wins; the core's rows (400, 409, 412, 5xx, ...) come after them."""

@@ -33,7 +33,13 @@ where the docs are silent), including the parts that bite:
   Outlook is reported to send; give the simulator a :attr:`~lms_connectors.testing.sandbox.Simulator.latency`
   to make requests overlap as they do against Outlook.
 
-Not simulated: recurrence, attachments, change notifications, and ``$batch`` items counted against the mailbox
+* a delta link it no longer accepts (:meth:`GraphSimulator.expire_delta_tokens`) is answered ``410 Gone``
+  ``SyncStateNotFound`` (the code is this simulator's reading: the documentation says only that an expired
+  state needs a new round);
+* change-notification subscriptions with the validation handshake, ``clientState``, notifications after each
+  change and lifecycle notifications (see :mod:`.sandbox_subscriptions`).
+
+Not simulated: recurrence, attachments, and ``$batch`` items counted against the mailbox
 limit (a batch counts as one request). All state is guarded by ``self.lock`` (the server takes it around
 :meth:`handle`; the in-flight count is kept outside it).
 """
@@ -60,6 +66,7 @@ from lms_connectors.testing.sandbox import ConcurrencyLimit, SandboxRequest, San
 from lms_connectors.testing.simclock import SimClock
 from lms_connectors.timezones import zone_from_any_name
 from lms_connectors_microsoft_graph.sandbox_login import SimulatedApplication, SimulatedLogin
+from lms_connectors_microsoft_graph.sandbox_subscriptions import Subscriptions
 
 __all__ = ["GraphSimulator", "SimulatedRoom", "graph_error"]
 
@@ -209,6 +216,10 @@ class GraphSimulator(RoutedSimulator):
         self._pending: dict[str, int] = {}  # event id -> reads left before Teams link / room answers appear
         self._serial = itertools.count(1)
         self._change_serial = itertools.count(1)
+        self.subscriptions = Subscriptions(self.clock.now, tenant_id)
+        self._notified = 0  # changes already told to the subscriptions
+        self._created: set[str] = set()  # events whose creation was told
+        self._delta_epoch = 0
         self.mailbox_concurrency = ConcurrencyLimit(_MAILBOX_CONCURRENCY, key=_mailbox_of, refuse=_over_mailbox_limit)
         self.concurrency_limits.append(self.mailbox_concurrency)
 
@@ -236,6 +247,37 @@ class GraphSimulator(RoutedSimulator):
             event = self.events[event_id]
             event.update(copy.deepcopy(dict(changes)))
             self._touch(event)
+            self._notify_subscriptions()
+
+    def respond(self, event_id: str, email: str, response: str) -> None:
+        """An attendee answers from her own Outlook (``accepted``, ``declined``, ``tentativelyAccepted``)."""
+        with self.lock:
+            event = self.events[event_id]
+            found = [a for a in event.get("attendees") or () if a["emailAddress"]["address"].lower() == email.lower()]
+            if not found:
+                raise KeyError(f"{email} is not invited to {event_id}")
+            found[0]["status"] = {"response": response, "time": self._now()}
+            self._touch(event)
+            self._notify_subscriptions()
+
+    def expire_delta_tokens(self) -> None:
+        """Every delta link issued so far is refused from now on (``410 SyncStateNotFound``)."""
+        with self.lock:
+            self._delta_epoch += 1
+
+    def _notify_subscriptions(self) -> None:
+        """Tell the subscriptions of each change since the last call (the caller holds the lock)."""
+        for event_id in self.changes[self._notified:]:
+            event = self.events.get(event_id)
+            if event is None or event["isCancelled"]:
+                kind = "deleted"
+            elif event_id not in self._created:
+                kind = "created"
+            else:
+                kind = "updated"
+            self._created.add(event_id)
+            self.subscriptions.changed(self.organizer, event_id, kind, event.get("changeKey") if event else None)
+        self._notified = len(self.changes)
 
     # -- Graph's shapes (the toolkit routes, refuses and renders through these) --------------------------------
 
@@ -244,7 +286,11 @@ class GraphSimulator(RoutedSimulator):
         if request.path.startswith(_LOGIN + "/"):
             with self.lock:
                 return self.login.handle(request, request.path[len(_LOGIN):])
-        return super().handle(request)
+        with self.lock:
+            try:
+                return super().handle(request)
+            finally:
+                self._notify_subscriptions()
 
     def error_response(self, refusal: Refusal) -> SandboxResponse:
         """Graph's error body (its ``client-request-id`` is filled in by :meth:`finish`)."""
@@ -289,6 +335,23 @@ class GraphSimulator(RoutedSimulator):
         raise Refusal(404, f"The requested user '{mailbox}' is invalid.", "ErrorInvalidUser")
 
     # -- routes ----------------------------------------------------------------------------------------
+
+    @route("POST", "/v1.0/subscriptions")
+    def _subscribe_route(self, request: SandboxRequest) -> SandboxResponse:
+        def mailbox_of(name: str) -> str:
+            self._mailbox(name)
+            return name.lower()
+
+        return SandboxResponse(201, self.subscriptions.create(_json_body(request), mailbox_of).answer())
+
+    @route("PATCH", "/v1.0/subscriptions/{subscription_id}")
+    def _renew_route(self, request: SandboxRequest, subscription_id: str) -> SandboxResponse:
+        return SandboxResponse(200, self.subscriptions.renew(subscription_id, _json_body(request)).answer())
+
+    @route("DELETE", "/v1.0/subscriptions/{subscription_id}")
+    def _unsubscribe_route(self, request: SandboxRequest, subscription_id: str) -> SandboxResponse:
+        self.subscriptions.delete(subscription_id)
+        return SandboxResponse(204)
 
     @route("POST", "/v1.0/$batch")
     def _batch_route(self, request: SandboxRequest) -> SandboxResponse:
@@ -675,6 +738,8 @@ class GraphSimulator(RoutedSimulator):
             state = _untoken(query["$skiptoken"][0])
         elif "$deltatoken" in query:
             state = _untoken(query["$deltatoken"][0])
+            if int(state.get("epoch", 0)) < self._delta_epoch:
+                raise Refusal(410, "The sync state generation is not found or has expired.", "SyncStateNotFound")
             state["offset"] = 0
         else:
             low, high = self._window(query)
@@ -698,7 +763,8 @@ class GraphSimulator(RoutedSimulator):
         if offset + size < len(items):
             page["@odata.nextLink"] = base + "?" + urlencode({"$skiptoken": _token(dict(state, offset=offset + size))})
         else:
-            done = {"low": state["low"], "high": state["high"], "since": len(self.changes), "offset": 0}
+            done = {"low": state["low"], "high": state["high"], "since": len(self.changes), "offset": 0,
+                    "epoch": self._delta_epoch}
             page["@odata.deltaLink"] = base + "?" + urlencode({"$deltatoken": _token(done)})
         return SandboxResponse(200, page, headers=self._applied(zone))
 
