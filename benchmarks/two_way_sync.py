@@ -28,13 +28,13 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, make_server
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from zoneinfo import ZoneInfo
 
 from lms_connectors.changes import poll_changes
 from lms_connectors.feeds import follow_feed
 from lms_connectors.models import Person, Session, TimeSlot
-from lms_connectors.push import ChannelKeeper
+from lms_connectors.push import ChannelKeeper, ChannelOpener
 from lms_connectors.scheduler import Scheduler
 from lms_connectors.store.memory import MemoryLedger
 from lms_connectors.testing.sandboxed import SandboxedAdapters, sandboxed_adapters
@@ -48,6 +48,12 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "webhooks"
 class _Quiet(WSGIRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+
+def _not_yet(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    """Replaced by the receiver once the keeper that needs the server's port exists."""
+    start_response("503 Service Unavailable", [])
+    return []
 
 
 def _slot(day: int, hours: int = 0) -> TimeSlot:
@@ -102,13 +108,13 @@ def _push(provider: str, runs: int) -> list[float]:
         adapter, simulator = served.adapters[provider], served.simulators[provider]
         if provider == "google_calendar":
             example, path, outbox = _load("google_calendar_push"), "/google/push", simulator.push
-            server_class: Any = None
+            server_class: type[WSGIServer] = WSGIServer
         else:
             example, path, outbox = _load("graph_wsgi"), "/graph/notify", simulator.subscriptions
             server_class = example.ThreadingWSGIServer
         outbox.allow_http = True  # the providers post to HTTPS only; this serves plain loopback HTTP
-        options = {"server_class": server_class} if server_class else {}
-        server = make_server("127.0.0.1", 0, None, handler_class=_Quiet, **options)  # type: ignore[arg-type]
+        server = make_server("127.0.0.1", 0, _not_yet, server_class=server_class, handler_class=_Quiet)
+        assert isinstance(adapter, ChannelOpener)
         keeper = ChannelKeeper(scheduler.ledger, adapter, f"http://127.0.0.1:{server.server_port}{path}")
         server.set_app(example.wsgi_app(keeper, scheduler, adapter))
         threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -24,7 +24,7 @@ import secrets
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, TypeAdapter
 
@@ -66,6 +66,7 @@ class PushChannel(BaseModel):
 _CHANNELS = TypeAdapter(list[PushChannel])
 
 
+@runtime_checkable
 class ChannelOpener(Protocol):
     """What an adapter that pushes offers the keeper."""
 
