@@ -752,6 +752,7 @@ class PostgresLedger(LedgerStore):
     def put_cursor(self, feed: str, scope: str, cursor: str) -> None:
         """Keep ``cursor`` as where ``feed`` stopped for ``scope``."""
         with self._tx() as conn:
+            self._scope(conn)
             conn.execute(
                 "INSERT INTO feed_cursors (tenant_id, feed, scope, cursor) VALUES (%s, %s, %s, %s) "
                 "ON CONFLICT (tenant_id, feed, scope) DO UPDATE SET cursor = excluded.cursor, updated_at = now()",
@@ -761,6 +762,7 @@ class PostgresLedger(LedgerStore):
     def delete_cursor(self, feed: str, scope: str) -> None:
         """Forget ``feed``'s cursor for ``scope`` (no error if there is none)."""
         with self._tx() as conn:
+            self._scope(conn)
             conn.execute(
                 "DELETE FROM feed_cursors WHERE tenant_id = %s AND feed = %s AND scope = %s", (self.tenant, feed, scope)
             )
