@@ -534,6 +534,7 @@ class PostgresLedger(LedgerStore):
         after = 0
         while True:
             with self._tx() as conn:
+                self._scope(conn)  # the tenant, without which row security shows no row
                 rows = conn.execute(_BOOKINGS, (self.tenant, after, _BOOKING_PAGE)).fetchall()
             for seq, session_id, status, start, end, instructors, email, provider, room_id in rows:
                 after = int(seq)
