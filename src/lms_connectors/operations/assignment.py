@@ -11,7 +11,8 @@ Two ways to choose, given by ``solver``:
 
 - ``"cp-sat"`` (:mod:`lms_connectors.operations.assignment_solver`, OR-Tools' CP-SAT, in the ``planning``
   extra) starts from the greedy pass's answer, places as many sessions as any assignment can, reshuffling
-  earlier choices when that lets one more session in, then minimises cost plus the busiest instructor's load.
+  earlier choices when that lets one more session in, then minimises cost plus the same load charge over
+  the whole term.
   It is the default when OR-Tools is installed.
 - ``"greedy"`` takes sessions in order of start (the hardest first when they start together) and gives each the
   candidate with the lowest ``cost_per_hour * hours + LOAD_WEIGHT * hours already given``. It never revisits a
@@ -48,8 +49,8 @@ __all__ = [
 ]
 
 LOAD_WEIGHT = 10.0
-"""What an hour of load weighs against cost, so load spreads: in the greedy pass, per hour already given to the
-candidate; in CP-SAT, per hour the busiest instructor teaches."""
+"""What an hour already given to an instructor adds to the cost of giving her another, so load spreads (both
+solvers: the greedy pass per choice, CP-SAT as ``LOAD_WEIGHT * hours**2 / 2`` per instructor over the term)."""
 
 Solver = Literal["auto", "cp-sat", "greedy"]
 

@@ -12,10 +12,11 @@ It is solved in two stages, starting from the greedy pass's answer (``warm_start
 1. **Most sessions placed.** This is where it beats the greedy pass, which never moves an earlier choice to free
    someone for a later session. Among the assignments that place the most, it keeps the most greedy choices, so
    the answer is the greedy one plus the fewest reshuffles that place more.
-2. **Cheapest and fairest.** With that many placed, and the busiest instructor carrying no more than in stage 1,
-   it minimises ``cost + LOAD_WEIGHT * hours of the busiest instructor``, where a declined session's named
-   fallbacks, in order, come before anyone else. Costs are counted exactly in sixtieths of the currency (cost
-   per hour times minutes), so the objective is an integer as CP-SAT requires.
+2. **Cheapest and fairest.** With that many placed, it minimises cost plus, per instructor,
+   ``LOAD_WEIGHT * hours**2 / 2``: the greedy pass's own trade-off (``LOAD_WEIGHT`` per hour she already teaches),
+   summed over the term and weighed over all choices at once, so hours spread as evenly as cost allows. A
+   declined session's named fallbacks, in order, come before anyone else. Costs are counted exactly in sixtieths
+   of the currency (cost per hour times minutes), so the objective is an integer as CP-SAT requires.
 
 Each stage stops at the time limit with the best assignment found; the reasons say whether it was proven best.
 """
@@ -38,6 +39,9 @@ from lms_connectors.operations.assignment import (
 from lms_connectors.operations.plan_file import InstructorSpec, SessionSpec
 
 __all__ = ["solve"]
+
+_TANGENT_STEP = 60
+"""Minutes between the tangents of the load penalty (exact at every whole hour)."""
 
 _STATUS = {cp_model.OPTIMAL: "proven best", cp_model.FEASIBLE: "best found in the time limit"}
 """What each CP-SAT status says of the answer, for the reasons of a choice."""
@@ -117,29 +121,49 @@ class _Model:
         kept = sum(var for (sid, email), var in self.choice.items() if warm_start[sid].instructor == email)
         return (len(self.problem.open) + 1) * placed + kept
 
-    def loads(self) -> dict[str, Any]:
-        """Minutes each instructor who can teach anything would teach (named sessions included)."""
-        return {
-            email: self.problem.load_minutes[email] + sum(spec.minutes * var for spec, var in items)
-            for email, items in self.per_instructor.items()
-        }
+    def most_minutes(self, email: str) -> int:
+        """The most minutes ``email`` could teach: her named sessions and every session she could take."""
+        return self.problem.load_minutes[email] + sum(spec.minutes for spec, _ in self.per_instructor[email])
 
-    def cost_objective(self, busiest: Any) -> Any:
-        """Fallback order after a decline, then cost plus ``LOAD_WEIGHT`` per hour of the busiest's load."""
+    def load_penalty(self, email: str, taught: dict[tuple[str, str], bool]) -> tuple[Any, int]:
+        """``LOAD_WEIGHT`` per hour already given, summed: ``LOAD_WEIGHT * hours**2 / 2``, and its value now.
+
+        The greedy pass charges a candidate ``LOAD_WEIGHT`` per hour she already teaches; summed over a term that
+        is a convex, quadratic penalty of her hours, so here it is the greatest of the tangents every
+        ``_TANGENT_STEP`` minutes (exact at each step, a linear form CP-SAT's relaxation reads well). Returns the
+        penalty variable and its value for the assignment ``taught`` (a complete hint lets CP-SAT start there).
+        """
+        items = self.per_instructor[email]
+        fixed = self.problem.load_minutes[email]
+        load = fixed + sum(spec.minutes * var for spec, var in items)
+        now = fixed + sum(spec.minutes for spec, _ in items if taught[spec.id, email])
+        most = self.most_minutes(email)
+        penalty = self.model.new_int_var(0, round(LOAD_WEIGHT * most * most / 120) + 1, f"load|{email}")
+        value = 0
+        for at in range(0, most + _TANGENT_STEP, _TANGENT_STEP):
+            slope, offset = round(LOAD_WEIGHT * at / 60), round(LOAD_WEIGHT * at * at / 120)
+            self.model.add(penalty >= slope * load - offset)
+            value = max(value, slope * now - offset)
+        return penalty, value
+
+    def cost_objective(self, taught: dict[tuple[str, str], bool]) -> tuple[Any, list[tuple[Any, int]]]:
+        """Fallback order after a decline, then cost plus every instructor's load penalty; and the hints."""
         problem = self.problem
+        penalties = [self.load_penalty(email, taught) for email in self.per_instructor]
+        heaviest = max((self.most_minutes(email) for email in self.per_instructor), default=0)
         terms = []
         for spec in problem.open:
             candidates, _ = self.screened[spec.id]
             preferred = problem.preferred(spec)
             # A step down the fallback order weighs more than any cost or load this session can change.
             step = 1 + max((self.cost_units(spec, i) for i in candidates), default=0) + round(
-                LOAD_WEIGHT * spec.minutes
+                LOAD_WEIGHT * (2 * heaviest * spec.minutes + spec.minutes**2) / 120
             )
             for instructor in candidates:
                 var = self.choice[spec.id, instructor.email]
                 rank = preferred.index(instructor.email) if instructor.email in preferred else len(preferred)
                 terms.append((self.cost_units(spec, instructor) + rank * step) * var)
-        return sum(terms) + round(LOAD_WEIGHT) * busiest
+        return sum(terms) + sum(penalty for penalty, _ in penalties), penalties
 
 
 def _solver(time_limit: float) -> cp_model.CpSolver:
@@ -159,7 +183,7 @@ def solve(
         problem: The sessions and the rules, with the fixed busy time.
         time_limit: Seconds for both stages together.
         warm_start: The greedy pass's assignment of the same problem: the first stage keeps what it can of it,
-            and the second never lets the busiest instructor carry more than the first stage's answer does.
+            and the second starts from the first's answer.
 
     Returns:
         An assignment per open session id.
@@ -181,15 +205,10 @@ def solve(
     for key, var in built.choice.items():
         model.add_hint(var, values[key])
     model.add(sum(built.choice.values()) >= placed)
-    loads = built.loads()
-    start_busiest = max(
-        problem.load_minutes[email] + sum(spec.minutes for spec, _ in items if values[spec.id, email])
-        for email, items in built.per_instructor.items()
-    )
-    busiest = model.new_int_var(0, start_busiest, "busiest")
-    for load in loads.values():
-        model.add(busiest >= load)
-    model.minimize(built.cost_objective(busiest))
+    objective, penalties = built.cost_objective(values)
+    for penalty, value in penalties:
+        model.add_hint(penalty, value)
+    model.minimize(objective)
     second = _solver(max(time_limit - first.wall_time, time_limit / 4))
     second_status = second.solve(model)
     if second_status in _STATUS:
