@@ -343,6 +343,27 @@ def test_batch_cancel_chains_items_and_sends_throttled_and_broken_chain_items_ag
     assert check_against_openapi(server.requests) >= 23
 
 
+def test_a_cohorts_events_are_read_in_batches_of_twenty_with_a_deleted_one_answered_on_its_own(
+    adapter: MicrosoftGraphAdapter, simulator: GraphSimulator, server: SandboxServer
+) -> None:
+    refs = [adapter.create_session(session(id=f"s-{n}", slot=slot(day=1 + n)), key=f"s-{n}.g1", fresh=True)
+            for n in range(23)]
+    simulator.edit_event(refs[5].external_id, {"subject": "Renamed in Outlook"})
+    adapter.cancel_session(refs[7], notify=False)  # deleted: NotFound, and the items after it go again
+    before = len(server.requests)
+    found = adapter.ex_get_many(refs)
+    sent = server.requests[before:]
+    assert [(r.method, r.path) for r in sent] == [("POST", "/v1.0/$batch")] * 2  # 23 reads in 2 calls, not 23
+    assert isinstance(found[refs[7].external_id], NotFound)
+    read = {ref.external_id: found[ref.external_id] for n, ref in enumerate(refs) if n != 7}
+    assert all(not isinstance(value, Exception) for value in read.values())
+    first = adapter.get_session(refs[0])
+    assert read[refs[0].external_id] == first  # the same reading as one GET, extended properties included
+    assert read[refs[5].external_id].title == "Renamed in Outlook"  # type: ignore[union-attr]
+    assert [item["method"] for item in sent[0].json()["requests"]] == ["GET"] * 20
+    assert check_against_openapi(server.requests) >= 23
+
+
 def test_batch_items_throttled_inside_a_200_wait_their_retry_after(
     adapter: MicrosoftGraphAdapter, simulator: GraphSimulator, waits: Waits
 ) -> None:
