@@ -21,3 +21,4 @@ def _register(name: str) -> None:
 
 
 _register("vilt_matrix")
+_register("webhook_examples")

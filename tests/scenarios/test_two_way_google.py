@@ -8,19 +8,18 @@ a learner declining.
 
 from __future__ import annotations
 
-import importlib.util
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, make_server
+from wsgiref.simple_server import make_server
 from zoneinfo import ZoneInfo
 
 import pytest
 import requests
+from webhook_examples import QuietHandler, load_example  # registered by this folder's conftest
 
 from lms_connectors.changes import ChangeKind
 from lms_connectors.feeds import follow_feed, read_feed
@@ -34,20 +33,6 @@ NY = ZoneInfo("America/New_York")
 START = datetime(2027, 3, 16, 9, 0, tzinfo=NY)
 SID = "google.onboarding"
 LEARNERS = [Person(email=f"{n}@example.org", name=n) for n in ("ana", "ben", "cy")]
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "webhooks" / "google_calendar_push.py"
-
-
-class _Quiet(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-def _load_example() -> Any:
-    spec = importlib.util.spec_from_file_location("google_push_example", EXAMPLE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @dataclass
@@ -170,10 +155,10 @@ def test_the_simulator_refuses_what_google_refuses_beside_a_sync_token(world: Wo
 @pytest.fixture
 def pushed(world: World) -> Iterator[tuple[World, ChannelKeeper, str]]:
     world.simulator.push.allow_http = True  # Google posts to HTTPS only; the test serves plain loopback HTTP
-    server = make_server("127.0.0.1", 0, None, handler_class=_Quiet)  # type: ignore[arg-type]
+    server = make_server("127.0.0.1", 0, None, handler_class=QuietHandler)  # type: ignore[arg-type]
     url = f"http://127.0.0.1:{server.server_port}/google/push"
     keeper = ChannelKeeper(world.scheduler.ledger, world.google, url)
-    server.set_app(_load_example().wsgi_app(keeper, world.scheduler, world.google))
+    server.set_app(load_example("google_calendar_push.py").wsgi_app(keeper, world.scheduler, world.google))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -250,7 +235,7 @@ def test_the_asgi_app_answers_like_the_wsgi_one(pushed: tuple[World, ChannelKeep
     follow_feed(world.scheduler, world.google)
     channel = keeper.ensure()
     assert world.simulator.push.wait_delivered()
-    app = _load_example().asgi_app(keeper, world.scheduler, world.google)
+    app = load_example("google_calendar_push.py").asgi_app(keeper, world.scheduler, world.google)
     world.simulator.respond("primary", world.event_id, "ben@example.org", "declined")
     assert world.simulator.push.wait_delivered()  # the WSGI endpoint took that one: Ben is unenrolled
     sent: list[dict[str, Any]] = []

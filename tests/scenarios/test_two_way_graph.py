@@ -8,20 +8,19 @@ renaming the event in Outlook, a learner declining. Moodle is the other provider
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, make_server
+from wsgiref.simple_server import make_server
 from zoneinfo import ZoneInfo
 
 import pytest
 import requests
+from webhook_examples import QuietHandler, load_example  # registered by this folder's conftest
 
 from lms_connectors.changes import ChangeKind
 from lms_connectors.feeds import follow_feed
@@ -35,20 +34,6 @@ NY = ZoneInfo("America/New_York")
 START = datetime(2027, 3, 16, 9, 0, tzinfo=NY)
 SID = "graph.onboarding"
 LEARNERS = [Person(email=f"{n}@example.org", name=n) for n in ("ana", "ben", "cy")]
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "webhooks" / "graph_wsgi.py"
-
-
-class _Quiet(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-def _load_example() -> Any:
-    spec = importlib.util.spec_from_file_location("graph_wsgi_example", EXAMPLE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @dataclass
@@ -138,8 +123,8 @@ def test_an_expired_delta_link_starts_a_new_round(world: World) -> None:
 @pytest.fixture
 def subscribed(world: World) -> Iterator[tuple[World, ChannelKeeper, str]]:
     world.simulator.subscriptions.allow_http = True  # Graph posts to HTTPS only; the test serves loopback HTTP
-    example = _load_example()
-    server = make_server("127.0.0.1", 0, None, handler_class=_Quiet,  # type: ignore[arg-type]
+    example = load_example("graph_wsgi.py")
+    server = make_server("127.0.0.1", 0, None, handler_class=QuietHandler,  # type: ignore[arg-type]
                          server_class=example.ThreadingWSGIServer)
     url = f"http://127.0.0.1:{server.server_port}/graph/notify"
     keeper = ChannelKeeper(world.scheduler.ledger, world.graph, url)

@@ -6,19 +6,18 @@ posts the delivery Zoom would send). The receiver refuses a forged and a replaye
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, make_server
+from wsgiref.simple_server import make_server
 from zoneinfo import ZoneInfo
 
 import pytest
 import requests
+from webhook_examples import QuietHandler, load_example  # registered by this folder's conftest
 
 from lms_connectors.models import Modality, Person, Session, TimeSlot
 from lms_connectors.scheduler import Scheduler
@@ -27,21 +26,7 @@ from lms_connectors.testing.sandboxed import SandboxedAdapters, sandboxed_adapte
 from lms_connectors_zoom.webhooks import ZoomWebhookReceiver, sign
 
 SECRET = "webhook-secret-for-tests"
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "webhooks" / "zoom_wsgi.py"
 START = datetime(2027, 3, 16, 9, 0, tzinfo=ZoneInfo("America/New_York"))
-
-
-class _Quiet(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-def _load_example() -> Any:
-    spec = importlib.util.spec_from_file_location("zoom_wsgi_example", EXAMPLE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture
@@ -55,8 +40,8 @@ def world() -> Iterator[tuple[SandboxedAdapters, Scheduler, str]]:
         scheduler.schedule(session)
         scheduler.enrol_many(session.id, [Person(email="ana@example.org", name="Ana"),
                                           Person(email="ben@example.org", name="Ben")])
-        app = _load_example().webhook_app(ZoomWebhookReceiver(SECRET), scheduler)
-        server = make_server("127.0.0.1", 0, app, handler_class=_Quiet)
+        app = load_example("zoom_wsgi.py").webhook_app(ZoomWebhookReceiver(SECRET), scheduler)
+        server = make_server("127.0.0.1", 0, app, handler_class=QuietHandler)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         try:

@@ -75,21 +75,7 @@ def build_retrying(
     before_sleep: Callable[[RetryCallState], None] | None = None,
     started: float | None = None,
 ) -> Retrying:
-    """Build the tenacity controller for one call (the time bound starts now, or at ``started``).
-
-    The last error is re-raised as is when the controller gives up.
-
-    Args:
-        policy: Attempts, backoff and bounds.
-        idempotent: Passed to :func:`should_retry`.
-        sleep: How to wait (injected by tests and by the contract kit).
-        clock: Monotonic clock for the total time bound.
-        before_sleep: Called before each wait (the transport logs there).
-        started: When the call's first attempt began on ``clock``, if before now.
-
-    Returns:
-        A ``tenacity.Retrying``; call it with the attempt function.
-    """
+    """The controller :func:`lms_connectors.http.retry.build_retrying` returns; its arguments are documented there."""
     budget = _Budget(policy, clock, started)
     return Retrying(
         retry=retry_if_exception(lambda error: should_retry(error, idempotent=idempotent)),
