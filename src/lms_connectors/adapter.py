@@ -4,11 +4,15 @@ An adapter maps a :class:`~lms_connectors.models.Session` onto the provider's na
 Zoom meeting, a Moodle course event with a group) and the session's roster onto the provider's roster
 (attendees, registrants, enrolments). Required operations are abstract; optional ones raise
 :class:`~lms_connectors.errors.NotSupported` carrying the capability, and each adapter declares what it
-offers in :attr:`Adapter.capabilities` so that callers and the README's support matrix read it as data.
+offers in :attr:`Adapter.capabilities` so that callers and the README's support matrix read it as data. A
+capability that stands for standard methods (:data:`CAPABILITY_METHODS`) is derived from the methods the adapter
+overrides; only the behavioural ones (in place, natively idempotent, with a link...) are declared.
 
 Every adapter is built the same way, ``Adapter(config, *, session=None, sleep=time.sleep, clock=time.monotonic,
 hooks=())`` or ``Adapter.from_config(mapping, **the same options)``: ``config`` extends
-:class:`~lms_connectors.http.settings.TransportSettings`, and the adapter builds its transports in :meth:`Adapter.setup`
+:class:`~lms_connectors.http.settings.TransportSettings` and is named once, as the class's type parameter
+(``class AcmeLmsAdapter(Adapter[AcmeLmsConfig])``), which types ``self.config`` and sets
+:attr:`Adapter.config_model`; the adapter builds its transports in :meth:`Adapter.setup`
 with :meth:`Adapter.api_transport` and :meth:`Adapter.token_transport`, which apply those settings and options.
 
 Provider-only extras live on the concrete adapter, after the standard API, and are prefixed ``ex_``; the
@@ -40,11 +44,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Generic, Self, get_args, get_origin
 
 import requests
 from pydantic import BaseModel, ConfigDict
 from pydantic import ValidationError as PydanticValidationError
+from typing_extensions import TypeVar
 
 from lms_connectors.errors import ConfigurationError, ConnectorError, MalformedResponse, NotSupported, ResponseLost
 from lms_connectors.http.auth import Auth, ClientCredentialsAuth, OAuthTokenAuth, oauth_token_classifier
@@ -72,10 +77,12 @@ from lms_connectors.models import (
 from lms_connectors.shapes import guard_shapes
 
 __all__ = [
+    "CAPABILITY_METHODS",
     "Adapter",
     "AdapterKind",
     "BusyInterval",
     "Capability",
+    "ConfigT",
     "CreateTrace",
     "DiagnosticCheck",
     "Presence",
@@ -137,6 +144,48 @@ class Capability(StrEnum):
     """Who joined a past session, and when, can be read (:meth:`Adapter.list_attendance`)."""
     ROSTER_AT_CREATE = "roster_at_create"
     """The create writes the learners already confirmed (``Session.learners``) with the object itself."""
+
+
+CAPABILITY_METHODS: Mapping[Capability, tuple[str, ...]] = {
+    Capability.ROSTER: ("enrol", "unenrol", "list_roster"),
+    Capability.LIST_SESSIONS: ("list_sessions",),
+    Capability.FREE_BUSY: ("free_busy",),
+    Capability.ROOMS: ("list_rooms",),
+    Capability.ATTENDANCE: ("list_attendance",),
+}
+"""The standard :class:`Adapter` methods each capability stands for: an adapter class that overrides all of a
+capability's methods has it, without declaring it (the base methods only raise ``NotSupported``). The other
+capabilities describe how the required methods behave (in place, with a link, natively idempotent...); they are
+declared, and the contract cases check them. A calendar with ``ROOMS`` also implements :meth:`Adapter.book_room`
+and :meth:`Adapter.release_room` (the contract kit checks it); a room-booking system books with its create and
+releases with its cancel."""
+
+ConfigT = TypeVar("ConfigT", bound=TransportSettings, default=TransportSettings, covariant=True)
+"""The configuration model of an adapter class: ``class AcmeLmsAdapter(Adapter[AcmeLmsConfig])``."""
+
+
+def overrides(adapter_class: type[Adapter[Any]], method: str) -> bool:
+    """Whether ``adapter_class`` (or a base below :class:`Adapter`) replaces the base's ``method``."""
+    return getattr(adapter_class, method, None) is not getattr(Adapter, method)
+
+
+def implemented_capabilities(adapter_class: type[Adapter[Any]]) -> frozenset[Capability]:
+    """The capabilities of :data:`CAPABILITY_METHODS` whose every method ``adapter_class`` overrides."""
+    return frozenset(
+        capability for capability, methods in CAPABILITY_METHODS.items()
+        if all(overrides(adapter_class, name) for name in methods)
+    )
+
+
+def _config_parameter(adapter_class: type[Adapter[Any]]) -> type[BaseModel] | None:
+    """The configuration model the class names as its type parameter (``Adapter[AcmeLmsConfig]``), if any."""
+    for base in vars(adapter_class).get("__orig_bases__", ()):
+        origin, arguments = get_origin(base), get_args(base)
+        if isinstance(origin, type) and issubclass(origin, Adapter) and arguments:
+            model = arguments[0]
+            if isinstance(model, type) and issubclass(model, BaseModel):
+                return model
+    return None
 
 
 class RoomResponse(StrEnum):
@@ -238,10 +287,11 @@ class CreateTrace:
         }
 
 
-class Adapter(abc.ABC):
+class Adapter(abc.ABC, Generic[ConfigT]):
     """Base class of every provider adapter.
 
-    Subclasses set :attr:`name`, :attr:`kind`, :attr:`capabilities` and :attr:`config_model`, build their
+    Subclasses name their configuration model as the type parameter (``Adapter[AcmeLmsConfig]``), set
+    :attr:`name`, :attr:`display_name`, :attr:`kind` and the behavioural :attr:`capabilities`, build their
     transports in :meth:`setup`, and implement the abstract methods plus :meth:`create_new`.
 
     Args:
@@ -260,15 +310,17 @@ class Adapter(abc.ABC):
     kind: ClassVar[AdapterKind]
     """Role in a multi-provider session."""
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
-    """What this adapter offers beyond the required operations."""
+    """What this adapter offers beyond the required operations: the capabilities the class declares, plus those
+    of :data:`CAPABILITY_METHODS` whose methods it overrides (added when the class is defined)."""
     config_model: ClassVar[type[BaseModel]]
-    """Pydantic model of this adapter's configuration (a :class:`TransportSettings` subclass)."""
+    """Pydantic model of this adapter's configuration (a :class:`TransportSettings` subclass): the class's type
+    parameter (``Adapter[AcmeLmsConfig]``), unless set explicitly."""
     lookup_before_create: ClassVar[bool | None] = None
     """Whether a create that may have been sent before is looked up by key first; ``None`` (the default) means
     "unless the adapter declares :attr:`Capability.NATIVE_IDEMPOTENCY`" (the provider refuses the duplicate)."""
 
-    config: TransportSettings
-    """The validated configuration."""
+    config: ConfigT
+    """The validated configuration (an instance of :attr:`config_model`)."""
     runtime: TransportRuntime
     """Session, sleep, clock and hooks, shared by the adapter's transports."""
     transport: HttpTransport
@@ -276,13 +328,15 @@ class Adapter(abc.ABC):
 
     def __init__(
         self,
-        config: TransportSettings,
+        config: ConfigT,
         *,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         hooks: Sequence[Callable[[CallEvent], None]] = (),
     ) -> None:
+        if not hasattr(self, "config_model"):
+            raise TypeError(f"{type(self).__name__} names no configuration model: declare it as Adapter[TheConfig]")
         if not isinstance(config, self.config_model):
             raise ConfigurationError(
                 f"{type(self).__name__} takes a {self.config_model.__name__}, got {type(config).__name__}; "
@@ -297,12 +351,27 @@ class Adapter(abc.ABC):
         self._rate_limiter: RateLimiter | None = rate_limiter_for(config, self.runtime)
         self.setup()
 
-    def setup(self) -> None:  # noqa: B027 - optional hook: an adapter without transports of its own is valid
+    def setup(self) -> None:  # optional hook: an adapter without transports of its own is valid
         """Build the adapter's transports and helpers; called once by ``__init__`` (``config`` and ``runtime`` set)."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        """Wrap the class's operations so that a provider answer of an unexpected shape is a MalformedResponse."""
+        """Complete the class from what it wrote once.
+
+        * ``config_model`` is the type parameter (``Adapter[AcmeLmsConfig]``), where the class names one;
+        * ``capabilities`` gain those whose standard methods the class overrides (:data:`CAPABILITY_METHODS`);
+        * the operations are wrapped so that a provider answer of an unexpected shape is a MalformedResponse.
+
+        Raises:
+            TypeError: The class sets ``config_model`` to another model than its type parameter.
+        """
         super().__init_subclass__(**kwargs)
+        model = _config_parameter(cls)
+        if model is not None:
+            declared = vars(cls).get("config_model", model)
+            if declared is not model:
+                raise TypeError(f"{cls.__name__} is an Adapter[{model.__name__}] but sets config_model to {declared}")
+            cls.config_model = model
+        cls.capabilities = frozenset(cls.capabilities) | implemented_capabilities(cls)
         for attribute, value in list(vars(cls).items()):
             if (attribute in _OPERATIONS or attribute.startswith("ex_")) and inspect.isfunction(value):
                 setattr(cls, attribute, guard_shapes(value))

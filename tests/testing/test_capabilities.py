@@ -1,4 +1,4 @@
-"""Declared capabilities are checked against the methods an adapter overrides."""
+"""Capabilities of standard methods are derived from the methods an adapter overrides; declared ones are checked."""
 
 from __future__ import annotations
 
@@ -57,11 +57,33 @@ class HalfARoster(Minimal):
         return iter(())
 
 
-class UndeclaredRooms(Minimal):
-    """Lists rooms but does not say so: the scheduler and the matrix would never know."""
+class ListsRooms(Minimal):
+    """A room-booking system that lists rooms and declares nothing: ROOMS comes from list_rooms()."""
+
+    kind = AdapterKind.ROOM
 
     def list_rooms(self, *, page_size: int | None = None) -> Iterator[Room]:
         return iter(())
+
+
+class FullRoster(Minimal):
+    """Writes the three roster methods and declares nothing: ROSTER comes from them."""
+
+    def enrol(self, ref: ProviderRef, session: Any, people: Any, *, seated: bool = False) -> list[RosterMember]:
+        return []
+
+    def unenrol(self, ref: ProviderRef, session: Any, people: Any, *, registrations: Any = None) -> None:
+        return None
+
+    def list_roster(self, ref: ProviderRef) -> Iterator[RosterMember]:
+        return iter(())
+
+
+class EnrolOnly(Minimal):
+    """Writes enrol() alone: no ROSTER, and the kit says what is missing (callers would never enrol)."""
+
+    def enrol(self, ref: ProviderRef, session: Any, people: Any, *, seated: bool = False) -> list[RosterMember]:
+        return []
 
 
 class Honest(Minimal):
@@ -103,9 +125,32 @@ def test_a_declared_capability_without_its_method_is_reported() -> None:
     assert capability_mismatches(HalfARoster) == ["HalfARoster declares Capability.ROSTER but does not implement unenrol()"]
 
 
-def test_an_implemented_method_without_its_capability_is_reported() -> None:
-    (problem,) = capability_mismatches(UndeclaredRooms)
-    assert problem.startswith("UndeclaredRooms implements list_rooms() but does not declare Capability.ROOMS")
+def test_the_capabilities_of_standard_methods_come_from_the_methods() -> None:
+    assert ListsRooms.capabilities == {Capability.ROOMS}
+    assert FullRoster.capabilities == {Capability.ROSTER}
+    assert Minimal.capabilities == frozenset()
+    assert Honest.capabilities == {Capability.ROOMS, Capability.RESCHEDULE_IN_PLACE}  # declared and derived agree
+    assert capability_mismatches(ListsRooms) == []
+    assert capability_mismatches(FullRoster) == []
+
+
+def test_a_capability_written_in_part_is_reported() -> None:
+    assert EnrolOnly.capabilities == frozenset()
+    assert capability_mismatches(EnrolOnly) == [
+        "EnrolOnly implements enrol() but not unenrol(), list_roster(), so it lacks Capability.ROSTER (callers and "
+        "the support matrix will never use it)"
+    ]
+
+
+def test_a_subclass_keeps_the_capabilities_of_its_base_and_adds_its_own() -> None:
+    class RosterAndRooms(FullRoster):
+        kind = AdapterKind.ROOM
+        capabilities = frozenset({Capability.NATIVE_CAPACITY})
+
+        def list_rooms(self, *, page_size: int | None = None) -> Iterator[Room]:
+            return iter(())
+
+    assert RosterAndRooms.capabilities == {Capability.NATIVE_CAPACITY, Capability.ROSTER, Capability.ROOMS}
 
 
 def test_behavioural_capabilities_need_no_method() -> None:
@@ -133,7 +178,7 @@ def _harness_for(adapter_class: type[Adapter]) -> ContractHarness[Adapter, Simul
     return Harness()
 
 
-@pytest.mark.parametrize("adapter_class", [DeclaresRoomsOnly, HalfARoster, UndeclaredRooms])
+@pytest.mark.parametrize("adapter_class", [DeclaresRoomsOnly, HalfARoster, EnrolOnly])
 def test_the_contract_fails_an_adapter_whose_capabilities_lie(adapter_class: type[Adapter]) -> None:
     class Contract(AdapterContract):
         harness = _harness_for(adapter_class)

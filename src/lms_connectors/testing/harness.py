@@ -23,7 +23,7 @@ from lms_connectors.models import Session, TimeSlot
 from lms_connectors.testing.bearer import BearerSimulator
 from lms_connectors.testing.sandbox import Fault, SandboxServer, SimulatorT
 
-__all__ = ["CASES", "AdapterT", "ContractHarness", "SimulatorT"]
+__all__ = ["CASES", "AdapterT", "ContractHarness", "SimulatorT", "default_base_url"]
 
 AdapterT = TypeVar("AdapterT", bound=Adapter, default=Adapter)
 """The adapter a :class:`ContractHarness` builds."""
@@ -51,10 +51,12 @@ class ContractHarness(abc.ABC, Generic[AdapterT, SimulatorT]):
     harness is generic in the adapter and the simulator it builds, so its hooks receive them typed::
 
         class AcmeLmsHarness(ContractHarness[AcmeLmsAdapter, AcmeLmsSimulator]):
-            adapter_class = AcmeLmsAdapter
-
             def provoke_conflict(self, adapter: AcmeLmsAdapter, sandbox: SandboxServer[AcmeLmsSimulator] | None):
                 ...
+
+    What the type parameters already say is not written again: :attr:`adapter_class` is the first one,
+    :attr:`adapter_name` the adapter's registry name and :attr:`canonical_base_url` the default ``base_url`` of
+    its configuration model (a self-hosted provider, whose configuration has no default, sets it).
 
     Hooks that change provider state (``expire_auth``, ``break_auth``, ``provoke_*``) get the running sandbox
     while a case records against it, and ``None`` on replay and live runs (the cassette, or the provider
@@ -64,11 +66,13 @@ class ContractHarness(abc.ABC, Generic[AdapterT, SimulatorT]):
     """
 
     adapter_class: type[AdapterT]
-    """The adapter class under contract; its declared capabilities are checked against its methods."""
+    """The adapter class under contract (default: the first type parameter); its capabilities are checked against
+    its methods."""
     adapter_name: ClassVar[str]
-    """The adapter's registry name; also the cassette folder's name."""
+    """The adapter's registry name; also the cassette folder's name (default: ``adapter_class.name``)."""
     canonical_base_url: ClassVar[str]
-    """The provider's real base URL; cassettes store it, replay builds the adapter with it."""
+    """The provider's real base URL; cassettes store it, replay builds the adapter with it (default: the default
+    ``base_url`` of the adapter's configuration model)."""
     canonical_hosts: ClassVar[dict[str, str]] = {}
     """Loopback path prefix -> canonical URL, for endpoints on another host (an OAuth token endpoint)."""
     unsupported: ClassVar[dict[str, str]] = {}
@@ -81,6 +85,36 @@ class ContractHarness(abc.ABC, Generic[AdapterT, SimulatorT]):
     """A well-formed external id that names no object (typed_errors: NotFound)."""
     page_size: ClassVar[int] = 2
     """Page size asked for in the pagination case (five sessions are listed)."""
+    _derived: ClassVar[frozenset[str]] = frozenset()
+    """The attributes above this class took from its type parameters (a subclass derives them again)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Derive what the class does not set from its type parameters.
+
+        :attr:`adapter_class`, :attr:`adapter_name` and :attr:`canonical_base_url` are derived where neither the
+        class nor a base that set them by hand does.
+        """
+        super().__init_subclass__(**kwargs)
+        derived: set[str] = set()
+
+        def unset(attribute: str) -> bool:
+            return attribute not in vars(cls) and (not hasattr(cls, attribute) or attribute in cls._derived)
+
+        adapter = _type_argument(cls, 0)
+        if unset("adapter_class") and adapter is not None and adapter is not Adapter and issubclass(adapter, Adapter):
+            cls.adapter_class = adapter  # type: ignore[assignment] # the first type parameter is AdapterT itself
+            derived.add("adapter_class")
+        adapter_class = getattr(cls, "adapter_class", None)
+        if adapter_class is not None:
+            name = getattr(adapter_class, "name", None)
+            if unset("adapter_name") and isinstance(name, str):
+                cls.adapter_name = name
+                derived.add("adapter_name")
+            base_url = default_base_url(adapter_class)
+            if unset("canonical_base_url") and base_url is not None:
+                cls.canonical_base_url = base_url
+                derived.add("canonical_base_url")
+        cls._derived = frozenset(derived)
 
     @abc.abstractmethod
     def make_simulator(self) -> SimulatorT:
@@ -232,12 +266,7 @@ class ContractHarness(abc.ABC, Generic[AdapterT, SimulatorT]):
 
     def simulator_class(self) -> type | None:
         """The simulator class this harness is declared with (``ContractHarness[..., SimulatorT]``), if a class."""
-        for klass in type(self).__mro__:
-            for base in getattr(klass, "__orig_bases__", ()):
-                if get_origin(base) is ContractHarness and len(get_args(base)) == 2:
-                    simulator = get_args(base)[1]
-                    return simulator if isinstance(simulator, type) else None
-        return None
+        return _type_argument(type(self), 1)
 
     def _require_bearer_simulator(self, hook: str) -> None:
         simulator = self.simulator_class()
@@ -274,3 +303,24 @@ class ContractHarness(abc.ABC, Generic[AdapterT, SimulatorT]):
         key = f"contract-conflict.{self.adapter_name}.g1"
         adapter.create_session(session, key=key)
         adapter.create_session(session.model_copy(update={"title": "Contract conflict, another session"}), key=key)
+
+
+def _type_argument(harness_class: type, index: int) -> type | None:
+    """Type parameter ``index`` of ``ContractHarness[AdapterT, SimulatorT]`` as the class or a base names it."""
+    for klass in harness_class.__mro__:
+        for base in vars(klass).get("__orig_bases__", ()):
+            if get_origin(base) is ContractHarness and len(get_args(base)) == 2:
+                argument = get_args(base)[index]
+                return argument if isinstance(argument, type) else None
+    return None
+
+
+def default_base_url(adapter_class: type[Adapter]) -> str | None:
+    """The default ``base_url`` of the adapter's configuration model (its provider's API), if it has one.
+
+    A provider with one public API (Zoom, Google, Graph) has it; a self-hosted one (Moodle, CalDAV) has none.
+    """
+    model = getattr(adapter_class, "config_model", None)
+    field = model.model_fields.get("base_url") if model is not None else None
+    default = field.default if field is not None else None
+    return default if isinstance(default, str) and default else None

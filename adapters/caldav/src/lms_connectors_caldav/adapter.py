@@ -60,7 +60,7 @@ _XML = "application/xml; charset=utf-8"
 _NO_FREE_BUSY = frozenset({400, 403, 405, 415, 501})
 
 
-class CalDavAdapter(Adapter):
+class CalDavAdapter(Adapter[CalDavConfig]):
     """Sessions as VEVENT resources of a CalDAV calendar, learners as ATTENDEEs with their PARTSTAT.
 
     The constructor and ``from_config`` are :class:`~lms_connectors.adapter.Adapter`'s.
@@ -70,14 +70,12 @@ class CalDavAdapter(Adapter):
     display_name: ClassVar[str] = "CalDAV"
     kind: ClassVar[AdapterKind] = AdapterKind.CALENDAR
     capabilities: ClassVar[frozenset[Capability]] = frozenset({
-        Capability.RESCHEDULE_IN_PLACE, Capability.ROSTER, Capability.PUBLISHES_MEETING_LINK, Capability.FREE_BUSY,
-        Capability.NATIVE_IDEMPOTENCY, Capability.LIST_SESSIONS
+        Capability.RESCHEDULE_IN_PLACE, Capability.PUBLISHES_MEETING_LINK, Capability.NATIVE_IDEMPOTENCY
     })
-    config_model: ClassVar[type[CalDavConfig]] = CalDavConfig
 
     def setup(self) -> None:
         """Build the transport (Basic or bearer credentials, the CalDAV error table) and the DAV client."""
-        config: CalDavConfig = self.settings
+        config = self.config
         self.api_transport(auth=_auth_of(config), classifier=classify_caldav_response)
         self.dav = DavClient.for_base_url(self.transport, config.base_url)
         self._organizer = (
@@ -88,12 +86,6 @@ class CalDavAdapter(Adapter):
         self._location: CalendarLocation | None = None
         self._location_lock = threading.Lock()
         self._no_free_busy: set[str] = set()
-
-    @property
-    def settings(self) -> CalDavConfig:
-        """The configuration, typed as this adapter's."""
-        assert isinstance(self.config, CalDavConfig)  # the base constructor checked it
-        return self.config
 
     # -- standard API ------------------------------------------------------------------------------
 
@@ -111,7 +103,7 @@ class CalDavAdapter(Adapter):
                 the session's UID (an earlier generation that was not removed).
         """
         href = self.ex_calendar() + resource_name(key)
-        calendar = new_event(session, key=key, uid_domain=self.settings.uid_domain, organizer=self._organizer)
+        calendar = new_event(session, key=key, uid_domain=self.config.uid_domain, organizer=self._organizer)
         stored = StoredEvent.parse(calendar.to_ical(), href=href, etag=None)
         try:
             response = self.transport.request(
@@ -180,7 +172,7 @@ class CalDavAdapter(Adapter):
                 f"someone else changed the title, times or place of {href} since it was read; read it again first",
                 provider=self.name, code="changed",
             )
-        current.reschedule(session, uid_domain=self.settings.uid_domain, organizer=self._organizer, stamp=utc_now())
+        current.reschedule(session, uid_domain=self.config.uid_domain, organizer=self._organizer, stamp=utc_now())
         return self._write(current, operation="reschedule event").ref()
 
     def cancel_session(self, ref: ProviderRef, *, notify: bool = True) -> None:
@@ -312,7 +304,7 @@ class CalDavAdapter(Adapter):
         """Where the sessions' calendar is (discovered at the first call, then kept)."""
         with self._location_lock:
             if self._location is None:
-                config = self.settings
+                config = self.config
                 self._location = discover_calendar(
                     self.dav, base_url=config.base_url, calendar=config.calendar, calendar_url=config.calendar_url,
                 )
@@ -333,7 +325,7 @@ class CalDavAdapter(Adapter):
         Raises:
             Conflict: It exists already.
         """
-        config = self.settings
+        config = self.config
         if config.calendar_url is not None:
             path = dav.normalise_href(config.calendar_url, self.dav.origin + "/")
         else:
@@ -416,7 +408,7 @@ class CalDavAdapter(Adapter):
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _free_busy_calendars(self) -> dict[str, str]:
-        config = self.settings
+        config = self.config
         calendars = {email: dav.normalise_href(url, self.dav.origin + "/")
                      for email, url in config.free_busy_calendars.items()}
         if config.organizer_email and config.organizer_email not in calendars:

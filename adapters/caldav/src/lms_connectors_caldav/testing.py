@@ -235,8 +235,6 @@ class CalDavHarness(ContractHarness[CalDavAdapter, RadicaleProxy]):
     :meth:`stop_server` (the contract tests call it; an exit hook stops it otherwise).
     """
 
-    adapter_class = CalDavAdapter
-    adapter_name: ClassVar[str] = "caldav"
     canonical_base_url: ClassVar[str] = CANONICAL_BASE_URL
     keeps: ClassVar[frozenset[str]] = frozenset({"timezone", "location", "capacity"})
     create_method: ClassVar[str] = "PUT"

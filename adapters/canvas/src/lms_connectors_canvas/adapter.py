@@ -70,18 +70,15 @@ def _sis_path(key: str) -> str:
     return f"/sections/sis_section_id:{quote(mapping.section_sis_id(key), safe='')}"
 
 
-class CanvasAdapter(Adapter):
+class CanvasAdapter(Adapter[CanvasConfig]):
     """Sessions as Canvas course calendar events, rosters as a section per session (constructor: see ``Adapter``)."""
 
     name: ClassVar[str] = mapping.PROVIDER
     display_name: ClassVar[str] = "Canvas LMS"
     kind: ClassVar[AdapterKind] = AdapterKind.LMS
     capabilities: ClassVar[frozenset[Capability]] = frozenset({
-        Capability.RESCHEDULE_IN_PLACE, Capability.ROSTER, Capability.PUBLISHES_MEETING_LINK,
-        Capability.NATIVE_CAPACITY, Capability.LIST_SESSIONS,
+        Capability.RESCHEDULE_IN_PLACE, Capability.PUBLISHES_MEETING_LINK, Capability.NATIVE_CAPACITY
     })
-    config_model: ClassVar[type[CanvasConfig]] = CanvasConfig
-    config: CanvasConfig
 
     def setup(self) -> None:
         """The token (static, or refreshed at ``POST /login/oauth2/token``), then the API transport.

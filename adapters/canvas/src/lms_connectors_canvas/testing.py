@@ -56,10 +56,6 @@ _Sandbox = SandboxServer[CanvasSimulator] | None
 class CanvasHarness(ContractHarness[CanvasAdapter, CanvasSimulator]):
     """Contract harness of the Canvas adapter."""
 
-    adapter_class = CanvasAdapter
-
-    adapter_name: ClassVar[str] = "canvas"
-    canonical_base_url: ClassVar[str] = API_BASE_URL
     canonical_hosts: ClassVar[dict[str, str]] = {"/login/oauth2/token": TOKEN_URL}
     keeps: ClassVar[frozenset[str]] = frozenset({"location"})
     missing_external_id: ClassVar[str] = "999999"

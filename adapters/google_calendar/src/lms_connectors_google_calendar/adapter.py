@@ -74,20 +74,16 @@ _ROSTER_ATTEMPTS = 3  # read-modify-write rounds when another writer changes the
 _KEPT_EVENTS = 1024  # events whose last write this adapter keeps (the most recent ones)
 
 
-class GoogleCalendarAdapter(Adapter):
+class GoogleCalendarAdapter(Adapter[GoogleCalendarConfig]):
     """Sessions as Google Calendar events, learners as attendees, Meet links, rooms as resource attendees."""
 
     name: ClassVar[str] = "google_calendar"
     display_name: ClassVar[str] = "Google Calendar"
     kind: ClassVar[AdapterKind] = AdapterKind.CALENDAR
     capabilities: ClassVar[frozenset[Capability]] = frozenset({
-        Capability.RESCHEDULE_IN_PLACE, Capability.ROSTER, Capability.MEETING_LINK,
-        Capability.PUBLISHES_MEETING_LINK, Capability.ROOMS, Capability.FREE_BUSY, Capability.NATIVE_IDEMPOTENCY,
-        Capability.NOTIFIES_ATTENDEES, Capability.LIST_SESSIONS, Capability.ROSTER_AT_CREATE
+        Capability.RESCHEDULE_IN_PLACE, Capability.MEETING_LINK, Capability.PUBLISHES_MEETING_LINK,
+        Capability.NATIVE_IDEMPOTENCY, Capability.NOTIFIES_ATTENDEES, Capability.ROSTER_AT_CREATE
     })
-    config_model: ClassVar[type[GoogleCalendarConfig]] = GoogleCalendarConfig
-
-    config: GoogleCalendarConfig
 
     def setup(self) -> None:
         """The token flow the configuration describes (refresh token or service account), then the API."""

@@ -66,10 +66,6 @@ _Sandbox = SandboxServer[GoogleCalendarSimulator] | None
 class GoogleCalendarHarness(ContractHarness[GoogleCalendarAdapter, GoogleCalendarSimulator]):
     """How the contract kit builds, records and breaks the Google Calendar adapter."""
 
-    adapter_class = GoogleCalendarAdapter
-
-    adapter_name: ClassVar[str] = "google_calendar"
-    canonical_base_url: ClassVar[str] = CALENDAR_BASE_URL
     canonical_hosts: ClassVar[dict[str, str]] = {
         "/calendar/v3": CALENDAR_BASE_URL,
         "/admin/directory/v1": DIRECTORY_BASE_URL,

@@ -61,7 +61,7 @@ PENDING = "pending_approval"
 APPROVED = "approved"
 
 
-class LibreBookingAdapter(Adapter):
+class LibreBookingAdapter(Adapter[LibreBookingConfig]):
     """Book rooms in a LibreBooking site for training sessions (kind ``room``, first in the scheduler's fan-out).
 
     Args:
@@ -73,14 +73,8 @@ class LibreBookingAdapter(Adapter):
     display_name: ClassVar[str] = "LibreBooking"
     kind: ClassVar[AdapterKind] = AdapterKind.ROOM
     capabilities: ClassVar[frozenset[Capability]] = frozenset({
-        Capability.RESCHEDULE_IN_PLACE,
-        Capability.ROSTER,
-        Capability.ROOMS,
-        Capability.NATIVE_CAPACITY,
-        Capability.LIST_SESSIONS,
+        Capability.RESCHEDULE_IN_PLACE, Capability.NATIVE_CAPACITY
     })
-    config_model: ClassVar[type[LibreBookingConfig]] = LibreBookingConfig
-    config: LibreBookingConfig
 
     def setup(self) -> None:
         """Build the sign-in transport, the session-token auth and the API transport."""

@@ -64,9 +64,6 @@ def contract_site(simulator: LibreBookingSimulator, password: str = PLACEHOLDER_
 class LibreBookingHarness(ContractHarness[LibreBookingAdapter, LibreBookingSimulator]):
     """Contract harness of the LibreBooking adapter."""
 
-    adapter_class = LibreBookingAdapter
-
-    adapter_name: ClassVar[str] = "librebooking"
     canonical_base_url: ClassVar[str] = CANONICAL_BASE_URL
     keeps: ClassVar[frozenset[str]] = frozenset({"location"})
     missing_external_id: ClassVar[str] = "6b1000000000000000000000"

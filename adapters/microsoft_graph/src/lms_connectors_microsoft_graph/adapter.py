@@ -123,7 +123,7 @@ class RoomList:
     name: str
 
 
-class MicrosoftGraphAdapter(Adapter):
+class MicrosoftGraphAdapter(Adapter[MicrosoftGraphConfig]):
     """Sessions as Outlook events, learners as attendees, Teams links, rooms as resource attendees.
 
     The constructor is :class:`~lms_connectors.adapter.Adapter`'s (its ``sleep`` also paces the waits for
@@ -135,13 +135,9 @@ class MicrosoftGraphAdapter(Adapter):
     display_name: ClassVar[str] = "Microsoft Graph (Outlook, Teams)"
     kind: ClassVar[AdapterKind] = AdapterKind.CALENDAR
     capabilities: ClassVar[frozenset[Capability]] = frozenset({
-        Capability.RESCHEDULE_IN_PLACE, Capability.ROSTER, Capability.MEETING_LINK,
-        Capability.PUBLISHES_MEETING_LINK, Capability.ROOMS, Capability.FREE_BUSY, Capability.NATIVE_IDEMPOTENCY,
-        Capability.NOTIFIES_ATTENDEES, Capability.LIST_SESSIONS
+        Capability.RESCHEDULE_IN_PLACE, Capability.MEETING_LINK, Capability.PUBLISHES_MEETING_LINK,
+        Capability.NATIVE_IDEMPOTENCY, Capability.NOTIFIES_ATTENDEES
     })
-    config_model: ClassVar[type[MicrosoftGraphConfig]] = MicrosoftGraphConfig
-
-    config: MicrosoftGraphConfig
     lookup_before_create: ClassVar[bool | None] = True
     """Graph's ``transactionId`` reduces duplicates without ruling them out: look the key up first anyway."""
 

@@ -53,10 +53,6 @@ _Sandbox = SandboxServer[GraphSimulator] | None
 class MicrosoftGraphHarness(ContractHarness[MicrosoftGraphAdapter, GraphSimulator]):
     """How the contract kit builds, records and breaks the Microsoft Graph adapter."""
 
-    adapter_class = MicrosoftGraphAdapter
-
-    adapter_name: ClassVar[str] = "microsoft_graph"
-    canonical_base_url: ClassVar[str] = GRAPH_BASE_URL
     canonical_hosts: ClassVar[dict[str, str]] = {"/v1.0": GRAPH_BASE_URL, "/login": LOGIN_BASE_URL}
     keeps: ClassVar[frozenset[str]] = frozenset({"timezone", "location", "capacity"})
     missing_external_id: ClassVar[str] = "AAkALgAAAAAAHYQDEapmEc2byACqAC-EWg0Acontractmissing0"

@@ -87,18 +87,15 @@ def _whole_minutes(session: Session) -> int:
     return seconds // 60
 
 
-class MoodleAdapter(Adapter):
+class MoodleAdapter(Adapter[MoodleConfig]):
     """Sessions as Moodle course calendar events, rosters as manual enrolments plus a group per session."""
 
     name: ClassVar[str] = "moodle"
     display_name: ClassVar[str] = "Moodle"
     kind: ClassVar[AdapterKind] = AdapterKind.LMS
     capabilities: ClassVar[frozenset[Capability]] = frozenset({
-        Capability.RESCHEDULE_IN_PLACE, Capability.ROSTER, Capability.PUBLISHES_MEETING_LINK,
-        Capability.LIST_SESSIONS
+        Capability.RESCHEDULE_IN_PLACE, Capability.PUBLISHES_MEETING_LINK
     })
-    config_model: ClassVar[type[MoodleConfig]] = MoodleConfig
-    config: MoodleConfig
 
     def setup(self) -> None:
         """One transport to ``server.php``; the token travels in the form, so it is an extra secret."""

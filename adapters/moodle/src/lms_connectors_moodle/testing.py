@@ -61,9 +61,6 @@ _Sandbox = SandboxServer[MoodleSimulator] | None
 class MoodleHarness(ContractHarness[MoodleAdapter, MoodleSimulator]):
     """How the acceptance matrix drives the Moodle adapter."""
 
-    adapter_class = MoodleAdapter
-
-    adapter_name: ClassVar[str] = "moodle"
     canonical_base_url: ClassVar[str] = "https://moodle.example.edu"
     keeps: ClassVar[frozenset[str]] = frozenset({"timezone", "location"})
     missing_external_id: ClassVar[str] = "999999"

@@ -66,7 +66,7 @@ def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
         yield items[start : start + size]
 
 
-class ZoomAdapter(Adapter):
+class ZoomAdapter(Adapter[ZoomConfig]):
     """Zoom Meetings through a Server-to-Server OAuth app (constructor: see :class:`~lms_connectors.adapter.Adapter`).
 
     Access tokens come from Zoom's ``account_credentials`` grant and are shared with the other workers of the app
@@ -78,11 +78,9 @@ class ZoomAdapter(Adapter):
     display_name: ClassVar[str] = "Zoom"
     kind: ClassVar[AdapterKind] = AdapterKind.MEETING
     capabilities: ClassVar[frozenset[Capability]] = frozenset({
-        Capability.RESCHEDULE_IN_PLACE, Capability.ROSTER, Capability.MEETING_LINK, Capability.NATIVE_CAPACITY,
-        Capability.NOTIFIES_ATTENDEES, Capability.LIST_SESSIONS, Capability.ATTENDANCE
+        Capability.RESCHEDULE_IN_PLACE, Capability.MEETING_LINK, Capability.NATIVE_CAPACITY,
+        Capability.NOTIFIES_ATTENDEES
     })
-    config_model: ClassVar[type[ZoomConfig]] = ZoomConfig
-    config: ZoomConfig
 
     def _token_cache(self) -> TokenCache:
         """Where the app's token is shared: Redis (every host), a file (one host) or this process."""

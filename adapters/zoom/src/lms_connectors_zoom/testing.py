@@ -46,10 +46,6 @@ _Sandbox = SandboxServer[ZoomSimulator] | None
 class ZoomHarness(ContractHarness[ZoomAdapter, ZoomSimulator]):
     """Contract harness of the Zoom adapter."""
 
-    adapter_class = ZoomAdapter
-
-    adapter_name: ClassVar[str] = "zoom"
-    canonical_base_url: ClassVar[str] = API_BASE_URL
     canonical_hosts: ClassVar[dict[str, str]] = {"/oauth/token": TOKEN_URL}
     keeps: ClassVar[frozenset[str]] = frozenset({"timezone", "capacity"})
     missing_external_id: ClassVar[str] = "85000000001"  # a well-formed int64 meeting id that names no meeting

@@ -7,11 +7,12 @@ Its contract test is one line (see ``tests/test_contract.py``; the cassettes sit
         harness = AcmeLmsHarness()
 
 Recording against the sandbox serves :class:`~acme_lms_connector.simulator.AcmeLmsSimulator` on loopback, token
-endpoint included, so every URL maps back onto :data:`~acme_lms_connector.config.API_BASE_URL` in the cassettes.
-The kit's defaults do the rest: the simulator is a ``BearerSimulator``, so ``expire_auth`` revokes its tokens and
-``break_auth`` rotates the client secret; ``secret_values`` is the ``client_secret`` of :meth:`adapter_settings`;
-the adapter declares native idempotency, so ``provoke_conflict`` reuses a key for another session (``409
-idempotency_key_reused``).
+endpoint included. The kit's defaults do the rest: the type parameters name the adapter, whose registry name is
+the cassette folder's and whose configured default ``base_url`` (:data:`~acme_lms_connector.config.API_BASE_URL`)
+every URL maps back onto in the cassettes; the simulator is a ``BearerSimulator``, so ``expire_auth`` revokes its
+tokens and ``break_auth`` rotates the client secret; ``secret_values`` is the ``client_secret`` of
+:meth:`adapter_settings`; the adapter declares native idempotency, so ``provoke_conflict`` reuses a key for another
+session (``409 idempotency_key_reused``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from acme_lms_connector.adapter import AcmeLmsAdapter
-from acme_lms_connector.config import API_BASE_URL
 from acme_lms_connector.simulator import AcmeLmsSimulator
 from lms_connectors.testing.harness import ContractHarness
 from lms_connectors.testing.sandbox import Fault, SandboxServer
@@ -36,10 +36,6 @@ _Sandbox = SandboxServer[AcmeLmsSimulator] | None
 class AcmeLmsHarness(ContractHarness[AcmeLmsAdapter, AcmeLmsSimulator]):
     """Contract harness of the Acme LMS adapter."""
 
-    adapter_class = AcmeLmsAdapter
-
-    adapter_name: ClassVar[str] = "acme_lms"
-    canonical_base_url: ClassVar[str] = API_BASE_URL
     keeps: ClassVar[frozenset[str]] = frozenset({"timezone", "location", "capacity"})
     missing_external_id: ClassVar[str] = "ses_9999"
 
