@@ -361,6 +361,9 @@ def test_moodle_event_answer_without_its_event_is_malformed(leg: Callable[[str],
 def test_moodle_enrolled_users_of_another_shape_are_malformed(leg: Callable[[str], Leg]) -> None:
     moodle = leg("moodle")
     ref = moodle.adapter.create_session(_session("moodle"), key="causes.s1.moodle.g1", fresh=True)
+    # Ines has an account already: only then does an enrolment ask who is enrolled in the course.
+    moodle.simulator.site.insert_user({"username": "ines", "firstname": "Ines", "lastname": "Duarte",
+                                       "email": INES.email})
     moodle.server.faults.add(
         Fault.error(200, {"users": "none"}, body_pattern="wsfunction=core_enrol_get_enrolled_users")
     )

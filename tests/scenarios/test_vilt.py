@@ -23,7 +23,7 @@ class TestZoomGoogleMoodle(matrix.ViltFaultMatrix):  # type: ignore[misc]
     CREATE: ClassVar[dict[str, Any]] = {
         "zoom": ("POST", r"/meetings$", None),
         "google_calendar": ("POST", r"/events$", None),
-        "moodle": ("POST", r"server\.php$", r"wsfunction=core_calendar_create_calendar_events"),
+        "moodle": ("POST", r"server\.php$", r"wsfunction=core_calendar_submit_create_update_form.*forms_create"),
     }
     MOVE: ClassVar[dict[str, Any]] = {
         "zoom": ("PATCH", r"/meetings/\d+$", None),

@@ -24,7 +24,7 @@ class TestGraphMoodle(matrix.ViltFaultMatrix):  # type: ignore[misc]
     ORDER: ClassVar[tuple[str, ...]] = ("microsoft_graph", "moodle")
     CREATE: ClassVar[dict[str, Any]] = {
         "microsoft_graph": ("POST", r"/users/[^/]+/events$", None),
-        "moodle": ("POST", r"server\.php$", r"wsfunction=core_calendar_create_calendar_events"),
+        "moodle": ("POST", r"server\.php$", r"wsfunction=core_calendar_submit_create_update_form.*forms_create"),
     }
     MOVE: ClassVar[dict[str, Any]] = {
         "microsoft_graph": ("PATCH", r"/events/[^/]+$", None),

@@ -25,6 +25,14 @@ NEWCOMER = Person(email="newcomer@example.org", name="New Comer", timezone="Euro
 
 Call = Callable[[Site, ProviderRef], object]
 
+
+def _enrol_existing(site: Site, ref: ProviderRef) -> object:
+    """Enrol a learner whose account exists: only then does an enrolment ask who is enrolled already."""
+    site.simulator.site.insert_user({"username": "known", "firstname": "Kim", "lastname": "Known",
+                                     "email": "known@example.org"})
+    return site.adapter.enrol(ref, SESSION, [Person(email="known@example.org", name="Kim Known")])
+
+
 FUNCTIONS: dict[str, Call] = {
     # web-service function: the adapter call that reads its answer
     "core_calendar_get_calendar_event_by_id": lambda s, r: s.adapter.get_session(r),
@@ -34,7 +42,7 @@ FUNCTIONS: dict[str, Call] = {
                                                fresh=True),
     "core_group_get_course_groups": lambda s, _r: s.adapter.discard("s-9.moodle.g1"),
     "core_group_get_group_members": lambda s, r: list(s.adapter.list_roster(r)),
-    "core_enrol_get_enrolled_users": lambda s, r: s.adapter.enrol(r, SESSION, [NEWCOMER]),
+    "core_enrol_get_enrolled_users": _enrol_existing,
     "core_user_get_users_by_field": lambda s, r: s.adapter.enrol(r, SESSION, [NEWCOMER]),
 }
 

@@ -112,13 +112,14 @@ class MoodleAdapter(Adapter[MoodleConfig]):
     def create_new(self, session: Session, key: str) -> ProviderRef:
         """Create the session's group and calendar event; never half-made.
 
-        If the event cannot be made, or its location (the join link) cannot be set, what this call made is
-        deleted again before the error is raised, so that no group or event without its link is left behind;
-        only a lost or garbled answer keeps the group (the event may exist: the base class looks it up by
-        marker; :meth:`discard` removes a group whose event never came).
+        An event with a location (the join link) is made by the event form, which sets the location in the
+        same write: ``core_calendar_create_calendar_events`` takes none, so it would need the form again. If the
+        event cannot be made, the group made for it is deleted again before the error is raised, so that no group
+        is left without its event; only a lost or garbled answer keeps the group (the event may exist: the base
+        class looks it up by marker; :meth:`discard` removes a group whose event never came).
 
-        :calls: ``core_group_create_groups``, ``core_calendar_create_calendar_events``,
-            ``core_calendar_submit_create_update_form`` (only with a location or join link).
+        :calls: ``core_group_create_groups``, then ``core_calendar_submit_create_update_form`` (with a location or
+            join link) or ``core_calendar_create_calendar_events``.
 
         Raises:
             ValidationError: The session does not last a whole number of minutes (Moodle's event form, which
@@ -130,8 +131,12 @@ class MoodleAdapter(Adapter[MoodleConfig]):
         check_name(session.title, field="title")
         group_id = self._ensure_group(course_id, group_idnumber(key), group_name(session, key),
                                       f"Roster of {session.title}")
+        location = location_of(session)
         try:
-            ref = self._create_event(session, key, course_id, group_id)
+            if location:
+                ref = self._create_by_form(session, key, course_id, group_id, location)
+            else:
+                ref = self._create_event(session, key, course_id, group_id)
         except (ResponseLost, MalformedResponse):
             # A lost or garbled answer may come after Moodle made the event: the group stays for it, and the base
             # class looks the event up by marker before anything else.
@@ -139,13 +144,6 @@ class MoodleAdapter(Adapter[MoodleConfig]):
         except ConnectorError:
             self._delete_group(group_id)
             raise
-        location = location_of(session)
-        if location:
-            try:
-                self._submit_form(ref, session, key, location)
-            except ConnectorError:
-                self.cancel_session(ref, notify=False)
-                raise
         return ref
 
     def find_created(self, session: Session, key: str) -> ProviderRef | None:
@@ -294,27 +292,56 @@ class MoodleAdapter(Adapter[MoodleConfig]):
         return ref.model_copy(update={"extra": extra,
                                       "join_url": session.meeting.join_url if session.meeting else ref.join_url})
 
+    def _create_by_form(self, session: Session, key: str, course_id: int, group_id: int,
+                        location: str) -> ProviderRef:
+        # The form with id 0 and the create form's marker makes the event with its location in one write (live
+        # 4.5.6: the event belongs to the token's user, who is also the owner a reschedule names).
+        # Not repeatable: a lost answer raises ResponseLost, and the base class looks the event up by marker.
+        answer = self.client.call("core_calendar_submit_create_update_form", {"formdata": urlencode(
+            self._form_fields("0", None, "create", session, key, str(course_id), str(group_id), location))},
+            shape=EventForm)
+        self._raise_for_form(answer, f"the creation of event {session.title!r}")
+        event = answer.get("event")
+        if not isinstance(event, Mapping) or "id" not in event:
+            raise MalformedResponse("core_calendar_submit_create_update_form answered no event", provider=self.name)
+        return self._ref(event, session, course_id, group_id, key)
+
     def _submit_form(self, ref: ProviderRef, session: Session, key: str, location: str) -> None:
+        course_id = ref.extra.get("course_id") or str(self._course_of(session))
+        fields = self._form_fields(ref.external_id, ref.extra.get("owner_id", ""), "update", session, key,
+                                   course_id, ref.extra.get("group_id", "0"), location)
+        answer = self.client.call("core_calendar_submit_create_update_form", {"formdata": urlencode(fields)},
+                                  idempotent=True, shape=EventForm)
+        self._raise_for_form(answer, f"the update of event {ref.external_id}")
+
+    def _form_fields(self, event_id: str, owner_id: str | None, form: str, session: Session, key: str, course_id: str,
+                     group_id: str, location: str) -> list[tuple[str, str]]:
+        """The event form's fields, as Moodle's own calendar page posts them (``form``: create or update).
+
+        A new event has no owner to name: Moodle makes the token's user its owner.
+        """
         seconds = _whole_minutes(session) * 60
         check_name(session.title, field="title")
-        course_id = ref.extra.get("course_id") or str(self._course_of(session))
-        fields: list[tuple[str, str]] = [
-            ("id", ref.external_id), ("userid", ref.extra.get("owner_id", "")), ("modulename", ""),
-            ("instance", "0"), ("visible", "1"), ("sesskey", "ignored-for-ws"),
-            ("_qf__core_calendar_local_event_forms_update", "1"), ("name", session.title),
+        fields: list[tuple[str, str]] = [("id", event_id)]
+        if owner_id is not None:
+            fields.append(("userid", owner_id))
+        fields += [
+            ("modulename", ""), ("instance", "0"), ("visible", "1"), ("sesskey", "ignored-for-ws"),
+            (f"_qf__core_calendar_local_event_forms_{form}", "1"), ("name", session.title),
             ("eventtype", self.config.event_type), ("courseid", course_id),
         ]
         if self.config.event_type == "group":
-            fields += [("groupcourseid", course_id), ("groupid", ref.extra.get("group_id", "0"))]
+            fields += [("groupcourseid", course_id), ("groupid", group_id)]
         fields += [
             ("description[text]", description_html(session, key)), ("description[format]", "1"),
             ("description[itemid]", "0"), ("location", location), ("duration", "2"),
             ("timedurationminutes", str(seconds // 60)), ("timestart", str(int(session.slot.start.timestamp()))),
         ]
-        answer = self.client.call("core_calendar_submit_create_update_form", {"formdata": urlencode(fields)},
-                                  idempotent=True, shape=EventForm)
+        return fields
+
+    def _raise_for_form(self, answer: Mapping[str, Any], what: str) -> None:
         if answer.get("validationerror"):
-            raise InvalidRequest(f"Moodle's event form refused the update of event {ref.external_id} "
+            raise InvalidRequest(f"Moodle's event form refused {what} "
                                  "(it gives no detail: name, type, course or permission)", provider=self.name,
                                  code="validationerror")
 
@@ -440,16 +467,21 @@ class MoodleAdapter(Adapter[MoodleConfig]):
         Re-enrolling an enrolled user is not a no-op in Moodle (it resets the enrolment window and status),
         so enrolled users are only added to the group. Every step is one call per ``max_input_vars`` batch.
 
-        :calls: ``core_user_get_users_by_field``, [``core_user_create_users``], [``core_user_update_users``],
-            ``core_enrol_get_enrolled_users``, ``enrol_manual_enrol_users``, ``core_group_add_group_members``.
+        :calls: ``core_user_get_users_by_field``, [``core_user_get_users`` per email domain of people the first
+            look-up missed], [``core_user_create_users``], [``core_user_update_users``],
+            [``core_enrol_get_enrolled_users``: only when some account existed before this call],
+            ``enrol_manual_enrol_users``, ``core_group_add_group_members``.
         """
         if not people:
             return []
         course_id = int(ref.extra.get("course_id") or self._course_of(session))
         group_id = int(ref.extra.get("group_id") or 0)
-        users = self.users.resolve(people)
-        enrolled = self._enrolled_ids(course_id)
-        newcomers = [users[p.email] for p in people if users[p.email] not in enrolled]
+        accounts = self.users.resolve(people)
+        users = accounts.ids
+        # Only accounts that existed before may be enrolled already; one made by this call is enrolled nowhere.
+        found = {users[p.email] for p in people} - accounts.created
+        enrolled = self._enrolled_ids(course_id) if found else set()
+        newcomers = list(dict.fromkeys(users[p.email] for p in people if users[p.email] not in enrolled))
         if newcomers:
             self._enrol_ids(course_id, newcomers)
         marker_group = self._marker_group(course_id) if newcomers else 0
@@ -530,7 +562,36 @@ class MoodleAdapter(Adapter[MoodleConfig]):
             self.client.call("core_group_delete_group_members", {"members": list(batch)}, idempotent=True)
         rows = [{"userid": uid, "courseid": course_id} for uid in leaving]
         for batch in batches(rows, 2, self.config.max_input_vars):
+            self._unenrol_batch(batch)
+
+    def _unenrol_batch(self, batch: Sequence[Mapping[str, int]]) -> None:
+        """Unenrol a batch in one call; if Moodle refuses it, unenrol each user alone so one cannot block the rest.
+
+        Moodle unenrols a batch in one transaction, and one refused row rolls the whole batch back (live 4.5.6:
+        a batch holding a missing user id answered ``invaliduser`` and left every other user enrolled). Each row
+        is then sent alone: a user who no longer exists holds no enrolment and is done; any other refusal is
+        raised once every other row is unenrolled, so a retry finds only what is still left.
+        """
+        try:
             self.client.call("enrol_manual_unenrol_users", {"enrolments": list(batch)}, idempotent=True)
+            return
+        except ConnectorError as exc:
+            # A missing capability refuses every row alike: sending them one by one would only repeat it.
+            if len(batch) == 1 or maybe_committed(exc) or isinstance(exc, PermissionDenied):
+                raise
+            logger.info("moodle refused unenrolling %d users at once (%s); unenrolling each alone", len(batch), exc)
+        refused: ConnectorError | None = None
+        for row in batch:
+            try:
+                self.client.call("enrol_manual_unenrol_users", {"enrolments": [dict(row)]}, idempotent=True)
+            except NotFound:
+                logger.debug("moodle user %s no longer exists: nothing to unenrol", row["userid"])
+            except ConnectorError as exc:
+                if maybe_committed(exc):
+                    raise
+                refused = refused or exc
+        if refused is not None:
+            raise refused
 
     def list_roster(self, ref: ProviderRef) -> Iterator[RosterMember]:
         """Members of the session's group.

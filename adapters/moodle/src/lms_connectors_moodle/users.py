@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from lms_connectors.errors import InvalidRequest, NotFound, PermissionDenied
 from lms_connectors_moodle.answers import CreatedUsers, FoundUsers, Users
@@ -34,7 +34,7 @@ from lms_connectors_moodle.client import MoodleClient
 from lms_connectors_moodle.config import MoodleConfig
 from lms_connectors_moodle.errors import raise_for_warnings
 
-__all__ = ["IDENTITY_CAPABILITY", "SITE_DEFAULT_ZONE", "UserDirectory", "identity_hidden", "like_pattern",
+__all__ = ["IDENTITY_CAPABILITY", "SITE_DEFAULT_ZONE", "Accounts", "UserDirectory", "identity_hidden", "like_pattern",
            "username_for"]
 
 SITE_DEFAULT_ZONE = "99"
@@ -68,6 +68,13 @@ def hidden_identity_error(what: str) -> PermissionDenied:
         "and keep 'email' in Site administration > Users > Permissions > User policies > Show user identity",
         provider="moodle", code="identityhidden",
     )
+
+
+class Accounts(NamedTuple):
+    """The people's account ids by (lower-case) email, and which of those accounts were made just now."""
+
+    ids: dict[str, int]
+    created: frozenset[int]
 
 
 class UserDirectory:
@@ -123,8 +130,11 @@ class UserDirectory:
         """Ids of the people who have an account, by their (lower-case) email."""
         return {email: int(r["id"]) for email, r in self.find_records(p.email for p in people).items()}
 
-    def resolve(self, people: Sequence[Any]) -> dict[str, int]:
-        """Ids of every person: found by email, created when allowed, their profile zone brought up to date.
+    def resolve(self, people: Sequence[Any]) -> Accounts:
+        """Accounts of every person: found by email, created when allowed, their profile zone brought up to date.
+
+        The answer also says which accounts this call created: an account made just now is enrolled nowhere, so
+        the caller need not ask Moodle whether it is.
 
         Raises:
             NotFound: Someone has no account and ``create_missing_users`` is off.
@@ -140,8 +150,8 @@ class UserDirectory:
                 provider="moodle",
             )
         ids = {email: int(r["id"]) for email, r in records.items()}
-        if missing:
-            ids.update(self._create(missing))
+        created = self._create(missing) if missing else {}
+        ids.update(created)
         stale = [
             {"id": ids[p.email], "timezone": p.timezone}
             for p in people
@@ -152,7 +162,7 @@ class UserDirectory:
             # Moodle answers {"warnings": [...]} when it skipped a user: a zone not written is a failure.
             raise_for_warnings(answer.get("warnings") if isinstance(answer, dict) else None,
                                items=[row["id"] for row in batch], what="updating profile time zones")
-        return ids
+        return Accounts(ids, frozenset(created.values()))
 
     def _create(self, people: Sequence[Any]) -> dict[str, int]:
         rows = [
