@@ -14,6 +14,7 @@ from lms_connectors.operations.attendance import (
     Outcome,
     Presence,
     attendance_of,
+    minutes_present,
     read_attendance_csv,
     record_attendance,
 )
@@ -104,6 +105,19 @@ def test_attendance_is_matched_by_email_and_classified(tmp_path: Path) -> None:
     sheet.write_text("email,joined\na@example.org,2027-03-16T09:00:00\n")
     with pytest.raises(ValidationError, match=r"sign-in\.csv:2: times need an offset"):
         read_attendance_csv(sheet)
+
+
+def test_minutes_present_sums_stays_and_counts_overlaps_once() -> None:
+    at = datetime(2027, 3, 16, 13, 0, tzinfo=UTC)
+
+    def stay(joined: int, left: int | None) -> Presence:
+        return Presence(email="a@example.org", joined=at + timedelta(minutes=joined),
+                        left=None if left is None else at + timedelta(minutes=left))
+
+    # 0-30 and 20-40 overlap (a laptop and a phone): 40 minutes; then 50-60; a stay without a leave adds nothing.
+    assert minutes_present([stay(50, 60), stay(0, 30), stay(20, 40), stay(70, None)]) == 50.0
+    assert minutes_present([stay(0, None)]) is None
+    assert minutes_present([]) is None
 
 
 def test_every_kpi_against_a_hand_computed_fixture() -> None:

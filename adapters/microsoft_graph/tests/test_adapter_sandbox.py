@@ -436,7 +436,7 @@ def test_diagnose_checks_token_mailbox_calendar_and_rooms(
 ) -> None:
     checks = adapter.diagnose()
     assert [(c.name, c.ok) for c in checks] == [("token", True), ("mailbox", True), ("calendar", True),
-                                                 ("teams", True), ("rooms", True)]
+                                                 ("teams", True), ("attendance", True), ("rooms", True)]
     wrong = make_adapter(client_secret="not-the-secret")
     failed = wrong.diagnose()
     assert [(c.name, c.ok) for c in failed] == [("token", False)]

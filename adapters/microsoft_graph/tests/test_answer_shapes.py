@@ -4,15 +4,17 @@ with a redacted excerpt of the body (never a KeyError, a TypeError, or a wrong v
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from lms_connectors.models import ProviderRef
+from lms_connectors.models import Modality, ProviderRef
 from lms_connectors.testing.answers import LEAKY_FIELD, AnswerCase, AnswerShapeChecks
 from lms_connectors_microsoft_graph.adapter import MicrosoftGraphAdapter
+from lms_connectors_microsoft_graph.sandbox import GraphSimulator
+from lms_connectors_microsoft_graph.sandbox_meetings import Join
 
 from .conftest import ROOM, session, slot
 
@@ -32,6 +34,9 @@ ENDPOINTS: dict[str, tuple[str, str, Call]] = {
     "calendar.getSchedule": ("POST", r"/getSchedule$", lambda a, _r: a.free_busy([ROOM.email], *WINDOW)),
     "places.rooms": ("GET", r"/places/microsoft\.graph\.room$", lambda a, _r: list(a.list_rooms())),
     "batch.cancel": ("POST", r"/\$batch$", lambda a, r: a.ex_cancel_many([r])),
+    "onlineMeetings.find": ("GET", r"/onlineMeetings$", lambda a, r: list(a.list_attendance(r))),
+    "attendanceReports.list": ("GET", r"/attendanceReports$", lambda a, r: list(a.list_attendance(r))),
+    "attendanceRecords.list": ("GET", r"/attendanceRecords$", lambda a, r: list(a.list_attendance(r))),
 }
 
 WRONG_SHAPES: dict[str, tuple[Any, str]] = {
@@ -46,6 +51,13 @@ WRONG_SHAPES: dict[str, tuple[Any, str]] = {
     "places.rooms": ({"value": [{"displayName": "Harbour", "capacity": "twenty"}], **LEAKY_FIELD},
                      "value.0.capacity"),
     "batch.cancel": ({"responses": [{"id": "1", "status": "204"}], **LEAKY_FIELD}, "responses.0.status"),
+    "onlineMeetings.find": ({"value": [{"joinWebUrl": "https://teams.microsoft.com/l/x"}], **LEAKY_FIELD},
+                            "value.0.id"),
+    "attendanceReports.list": ({"value": [{"id": "c9b6db1c", "meetingStartDateTime": 1633408703}], **LEAKY_FIELD},
+                               "value.0.meetingStartDateTime"),
+    "attendanceRecords.list": ({"value": [{"emailAddress": "amara.okafor@example.org",
+                                           "attendanceIntervals": [{"joinDateTime": None, "durationInSeconds": "322"}]}],
+                                **LEAKY_FIELD}, "value.0.attendanceIntervals.0.durationInSeconds"),
 }
 
 
@@ -53,8 +65,15 @@ CASES = {name: AnswerCase(method, path, call, *WRONG_SHAPES[name]) for name, (me
 
 
 @pytest.fixture
-def answer_target(adapter: MicrosoftGraphAdapter) -> tuple[MicrosoftGraphAdapter, ProviderRef]:
-    return adapter, adapter.create_session(session(), key="s-1.graph.g1")
+def answer_target(
+    adapter: MicrosoftGraphAdapter, simulator: GraphSimulator
+) -> tuple[MicrosoftGraphAdapter, ProviderRef]:
+    # A Teams session whose meeting has ended with one learner in it: every answer, attendance included, is read.
+    ref = adapter.create_session(session(modality=Modality.VIRTUAL), key="s-1.graph.g1")
+    start = session().slot.start
+    simulator.record_join(ref.external_id, Join("amara.okafor@example.org", start, start + timedelta(minutes=50)))
+    simulator.end_meeting(ref.external_id)
+    return adapter, ref
 
 
 class TestAnswerShapes(AnswerShapeChecks):

@@ -4,11 +4,14 @@ Sources give presence records (an email with when she joined and left); :func:`r
 to the session's confirmed learners by email (case-insensitive, the ledger keeps emails lower case) and writes
 one ``attendance`` entry per learner to the ledger's audit log: ``attended``, ``late`` (joined more than
 :data:`LATE_AFTER` after the start) or ``no_show`` (no record). A learner's several records (she dropped out and
-rejoined) count from her first join. Records of people not on the roster are returned, not recorded.
+rejoined) count from her first join, and the time she was there is their intervals summed
+(:func:`minutes_present`: overlapping ones, two devices at once, count once). Records of people not on the roster
+are returned, not recorded.
 
 Sources: :func:`read_attendance_csv` for in-person sessions (a sign-in sheet or badge export), and, through
 :func:`collect_attendance`, every adapter of the session with the ``attendance`` capability (Zoom's participants
-report). What an LMS can take back as completion is said per adapter in its README.
+report, Microsoft Graph's Teams attendance reports). What an LMS can take back as completion is said per adapter
+in its README.
 """
 
 from __future__ import annotations
@@ -26,8 +29,8 @@ from lms_connectors.scheduler import Scheduler
 from lms_connectors.store.base import AuditEntry, LedgerStore
 
 __all__ = [
-    "LATE_AFTER", "Outcome", "Presence", "attendance_of", "collect_attendance", "read_attendance_csv",
-    "record_attendance",
+    "LATE_AFTER", "Outcome", "Presence", "attendance_of", "collect_attendance", "minutes_present",
+    "read_attendance_csv", "record_attendance",
 ]
 
 LATE_AFTER = timedelta(minutes=10)
@@ -67,6 +70,26 @@ def read_attendance_csv(path: Path) -> list[Presence]:
         return rows
 
 
+def minutes_present(records: Iterable[Presence]) -> float | None:
+    """Minutes between join and leave over ``records``, overlaps counted once; ``None`` when no leave is known.
+
+    Records without a leave time (a sign-in sheet, a report written before the person left) add nothing.
+    """
+    spans = sorted((r.joined, r.left) for r in records if r.left is not None and r.left > r.joined)
+    if not spans:
+        return None
+    total = timedelta()
+    start, end = spans[0]
+    for joined, left in spans[1:]:
+        if joined > end:
+            total += end - start
+            start, end = joined, left
+        else:
+            end = max(end, left)
+    total += end - start
+    return round(total.total_seconds() / 60, 1)
+
+
 def record_attendance(ledger: LedgerStore, session_id: str, records: Iterable[Presence]) -> list[Presence]:
     """Record each confirmed learner's outcome for a session; returns the records matching nobody.
 
@@ -79,6 +102,7 @@ def record_attendance(ledger: LedgerStore, session_id: str, records: Iterable[Pr
     if session is None:
         raise NotFound(f"unknown session {session_id!r}")
     first_join: dict[str, datetime] = {}
+    present: dict[str, list[Presence]] = {}
     unmatched: list[Presence] = []
     roster = {
         e.person.email for e in ledger.list_enrollments(session_id) if e.status is EnrollmentStatus.CONFIRMED
@@ -89,6 +113,7 @@ def record_attendance(ledger: LedgerStore, session_id: str, records: Iterable[Pr
             unmatched.append(record)
             continue
         first_join[email] = min(first_join.get(email, record.joined), record.joined)
+        present.setdefault(email, []).append(record)
     for email in sorted(roster):
         joined = first_join.get(email)
         if joined is None:
@@ -105,6 +130,7 @@ def record_attendance(ledger: LedgerStore, session_id: str, records: Iterable[Pr
                     "email": email,
                     "outcome": outcome.value,
                     "late_minutes": None if late_by is None else round(late_by.total_seconds() / 60, 1),
+                    "attended_minutes": minutes_present(present.get(email, ())),
                 },
             )
         )
@@ -123,8 +149,8 @@ def attendance_of(ledger: LedgerStore, session_id: str | None = None) -> dict[tu
 def collect_attendance(scheduler: Scheduler, session_id: str) -> dict[str, list[Presence]]:
     """Read who joined from every adapter of the session that reports attendance, and record the outcomes.
 
-    Meeting providers report joins (Zoom's participants report, for instance); the records of all of them are
-    merged, so a learner who joined through any counts. Calls each such adapter's
+    Meeting providers report joins (Zoom's participants report, Microsoft Graph's Teams attendance reports); the
+    records of all of them are merged, so a learner who joined through any counts. Calls each such adapter's
     :meth:`~lms_connectors.adapter.Adapter.list_attendance` once (paged).
 
     Returns:

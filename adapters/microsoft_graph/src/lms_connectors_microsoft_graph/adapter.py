@@ -16,6 +16,8 @@ Endpoints (Graph v1.0; ``{mailbox}`` is the configured organizer):
   lists ``GET places/microsoft.graph.roomlist`` and a list's rooms ``GET places/{list}/microsoft.graph.roomlist/rooms``;
   a room is booked, read and released on the event (its mailbox as a ``resource`` attendee).
 * changes: ``GET users/{mailbox}/calendarView/delta`` (extra); bulk cancels: ``POST $batch`` (extra).
+* attendance: the Teams meeting's attendance reports, ``GET users/{organizerId}/onlineMeetings/{meetingId}/
+  attendanceReports`` and their ``attendanceRecords`` (see :mod:`.attendance`).
 
 Every request asks ``Prefer: outlook.timezone="<response_timezone>", IdType="ImmutableId"``: ids that survive a
 move between folders, and times in a known zone. Requests to one mailbox go through a per-mailbox limiter.
@@ -31,8 +33,17 @@ from urllib.parse import quote, urlencode
 
 from pydantic import BaseModel
 
-from lms_connectors.adapter import Adapter, AdapterKind, BusyInterval, Capability, DiagnosticCheck, RoomResponse
+from lms_connectors.adapter import (
+    Adapter,
+    AdapterKind,
+    BusyInterval,
+    Capability,
+    DiagnosticCheck,
+    Presence,
+    RoomResponse,
+)
 from lms_connectors.errors import (
+    ConfigurationError,
     Conflict,
     ConnectorError,
     InvalidRequest,
@@ -50,7 +61,7 @@ from lms_connectors.patience import Patience
 from lms_connectors.push import PushChannel
 from lms_connectors.stale_writes import holds_slot, settle_refused_write
 from lms_connectors.timezones import format_utc, require_window
-from lms_connectors_microsoft_graph import feed
+from lms_connectors_microsoft_graph import attendance, feed
 from lms_connectors_microsoft_graph.answers import (
     Calendar,
     Event,
@@ -158,6 +169,10 @@ class MicrosoftGraphAdapter(Adapter[MicrosoftGraphConfig]):
         # owns are as the ref knows them: a roster change moves the etag, and a reschedule sent with the ref's
         # older etag would cost a refused PATCH, a GET and a second PATCH.
         self._etags: dict[str, str] = {}
+        self.organizer_object_id: str | None = None
+        """The organizer's object id, once read (the online-meeting API is addressed by it)."""
+        self.meeting_ids: dict[str, str] = {}
+        """Online-meeting ids by join link, once looked up."""
 
     # -- standard API ------------------------------------------------------------------------------
 
@@ -351,6 +366,29 @@ class MicrosoftGraphAdapter(Adapter[MicrosoftGraphConfig]):
 
         return paginate_by_next_url(fetch_page, first)
 
+    def list_attendance(self, ref: ProviderRef) -> Iterator[Presence]:
+        """Who joined the event's Teams meeting during its session, one record per stay (lazily paged).
+
+        Reads the attendance reports Teams writes each time the meeting ends, keeps those of this session (a
+        meeting reused by a series, or reopened, has several) and yields every interval of every person with an
+        email (anonymous guests are left out). See :mod:`lms_connectors_microsoft_graph.attendance`.
+
+        :calls: ``GET users/{mailbox}/events/{id}``, ``GET users/{mailbox}?$select=id`` (once per adapter),
+        ``GET users/{organizerId}/onlineMeetings?$filter=JoinWebUrl eq '...'`` (once per meeting),
+        ``GET .../onlineMeetings/{meetingId}/attendanceReports``, and ``GET .../attendanceReports/{reportId}/
+        attendanceRecords`` per report of the session (each with its ``@odata.nextLink`` pages).
+
+        Raises:
+            ConfigurationError: ``attendance_reports`` is off.
+            NotFound: The event is gone or has no Teams meeting, or no report of the session exists yet.
+            PermissionDenied: ``OnlineMeetings.Read.All``, ``OnlineMeetingArtifact.Read.All`` or the application
+                access policy for the organizer is missing (the message says how to grant them).
+        """
+        if not self.config.attendance_reports:
+            raise ConfigurationError("attendance_reports is off: this adapter does not read Teams attendance",
+                                     provider=self.name)
+        return attendance.list_attendance(self, ref, self._get_event(ref.external_id))
+
     def free_busy(self, emails: Sequence[str], start: datetime, end: datetime) -> dict[str, list[BusyInterval]]:
         """Busy intervals of people or rooms in ``[start, end)`` (tentative and away count as busy).
 
@@ -388,7 +426,12 @@ class MicrosoftGraphAdapter(Adapter[MicrosoftGraphConfig]):
         and names the command that shows which policy applies. Teams links are made on the event
         (``isOnlineMeeting``), so they need ``Calendars.ReadWrite`` and a calendar that allows ``teamsForBusiness``
         (``allowedOnlineMeetingProviders``); ``OnlineMeetings.ReadWrite.All`` is needed only by the
-        ``onlineMeetings`` API, which this adapter does not call.
+        ``onlineMeetings`` API to make meetings, which this adapter does not do.
+
+        With ``attendance_reports`` on, the ``attendance`` check reads the application permissions the token
+        names (its ``roles``): ``OnlineMeetings.Read.All`` and ``OnlineMeetingArtifact.Read.All``. The
+        application access policy those need cannot be seen without a meeting to read: the first attendance
+        read that it refuses says how to grant it.
 
         :calls: the token endpoint, ``GET users/{mailbox}``, ``GET users/{mailbox}/calendar``,
         ``GET places/microsoft.graph.room?$top=1``.
@@ -442,6 +485,18 @@ class MicrosoftGraphAdapter(Adapter[MicrosoftGraphConfig]):
             return ("Teams links are made on the event (isOnlineMeeting; the calendar allows teamsForBusiness); "
                     "OnlineMeetings.ReadWrite.All is not used")
 
+        def reports() -> str:
+            roles = attendance.granted_roles(self.auth.token())
+            if roles is None:
+                return ("the token does not name its permissions; the first attendance read will show whether "
+                        "OnlineMeetings.Read.All and OnlineMeetingArtifact.Read.All are granted")
+            missing = attendance.missing_roles(roles)
+            if missing:
+                raise PermissionDenied(f"attendance reports need {' and '.join(missing)}: {attendance.POLICY_HINT}",
+                                       provider=self.name)
+            return (f"{' and '.join(attendance.READ_ROLES)} granted (the organizer must also be in an application "
+                    "access policy; a read it refuses names the commands)")
+
         def rooms() -> str:
             self.call("GET", "places/microsoft.graph.room", params={"$top": 1}, operation="places.rooms",
                       shape=RoomPage)
@@ -453,6 +508,8 @@ class MicrosoftGraphAdapter(Adapter[MicrosoftGraphConfig]):
             check("calendar", calendar)
             if checks[-1].ok:
                 check("teams", teams)
+            if self.config.attendance_reports:
+                check("attendance", reports)
             check("rooms", rooms)
         return checks
 

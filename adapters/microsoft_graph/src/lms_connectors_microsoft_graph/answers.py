@@ -5,7 +5,8 @@ shapes, so an answer of another shape (an event without an id, a ``start`` that 
 ``value``, a next link that is an object) is a :class:`~lms_connectors.errors.MalformedResponse` naming the
 endpoint and the field, with a redacted excerpt of the body, before the adapter reads it. Fields follow the
 Microsoft Graph v1.0 reference (``event``, ``dateTimeTimeZone``, ``attendee``, ``scheduleInformation``,
-``room``, ``user``, ``calendar``, JSON batching).
+``room``, ``user``, ``calendar``, JSON batching, ``onlineMeeting``, ``meetingAttendanceReport``,
+``attendanceRecord``, ``attendanceInterval``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ from pydantic import Field, StrictBool, StrictInt, StrictStr
 
 from lms_connectors.shapes import AnswerShape
 
-__all__ = ["Batch", "Calendar", "Event", "EventPage", "Mailbox", "RoomListPage", "RoomPage", "Schedules"]
+__all__ = [
+    "AttendanceRecordPage", "AttendanceReportPage", "Batch", "Calendar", "Event", "EventPage", "Mailbox",
+    "OnlineMeetingPage", "RoomListPage", "RoomPage", "Schedules",
+]
 
 
 class DateTimeTimeZone(AnswerShape):
@@ -178,3 +182,56 @@ class Batch(AnswerShape):
     """The answer of ``$batch``."""
 
     responses: list[BatchResponse]
+
+
+class OnlineMeetingItem(AnswerShape):
+    """An ``onlineMeeting`` found by its join link (only its id is read)."""
+
+    id: Annotated[StrictStr, Field(min_length=1)]
+    joinWebUrl: StrictStr | None = None  # noqa: N815
+
+
+class OnlineMeetingPage(AnswerShape):
+    """The answer of ``onlineMeetings?$filter=JoinWebUrl eq '...'``: a collection of (at most) one meeting."""
+
+    value: list[OnlineMeetingItem]
+
+
+class AttendanceReport(AnswerShape):
+    """A ``meetingAttendanceReport``: one per time the meeting ended."""
+
+    id: Annotated[StrictStr, Field(min_length=1)]
+    meetingStartDateTime: StrictStr  # noqa: N815
+    meetingEndDateTime: StrictStr | None = None  # noqa: N815
+    totalParticipantCount: StrictInt | None = None  # noqa: N815
+
+
+class AttendanceReportPage(AnswerShape):
+    """A page of attendance reports."""
+
+    value: list[AttendanceReport]
+    next_link: StrictStr | None = Field(default=None, alias="@odata.nextLink")
+
+
+class AttendanceInterval(AnswerShape):
+    """One stay in the meeting (join and leave are ``null`` when Teams lacks the data)."""
+
+    joinDateTime: StrictStr | None = None  # noqa: N815
+    leaveDateTime: StrictStr | None = None  # noqa: N815
+    durationInSeconds: StrictInt | None = None  # noqa: N815
+
+
+class AttendanceRecord(AnswerShape):
+    """An ``attendanceRecord``: one person (``emailAddress`` may be missing for an anonymous guest)."""
+
+    emailAddress: StrictStr | None = None  # noqa: N815
+    role: StrictStr | None = None
+    totalAttendanceInSeconds: StrictInt | None = None  # noqa: N815
+    attendanceIntervals: list[AttendanceInterval] | None = None  # noqa: N815
+
+
+class AttendanceRecordPage(AnswerShape):
+    """A page of attendance records."""
+
+    value: list[AttendanceRecord]
+    next_link: StrictStr | None = Field(default=None, alias="@odata.nextLink")

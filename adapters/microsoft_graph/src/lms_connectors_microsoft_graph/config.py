@@ -55,6 +55,10 @@ class MicrosoftGraphConfig(TransportSettings):
         room_wait_seconds: How long a create waits for a room mailbox to accept or decline.
         subscription_minutes: How long a change-notification subscription asks to live (Outlook events allow
             at most 10,080 minutes); it is renewed before it lapses.
+        attendance_reports: Read who attended from the Teams meetings' attendance reports (needs
+            ``OnlineMeetings.Read.All``, ``OnlineMeetingArtifact.Read.All`` and an application access policy
+            for the organizer; the doctor checks the permissions). Off: the doctor does not ask for them and
+            ``list_attendance`` refuses.
     """
 
 
@@ -75,6 +79,7 @@ class MicrosoftGraphConfig(TransportSettings):
     teams_wait_seconds: float = Field(default=10.0, ge=0)
     room_wait_seconds: float = Field(default=10.0, ge=0)
     subscription_minutes: int = Field(default=4230, ge=45, le=10_080)
+    attendance_reports: bool = True
 
     @model_validator(mode="after")
     def _one_credential(self) -> MicrosoftGraphConfig:

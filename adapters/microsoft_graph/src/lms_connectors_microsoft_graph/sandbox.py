@@ -37,7 +37,9 @@ where the docs are silent), including the parts that bite:
   ``SyncStateNotFound`` (the code is this simulator's reading: the documentation says only that an expired
   state needs a new round);
 * change-notification subscriptions with the validation handshake, ``clientState``, notifications after each
-  change and lifecycle notifications (see :mod:`.sandbox_subscriptions`).
+  change and lifecycle notifications (see :mod:`.sandbox_subscriptions`);
+* each online event's Teams meeting, found by its join link, and the attendance reports derived from the joins
+  a test declares (see :mod:`.sandbox_meetings`).
 
 Not simulated: recurrence, attachments, and ``$batch`` items counted against the mailbox
 limit (a batch counts as one request). All state is guarded by ``self.lock`` (the server takes it around
@@ -61,11 +63,12 @@ from zoneinfo import ZoneInfo
 
 from lms_connectors.errors import ValidationError
 from lms_connectors.testing.refusal import Refusal
-from lms_connectors.testing.routing import RoutedSimulator, route
+from lms_connectors.testing.routing import route
 from lms_connectors.testing.sandbox import ConcurrencyLimit, SandboxRequest, SandboxResponse
 from lms_connectors.testing.simclock import SimClock
 from lms_connectors.timezones import zone_from_any_name
 from lms_connectors_microsoft_graph.sandbox_login import SimulatedApplication, SimulatedLogin
+from lms_connectors_microsoft_graph.sandbox_meetings import TeamsMeetings
 from lms_connectors_microsoft_graph.sandbox_subscriptions import Subscriptions
 
 __all__ = ["GraphSimulator", "SimulatedRoom", "graph_error"]
@@ -171,7 +174,7 @@ def _over_mailbox_limit(request: SandboxRequest) -> SandboxResponse:
     return answer
 
 
-class GraphSimulator(RoutedSimulator):
+class GraphSimulator(TeamsMeetings):
     """Graph v1.0 for one tenant: an organizer mailbox, rooms, other people, and the identity platform.
 
     Args:
@@ -370,7 +373,7 @@ class GraphSimulator(RoutedSimulator):
     @route("GET", "/v1.0/users/{mailbox}")
     def _user(self, request: SandboxRequest, mailbox: str) -> SandboxResponse:
         self._mailbox(mailbox)
-        return SandboxResponse(200, {"id": "5f8c1b2e-0000-4000-8000-00000000d35c", "mail": self.organizer,
+        return SandboxResponse(200, {"id": self.organizer_id, "mail": self.organizer,
                                      "userPrincipalName": self.organizer, "displayName": "Training Desk"})
 
     @route("GET", "/v1.0/users/{mailbox}/calendar")
@@ -577,6 +580,7 @@ class GraphSimulator(RoutedSimulator):
             "joinUrl": f"https://teams.microsoft.com/l/meetup-join/19%3ameeting_{thread}%40thread.v2/0"
                        "?context=%7b%22Tid%22%3a%22sandbox%22%7d",
         }
+        self.open_meeting(event["id"], event["onlineMeeting"]["joinUrl"], event["_start"], event["_end"])
 
     def _settle_rooms(self, event: dict[str, Any], *, answer_now: bool) -> None:
         for attendee in event["attendees"]:

@@ -17,16 +17,23 @@ lock.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from lms_connectors.testing.sandbox import SandboxRequest, SandboxResponse
 from lms_connectors.testing.simclock import SimClock
 from lms_connectors.testing.tokens import AssertionRefused, GrantRefused, TokenEndpoint
 
-__all__ = ["SimulatedApplication", "SimulatedLogin"]
+__all__ = ["DEFAULT_ROLES", "SimulatedApplication", "SimulatedLogin"]
+
+DEFAULT_ROLES = frozenset({
+    "Calendars.ReadWrite", "Place.Read.All", "OnlineMeetings.Read.All", "OnlineMeetingArtifact.Read.All",
+})
+"""The application permissions a simulated app holds unless it says otherwise."""
 
 _TOKEN_LIFETIME = 3599
 LOGIN_HOST = "https://login.microsoftonline.com"
@@ -48,11 +55,13 @@ class SimulatedApplication:
         client_id: The application id.
         secrets: Valid client secrets.
         certificates: ``{sha1_thumbprint_hex_upper: public_key_pem}``.
+        roles: The application permissions an administrator consented to (the tokens' ``roles`` claim).
     """
 
     client_id: str
     secrets: set[str] = field(default_factory=set)
     certificates: dict[str, str] = field(default_factory=dict)
+    roles: frozenset[str] = DEFAULT_ROLES
 
 
 def _grant_error(status: int, error: str, description: str) -> SandboxResponse:
@@ -64,9 +73,8 @@ def _grant_error(status: int, error: str, description: str) -> SandboxResponse:
     )
 
 
-def _mint(serial: int) -> str:
-    # Shaped like the platform's tokens (a JWT's header first); the rest only has to be unique.
-    return "eyJ0eXAiOiJKV1Qi.sandbox." + hashlib.sha256(f"sandbox-token-{serial}".encode()).hexdigest()
+def _segment(value: Mapping[str, object]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
 class SimulatedLogin:
@@ -84,10 +92,31 @@ class SimulatedLogin:
 
     def __init__(self, tenant_id: str, applications: Iterable[SimulatedApplication], clock: SimClock) -> None:
         self.tenant_id = tenant_id
-        self.tokens = TokenEndpoint(clock, lifetime=_TOKEN_LIFETIME, mint=_mint)
+        self.tokens = TokenEndpoint(clock, lifetime=_TOKEN_LIFETIME, mint=self._mint)
+        self.roles: dict[str, frozenset[str]] = {}
+        """The application permissions of each client id."""
         for app in applications:
             self.tokens.add_client(app.client_id, secrets=app.secrets, certificates=app.certificates)
+            self.roles[app.client_id] = app.roles
+        self._issuing = ""
         self.token_requests = 0
+
+    def _mint(self, serial: int) -> str:
+        """A JWT-shaped token naming the app's permissions in ``roles``, as the platform's app tokens do.
+
+        Its signature part is a digest, not a signature: only this simulator reads the token back (by value).
+        """
+        claims = {"aud": "https://graph.microsoft.com", "tid": self.tenant_id, "appid": self._issuing,
+                  "roles": sorted(self.roles.get(self._issuing, ())), "jti": f"sandbox-token-{serial}"}
+        header = _segment({"typ": "JWT", "alg": "RS256"})
+        body = _segment(claims)
+        digest = base64.urlsafe_b64encode(hashlib.sha256(f"{header}.{body}".encode()).digest()).decode().rstrip("=")
+        return f"{header}.{body}.{digest}"
+
+    def roles_of(self, token: str) -> frozenset[str]:
+        """The application permissions of the client a live token was issued to (none for an unknown token)."""
+        client = self.client_of(token)
+        return self.roles.get(client, frozenset()) if client is not None else frozenset()
 
     def client_of(self, token: str) -> str | None:
         """The client id a live access token was issued to, or ``None`` (unknown, revoked or expired)."""
@@ -130,6 +159,7 @@ class SimulatedLogin:
             wording = ("AADSTS7000215: Invalid client secret provided." if "client_secret" in form else
                        "AADSTS7000218: The request body must contain client_assertion or client_secret.")
             return _grant_error(401, "invalid_client", wording)
+        self._issuing = client_id
         token = self.tokens.issue(client_id, principal=client_id, delegated=False)
         return SandboxResponse(
             200, {"token_type": "Bearer", "expires_in": _TOKEN_LIFETIME, "ext_expires_in": _TOKEN_LIFETIME,

@@ -114,3 +114,26 @@ def parse_graph_datetime(value: Any, field: str) -> datetime:
     if zone is None:
         raise MalformedResponse(f"event {field}.timeZone {zone_name!r} is no zone Graph documents", provider=PROVIDER)
     return naive.replace(tzinfo=ZoneInfo(zone))
+
+
+
+_INSTANT = re.compile(
+    r"^(?P<base>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(?P<fraction>\d+))?(?P<offset>Z|[+-]\d{2}:\d{2})$"
+)
+
+
+def parse_utc_instant(value: Any, field: str) -> datetime:
+    """Read an ``Edm.DateTimeOffset`` as Graph writes it (``2021-10-05T04:38:23.945Z``, up to seven digits).
+
+    Raises:
+        MalformedResponse: The value is not a string, or not a date-time with ``Z`` or an offset.
+    """
+    match = _INSTANT.match(value) if isinstance(value, str) else None
+    if match is None:
+        raise MalformedResponse(f"{field} {value!r} is not a date-time with an offset", provider=PROVIDER)
+    fraction = (match["fraction"] or "")[:6]
+    offset = "+00:00" if match["offset"] == "Z" else match["offset"]
+    try:
+        return datetime.fromisoformat(match["base"] + (f".{fraction.ljust(6, '0')}" if fraction else "") + offset)
+    except ValueError as exc:
+        raise MalformedResponse(f"{field} {value!r} is not a date-time", provider=PROVIDER) from exc
