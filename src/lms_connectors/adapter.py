@@ -44,9 +44,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any, ClassVar, Generic, Self, get_args, get_origin
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, get_args, get_origin
 
-import requests
 from pydantic import BaseModel, ConfigDict
 from pydantic import ValidationError as PydanticValidationError
 from typing_extensions import TypeVar
@@ -62,7 +61,7 @@ from lms_connectors.http.settings import (
     build_transport,
     rate_limiter_for,
 )
-from lms_connectors.http.transport import CallEvent, HttpTransport
+from lms_connectors.http.transport import CallEvent, HttpTransport, new_session
 from lms_connectors.models import (
     AwareDatetime,
     Person,
@@ -75,6 +74,9 @@ from lms_connectors.models import (
     describe_pydantic_error,
 )
 from lms_connectors.shapes import guard_shapes
+
+if TYPE_CHECKING:
+    import requests
 
 __all__ = [
     "CAPABILITY_METHODS",
@@ -204,6 +206,8 @@ class RoomResponse(StrEnum):
 class BusyInterval(BaseModel):
     """One busy interval of a person or room (aware instants)."""
 
+    model_config = ConfigDict(defer_build=True)  # built when first used, not at import
+
     start: AwareDatetime
     end: AwareDatetime
 
@@ -214,7 +218,7 @@ class Presence(BaseModel):
     A provider reports a person once per join: someone who dropped out and came back has several records.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     email: str
     joined: AwareDatetime
@@ -223,6 +227,8 @@ class Presence(BaseModel):
 
 class DiagnosticCheck(BaseModel):
     """One check of ``lms-connectors doctor``: what was checked, whether it passed, and why."""
+
+    model_config = ConfigDict(defer_build=True)
 
     name: str
     ok: bool
@@ -345,7 +351,7 @@ class Adapter(abc.ABC, Generic[ConfigT]):
             )
         self.config = config
         self.runtime = TransportRuntime(
-            session=session if session is not None else requests.Session(), sleep=sleep, clock=clock, hooks=tuple(hooks)
+            session=session if session is not None else new_session(), sleep=sleep, clock=clock, hooks=tuple(hooks)
         )
         self._transports: dict[str, HttpTransport] = {}
         self._rate_limiter: RateLimiter | None = rate_limiter_for(config, self.runtime)

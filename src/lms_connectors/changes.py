@@ -102,7 +102,7 @@ class Decision(StrEnum):
 class ChangePolicy(BaseModel):
     """The decision per kind of change."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     moved: Decision = Decision.REASSERT
     edited: Decision = Decision.REASSERT

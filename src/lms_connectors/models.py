@@ -135,7 +135,8 @@ def _sdk_error(exc: PydanticValidationError, model: str) -> ValidationError:
 class _Model(BaseModel):
     """Immutable, strict models whose bad input raises :class:`lms_connectors.errors.ValidationError`."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # defer_build: a model's validator is built when it is first used, not when the SDK is imported.
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     def __init__(self, /, **data: Any) -> None:
         try:

@@ -52,7 +52,7 @@ class PushChannel(BaseModel):
         last_message: The highest message number accepted so far (0: none).
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     provider: str
     scope: str
@@ -63,7 +63,7 @@ class PushChannel(BaseModel):
     last_message: int = 0
 
 
-_CHANNELS = TypeAdapter(list[PushChannel])
+_CHANNELS = TypeAdapter(list[PushChannel], config=ConfigDict(defer_build=True))  # built when first used
 
 
 @runtime_checkable

@@ -22,9 +22,9 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from lms_connectors.errors import ConnectorError, MalformedResponse
-from lms_connectors.http.answers import AnswerShape, checked
+from lms_connectors.http.answers import AnswerList, AnswerShape, checked
 
-__all__ = ["SHAPE_ERRORS", "AnswerShape", "checked", "guard_shapes", "unexpected_shape"]
+__all__ = ["SHAPE_ERRORS", "AnswerList", "AnswerShape", "checked", "guard_shapes", "unexpected_shape"]
 
 SHAPE_ERRORS: tuple[type[Exception], ...] = (KeyError, TypeError, ValueError, IndexError, AttributeError)
 """What code reading an answer raises when the answer has another shape than the one it expects."""

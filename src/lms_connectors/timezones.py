@@ -11,9 +11,7 @@
 
 from __future__ import annotations
 
-import difflib
 import functools
-import importlib.resources
 import math
 import zoneinfo
 from dataclasses import dataclass
@@ -83,6 +81,8 @@ def _zone(zone: str | ZoneInfo) -> ZoneInfo:
 @functools.cache
 def _tz_links() -> dict[str, str]:
     """Link name -> target zone, from the ``L`` lines of tzdata's compact source ``tzdata.zi``."""
+    import importlib.resources  # here, not at import: it pulls in tempfile, shutil and the compression modules
+
     text = (importlib.resources.files("tzdata") / "zoneinfo" / "tzdata.zi").read_text(encoding="utf-8")
     links: dict[str, str] = {}
     for line in text.splitlines():
@@ -95,6 +95,8 @@ def _tz_links() -> dict[str, str]:
 @functools.cache
 def _country_zones() -> frozenset[str]:
     """Names that ``zone.tab`` lists for a country: preferred names even where they are links."""
+    import importlib.resources  # see _tz_links
+
     text = (importlib.resources.files("tzdata") / "zoneinfo" / "zone.tab").read_text(encoding="utf-8")
     return frozenset(
         line.split("\t")[2] for line in text.splitlines() if line and not line.startswith("#") and "\t" in line
@@ -153,6 +155,8 @@ def _zones_by_folded_name() -> dict[str, str]:
 
 def _unknown_zone(name: str) -> ValidationError:
     """The error for a name that is no zone, with the closest IANA or Windows names as a suggestion."""
+    import difflib
+
     from tzlocal.windows_tz import win_tz
 
     folded = name.strip().casefold()

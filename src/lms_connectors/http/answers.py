@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any, Generic, TypeVar, get_args
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, get_args
 
-import requests
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from lms_connectors.errors import MalformedResponse
 from lms_connectors.http.evidence import response_evidence
 from lms_connectors.http.redaction import redact_mapping, redact_text
 
-__all__ = ["AnswerShape", "JsonPage", "ShapeT", "checked"]
+if TYPE_CHECKING:
+    import requests
+
+__all__ = ["AnswerList", "AnswerShape", "JsonPage", "ShapeT", "checked"]
 
 _EXCERPT_CHARS = 300
 
@@ -35,7 +37,8 @@ class AnswerShape(BaseModel):
     them without ``isinstance`` tests of its own.
     """
 
-    model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True)
+    # defer_build: each shape's validator is built when an answer of that shape is first read, not at import.
+    model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True, defer_build=True)
 
 
 ShapeT = TypeVar("ShapeT", bound=BaseModel)
@@ -52,6 +55,29 @@ class JsonPage(AnswerShape, Generic[ItemT]):
 
     data: list[ItemT]
     next_page_token: str | None = None
+
+
+class AnswerList(BaseModel):
+    """Base of the checked shape of an answer that is a JSON list.
+
+    A subclass declares the shape of the items::
+
+        class Users(AnswerList):
+            root: list[User]
+
+    Read the items as ``.root``, as from a pydantic ``RootModel``. It is not one, and it is not a generic model:
+    importing ``RootModel`` or parametrizing a generic model builds a validator (and runs pydantic's plugin scan)
+    at import time. Like every answer shape, its validator is built when an answer is first read.
+    """
+
+    model_config = ConfigDict(frozen=True, defer_build=True)
+
+    root: list[Any]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _the_answer_is_the_list(cls, data: Any) -> Any:
+        return data if isinstance(data, AnswerList) else {"root": data}
 
 
 def _field_names(annotation: Any, seen: set[type[BaseModel]] | None = None) -> set[str]:
@@ -76,6 +102,8 @@ def _field_names(annotation: Any, seen: set[type[BaseModel]] | None = None) -> s
 def _field_path(shape: type[BaseModel], location: tuple[int | str, ...]) -> str:
     """The dotted path of a wrong value: list indexes and field names, without pydantic's union-member tags."""
     names = _field_names(shape)
+    if issubclass(shape, AnswerList) and location[:1] == ("root",):
+        location = location[1:]  # the answer is the list: an item's path starts at its index
     return ".".join(str(part) for part in location if isinstance(part, int) or part in names)
 
 
@@ -100,7 +128,7 @@ def checked(
     """``payload`` (a decoded provider answer) read as ``shape``, or a ``MalformedResponse`` saying what was wrong.
 
     Args:
-        shape: The answer's checked shape (an :class:`AnswerShape`, or a ``RootModel`` for a list answer).
+        shape: The answer's checked shape (an :class:`AnswerShape`, or an :class:`AnswerList` for a list answer).
         payload: The decoded JSON (or a value the adapter decoded from XML).
         provider: The adapter's name.
         endpoint: The call it answered, as people name it (``"get meeting (GET /meetings/{id})"``).

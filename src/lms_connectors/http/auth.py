@@ -22,7 +22,6 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import requests
 from pydantic import Field, StrictStr
 
 from lms_connectors.errors import AuthError
@@ -31,6 +30,8 @@ from lms_connectors.http.classify import ErrorBody, ErrorRule, RuleClassifier, c
 from lms_connectors.http.token_cache import CachedToken, TokenCache
 
 if TYPE_CHECKING:
+    import requests
+
     from lms_connectors.http.transport import HttpTransport
 
 __all__ = [

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-
-import requests
+from typing import TYPE_CHECKING
 
 from lms_connectors.http.ratelimit import RateLimiter
+
+if TYPE_CHECKING:
+    import requests
 
 __all__ = ["LeakyBucketObserver"]
 

@@ -25,9 +25,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import Any, Literal
-
-import requests
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from lms_connectors.errors import (
     AuthError,
@@ -54,6 +52,9 @@ from lms_connectors.http.evidence import (
     provider_code,
     response_evidence,
 )
+
+if TYPE_CHECKING:
+    import requests
 
 __all__ = [
     "ANY_STATUS",
@@ -252,7 +253,7 @@ DEFAULT_RULES: tuple[ErrorRule, ...] = (
 )
 """The core's rows, consulted after a provider's own: the status decides, and an HTML page is never the API."""
 
-QuotaReset = Callable[[requests.Response, datetime], "datetime | None"]
+QuotaReset: TypeAlias = "Callable[[requests.Response, datetime], datetime | None]"
 """Reads when a quota resets from an answer, given the current time."""
 
 
@@ -375,7 +376,9 @@ class RuleClassifier:
         if found is None:
             return None
         status = evidence.get("status") or 200
-        facts = ErrorFacts(status, frozenset({"json", "error"}), found, requests.structures.CaseInsensitiveDict())
+        from requests.structures import CaseInsensitiveDict  # a body read without an answer: no headers
+
+        facts = ErrorFacts(status, frozenset({"json", "error"}), found, CaseInsensitiveDict())
         rule = self.rule_for(facts)
         if rule is None:
             return None

@@ -10,13 +10,13 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
-from typing import Any
-
-import requests
+from typing import TYPE_CHECKING, Any
 
 from lms_connectors.errors import MalformedResponse
 from lms_connectors.http.redaction import redact_text
+
+if TYPE_CHECKING:
+    import requests
 
 __all__ = [
     "ErrorBody",
@@ -119,6 +119,8 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     else:
         # NaN and infinities are not waits a server can mean.
         return max(0.0, seconds) if seconds == seconds and seconds not in (float("inf"), float("-inf")) else None
+    from email.utils import parsedate_to_datetime  # an HTTP date is rare here; email.utils is costly to import
+
     try:
         when = parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):
@@ -230,6 +232,8 @@ def parse_reset_at(value: str | None, now: datetime) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
+        from email.utils import parsedate_to_datetime  # an HTTP date is rare here; email.utils is costly to import
+
         try:
             parsed = parsedate_to_datetime(text)
         except (TypeError, ValueError, IndexError):

@@ -14,11 +14,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import requests
-
 from lms_connectors.errors import MalformedResponse, ProviderError
 
 if TYPE_CHECKING:
+    import requests
     from pydantic import BaseModel
 
     from lms_connectors.http.transport import HttpTransport

@@ -85,22 +85,37 @@ _KEY_ALTERNATION = "|".join(
     + [rf"[\w\-]*{word}[\w\-]*" for word in _SENSITIVE_WORDS]
 )
 
-# key=value in a query string or urlencoded form; the key may be a bracketed array member as PHP back ends
-# (Moodle) spell them: users[0][password]=... or users%5B0%5D%5Bpassword%5D=...
-_PAIR_RE = re.compile(rf"(?i)(?<![\w\-])((?:[\w\-.%\[\]]*(?:\[|%5B))?(?:{_KEY_ALTERNATION})(?:\]|%5D)?=)([^&\s\"'<>]*)")
-# A plain (not bracketed) query or form parameter that is a credential only there: ?key=<API key>.
-_QUERY_ONLY_RE = re.compile(
-    r"(?i)(?<![\w\-.%\[\]])((?:"
-    + "|".join(re.escape(key) for key in sorted(QUERY_CREDENTIAL_KEYS))
-    + r")=)([^&\s\"'<>]*)"
-)
-# "key": "value" (or a bare scalar) in JSON; an object or array value is structure, walked, not a credential.
-_JSON_RE = re.compile(rf"(?i)(\"(?:{_KEY_ALTERNATION})\"\s*:\s*)(\"(?:[^\"\\]|\\.)*\"|[^,\s}}\]{{\[][^,\s}}\]]*)")
-# A credential after its scheme, as in an Authorization header dump.
-# (At least 8 characters, so that "Bearer realm=..." in a WWW-Authenticate challenge is left alone.)
-_SCHEME_RE = re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9\-._~+/]{8,}=*")
-# "Key: value" header lines.
-_HEADER_RE = re.compile(r"(?im)^((?:authorization|proxy-authorization|cookie|set-cookie|x-api-key)\s*:\s*)(.+)$")
+class _Patterns:
+    """The redaction patterns, compiled when text is first redacted rather than when the SDK is imported."""
+
+    def __init__(self) -> None:
+        # key=value in a query string or urlencoded form; the key may be a bracketed array member as PHP back ends
+        # (Moodle) spell them: users[0][password]=... or users%5B0%5D%5Bpassword%5D=...
+        self.pair = re.compile(
+            rf"(?i)(?<![\w\-])((?:[\w\-.%\[\]]*(?:\[|%5B))?(?:{_KEY_ALTERNATION})(?:\]|%5D)?=)([^&\s\"'<>]*)"
+        )
+        # A plain (not bracketed) query or form parameter that is a credential only there: ?key=<API key>.
+        self.query_only = re.compile(
+            r"(?i)(?<![\w\-.%\[\]])((?:"
+            + "|".join(re.escape(key) for key in sorted(QUERY_CREDENTIAL_KEYS))
+            + r")=)([^&\s\"'<>]*)"
+        )
+        # "key": "value" (or a bare scalar) in JSON; an object or array value is structure, walked, not a credential.
+        self.json = re.compile(
+            rf"(?i)(\"(?:{_KEY_ALTERNATION})\"\s*:\s*)(\"(?:[^\"\\]|\\.)*\"|[^,\s}}\]{{\[][^,\s}}\]]*)"
+        )
+        # A credential after its scheme, as in an Authorization header dump.
+        # (At least 8 characters, so that "Bearer realm=..." in a WWW-Authenticate challenge is left alone.)
+        self.scheme = re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9\-._~+/]{8,}=*")
+        # "Key: value" header lines.
+        self.header = re.compile(
+            r"(?im)^((?:authorization|proxy-authorization|cookie|set-cookie|x-api-key)\s*:\s*)(.+)$"
+        )
+
+
+@functools.cache
+def _patterns() -> _Patterns:
+    return _Patterns()
 
 
 def is_sensitive_key(key: str) -> bool:
@@ -170,11 +185,12 @@ def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
         The text with every known secret and every value of a sensitive key replaced by ``[REDACTED]``.
     """
     text = _replace_known_values(text, secrets)
-    text = _HEADER_RE.sub(lambda m: m.group(1) + REDACTED, text)
-    text = _SCHEME_RE.sub(lambda m: m.group(1) + m.group(2) + REDACTED, text)
-    text = _JSON_RE.sub(lambda m: m.group(1) + f'"{REDACTED}"', text)
-    text = _QUERY_ONLY_RE.sub(lambda m: m.group(1) + REDACTED, text)
-    return _PAIR_RE.sub(lambda m: m.group(1) + REDACTED, text)
+    patterns = _patterns()
+    text = patterns.header.sub(lambda m: m.group(1) + REDACTED, text)
+    text = patterns.scheme.sub(lambda m: m.group(1) + m.group(2) + REDACTED, text)
+    text = patterns.json.sub(lambda m: m.group(1) + f'"{REDACTED}"', text)
+    text = patterns.query_only.sub(lambda m: m.group(1) + REDACTED, text)
+    return patterns.pair.sub(lambda m: m.group(1) + REDACTED, text)
 
 
 def redact_url(url: str, secrets: Iterable[str] = ()) -> str:
@@ -195,10 +211,11 @@ def redact_url(url: str, secrets: Iterable[str] = ()) -> str:
         userinfo, _, host = netloc.rpartition("@")
         user, colon, _password = userinfo.partition(":")
         netloc = f"{user}{colon}{REDACTED if colon else ''}@{host}"
-    query = _PAIR_RE.sub(lambda m: m.group(1) + REDACTED, parts.query)
-    query = _QUERY_ONLY_RE.sub(lambda m: m.group(1) + REDACTED, query)
+    patterns = _patterns()
+    query = patterns.pair.sub(lambda m: m.group(1) + REDACTED, parts.query)
+    query = patterns.query_only.sub(lambda m: m.group(1) + REDACTED, query)
     # OAuth implicit flows put tokens in the fragment.
-    fragment = _PAIR_RE.sub(lambda m: m.group(1) + REDACTED, parts.fragment)
+    fragment = patterns.pair.sub(lambda m: m.group(1) + REDACTED, parts.fragment)
     rebuilt = urlunsplit((parts.scheme, netloc, parts.path, query, fragment))
     return _replace_known_values(rebuilt, secrets)
 

@@ -13,9 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import requests
-from urllib3.exceptions import NewConnectionError
-
 from lms_connectors.errors import ConnectorError, RateLimited, TransientError
 
 if TYPE_CHECKING:  # tenacity is imported when a call first needs a retry (lms_connectors.http.retry_loop)
@@ -60,6 +57,9 @@ def failed_before_sending(error: BaseException) -> bool:
     True for a connect timeout and for a refused or unresolvable connection; False for a read timeout or a
     connection dropped while waiting for the answer (the provider may have acted on the request).
     """
+    import requests  # an exception of requests' means it is loaded already: these imports only bind the names
+    from urllib3.exceptions import NewConnectionError
+
     if isinstance(error, requests.exceptions.ConnectTimeout):
         return True
     if not isinstance(error, requests.exceptions.ConnectionError):
@@ -106,6 +106,8 @@ def should_retry(error: BaseException, *, idempotent: bool) -> bool:
     if isinstance(error, ConnectorError):
         # ResponseLost is not a TransientError: a create whose answer was lost is looked up, never resent.
         return isinstance(error, TransientError) and idempotent
+    import requests  # loaded already when a request was sent: binds the name only
+
     if isinstance(error, requests.exceptions.ConnectionError | requests.exceptions.Timeout):
         return idempotent or failed_before_sending(error)
     return False

@@ -12,10 +12,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import urlsplit
 
-import requests
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from lms_connectors.errors import ConnectorError
@@ -23,7 +22,10 @@ from lms_connectors.http.auth import Auth
 from lms_connectors.http.classify import default_classifier
 from lms_connectors.http.ratelimit import RateLimiter
 from lms_connectors.http.retry import RetryPolicy
-from lms_connectors.http.transport import CallEvent, HttpTransport
+from lms_connectors.http.transport import CallEvent, HttpTransport, new_session
+
+if TYPE_CHECKING:
+    import requests
 
 __all__ = ["OAuthClientSettings", "TransportRuntime", "TransportSettings", "build_transport", "rate_limiter_for"]
 
@@ -48,7 +50,8 @@ class TransportSettings(BaseModel):
         rate_recovery_seconds: Seconds without throttling for the rate to climb back by one cut.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # defer_build: an adapter's config class is built when a config is first made, not when the adapter is imported.
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     base_url: str = Field(min_length=1)
     timeout: tuple[float, float] = (5.0, 30.0)
@@ -119,7 +122,7 @@ class TransportRuntime:
         hooks: Called with a :class:`~lms_connectors.http.transport.CallEvent` after every attempt.
     """
 
-    session: requests.Session = field(default_factory=requests.Session)
+    session: requests.Session = field(default_factory=new_session)
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
     hooks: Sequence[Callable[[CallEvent], None]] = ()

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-import requests
 from pydantic import BaseModel
 
 from lms_connectors.errors import (
@@ -40,9 +39,10 @@ from lms_connectors.http.redaction import redact_text, redact_url
 from lms_connectors.http.retry import RetryPolicy, build_retrying, failed_before_sending, should_retry
 
 if TYPE_CHECKING:  # tenacity is imported only when a call first needs a retry
+    import requests
     from tenacity import RetryCallState
 
-__all__ = ["CallCounter", "CallEvent", "HttpTransport", "RetryPolicy", "api_path"]
+__all__ = ["CallCounter", "CallEvent", "HttpTransport", "RetryPolicy", "api_path", "new_session"]
 
 logger = logging.getLogger("lms_connectors.http")
 
@@ -148,6 +148,17 @@ class _LazySecrets:
         return iter(self._read())
 
 
+def new_session() -> requests.Session:
+    """A new ``requests.Session``.
+
+    requests (and urllib3 under it) is imported here, when an adapter or a transport first needs a session, and
+    not when the SDK is imported: an application that imports an adapter and never calls it does not pay for it.
+    """
+    import requests
+
+    return requests.Session()
+
+
 def _no_netrc(request: requests.PreparedRequest) -> requests.PreparedRequest:
     """A ``requests`` auth that changes nothing, for a request the transport's own auth signs.
 
@@ -215,7 +226,7 @@ class HttpTransport:
         self.retry_policy = retry if retry is not None else RetryPolicy()
         self.rate_limiter = rate_limiter
         self.timeout = timeout
-        self.session = session if session is not None else requests.Session()
+        self.session = session if session is not None else new_session()
         self.counter = CallCounter()
         self.hooks: list[Callable[[CallEvent], None]] = list(hooks)
         self.response_observers: list[Callable[[requests.Response], None]] = list(response_observers)
@@ -274,6 +285,8 @@ class HttpTransport:
             operation=operation or f"{verb} {urlsplit(full_url).path or '/'}",
             idempotent=verb in _IDEMPOTENT_METHODS if idempotent is None else idempotent,
         )
+        import requests  # loaded with the session (new_session); bound here for the except clause below
+
         attempts = 0
         refreshed = False
 
@@ -555,6 +568,8 @@ class HttpTransport:
 
     def _exchange(self, call: _Call, attempt: int) -> requests.Response:
         """Send the request once and classify the answer; raise the classified error."""
+        import requests  # loaded with the session (new_session)
+
         if self.rate_limiter is not None:
             self.rate_limiter.acquire()
         prepared = self.session.prepare_request(
@@ -695,6 +710,8 @@ class HttpTransport:
 
     def _connection_failure(self, call: _Call, exc: requests.exceptions.RequestException) -> ConnectorError:
         """Turn a ``requests`` exception that ended the call into the error tree."""
+        import requests  # loaded with the session (new_session)
+
         detail = redact_text(f"{type(exc).__name__}: {exc}", self.secrets())
         if not call.idempotent and not failed_before_sending(exc):
             return ResponseLost(

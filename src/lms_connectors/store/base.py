@@ -176,7 +176,7 @@ class KeyState(StrEnum):
 class KeyRecord(BaseModel):
     """The idempotency key of one provider-side create of one session."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     session_id: str
     provider: str
@@ -189,7 +189,7 @@ class KeyRecord(BaseModel):
 class AuditEntry(BaseModel):
     """One mutation, as the audit log keeps it."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     at: datetime = Field(default_factory=utc_now)
     session_id: str | None

@@ -10,11 +10,14 @@ Retry-After RateLimited, 5xx transient, HTML pages malformed).
 
 from __future__ import annotations
 
-import requests
+from typing import TYPE_CHECKING
 
 from lms_connectors.errors import Conflict, InvalidRequest, MalformedResponse, PermissionDenied, QuotaExceeded
 from lms_connectors.http.classify import ErrorBody, ErrorFacts, ErrorRule, RuleClassifier
 from lms_connectors_caldav.dav import error_conditions
+
+if TYPE_CHECKING:
+    import requests
 
 __all__ = ["PROVIDER", "RULES", "CalDavClassifier", "classify_caldav_response"]
 

@@ -17,12 +17,13 @@ user who may not do this, which no new token cures.
 
 from __future__ import annotations
 
-from typing import Any
-
-import requests
+from typing import TYPE_CHECKING, Any
 
 from lms_connectors.errors import AuthError, CapacityFull, Conflict, PermissionDenied, RateLimited
 from lms_connectors.http.classify import ErrorBody, ErrorFacts, ErrorRule, RuleClassifier
+
+if TYPE_CHECKING:
+    import requests
 
 __all__ = ["THROTTLED_TEXT", "CanvasClassifier", "canvas_error_body", "is_throttled"]
 

@@ -7,14 +7,15 @@ Listings follow the ``Link`` header's ``rel="next"`` exactly as given: its ``pag
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
-
-import requests
+from typing import TYPE_CHECKING, Any
 
 from lms_connectors.errors import MalformedResponse
 from lms_connectors.http.classify import json_body
 from lms_connectors.http.pagination import paginate_by_link_header
 from lms_connectors.http.transport import HttpTransport
+
+if TYPE_CHECKING:
+    import requests
 
 __all__ = ["CanvasClient", "Params"]
 

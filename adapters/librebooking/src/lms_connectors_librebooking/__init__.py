@@ -4,4 +4,15 @@ Talks to LibreBooking's REST API (``<site>/Web/Services/index.php``) with a sess
 :class:`~lms_connectors_librebooking.adapter.LibreBookingAdapter`.
 """
 
-__all__: list[str] = []
+from typing import TYPE_CHECKING
+
+from lms_connectors.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from lms_connectors_librebooking.adapter import LibreBookingAdapter
+    from lms_connectors_librebooking.config import LibreBookingConfig
+
+__all__ = ["LibreBookingAdapter", "LibreBookingConfig"]
+
+# Imported on first use, so that importing the package (entry-point discovery does) loads none of the adapter.
+__getattr__, __dir__ = lazy_exports(__name__, {"LibreBookingAdapter": ".adapter", "LibreBookingConfig": ".config"})

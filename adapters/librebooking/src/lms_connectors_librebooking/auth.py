@@ -16,13 +16,15 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable
-
-import requests
+from typing import TYPE_CHECKING
 
 from lms_connectors.errors import AuthError, ConnectorError, MalformedResponse
 from lms_connectors.http.auth import Auth
 from lms_connectors.http.classify import json_body
 from lms_connectors.http.transport import HttpTransport
+
+if TYPE_CHECKING:
+    import requests
 
 __all__ = ["SessionTokenAuth", "TOKEN_HEADER", "USER_HEADER"]
 

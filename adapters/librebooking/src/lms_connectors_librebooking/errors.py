@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import html
 import re
-from typing import Any
-
-import requests
+from typing import TYPE_CHECKING, Any
 
 from lms_connectors.errors import (
     AuthError,
@@ -34,6 +32,9 @@ from lms_connectors.errors import (
     ProviderError,
 )
 from lms_connectors.http.classify import SUCCESS, ErrorBody, ErrorFacts, ErrorRule, RuleClassifier
+
+if TYPE_CHECKING:
+    import requests
 
 __all__ = [
     "EMPTY_ANSWER",

@@ -17,17 +17,17 @@ one token.
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import msal
-import msal_extensions
-import requests
 
 from lms_connectors.errors import AuthError
 from lms_connectors.http.auth import Auth
 from lms_connectors.http.transport import HttpTransport
 from lms_connectors_microsoft_graph.config import GRAPH_SCOPE, LOGIN_BASE_URL, MicrosoftGraphConfig
+
+if TYPE_CHECKING:
+    import msal
+    import requests
 
 __all__ = ["MsalClientCredentials", "TransportHttpClient", "token_cache_for"]
 
@@ -98,8 +98,13 @@ def token_cache_for(config: MicrosoftGraphConfig) -> msal.SerializableTokenCache
     The file holds access tokens in clear text (msal-extensions encrypts only on Windows and macOS): keep it
     in a directory only the app's account can read.
     """
+    # msal (with requests and its JWT and crypto libraries) is imported when an adapter is built, not with it.
+    import msal
+
     if config.token_cache_path is None:
         return msal.SerializableTokenCache()
+    import msal_extensions
+
     persistence = msal_extensions.FilePersistence(config.token_cache_path)
     return msal_extensions.PersistedTokenCache(persistence)
 
@@ -140,6 +145,8 @@ class MsalClientCredentials(Auth):
     def _application(self) -> Any:
         """Msal's application, built at the first token request (msal discovers the tenant when built)."""
         if self._app is None:
+            import msal
+
             try:
                 self._app = msal.ConfidentialClientApplication(
                     self._config.client_id,

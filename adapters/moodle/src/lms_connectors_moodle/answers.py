@@ -11,9 +11,9 @@ give one.
 
 from __future__ import annotations
 
-from pydantic import RootModel, StrictBool, StrictInt, StrictStr
+from pydantic import StrictBool, StrictInt, StrictStr
 
-from lms_connectors.shapes import AnswerShape
+from lms_connectors.shapes import AnswerList, AnswerShape
 
 __all__ = [
     "CourseGroups", "CreatedEvents", "CreatedGroups", "CreatedUsers", "EnrolledUsers", "EventById", "EventForm",
@@ -78,11 +78,16 @@ class Group(AnswerShape):
     name: StrictStr | None = None
 
 
-CourseGroups = RootModel[list[Group]]
-"""The answer of ``core_group_get_course_groups``."""
+class CourseGroups(AnswerList):
+    """The answer of ``core_group_get_course_groups``."""
 
-CreatedGroups = RootModel[list[Group]]
-"""The answer of ``core_group_create_groups``."""
+    root: list[Group]
+
+
+class CreatedGroups(AnswerList):
+    """The answer of ``core_group_create_groups``."""
+
+    root: list[Group]
 
 
 class Members(AnswerShape):
@@ -92,8 +97,10 @@ class Members(AnswerShape):
     userids: list[int]
 
 
-GroupMembers = RootModel[list[Members]]
-"""The answer of ``core_group_get_group_members``."""
+class GroupMembers(AnswerList):
+    """The answer of ``core_group_get_group_members``."""
+
+    root: list[Members]
 
 
 class UserId(AnswerShape):
@@ -102,8 +109,10 @@ class UserId(AnswerShape):
     id: int
 
 
-EnrolledUsers = RootModel[list[UserId]]
-"""The answer of ``core_enrol_get_enrolled_users``."""
+class EnrolledUsers(AnswerList):
+    """The answer of ``core_enrol_get_enrolled_users``."""
+
+    root: list[UserId]
 
 
 class User(AnswerShape):
@@ -118,8 +127,10 @@ class User(AnswerShape):
     timezone: StrictStr | None = None
 
 
-Users = RootModel[list[User]]
-"""The answer of ``core_user_get_users_by_field``."""
+class Users(AnswerList):
+    """The answer of ``core_user_get_users_by_field``."""
+
+    root: list[User]
 
 
 class FoundUsers(Warnings):
@@ -135,8 +146,10 @@ class CreatedUser(AnswerShape):
     username: StrictStr
 
 
-CreatedUsers = RootModel[list[CreatedUser]]
-"""The answer of ``core_user_create_users``."""
+class CreatedUsers(AnswerList):
+    """The answer of ``core_user_create_users``."""
+
+    root: list[CreatedUser]
 
 
 class Function(AnswerShape):

@@ -28,10 +28,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
-
-import requests
 
 from lms_connectors.adapter import Adapter, AdapterKind, Capability, DiagnosticCheck, Presence
 from lms_connectors.errors import MalformedResponse, NotFound
@@ -53,6 +51,9 @@ from lms_connectors_zoom.classify import RegistrationRepeatLimit, ZoomClassifier
 from lms_connectors_zoom.config import ZoomConfig
 from lms_connectors_zoom.doctor import daily_quota, host_user, token_scopes
 from lms_connectors_zoom.settings import ApprovalType
+
+if TYPE_CHECKING:
+    import requests
 
 __all__ = ["ZoomAdapter"]
 

@@ -28,8 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-
-import requests
+from typing import TYPE_CHECKING
 
 from lms_connectors.errors import (
     AuthError,
@@ -43,6 +42,9 @@ from lms_connectors.errors import (
 from lms_connectors.http.auth import oauth_token_classifier
 from lms_connectors.http.classify import ErrorRule, RuleClassifier, parse_reset_at
 from lms_connectors.models import utc_now
+
+if TYPE_CHECKING:
+    import requests
 
 __all__ = [
     "RULES",

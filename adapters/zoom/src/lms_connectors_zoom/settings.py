@@ -60,7 +60,7 @@ class ZoomMeetingSettings(BaseModel):
         mute_upon_entry: Mute participants when they join.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     waiting_room: bool = False
     join_before_host: bool = False
