@@ -2,15 +2,18 @@
 
 Calls per operation (N learners, all fitting under ``max_input_vars``):
 
-* create: 2 (create group, create event) + 1 when a location or join link must be set, + 1 (look up by marker)
-  unless the scheduler says the key was never sent;
+* create: 2 (create group, create event; an event with a location or join link is made by the event form, which
+  sets the location in the same write), + 1 (look up by marker) unless the scheduler says the key was never sent;
 * reschedule: 1 (``core_calendar_submit_create_update_form`` with the exact Unix start);
 * cancel: 4 (delete event, course groups, group members, delete group) + 1 to unenrol the learners the SDK
-  enrolled for this session only;
+  enrolled for this session only (all in one call);
 * enrol N: 4 (users by email, enrolled users, enrol the missing ones, add to the groups) + 1 if profiles' zones
-  change + 1 if accounts are created, + 1 the first time an adapter instance enrols in a course (it makes sure
-  of the course's "enrolled by the SDK" group: 1 call when it is new, 2 when it exists) -- independent of N;
-* unenrol N: 4 or 5 (users, course groups, members, remove from group, unenrol those the SDK enrolled).
+  change; when accounts are missing, + 1 case-insensitive search per email domain and + 1 to create them, and
+  the enrolled users are not read when every account was made by this call; + 1 the first time an adapter
+  instance enrols in a course (it makes sure of the course's "enrolled by the SDK" group: 1 call when it is new,
+  2 when it exists) -- independent of N;
+* unenrol N: 3 or 4 (course groups, members, [remove from group], unenrol those the SDK enrolled), + 1 to look
+  the users up when the scheduler does not give their ids.
 """
 
 from __future__ import annotations
