@@ -50,6 +50,7 @@ from pydantic import BaseModel, ConfigDict
 from pydantic import ValidationError as PydanticValidationError
 from typing_extensions import TypeVar
 
+from lms_connectors.completion import CompletionItem, CompletionState, CompletionWritten
 from lms_connectors.errors import ConfigurationError, ConnectorError, MalformedResponse, NotSupported, ResponseLost
 from lms_connectors.http.auth import Auth, ClientCredentialsAuth, OAuthTokenAuth, oauth_token_classifier
 from lms_connectors.http.classify import default_classifier
@@ -94,7 +95,7 @@ __all__ = [
 _OPERATIONS = frozenset({
     "create_session", "create_new", "find_session", "get_session", "reschedule_session", "cancel_session",
     "discard", "enrol", "unenrol", "list_roster", "list_sessions", "free_busy", "list_attendance", "diagnose",
-    "list_rooms", "room_busy", "room_response", "book_room", "release_room",
+    "list_rooms", "room_busy", "room_response", "book_room", "release_room", "record_completion",
 })
 """The operations every adapter class gets wrapped by :func:`~lms_connectors.shapes.guard_shapes` (and ``ex_*``)."""
 
@@ -146,6 +147,9 @@ class Capability(StrEnum):
     """Who joined a past session, and when, can be read (:meth:`Adapter.list_attendance`)."""
     ROSTER_AT_CREATE = "roster_at_create"
     """The create writes the learners already confirmed (``Session.learners``) with the object itself."""
+    COMPLETION = "completion"
+    """Learners' completion of a past session can be written to the LMS, on a gradeable object the session names
+    (:meth:`Adapter.record_completion`: a Moodle activity, a Canvas pass/fail assignment)."""
 
 
 CAPABILITY_METHODS: Mapping[Capability, tuple[str, ...]] = {
@@ -154,6 +158,7 @@ CAPABILITY_METHODS: Mapping[Capability, tuple[str, ...]] = {
     Capability.FREE_BUSY: ("free_busy",),
     Capability.ROOMS: ("list_rooms",),
     Capability.ATTENDANCE: ("list_attendance",),
+    Capability.COMPLETION: ("record_completion",),
 }
 """The standard :class:`Adapter` methods each capability stands for: an adapter class that overrides all of a
 capability's methods has it, without declaring it (the base methods only raise ``NotSupported``). The other
@@ -757,6 +762,30 @@ class Adapter(abc.ABC, Generic[ConfigT]):
     def list_attendance(self, ref: ProviderRef) -> Iterator[Presence]:
         """Who joined the provider object's past session, one record per join (lazily paged)."""
         raise self._unsupported(Capability.ATTENDANCE)
+
+    def record_completion(
+        self, ref: ProviderRef, session: Session, item: CompletionItem, marks: Mapping[str, CompletionState]
+    ) -> Iterator[CompletionWritten]:
+        """Write each learner's completion of the session on ``item``, yielding each write as it is done.
+
+        An adapter reads what the LMS holds first where it can, and writes only what differs
+        (:attr:`CompletionWritten.changed` is then ``False``); an item to make (no id) is found by the session's
+        marker before it is made, so a repeated call makes no second one. The yielded records let the caller keep
+        each write the moment it is done, even when a later learner fails.
+
+        Args:
+            ref: The session's object in this LMS (its course is where the item lives).
+            session: The session (its slot dates an assignment the adapter makes).
+            item: What the completion is recorded on.
+            marks: Each learner's state, by lower-case email.
+
+        Raises:
+            ValidationError: ``item`` is of a kind the LMS does not record completion on (field
+                ``completion.<provider>``), before any call.
+            NotFound: The item, or a learner, is not in the course.
+            PermissionDenied: The credentials may not write completion (the missing permission is named).
+        """
+        raise self._unsupported(Capability.COMPLETION)
 
     # -- rooms (Capability.ROOMS): the one interface the scheduler books rooms through -----------------
 

@@ -1,4 +1,4 @@
-"""The training-operations commands: ``plan``, ``apply``, ``rollback``, ``report`` and ``reminders``.
+"""The training-operations commands: ``plan``, ``apply``, ``rollback``, ``attendance``, ``report`` and ``reminders``.
 
 They are registered on the ``lms-connectors`` command (:mod:`lms_connectors.cli`). ``plan``, ``apply`` and
 ``rollback`` reach the providers through the adapters a JSON file configures (``--config``, as ``sync`` does),
@@ -208,6 +208,57 @@ def rollback(
         raise typer.Exit(1)
 
 
+def attendance(
+    plan_file: Annotated[Path, typer.Argument(help="The plan (YAML) whose session it is.")],
+    session_id: Annotated[str, typer.Argument(help="The session's id in the plan.")],
+    ledger: LedgerOption = Path("lms-connectors-ledger.sqlite3"),
+    config: ConfigOption = None,
+    sign_in: Annotated[
+        Path | None,
+        typer.Option("--csv", help="A sign-in CSV (email, joined[, left]); default: the meeting providers."),
+    ] = None,
+    completion: Annotated[
+        bool, typer.Option(help="Write completion to the LMSs the plan's `completion:` names for the session.")
+    ] = True,
+) -> None:
+    """Record who attended a past session, then write completion back to its LMSs (once: a rerun makes no call)."""
+    from lms_connectors.operations.attendance import collect_attendance, read_attendance_csv, record_attendance
+    from lms_connectors.operations.completion import write_completion
+
+    loaded, _rows = _load(plan_file, "attendance")
+    items = loaded.completion_items(session_id)
+    if not any(spec.id == session_id for spec in loaded.sessions):
+        raise cli._fail("attendance", f"{session_id!r} is not a session of {plan_file.name}")
+    if not ledger.is_file():
+        raise cli._fail("attendance", f"no ledger at {ledger}")
+    with _scheduler(config, ledger, False, "attendance") as (scheduler, _served):
+        try:
+            if sign_in is not None:
+                strays = record_attendance(scheduler.ledger, session_id, read_attendance_csv(sign_in))
+            else:
+                strays = [p for found in collect_attendance(scheduler, session_id).values() for p in found]
+            result = write_completion(scheduler, session_id, items) if completion else None
+        except ConnectorError as exc:
+            raise cli._fail("attendance", exc) from exc
+    for presence in strays:
+        cli.console.print(f"[yellow]not on the roster:[/yellow] {presence.email}", soft_wrap=True)
+    if result is None:
+        return
+    for provider, email, state in result.written:
+        cli.console.print(f"  [green]{state.value:>10}[/green]  {provider}  {email}", soft_wrap=True)
+    for provider, why in result.skipped:
+        cli.console.print(f"[yellow]completion not written to {provider}:[/yellow] {why}", soft_wrap=True)
+    for provider, error in result.failed:
+        cli.console.print(f"[red]completion refused by {provider}:[/red] {error}", soft_wrap=True)
+    cli.console.print(
+        f"completion: {len(result.written)} written, {len(result.kept)} already written, {len(result.failed)} LMS "
+        f"refused; provider HTTP calls: {result.calls}",
+        soft_wrap=True,
+    )
+    if result.failed:
+        raise typer.Exit(1)
+
+
 def report(
     ledger: LedgerOption = Path("lms-connectors-ledger.sqlite3"),
     out: Annotated[Path | None, typer.Option(help="Folder for kpis.csv, kpis.json and kpis.png.")] = None,
@@ -314,5 +365,5 @@ def reminders(
 
 def register(app: typer.Typer) -> None:
     """Add the operations commands to ``app``."""
-    for command in (plan, apply, rollback, report, reminders):
+    for command in (plan, apply, rollback, attendance, report, reminders):
         app.command()(command)

@@ -18,15 +18,17 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
+from lms_connectors.completion import CompletionItem
 from lms_connectors.errors import ValidationError
 from lms_connectors.models import Email, Modality, Person, Role, Room, Session, TimeSlot, describe_pydantic_error
 from lms_connectors.timezones import canonical_zone, localize
 
 __all__ = [
     "AvailabilityWindow",
+    "CompletionSpec",
     "EnrolmentRow",
     "InstructorSpec",
     "LearnerSpec",
@@ -120,6 +122,42 @@ class LearnerSpec(_Spec):
         return Person(email=self.email, name=self.name, timezone=zone)
 
 
+def _assignment_ref(value: Any) -> int | str | None:
+    """An assignment id (a positive number) or ``new``; anything else is refused with what is allowed."""
+    if value is None or value == "new" or (isinstance(value, int) and not isinstance(value, bool) and value > 0):
+        return value  # type: ignore[no-any-return]
+    raise ValueError(f"an assignment is its id (a positive number) or new, not {value!r}")
+
+
+class CompletionSpec(_Spec):
+    """What one LMS records a session's completion on: an existing activity or assignment, or one to make.
+
+    ``activity`` is Moodle's course-module id of an activity with completion tracking (the ``id`` in its
+    ``/mod/.../view.php?id=`` address). ``assignment`` is a Canvas assignment graded pass/fail: its id, or ``new``
+    for one the adapter makes in the session's course (``points`` then sets its points; due at the session's end).
+    """
+
+    activity: int | None = Field(default=None, gt=0)
+    assignment: Annotated[int | str | None, BeforeValidator(_assignment_ref)] = None
+    points: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _one_object(self) -> CompletionSpec:
+        if (self.activity is None) == (self.assignment is None):
+            raise ValueError("name either an activity (its id) or an assignment (its id, or new)")
+        if self.points is not None and self.assignment != "new":
+            raise ValueError("points: only an assignment made by the SDK (assignment: new) takes points")
+        return self
+
+    def item(self) -> CompletionItem:
+        """The object as the adapters take it."""
+        if self.activity is not None:
+            return CompletionItem(kind="activity", id=str(self.activity))
+        made = self.assignment == "new"
+        return CompletionItem(kind="assignment", id=None if made else str(self.assignment),
+                              points=self.points if self.points is not None else 1.0)
+
+
 class SessionSpec(_Spec):
     """One session of the plan."""
 
@@ -146,6 +184,9 @@ class SessionSpec(_Spec):
     description: str = ""
     reminders: tuple[str, ...] | None = None
     """Reminder offsets before the start (``7d``, ``1d``, ``1h``); the plan's default when omitted."""
+    completion: dict[str, CompletionSpec] = Field(default_factory=dict)
+    """Per LMS adapter, what the learners' completion is written on (``moodle: {activity: 57}``,
+    ``canvas: {assignment: new}``); an LMS not named here is not written to."""
 
     @model_validator(mode="after")
     def _naive_start(self) -> SessionSpec:
@@ -193,6 +234,9 @@ class PlanFile(_Spec):
                 raise ValueError(f"sessions.{index}.instructor: {spec.instructor} is not in instructors")
             if spec.room is not None and spec.room not in rooms:
                 raise ValueError(f"sessions.{index}.room: {spec.room!r} is not in rooms")
+            outside = [name for name in spec.completion if spec.providers is not None and name not in spec.providers]
+            if outside:
+                raise ValueError(f"sessions.{index}.completion.{outside[0]}: not among the session's providers")
             unknown = [email for email in spec.learners if email not in learners]
             if unknown:
                 raise ValueError(f"sessions.{index}.learners: {', '.join(unknown)} not in learners")
@@ -201,6 +245,11 @@ class PlanFile(_Spec):
             if missing:
                 raise ValueError(f"instructors.{index}.fallbacks: {', '.join(missing)} not in instructors")
         return self
+
+    def completion_items(self, session_id: str) -> dict[str, CompletionItem]:
+        """What each LMS records the session's completion on, by adapter name (empty: nothing to write)."""
+        spec = next((s for s in self.sessions if s.id == session_id), None)
+        return {name: item.item() for name, item in spec.completion.items()} if spec is not None else {}
 
     def instructor(self, email: str) -> InstructorSpec:
         """The instructor with this email (the plan was checked to name only known ones)."""
