@@ -21,6 +21,10 @@ unenrol                ``DELETE /courses/:course_id/enrollments/:id?task=conclud
 list_roster            ``GET /sections/:id/enrollments?type[]=StudentEnrollment&state[]=active`` (paged)
 list_sessions          ``GET /calendar_events?type=event&context_codes[]=course_N&start_date&end_date``, one
                        listing per course (paged)
+record_completion      a pass/fail assignment: ``GET /courses/:id/assignments/:id`` (one named) or ``GET
+                       /courses/:id/assignments?search_term=`` then ``POST /courses/:id/assignments`` (one made);
+                       ``GET .../assignments/:id/submissions?include[]=user``, then ``PUT .../submissions/:user_id``
+                       (``submission[posted_grade]=complete|incomplete``) per learner whose grade differs
 =====================  =========================================================================================
 """
 
@@ -34,6 +38,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 from lms_connectors.adapter import Adapter, AdapterKind, Capability, DiagnosticCheck
+from lms_connectors.completion import CompletionItem, CompletionState, CompletionWritten
 from lms_connectors.courses import integer_course_id
 from lms_connectors.errors import (
     CapacityFull,
@@ -53,7 +58,7 @@ from lms_connectors.markers import marker
 from lms_connectors.models import Person, ProviderRef, ProviderSession, Registrations, RosterMember, Session
 from lms_connectors.outcomes import maybe_committed
 from lms_connectors.timezones import require_window
-from lms_connectors_canvas import feed, mapping
+from lms_connectors_canvas import feed, grading, mapping
 from lms_connectors_canvas.classify import CanvasClassifier, is_throttled
 from lms_connectors_canvas.client import CanvasClient
 from lms_connectors_canvas.config import CanvasConfig
@@ -465,6 +470,25 @@ class CanvasAdapter(Adapter[CanvasConfig]):
             member = mapping.roster_member(enrollment)
             if member is not None:
                 yield member
+
+    # -- completion -----------------------------------------------------------------------------------------
+
+    def record_completion(
+        self, ref: ProviderRef, session: Session, item: CompletionItem, marks: Mapping[str, CompletionState]
+    ) -> Iterator[CompletionWritten]:
+        """Grade each learner complete or incomplete on the session's pass/fail assignment.
+
+        ``item`` is an assignment: an existing pass/fail one (its id), or none (``id=None``), and the adapter
+        makes one in the session's course, due at its end, and finds it again by its marker
+        (:mod:`lms_connectors_canvas.grading`). Needs the course permissions ``manage_grades`` (and
+        ``manage_assignments_add`` to make one); ``lms-connectors doctor`` says whether the token has them.
+
+        :calls: 2 + one per learner whose grade differs (an existing assignment); 2 + one per learner the
+            first time an assignment is made, 3 + ... when it is found again.
+        """
+        course_id = int(ref.extra.get("course_id") or self._course_of(session))
+        return grading.record_completion(self.client, course_id, session, item, marks,
+                                         user_id_template=self.config.user_id_template, provider=self.name)
 
     # -- listing --------------------------------------------------------------------------------------------
 

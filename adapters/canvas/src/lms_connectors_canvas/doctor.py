@@ -10,6 +10,7 @@ from __future__ import annotations
 from lms_connectors.adapter import DiagnosticCheck
 from lms_connectors_canvas.client import CanvasClient
 from lms_connectors_canvas.config import CanvasConfig
+from lms_connectors_canvas.grading import COMPLETION_PERMISSIONS
 
 __all__ = ["NEEDED_PERMISSIONS", "check_instance"]
 
@@ -54,7 +55,18 @@ def check_instance(client: CanvasClient, config: CanvasConfig) -> list[Diagnosti
             return False, "missing: " + "; ".join(missing)
         return True, "all granted: " + ", ".join(NEEDED_PERMISSIONS)
 
+    def completion() -> tuple[bool, str]:
+        granted = client.call("GET", f"{course_path}/permissions", operation="get permissions",
+                              params={"permissions[]": list(COMPLETION_PERMISSIONS)})
+        missing = [f"{name} ({why})" for name, why in COMPLETION_PERMISSIONS.items() if granted.get(name) is not True]
+        # Optional: a site that does not write completion back works without these, so the check passes and says
+        # what writing completion would need.
+        if missing:
+            return True, "completion cannot be written back; it needs " + "; ".join(missing)
+        return True, "completion can be written back: " + ", ".join(COMPLETION_PERMISSIONS)
+
     checks.append(DiagnosticCheck.probe("course", course))
     if checks[-1].ok:
         checks.append(DiagnosticCheck.probe("permissions", permissions))
+        checks.append(DiagnosticCheck.probe("completion (optional)", completion))
     return checks

@@ -20,6 +20,12 @@ It keeps the behaviours of Canvas a client must get right (sources in the adapte
   concluded one made active again); ``task=conclude|delete|inactivate`` ends one.
 * Calendar events: course events with per-section child events (``child_event_data``: the parent's times are
   the span of its children), updated in place, deleted with a ``cancel_reason`` (still readable, as deleted).
+* Assignments and grades (:mod:`lms_connectors_canvas.sim_grading`): ``POST /courses/:id/assignments`` (needs
+  ``manage_assignments_add``), listed with ``search_term`` (part of the name, any case) and read by id;
+  ``PUT /courses/:id/assignments/:id/submissions/:user_id`` with ``submission[posted_grade]`` (needs
+  ``manage_grades``) grades a student of the course: an unknown user, or one without an active student
+  enrolment in the course, is ``404``; an unpublished assignment is not assigned to anyone (``401``); a grade a
+  pass/fail assignment cannot take is ``400 {"error": ...}``.
 * Appointment groups: ``title`` and ``context_codes`` required; ``new_appointments`` make slots taking
   ``participants_per_appointment`` each; a participant enrolled in a sub-context reserves a slot, and a full slot
   is ``400`` with a reservation error.
@@ -41,6 +47,7 @@ from lms_connectors.testing.routing import RoutedSimulator, route
 from lms_connectors.testing.sandbox import SandboxRequest, SandboxResponse
 from lms_connectors.testing.simclock import SimClock
 from lms_connectors.testing.tokens import GrantRefused, TokenEndpoint
+from lms_connectors_canvas.sim_grading import SimAssignment, SimSubmission, make_assignment, pass_fail_grade
 from lms_connectors_canvas.sim_records import (
     SimAppointmentGroup,
     SimCourse,
@@ -62,6 +69,7 @@ _ENDED = {"conclude": "completed", "delete": "deleted", "inactivate": "inactive"
 _ALL_PERMISSIONS = frozenset({
     "manage_calendar", "manage_sections_add", "manage_sections_edit", "manage_sections_delete",
     "add_student_to_course", "remove_student_from_course", "manage_students", "manage_sis", "read_roster",
+    "manage_assignments_add", "manage_grades",
 })
 
 
@@ -170,6 +178,8 @@ class CanvasSimulator(RoutedSimulator):
         self.enrollments: dict[int, SimEnrollment] = {}
         self.events: dict[int, SimEvent] = {}
         self.groups: dict[int, SimAppointmentGroup] = {}
+        self.assignments: dict[int, SimAssignment] = {}
+        self.submissions: dict[tuple[int, int], SimSubmission] = {}
         self.notified: list[tuple[str, int]] = []
         self.throttle_status = throttle_status
         self.high_water = high_water
@@ -225,6 +235,8 @@ class CanvasSimulator(RoutedSimulator):
             return SandboxResponse(refusal.status, THROTTLED_BODY, headers={"Content-Type": "text/plain"})
         if "model_errors" in refusal.details:
             return SandboxResponse(refusal.status, {"errors": refusal.details["model_errors"]})
+        if "grade_error" in refusal.details:
+            return SandboxResponse(refusal.status, {"error": refusal.message})
         if "reservation" in refusal.details:
             return SandboxResponse(refusal.status, [{"attribute": "reservation", "type": "calendar_event",
                                                      "message": refusal.message}])
@@ -495,6 +507,94 @@ class CanvasSimulator(RoutedSimulator):
             raise Refusal(400, f"{task} is not a valid task", "bad_request")
         enrollment.enrollment_state, enrollment.updated_at = _ENDED[task], self.clock.now()
         return SandboxResponse(200, enrollment.view())
+
+    # -- assignments and grades -------------------------------------------------------------------------------
+
+    def _assignment(self, course_id: int, assignment_id: int) -> SimAssignment:
+        self._course(course_id)
+        found = self.assignments.get(assignment_id)
+        if found is None or found.course_id != course_id or found.workflow_state == "deleted":
+            raise _not_found()
+        return found
+
+    def _require(self, permission: str) -> None:
+        if permission not in self.granted:
+            raise _unauthorized()
+
+    @route("POST", "/courses/{course_id:int}/assignments")
+    def _create_assignment(self, request: SandboxRequest, course_id: int) -> SandboxResponse:
+        self._course(course_id)
+        self._require("manage_assignments_add")
+        fields = self._body(request).get("assignment")
+        if not isinstance(fields, dict):
+            raise Refusal(400, "No parameters given", "bad_request")
+        position = 1 + sum(1 for a in self.assignments.values() if a.course_id == course_id)
+        made = make_assignment(next(self._ids), course_id, fields, self.clock.now(), position, _parse_instant)
+        self.assignments[made.id] = made
+        return SandboxResponse(201, made.view())
+
+    @route("GET", "/courses/{course_id:int}/assignments")
+    def _list_assignments(self, request: SandboxRequest, course_id: int) -> SandboxResponse:
+        self._course(course_id)
+        term = (request.query_one("search_term") or "").lower()
+        found = [a.view() for a in sorted(self.assignments.values(), key=lambda a: a.position)
+                 if a.course_id == course_id and a.workflow_state != "deleted" and term in a.name.lower()]
+        return self._page(request, found, f"assignments:{course_id}:{term}")
+
+    @route("GET", "/courses/{course_id:int}/assignments/{assignment_id:int}")
+    def _get_assignment(self, request: SandboxRequest, course_id: int, assignment_id: int) -> SandboxResponse:
+        return SandboxResponse(200, self._assignment(course_id, assignment_id).view())
+
+    def _student_of(self, course_id: int, raw_user: str) -> SimUser:
+        """The user a grade is for: she must hold an active student enrolment in the course (else 404)."""
+        user = self._resolve_user(raw_user)
+        if not any(e.user is user and e.course_id == course_id and e.type == "StudentEnrollment"
+                   and e.enrollment_state == "active" for e in self.enrollments.values()):
+            raise _not_found()
+        return user
+
+    @route("GET", "/courses/{course_id:int}/assignments/{assignment_id:int}/submissions")
+    def _list_submissions(self, request: SandboxRequest, course_id: int, assignment_id: int) -> SandboxResponse:
+        assignment = self._assignment(course_id, assignment_id)
+        self._require("manage_grades")
+        students = {e.user.id: e.user for e in self.enrollments.values() if e.course_id == course_id
+                    and e.type == "StudentEnrollment" and e.enrollment_state == "active"}
+        with_user = "user" in (request.query.get("include[]") or [])
+        found = []
+        for user_id in sorted(students):
+            submission = self._submission(assignment, students[user_id])
+            view = submission.view()
+            if with_user:
+                view["user"] = students[user_id].brief()
+            found.append(view)
+        return self._page(request, found, f"submissions:{assignment_id}:{with_user}")
+
+    def _submission(self, assignment: SimAssignment, user: SimUser) -> SimSubmission:
+        found = self.submissions.get((assignment.id, user.id))
+        if found is None:
+            found = self.submissions[(assignment.id, user.id)] = SimSubmission(next(self._ids), assignment, user)
+        return found
+
+    @route("PUT", "/courses/{course_id:int}/assignments/{assignment_id:int}/submissions/{user_ref}")
+    def _grade(self, request: SandboxRequest, course_id: int, assignment_id: int, user_ref: str) -> SandboxResponse:
+        assignment = self._assignment(course_id, assignment_id)
+        user = self._student_of(course_id, user_ref)
+        if not assignment.published:
+            raise _unauthorized()  # an unpublished assignment is assigned to nobody
+        self._require("manage_grades")
+        fields = self._body(request).get("submission")
+        submission = self._submission(assignment, user)
+        posted = fields.get("posted_grade") if isinstance(fields, dict) else None
+        if posted is not None:
+            if assignment.grading_type != "pass_fail":
+                raise Refusal(400, "only pass/fail grades are simulated", "grade_error", grade_error=True)
+            submission.grade, submission.score = pass_fail_grade(assignment, str(posted))
+            submission.grader_id, submission.graded_at = self._acting.id, self.clock.now()
+            submission.versions.append(submission.grade)
+        view = submission.view()
+        view["submission_comments"] = []
+        view["all_submissions"] = [submission.view()]
+        return SandboxResponse(200, view)
 
     # -- calendar events -------------------------------------------------------------------------------------
 
