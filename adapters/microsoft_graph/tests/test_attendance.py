@@ -15,8 +15,8 @@ from urllib.parse import quote
 
 import pytest
 
-from lms_connectors.adapter import Presence
-from lms_connectors.errors import ConfigurationError, MalformedResponse, NotFound, PermissionDenied
+from lms_connectors.adapter import Capability, Presence
+from lms_connectors.errors import MalformedResponse, NotFound, NotSupported, PermissionDenied
 from lms_connectors.operations.attendance import minutes_present
 from lms_connectors.testing.sandbox import SandboxServer
 from lms_connectors_microsoft_graph.adapter import MicrosoftGraphAdapter
@@ -39,7 +39,7 @@ def _at(minutes: float) -> datetime:
     return START + timedelta(minutes=minutes)
 
 
-def _teams_session(adapter: MicrosoftGraphAdapter, simulator: GraphSimulator) -> tuple[Any, str]:
+def _teams_session(adapter: MicrosoftGraphAdapter) -> tuple[Any, str]:
     ref = adapter.create_session(virtual(), key=KEY, fresh=True)
     return ref, ref.external_id
 
@@ -51,7 +51,7 @@ def _graph_calls(server: SandboxServer[GraphSimulator]) -> list[str]:
 def test_each_stay_of_the_sessions_report_is_read_and_other_occurrences_are_left_out(
     adapter: MicrosoftGraphAdapter, simulator: GraphSimulator, server: SandboxServer[GraphSimulator]
 ) -> None:
-    ref, event_id = _teams_session(adapter, simulator)
+    ref, event_id = _teams_session(adapter)
     # A report of the week before (the link reused): not this session's.
     simulator.record_join(event_id, Join(AMARA, _at(-7 * 24 * 60), _at(-7 * 24 * 60 + 60)))
     simulator.end_meeting(event_id)
@@ -88,7 +88,7 @@ def test_each_stay_of_the_sessions_report_is_read_and_other_occurrences_are_left
 def test_a_meeting_reopened_during_the_session_has_two_reports_and_both_count(
     adapter: MicrosoftGraphAdapter, simulator: GraphSimulator
 ) -> None:
-    ref, event_id = _teams_session(adapter, simulator)
+    ref, event_id = _teams_session(adapter)
     simulator.record_join(event_id, Join(AMARA, _at(0), _at(30)))
     simulator.end_meeting(event_id)  # everyone left: Teams wrote a report
     simulator.record_join(event_id, Join(AMARA, _at(35), _at(90)))
@@ -101,7 +101,7 @@ def test_a_meeting_reopened_during_the_session_has_two_reports_and_both_count(
 def test_attendance_records_are_read_across_next_link_pages(
     adapter: MicrosoftGraphAdapter, simulator: GraphSimulator, server: SandboxServer[GraphSimulator]
 ) -> None:
-    ref, event_id = _teams_session(adapter, simulator)
+    ref, event_id = _teams_session(adapter)
     people = [f"learner{n:02d}@example.org" for n in range(7)]
     for n, email in enumerate(people):
         simulator.record_join(event_id, Join(email, _at(n), _at(60)))
@@ -115,7 +115,7 @@ def test_attendance_records_are_read_across_next_link_pages(
 def test_no_report_yet_an_in_person_event_and_an_unknown_meeting_are_not_found(
     adapter: MicrosoftGraphAdapter, simulator: GraphSimulator
 ) -> None:
-    ref, event_id = _teams_session(adapter, simulator)
+    ref, event_id = _teams_session(adapter)
     with pytest.raises(NotFound, match="Teams writes one when the meeting ends") as pending:
         adapter.list_attendance(ref)
     assert pending.value.code == "noAttendanceReport"
@@ -139,7 +139,7 @@ def test_an_unknown_meeting_id_is_refused_404(adapter: MicrosoftGraphAdapter, si
 def test_without_an_application_access_policy_the_read_says_how_to_grant_it(
     adapter: MicrosoftGraphAdapter, simulator: GraphSimulator
 ) -> None:
-    ref, event_id = _teams_session(adapter, simulator)
+    ref, event_id = _teams_session(adapter)
     simulator.record_join(event_id, Join(AMARA, _at(0), _at(30)))
     simulator.end_meeting(event_id)
     simulator.policy_granted = False
@@ -161,7 +161,7 @@ def without_artifacts(
 def test_without_the_artifact_permission_reports_are_refused_and_the_doctor_says_so(
     without_artifacts: MicrosoftGraphAdapter, simulator: GraphSimulator
 ) -> None:
-    ref, event_id = _teams_session(without_artifacts, simulator)
+    ref, event_id = _teams_session(without_artifacts)
     simulator.record_join(event_id, Join(AMARA, _at(0), _at(30)))
     simulator.end_meeting(event_id)
     with pytest.raises(PermissionDenied, match=r"OnlineMeetingArtifact\.Read\.All"):
@@ -172,12 +172,13 @@ def test_without_the_artifact_permission_reports_are_refused_and_the_doctor_says
     assert all(checks[name].ok for name in ("token", "mailbox", "calendar", "teams", "rooms"))
 
 
-def test_attendance_can_be_turned_off(make_adapter: MailboxFactory) -> None:
-    adapter = make_adapter(attendance_reports=False)
-    assert "attendance" not in {c.name for c in adapter.diagnose()}
-    ref = adapter.create_session(virtual(), key=KEY, fresh=True)
-    with pytest.raises(ConfigurationError, match="attendance_reports is off"):
-        adapter.list_attendance(ref)
+def test_attendance_can_be_turned_off(make_adapter: MailboxFactory, adapter: MicrosoftGraphAdapter) -> None:
+    off = make_adapter(attendance_reports=False)
+    assert "attendance" not in {c.name for c in off.diagnose()}
+    assert adapter.supports(Capability.ATTENDANCE) and not off.supports(Capability.ATTENDANCE)
+    ref = off.create_session(virtual(), key=KEY, fresh=True)
+    with pytest.raises(NotSupported, match="attendance"):
+        off.list_attendance(ref)
 
 
 def test_the_simulators_tokens_name_the_applications_roles(simulator: GraphSimulator) -> None:
@@ -246,7 +247,7 @@ def _same_shape(ours: Any, documented: Any, where: str = "$", optional: frozense
 def test_the_simulators_answers_have_the_documented_keys_and_types(
     adapter: MicrosoftGraphAdapter, simulator: GraphSimulator
 ) -> None:
-    ref, event_id = _teams_session(adapter, simulator)
+    ref, event_id = _teams_session(adapter)
     simulator.record_join(event_id, Join(AMARA, _at(0), _at(30), name="Amara Okafor", role="Presenter"))
     simulator.record_join(event_id, Join(AMARA, _at(35), _at(60), name="Amara Okafor", role="Presenter"))
     report_id = simulator.end_meeting(event_id)

@@ -43,7 +43,6 @@ from lms_connectors.adapter import (
     RoomResponse,
 )
 from lms_connectors.errors import (
-    ConfigurationError,
     Conflict,
     ConnectorError,
     InvalidRequest,
@@ -379,15 +378,23 @@ class MicrosoftGraphAdapter(Adapter[MicrosoftGraphConfig]):
         attendanceRecords`` per report of the session (each with its ``@odata.nextLink`` pages).
 
         Raises:
-            ConfigurationError: ``attendance_reports`` is off.
+            NotSupported: ``attendance_reports`` is off.
             NotFound: The event is gone or has no Teams meeting, or no report of the session exists yet.
             PermissionDenied: ``OnlineMeetings.Read.All``, ``OnlineMeetingArtifact.Read.All`` or the application
                 access policy for the organizer is missing (the message says how to grant them).
         """
-        if not self.config.attendance_reports:
-            raise ConfigurationError("attendance_reports is off: this adapter does not read Teams attendance",
-                                     provider=self.name)
+        if not self.supports(Capability.ATTENDANCE):
+            raise self._unsupported(Capability.ATTENDANCE)
         return attendance.list_attendance(self, ref, self._get_event(ref.external_id))
+
+    def supports(self, capability: Capability) -> bool:
+        """Whether this adapter offers ``capability``; attendance only with ``attendance_reports`` on.
+
+        An app without the attendance permissions turns it off, and ``collect_attendance`` leaves this adapter out.
+        """
+        if capability is Capability.ATTENDANCE and not self.config.attendance_reports:
+            return False
+        return super().supports(capability)
 
     def free_busy(self, emails: Sequence[str], start: datetime, end: datetime) -> dict[str, list[BusyInterval]]:
         """Busy intervals of people or rooms in ``[start, end)`` (tentative and away count as busy).

@@ -29,7 +29,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -200,7 +200,7 @@ def _pages(adapter: MicrosoftGraphAdapter, path: str, operation: str, shape: typ
     return paginate_by_next_url(fetch_page, adapter.transport.url_for(path))
 
 
-def _guarded(read: Any) -> Any:
+def _guarded(read: Callable[[], Any]) -> Any:
     """A read of the online-meeting API; a 403 names what to grant."""
     try:
         return read()

@@ -57,8 +57,8 @@ class MicrosoftGraphConfig(TransportSettings):
             at most 10,080 minutes); it is renewed before it lapses.
         attendance_reports: Read who attended from the Teams meetings' attendance reports (needs
             ``OnlineMeetings.Read.All``, ``OnlineMeetingArtifact.Read.All`` and an application access policy
-            for the organizer; the doctor checks the permissions). Off: the doctor does not ask for them and
-            ``list_attendance`` refuses.
+            for the organizer; the doctor checks the permissions). Off: the doctor does not ask for them, the adapter
+            does not claim the ``attendance`` capability and ``list_attendance`` raises ``NotSupported``.
     """
 
 
