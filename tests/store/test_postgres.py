@@ -181,6 +181,8 @@ def test_a_version_1_database_gets_the_roster_indexes_and_keeps_its_uncertain_ro
         conn.execute("DROP INDEX enrollments_uncertain")
         conn.execute("ALTER TABLE enrollments DROP COLUMN uncertain")
         conn.execute("DROP TABLE feed_cursors")
+        conn.execute("DROP TABLE roster_counts")
+        conn.execute("DROP FUNCTION count_enrollment CASCADE")  # and its triggers
         conn.execute("DELETE FROM schema_version WHERE version > 1")
         for row in (unsure, settled):
             conn.execute(
@@ -190,7 +192,10 @@ def test_a_version_1_database_gets_the_roster_indexes_and_keeps_its_uncertain_ro
 
     upgraded = PostgresLedger(postgres_dsn, schema=postgres_schema)
     try:
-        assert upgraded.schema_version == SCHEMA_VERSION == 3
+        assert upgraded.schema_version == SCHEMA_VERSION == 4
+        # The seat counts start from the rows already there.
+        assert upgraded.seats_and_next_position("s1") == (2, 2)
+        assert upgraded.count_enrollments("s1", EnrollmentStatus.WAITLISTED) == 0
         upgraded.put_cursor("google_calendar", "primary", "token-1")
         assert upgraded.get_cursor("google_calendar", "primary") == "token-1"
         assert upgraded.list_uncertain_enrollments("s1") == [unsure]
@@ -413,3 +418,118 @@ def test_an_enrolment_is_one_transaction_whose_statements_do_not_grow_with_the_r
     # Unenrol with promotion: lease (2); tenant and lock, session, the leaver's row, its write, audit, seats,
     # the waitlist's head, its write, audit, uncertain rows, refs, two marks (13); removal's answer (3); push's (3).
     assert unenrol == (3, 2 + 13 + 3 + 3)
+
+
+
+def test_seat_counts_follow_every_write_raw_sql_and_rollbacks_included_and_stay_within_their_tenant(
+    ledger: PostgresLedger,
+) -> None:
+    from lms_connectors.models import Enrollment
+
+    other = ledger.bind("other")
+    try:
+        for store in (ledger, other):
+            for i, status in enumerate((EnrollmentStatus.CONFIRMED, EnrollmentStatus.CONFIRMED, EnrollmentStatus.WAITLISTED)):
+                store.upsert_enrollment(
+                    Enrollment(session_id="s1", person=Person(email=f"p{i}@example.org", name="P"), status=status, position=i)
+                )
+        waiting = ledger.get_enrollment("s1", "p2@example.org")
+        assert waiting is not None
+
+        def promote_then_fail() -> None:
+            with ledger.transaction():
+                ledger.upsert_enrollment(waiting.model_copy(update={"status": EnrollmentStatus.CONFIRMED}))
+                raise RuntimeError("rolled back")
+
+        with pytest.raises(RuntimeError):
+            promote_then_fail()
+        with ledger.connection() as conn:
+            conn.execute("UPDATE enrollments SET status = 'cancelled' WHERE email = 'p0@example.org'")
+            conn.execute("UPDATE enrollments SET session_id = 's2' WHERE email = 'p1@example.org'")
+            conn.execute("DELETE FROM enrollments WHERE email = 'p2@example.org'")
+            # Row security keeps the counters to their tenant, as it keeps the rows.
+            counted = conn.execute("SELECT DISTINCT tenant_id FROM roster_counts").fetchall()
+        assert counted == [(ledger.tenant,)]
+        # Positions once given are not given again, even when their rows have gone.
+        assert ledger.seats_and_next_position("s1") == (0, 3)
+        assert ledger.seats_and_next_position("s2") == (1, 2)
+        assert [ledger.count_enrollments("s1", status) for status in EnrollmentStatus] == [0, 0, 1]
+        assert ledger.count_enrollments("s2", EnrollmentStatus.CONFIRMED) == 1
+        assert other.seats_and_next_position("s1") == (2, 3)
+        assert other.count_enrollments("s1", EnrollmentStatus.WAITLISTED) == 1
+    finally:
+        other.close()
+
+
+# plans: an enrolment's statements reach rows through indexes at any roster length, whatever the statistics
+
+
+def _roster_scans(conn: Any) -> tuple[int, int, int]:
+    """Sequential scans, rows they read and index scans of the enrolments table so far in this transaction."""
+    row = conn.execute(
+        "SELECT seq_scan, seq_tup_read, idx_scan FROM pg_stat_xact_user_tables "
+        "WHERE schemaname = current_schema() AND relname = 'enrollments'"
+    ).fetchone()
+    return int(row[0]), int(row[1]), int(row[2] or 0)
+
+
+def test_enrolling_and_promoting_scan_no_roster_at_10000_rows_with_statistics_from_when_it_was_small(
+    ledger: PostgresLedger,
+) -> None:
+    from acme_lms_connector.adapter import AcmeLmsAdapter
+    from acme_lms_connector.config import AcmeLmsConfig
+    from acme_lms_connector.simulator import AcmeLmsSimulator
+
+    from lms_connectors.models import Enrollment
+    from lms_connectors.scheduler import Scheduler
+    from lms_connectors.testing.sandbox import SandboxServer
+
+    capacity, waiting = 100, 10_000
+    template = Enrollment(
+        session_id="s1", person=Person(email="x@example.org", name="Learner"), status=EnrollmentStatus.WAITLISTED, position=0
+    )
+    simulator = AcmeLmsSimulator(client_id="ci-client", client_secret="ci-secret")
+    with SandboxServer(simulator) as server:
+        acme = AcmeLmsAdapter(AcmeLmsConfig(client_id="ci-client", client_secret="ci-secret", base_url=server.url))
+        scheduler = Scheduler([acme], ledger)
+        scheduler.schedule(make_session("s1", capacity=capacity))
+        with ledger.connection() as conn:
+            # Statistics stay as the ANALYZE below leaves them (autovacuum would refresh them at its own time).
+            conn.execute("ALTER TABLE enrollments SET (autovacuum_enabled = false)")
+            # A full session whose statistics say: every row of s1 is confirmed.
+            for i in range(capacity):
+                row = template.model_copy(
+                    update={"person": Person(email=f"seat{i}@example.org", name="Learner"), "position": i, "status": EnrollmentStatus.CONFIRMED}
+                )
+                conn.execute(
+                    "INSERT INTO enrollments (tenant_id, session_id, email, position, status, data) VALUES (%s, 's1', %s, %s, 'confirmed', %s)",
+                    (ledger.tenant, row.person.email, i, row.model_dump_json()),
+                )
+            conn.execute("ANALYZE enrollments")
+        # A dozen enrolments while the table is small: psycopg prepares their statements, and PostgreSQL would
+        # settle on one plan for each, fit for a few pages.
+        for i in range(12):
+            assert scheduler.enrol("s1", Person(email=f"early{i}@example.org", name="Early")).status is EnrollmentStatus.WAITLISTED
+        with ledger.connection() as conn:
+            conn.execute(
+                "INSERT INTO enrollments (tenant_id, session_id, email, position, status, data) "
+                "SELECT %(t)s, 's1', 'late' || i || '@example.org', i, 'waitlisted', "
+                "jsonb_set(jsonb_set(%(row)s::jsonb, '{person,email}', to_jsonb('late' || i || '@example.org')), '{position}', to_jsonb(i)) "
+                "FROM generate_series(1000, 1000 + %(n)s - 1) AS i",
+                {"t": ledger.tenant, "row": template.model_dump_json(), "n": waiting},
+            )
+        assert ledger.seats_and_next_position("s1") == (capacity, 1000 + waiting)
+
+        for operation in (
+            lambda: scheduler.enrol("s1", Person(email="last@example.org", name="Last")),
+            lambda: scheduler.unenrol("s1", "seat0@example.org"),  # frees a seat: early0 is promoted
+        ):
+            with ledger.transaction(), ledger.connection() as conn:
+                before = _roster_scans(conn)
+                operation()
+                seq_scans, rows_scanned, index_scans = (after - first for after, first in zip(_roster_scans(conn), before, strict=True))
+            assert (seq_scans, rows_scanned) == (0, 0)
+            assert index_scans > 0
+    assert ledger.get_enrollment("s1", "last@example.org").status is EnrollmentStatus.WAITLISTED  # type: ignore[union-attr]
+    assert ledger.get_enrollment("s1", "early0@example.org").status is EnrollmentStatus.CONFIRMED  # type: ignore[union-attr]
+    assert ledger.seats_and_next_position("s1") == (capacity, 1000 + waiting + 1)

@@ -13,6 +13,13 @@ Tenants: every row carries ``tenant_id`` and every table has a forced row-level-
 with the ``app.tenant`` setting, which the ledger sets (transaction-local) at the start of each transaction. The
 database role must therefore be neither a superuser nor ``BYPASSRLS``: the ledger refuses one by default.
 
+Roster cost: the seats a session has filled and the last position it gave are counter rows per session and status
+(``roster_counts``, moved by a trigger with every enrolment row written), and the ledger's connections plan no
+sequential scan where an index serves (``enable_seqscan = off``), so an enrolment reaches its rows through indexes at
+any roster length, whatever the table's statistics and however small the table was when a statement's plan was
+cached. Raw SQL on :meth:`PostgresLedger.connection` is planned the same way (``SET LOCAL enable_seqscan = on`` for
+a report that reads whole tables).
+
 Connections come from a :mod:`psycopg_pool` pool; the schema is versioned like the SQLite file's
 (:mod:`lms_connectors.store.migrations`), migrated under an advisory lock so that workers starting together
 migrate once.
@@ -176,6 +183,58 @@ MIGRATIONS: tuple[Migration, ...] = (
             *_tenant_policy("feed_cursors"),
         ),
     ),
+    # Seat counts and the last position handed out, kept beside the rows (a trigger moves them with every row
+    # written, raw SQL included), so that an enrolment reads a session's few counter rows instead of counting a
+    # status among its rows: that count was planned from column statistics, and statistics taken while a session
+    # was small (or before its waitlist formed) made the planner scan the whole roster on every enrolment until
+    # the next ANALYZE.
+    Migration(
+        4,
+        "enrolment counts and last positions per session and status, kept by a trigger",
+        (
+            """CREATE TABLE roster_counts (
+                tenant_id text NOT NULL,
+                session_id text NOT NULL,
+                status text NOT NULL,
+                enrollments integer NOT NULL,
+                last_position integer NOT NULL,
+                PRIMARY KEY (tenant_id, session_id, status)
+            )""",
+            # Counted over every tenant's rows, with row security lifted for the owner inside this transaction
+            # only (as in step 2).
+            "ALTER TABLE enrollments NO FORCE ROW LEVEL SECURITY",
+            "INSERT INTO roster_counts (tenant_id, session_id, status, enrollments, last_position) "
+            "SELECT tenant_id, session_id, status, COUNT(*), MAX(position) FROM enrollments "
+            "GROUP BY tenant_id, session_id, status",
+            "ALTER TABLE enrollments FORCE ROW LEVEL SECURITY",
+            *_tenant_policy("roster_counts"),
+            # SECURITY INVOKER (the default): the counts are written as the writer of the row, under the same
+            # row security; the search path is fixed so that a writer naming the table by schema counts too.
+            """CREATE FUNCTION count_enrollment() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+            BEGIN
+                IF TG_OP <> 'INSERT' THEN
+                    UPDATE roster_counts SET enrollments = enrollments - 1
+                    WHERE tenant_id = OLD.tenant_id AND session_id = OLD.session_id AND status = OLD.status;
+                END IF;
+                IF TG_OP <> 'DELETE' THEN
+                    INSERT INTO roster_counts AS counted (tenant_id, session_id, status, enrollments, last_position)
+                    VALUES (NEW.tenant_id, NEW.session_id, NEW.status, 1, NEW.position)
+                    ON CONFLICT (tenant_id, session_id, status) DO UPDATE
+                    SET enrollments = counted.enrollments + 1,
+                        last_position = GREATEST(counted.last_position, excluded.last_position);
+                END IF;
+                RETURN NULL;
+            END
+            $$""",
+            "CREATE TRIGGER enrollments_counted AFTER INSERT OR DELETE ON enrollments "
+            "FOR EACH ROW EXECUTE FUNCTION count_enrollment()",
+            # A row rewritten in place (a mark, a registration) moves no count and costs no trigger call.
+            "CREATE TRIGGER enrollments_recounted AFTER UPDATE ON enrollments FOR EACH ROW "
+            "WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.position IS DISTINCT FROM NEW.position "
+            "OR OLD.session_id IS DISTINCT FROM NEW.session_id OR OLD.tenant_id IS DISTINCT FROM NEW.tenant_id) "
+            "EXECUTE FUNCTION count_enrollment()",
+        ),
+    ),
 )
 """The PostgreSQL schema's steps; a database is brought up to the last one when a ledger opens it."""
 
@@ -264,6 +323,14 @@ class PostgresLedger(LedgerStore):
         def configure(conn: psycopg.Connection[Any]) -> None:
             conn.execute(search_path)
             conn.execute(lock_timeout)
+            # No plan may read a whole table where an index fits. psycopg prepares a statement after a few runs,
+            # and PostgreSQL may then keep one generic plan for it: a sequential scan chosen while a table held a
+            # page or two (where it is as quick as an index) stayed in use as the table grew, so an enrolment's
+            # look-ups scanned the whole roster until autovacuum next analysed the table. Every statement of the
+            # ledger is a keyed look-up or an ordered range that an index serves, so this costs nothing where a
+            # table is small; a statement no index serves still scans. Planning every statement afresh
+            # (plan_cache_mode = force_custom_plan) also avoids it, at about 0.1 ms per statement.
+            conn.execute("SET enable_seqscan = off")
             if not conn.autocommit:
                 conn.commit()
 
@@ -694,9 +761,9 @@ class PostgresLedger(LedgerStore):
         return [Enrollment.model_validate_json(raw) for raw in raws]
 
     def count_enrollments(self, session_id: str, status: EnrollmentStatus) -> int:
-        """How many enrolments of the session have ``status`` (one COUNT, no row read into a model)."""
+        """How many enrolments of the session have ``status``: one counter row, whatever the roster's length."""
         count = self._one(
-            "SELECT COUNT(*) FROM enrollments WHERE tenant_id = %s AND session_id = %s AND status = %s",
+            "SELECT enrollments FROM roster_counts WHERE tenant_id = %s AND session_id = %s AND status = %s",
             (session_id, status.value),
             session_id,
         )
@@ -723,22 +790,25 @@ class PostgresLedger(LedgerStore):
         return [Enrollment.model_validate_json(raw) for raw in raws]
 
     def seats_and_next_position(self, session_id: str) -> tuple[int, int]:
-        """The confirmed enrolments and the next arrival's position, in one statement (each through its index)."""
+        """The confirmed enrolments and the next arrival's position, in one statement.
+
+        Both come from the session's counter rows (one per status), not from its enrolments.
+        """
         with self._tx() as conn:
             self._scope(conn, session_id)
             row = conn.execute(
-                "SELECT (SELECT COUNT(*) FROM enrollments "
-                "WHERE tenant_id = %(t)s AND session_id = %(s)s AND status = %(confirmed)s), "
-                "(SELECT COALESCE(MAX(position) + 1, 0) FROM enrollments "
-                "WHERE tenant_id = %(t)s AND session_id = %(s)s)",
-                {"t": self.tenant, "s": session_id, "confirmed": EnrollmentStatus.CONFIRMED.value},
+                "SELECT COALESCE(SUM(enrollments) FILTER (WHERE status = %s), 0), COALESCE(MAX(last_position) + 1, 0) "
+                "FROM roster_counts WHERE tenant_id = %s AND session_id = %s",
+                (EnrollmentStatus.CONFIRMED.value, self.tenant, session_id),
             ).fetchone()
         return (0, 0) if row is None else (int(row[0]), int(row[1]))
 
     def next_position(self, session_id: str) -> int:
-        """One more than the largest position in the session (cancelled enrolments included), 0 first."""
+        """One more than the largest position given in the session (cancelled enrolments included), 0 first."""
         largest = self._one(
-            "SELECT MAX(position) FROM enrollments WHERE tenant_id = %s AND session_id = %s", (session_id,), session_id
+            "SELECT MAX(last_position) FROM roster_counts WHERE tenant_id = %s AND session_id = %s",
+            (session_id,),
+            session_id,
         )
         return 0 if largest is None else int(largest) + 1
 
@@ -798,7 +868,9 @@ class PostgresLedger(LedgerStore):
         """The connection of this handle's current transaction (one is begun if none is open), for raw SQL.
 
         Raw statements run as the ledger's role with ``app.tenant`` set to this handle's tenant, so row-level
-        security limits them to this tenant's rows just as it limits the ledger's own queries.
+        security limits them to this tenant's rows just as it limits the ledger's own queries. They are planned
+        without sequential scans where an index serves, like the ledger's (``SET LOCAL enable_seqscan = on`` for a
+        report that reads whole tables).
         """
         with self._tx() as conn:
             self._scope(conn)
