@@ -11,8 +11,12 @@ makes; the enrolment rows the ledger read and wrote for the last enrolment and f
 PostgreSQL, the enrolment rows its sequential scans read over the run, per operation (from the server's table
 statistics, so not blurred by load). Cost that does not grow with the roster shows as flat columns.
 
+``--analyze-at N`` takes the database's statistics once the roster holds N rows, as autovacuum (PostgreSQL) or an
+operator (SQLite) would at a moment of its own: plans made from statistics of a small roster are then in use for
+the rest of the run, which a run left to autovacuum's timing may or may not meet.
+
 Run: ``python benchmarks/roster_scaling.py [--sizes 10,100,1000,10000] [--ledger sqlite|memory|postgres]
-[--dsn postgresql://...] [--unenrolments 5]`` (PostgreSQL: one fresh schema per length in the database the DSN
+[--dsn postgresql://...] [--unenrolments 5] [--analyze-at 20]`` (PostgreSQL: one fresh schema per length in the database the DSN
 names, dropped afterwards; the role must be allowed to create schemas there).
 """
 
@@ -132,7 +136,26 @@ def _rows_scanned(dsn: str, waitlist: int) -> int:
     raise SystemExit("PostgreSQL's table statistics did not settle")
 
 
-def measure(waitlist: int, kind: str, unenrolments: int, folder: Path, dsn: str | None = None) -> dict[str, float]:
+def _analyze(ledger: LedgerStore) -> None:
+    """Take the ledger database's statistics now (nothing to take in a memory ledger)."""
+    from lms_connectors.store.postgres import PostgresLedger
+
+    if isinstance(ledger, PostgresLedger):
+        with ledger.connection() as conn:
+            conn.execute("ANALYZE enrollments")
+    elif isinstance(ledger, SQLiteLedger):
+        with ledger.transaction():
+            ledger._conn.execute("ANALYZE")
+
+
+def measure(
+    waitlist: int,
+    kind: str,
+    unenrolments: int,
+    folder: Path,
+    dsn: str | None = None,
+    analyze_at: int | None = None,
+) -> dict[str, float]:
     """One row of the table: enrol 10 + ``waitlist`` learners one at a time, then unenrol a few with promotion."""
     counts = _RowCounts()
     session = _session(waitlist)
@@ -147,7 +170,9 @@ def measure(waitlist: int, kind: str, unenrolments: int, folder: Path, dsn: str 
         enrol_times: list[float] = []
         calls_before = sandbox.calls()
         started = time.perf_counter()
-        for person in people:
+        for arrived, person in enumerate(people):
+            if arrived == analyze_at:
+                _analyze(ledger)
             counts.read = counts.written = 0
             before = time.perf_counter()
             scheduler.enrol(session.id, person)
@@ -198,9 +223,11 @@ def main() -> int:
     parser.add_argument("--ledger", choices=("sqlite", "memory", "postgres"), default="sqlite")
     parser.add_argument("--dsn", help="PostgreSQL connection string (with --ledger postgres)")
     parser.add_argument("--unenrolments", type=int, default=5, help="unenrolments with promotion per size")
+    parser.add_argument("--analyze-at", type=int, help="take the database's statistics when the roster holds N rows")
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
-    print(f"roster scaling: capacity {CAPACITY}, {args.ledger} ledger, Moodle simulator on 127.0.0.1")
+    when = "autovacuum's or nobody's timing" if args.analyze_at is None else f"at {args.analyze_at} rows"
+    print(f"roster scaling: capacity {CAPACITY}, {args.ledger} ledger, Moodle simulator on 127.0.0.1, statistics {when}")
     print("median, min, last: waitlisted enrolments; pushed: the first 10 (confirmed, one push to Moodle each)")
     if args.ledger == "postgres":
         print("scanned rows/op: enrolment rows read by sequential scans over the whole run, per operation")
@@ -213,7 +240,7 @@ def main() -> int:
     print("-" * len(header))
     with tempfile.TemporaryDirectory() as scratch:
         for size in sizes:
-            row = measure(size, args.ledger, args.unenrolments, Path(scratch), args.dsn)
+            row = measure(size, args.ledger, args.unenrolments, Path(scratch), args.dsn, args.analyze_at)
             enrol_rows = f"{row['enrol_read']:.0f}/{row['enrol_written']:.0f}"
             unenrol_rows = f"{row['unenrol_read']:.0f}/{row['unenrol_written']:.0f}"
             print(
