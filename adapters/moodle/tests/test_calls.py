@@ -14,6 +14,7 @@ holding the README's role:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from urllib.parse import parse_qs
 from zoneinfo import ZoneInfo
@@ -22,9 +23,10 @@ import pytest
 
 from lms_connectors.errors import ConnectorError, InvalidRequest
 from lms_connectors.models import Meeting, Person, ProviderRef, Session, TimeSlot
+from lms_connectors.testing.pytest_plugin import SandboxStarter
 from lms_connectors.testing.sandbox import Fault
 
-from .conftest import Site
+from .conftest import Site, make_site
 
 NY = ZoneInfo("America/New_York")
 START = datetime(2027, 4, 6, 10, 0, tzinfo=NY)
@@ -65,14 +67,16 @@ def test_a_session_without_a_location_is_made_by_create_calendar_events(site: Si
     assert _functions(site, before) == ["core_group_create_groups", "core_calendar_create_calendar_events"]
 
 
-def test_a_group_event_is_made_by_the_form_for_the_session_group(sandbox_server: object) -> None:
-    from .conftest import make_site
+@pytest.fixture
+def group_site(sandbox_server: SandboxStarter) -> Iterator[Site]:
+    """A site whose sessions are group events (only the session's roster sees them)."""
+    yield from make_site(sandbox_server, event_type="group")
 
-    for grouped in make_site(sandbox_server, event_type="group"):  # type: ignore[arg-type]
-        ref = _schedule(grouped)
-        event = grouped.simulator.site.data.events[int(ref.external_id)]
-        assert (event["eventtype"], event["groupid"], event["location"]) == ("group", int(ref.extra["group_id"]),
-                                                                            LINK)
+
+def test_a_group_event_is_made_by_the_form_for_the_session_group(group_site: Site) -> None:
+    ref = _schedule(group_site)
+    event = group_site.simulator.site.data.events[int(ref.external_id)]
+    assert (event["eventtype"], event["groupid"], event["location"]) == ("group", int(ref.extra["group_id"]), LINK)
 
 
 def test_an_event_the_form_refuses_leaves_no_group(site: Site) -> None:
