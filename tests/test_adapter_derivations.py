@@ -1,4 +1,5 @@
-"""What an adapter or a harness writes once and the core derives: the configuration model, the harness's names."""
+"""What an adapter or a harness writes once and the core derives: the configuration model, the harness's names, the
+throttling fault."""
 
 from __future__ import annotations
 
@@ -13,7 +14,10 @@ from lms_connectors.http import TransportSettings
 from lms_connectors.models import ProviderRef, ProviderSession
 from lms_connectors.registry import available_adapters, load_adapter_class, load_harness
 from lms_connectors.testing.harness import ContractHarness, default_base_url
-from lms_connectors.testing.sandbox import Simulator
+from lms_connectors.testing.limits import LimitState
+from lms_connectors.testing.refusal import Refusal
+from lms_connectors.testing.routing import RoutedSimulator
+from lms_connectors.testing.sandbox import SandboxResponse, Simulator
 
 
 class HostedConfig(TransportSettings):
@@ -147,6 +151,34 @@ def test_a_harness_subclass_for_another_adapter_derives_again_but_keeps_what_was
 
     assert (SelfHosted.adapter_name, SelfHosted.canonical_base_url) == ("self_hosted", "https://lms.example.edu")
     assert RenamedChild.adapter_name == "kept"
+
+
+class PlainSimulator(RoutedSimulator):
+    """A provider whose errors are ``{"problem": ...}`` and whose throttling answer is a 503 with a minute's wait."""
+
+    def error_response(self, refusal: Refusal) -> SandboxResponse:
+        return SandboxResponse(refusal.status, {"problem": refusal.code})
+
+    def throttled(self, state: LimitState) -> Refusal:
+        return Refusal(503, "slow down", "slow_down", headers={"Retry-After": "60"})
+
+
+def test_the_throttle_fault_is_the_simulators_own_answer() -> None:
+    class Harness(ContractHarness[HostedAdapter, PlainSimulator]):
+        def make_simulator(self) -> PlainSimulator:
+            return PlainSimulator()
+
+    fault = Harness().throttle_fault()
+    assert (fault.status, fault.body, fault.headers) == (503, {"problem": "slow_down"}, {"Retry-After": "60"})
+
+
+def test_the_throttle_fault_of_a_simulator_without_routes_is_a_429() -> None:
+    class Harness(ContractHarness[HostedAdapter, NoSimulator]):
+        def make_simulator(self) -> NoSimulator:
+            raise AssertionError("not built for the default fault")
+
+    fault = Harness().throttle_fault()
+    assert (fault.status, fault.body, fault.headers) == (429, None, {"Retry-After": "1"})
 
 
 @pytest.mark.parametrize("name", [info.name for info in available_adapters()])

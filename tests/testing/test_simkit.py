@@ -219,6 +219,16 @@ def test_throttle_answers_the_providers_429_after_n_calls_per_window(shop: ShopS
     assert shop.handle(request("POST", "/token", form={"grant_type": "password"})).status == 400
 
 
+def test_the_throttling_answer_is_what_a_throttle_limit_answers(shop: ShopSimulator) -> None:
+    token = bearer(shop)
+    shop.throttle(calls=1, seconds=1)
+    shop.handle(request("GET", "/items/7", token=token))
+    served = shop.handle(request("GET", "/items/7", token=token))
+    answer = shop.throttling_answer()
+    assert (answer.status, answer.body, answer.headers) == (served.status, served.body, served.headers)
+    assert answer.headers == {"Retry-After": "1"}
+
+
 def test_quota_window_is_a_utc_day_and_carries_the_providers_body(shop: ShopSimulator) -> None:
     token = bearer(shop)
     limit = shop.quota(calls=1, method="GET")

@@ -6,7 +6,7 @@ import pytest
 
 from lms_connectors.errors import AuthError, PermissionDenied
 from lms_connectors.http.auth import RefreshTokenAuth
-from lms_connectors_canvas.sandbox import CanvasSimulator
+from lms_connectors_canvas.sandbox import THROTTLED_BODY, CanvasSimulator
 
 from .conftest import AdapterFactory, make_session
 
@@ -23,6 +23,22 @@ def test_a_throttled_call_waits_for_the_bucket_to_drain_and_succeeds(
     assert canvas.get_session(ref).title == "Forklift Safety"
     assert canvas.budget.pauses, "the throttling answer paused the adapter's limiter"
     assert sum(canvas.budget.pauses) >= 3.0, "long enough for 30 units to drain at 10 a second"
+
+
+@pytest.mark.parametrize("status", [403, 429])
+def test_a_throttle_limit_answers_as_the_bucket_does_and_is_waited_out(
+    make_adapter: AdapterFactory, simulator: CanvasSimulator, status: int
+) -> None:
+    simulator.throttle_status = status
+    answer = simulator.throttling_answer()  # also the contract kit's throttling fault
+    assert (answer.status, answer.body) == (status, THROTTLED_BODY)
+    assert answer.headers == {"Content-Type": "text/plain", "X-Rate-Limit-Remaining": "0.0"}
+    canvas = make_adapter()
+    canvas.find_session("warm-up.canvas.g1")
+    simulator.throttle(calls=1, seconds=5)
+    ref = canvas.create_session(make_session("limited"), key="limited.canvas.g1", fresh=True)
+    assert canvas.get_session(ref).title == "Forklift Safety"
+    assert canvas.budget.pauses, "Canvas's throttling answer paused the adapter's limiter"
 
 
 def test_a_low_budget_slows_calls_down_before_canvas_refuses_any(

@@ -21,6 +21,7 @@ from lms_connectors.adapter import Adapter, Capability
 from lms_connectors.errors import ConfigurationError
 from lms_connectors.models import Session, TimeSlot
 from lms_connectors.testing.bearer import BearerSimulator
+from lms_connectors.testing.routing import RoutedSimulator
 from lms_connectors.testing.sandbox import Fault, SandboxServer, SimulatorT
 
 __all__ = ["CASES", "AdapterT", "ContractHarness", "SimulatorT", "default_base_url"]
@@ -230,7 +231,20 @@ class ContractHarness(abc.ABC, Generic[AdapterT, SimulatorT]):
         return json.dumps(document, sort_keys=True, separators=(",", ":"))
 
     def throttle_fault(self) -> Fault:
-        """The provider's throttling answer (default: 429 with ``Retry-After: 1``)."""
+        """The provider's throttling answer, served twice by the ``rate_limited`` case.
+
+        The default, for a harness declared with a :class:`~lms_connectors.testing.routing.RoutedSimulator`, is
+        that simulator's own answer (:meth:`~lms_connectors.testing.routing.RoutedSimulator.throttling_answer`:
+        its ``throttled`` refusal in its error body), so the answer is written once; otherwise a 429 with
+        ``Retry-After: 1``. Override it for a provider with several throttling answers whose simulator's
+        ``throttled`` is not the one the case should meet.
+        """
+        simulator_class = self.simulator_class()
+        if simulator_class is not None and issubclass(simulator_class, RoutedSimulator):
+            simulator = self.make_simulator()
+            if isinstance(simulator, RoutedSimulator):
+                answer = simulator.throttling_answer()
+                return Fault.error(answer.status, answer.body, headers=answer.headers)
         return Fault.throttle(429, retry_after="1")
 
     def expire_auth(self, adapter: AdapterT, sandbox: SandboxServer[SimulatorT] | None) -> None:

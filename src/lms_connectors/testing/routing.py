@@ -184,6 +184,20 @@ class RoutedSimulator(Simulator):
         """Last touch on every answer (a provider's tracking header, say); unchanged by default."""
         return response
 
+    def refusal_response(self, refusal: Refusal) -> SandboxResponse:
+        """The provider's whole answer to ``refusal``: :meth:`error_response` with the refusal's own headers."""
+        response = self.error_response(refusal)
+        response.headers.update(refusal.headers)
+        return response
+
+    def throttling_answer(self) -> SandboxResponse:
+        """What the simulator answers a call over a throttling limit of one call a second (:meth:`throttled`).
+
+        The contract kit serves it as its throttling fault, so a provider's throttling answer is written once,
+        in its simulator, and the same answer meets the adapter whether a limit or a fault produces it.
+        """
+        return self.refusal_response(self.throttled(LimitState(limit=1, used=1, window_end=1.0, now=0.0)))
+
     # -- configuration for tests ---------------------------------------------------------------------------------
 
     def throttle(
@@ -271,8 +285,7 @@ class RoutedSimulator(Simulator):
             try:
                 response = self._dispatch(request)
             except Refusal as refusal:
-                response = self.error_response(refusal)
-                response.headers.update(refusal.headers)
+                response = self.refusal_response(refusal)
             return self.finish(request, response)
 
     def _dispatch(self, request: SandboxRequest) -> SandboxResponse:

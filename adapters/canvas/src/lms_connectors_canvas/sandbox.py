@@ -41,6 +41,7 @@ from datetime import UTC, datetime, time
 from typing import Any
 from urllib.parse import urlencode
 
+from lms_connectors.testing.limits import LimitState
 from lms_connectors.testing.paging import PageCodec, PageTokenError
 from lms_connectors.testing.refusal import Refusal
 from lms_connectors.testing.routing import RoutedSimulator, route
@@ -274,9 +275,16 @@ class CanvasSimulator(RoutedSimulator):
         level = max(0.0, level - (now - then) * self.leak_per_second)
         if level > self.high_water:
             self._buckets[token] = (level, now)
-            raise Refusal(self.throttle_status, THROTTLED_BODY, "throttled",
-                          headers={"X-Rate-Limit-Remaining": "0.0"})
+            raise self.throttled()
         self._buckets[token] = (level + self.request_cost, now)
+
+    def throttled(self, state: LimitState | None = None) -> Refusal:
+        """Canvas's throttling answer, for its bucket and for a ``throttle()`` limit alike.
+
+        ``throttle_status`` with the text body and ``X-Rate-Limit-Remaining: 0.0``, no ``Retry-After`` (the bucket
+        drains as time passes).
+        """
+        return Refusal(self.throttle_status, THROTTLED_BODY, "throttled", headers={"X-Rate-Limit-Remaining": "0.0"})
 
     def finish(self, request: SandboxRequest, response: SandboxResponse) -> SandboxResponse:
         """Every identified answer carries its cost and what is left (a throttled one only what is left)."""

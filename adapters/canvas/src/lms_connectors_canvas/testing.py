@@ -21,11 +21,11 @@ from typing import Any, ClassVar
 
 from lms_connectors.errors import ConfigurationError
 from lms_connectors.testing.harness import ContractHarness
-from lms_connectors.testing.sandbox import Fault, SandboxServer
+from lms_connectors.testing.sandbox import SandboxServer
 from lms_connectors.testing.simclock import SimClock
 from lms_connectors_canvas.adapter import CanvasAdapter
 from lms_connectors_canvas.config import API_BASE_URL, TOKEN_URL
-from lms_connectors_canvas.sandbox import THROTTLED_BODY, CanvasSimulator
+from lms_connectors_canvas.sandbox import CanvasSimulator
 
 __all__ = ["SANDBOX_COURSE_ID", "SANDBOX_PEOPLE", "CanvasHarness"]
 
@@ -100,11 +100,6 @@ class CanvasHarness(ContractHarness[CanvasAdapter, CanvasSimulator]):
         """The placeholder secret and refresh token (and a live token, when recording live)."""
         live = os.environ.get("CANVAS_ACCESS_TOKEN")
         return [_CLIENT_SECRET, _REFRESH_TOKEN, *([live] if live else [])]
-
-    def throttle_fault(self) -> Fault:
-        """Canvas's throttling answer: 403 ``text/plain`` with ``X-Rate-Limit-Remaining: 0.0``, no ``Retry-After``."""
-        return Fault.error(403, THROTTLED_BODY,
-                           headers={"Content-Type": "text/plain", "X-Rate-Limit-Remaining": "0.0"})
 
     def expire_auth(self, adapter: CanvasAdapter, sandbox: _Sandbox) -> None:
         """The access token expires (its hour is up): the next call is a 401 with ``WWW-Authenticate``."""

@@ -12,7 +12,8 @@ the cassette folder's and whose configured default ``base_url`` (:data:`~acme_lm
 every URL maps back onto in the cassettes; the simulator is a ``BearerSimulator``, so ``expire_auth`` revokes its
 tokens and ``break_auth`` rotates the client secret; ``secret_values`` is the ``client_secret`` of
 :meth:`adapter_settings`; the adapter declares native idempotency, so ``provoke_conflict`` reuses a key for another
-session (``409 idempotency_key_reused``).
+session (``409 idempotency_key_reused``); ``throttle_fault`` is the simulator's own throttling answer (``429
+rate_limited`` with ``Retry-After``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any, ClassVar
 from acme_lms_connector.adapter import AcmeLmsAdapter
 from acme_lms_connector.simulator import AcmeLmsSimulator
 from lms_connectors.testing.harness import ContractHarness
-from lms_connectors.testing.sandbox import Fault, SandboxServer
+from lms_connectors.testing.sandbox import SandboxServer
 
 __all__ = ["AcmeLmsHarness"]
 
@@ -46,12 +47,6 @@ class AcmeLmsHarness(ContractHarness[AcmeLmsAdapter, AcmeLmsSimulator]):
     def adapter_settings(self, base_url: str) -> dict[str, Any]:
         """The adapter on ``base_url`` (the sandbox serves the token endpoint too, at the same place as Acme)."""
         return {"base_url": base_url, "client_id": PLACEHOLDER_CLIENT_ID, "client_secret": PLACEHOLDER_CLIENT_SECRET}
-
-    def throttle_fault(self) -> Fault:
-        """Acme's throttling answer: 429 ``rate_limited`` with ``Retry-After`` in seconds."""
-        return Fault.throttle(
-            429, retry_after="2", body={"error": {"code": "rate_limited", "message": "Too many requests"}}
-        )
 
     def provoke_invalid_request(self, adapter: AcmeLmsAdapter, sandbox: _Sandbox) -> None:
         """Ask for a page larger than Acme allows (page_size 1 to 100): ``422 validation_failed``."""
