@@ -177,6 +177,22 @@ def test_page_codec_round_trip_and_scope() -> None:
         codec.decode(codec.encode(2, "list-a"), scope="list-b")
 
 
+def test_json_page_serves_the_common_page_the_core_reads() -> None:
+    codec = PageCodec("pt_", refuse=lambda message: Refusal(422, message, "bad_page"))
+    items = [{"id": n} for n in range(5)]
+    first = codec.json_page(SandboxRequest("GET", "/things", {"page_size": ["2"]}, {}, b""), items,
+                            default_size=3, max_size=4, scope="things")
+    assert first.status == 200 and isinstance(first.body, dict)
+    assert first.body["data"] == [{"id": 0}, {"id": 1}]
+    token = first.body["next_page_token"]
+    last = codec.json_page(SandboxRequest("GET", "/things", {"page_token": [token]}, {}, b""), items,
+                           default_size=3, max_size=4, scope="things")
+    assert last.body == {"data": [{"id": 2}, {"id": 3}, {"id": 4}], "next_page_token": None}
+    with pytest.raises(Refusal, match="between 1 and 4"):
+        codec.json_page(SandboxRequest("GET", "/things", {"page_size": ["9"]}, {}, b""), items,
+                        default_size=3, max_size=4)
+
+
 @pytest.mark.parametrize("token", ["nope", "pt_!!!", "pt_" + base64.urlsafe_b64encode(b'{"o": -1}').decode(), "pt_" + base64.urlsafe_b64encode(b"[1]").decode()])
 def test_page_codec_refuses_tokens_it_did_not_issue(token: str) -> None:
     with pytest.raises(PageTokenError):

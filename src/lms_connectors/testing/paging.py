@@ -1,4 +1,9 @@
-"""The page-token codec of the provider simulators: opaque to clients, checked when it comes back."""
+"""The page-token codec of the provider simulators: opaque to clients, checked when it comes back.
+
+:meth:`PageCodec.json_page` serves the common REST page the core reads by default
+(:class:`~lms_connectors.http.answers.JsonPage`, :func:`~lms_connectors.http.pagination.paginate_json_by_token`):
+``{"data": [...], "next_page_token": ...}``, so a simulator of such an API writes no page shape of its own.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from lms_connectors.testing.sandbox import SandboxRequest
+from lms_connectors.testing.sandbox import SandboxRequest, SandboxResponse
 
 __all__ = ["PageCodec", "PageRequestError", "PageTokenError"]
 
@@ -113,3 +118,15 @@ class PageCodec:
             if self.refuse is None:
                 raise
             raise self.refuse(str(error)) from error
+
+    def json_page(
+        self, request: SandboxRequest, items: Sequence[Item], *, default_size: int, max_size: int, scope: str = ""
+    ) -> SandboxResponse:
+        """One page as the common REST answer: ``200 {"data": [...], "next_page_token": ... or null}``.
+
+        The page size and token come from the request's ``page_size`` and ``page_token`` (:meth:`serve`, which
+        also says what is refused): the names :func:`~lms_connectors.http.pagination.paginate_json_by_token` sends
+        and reads by default.
+        """
+        page, next_token = self.serve(request, items, default_size=default_size, max_size=max_size, scope=scope)
+        return SandboxResponse(200, {"data": page, "next_page_token": next_token})

@@ -9,8 +9,9 @@ listings take ``page_size`` (1..100) and ``page_token``; the token endpoint is O
 Every API call needs ``Authorization: Bearer <token>`` with a token the simulator issued and has not revoked
 (401 ``invalid_token`` otherwise). Built on the kit's simulator toolkit: a ``BearerSimulator`` (routes, refusals,
 the token endpoint at ``/oauth/token`` and the admin's controls ``revoke_tokens()``/``rotate_client_secret()``),
-page tokens, the clock and call limits (``simulator.throttle(calls=5)`` answers Acme's ``429 rate_limited`` with
-``Retry-After``, as the kit's default does).
+page tokens (``PageCodec.json_page``: Acme's pages are the common ``data``/``next_page_token`` form), the clock
+and call limits (``simulator.throttle(calls=5)`` answers Acme's ``429 rate_limited`` with ``Retry-After``, as the
+kit's default does).
 """
 
 from __future__ import annotations
@@ -86,7 +87,6 @@ class AcmeLmsSimulator(BearerSimulator):
         self.sessions: dict[str, _Session] = {}
         self.pages = PageCodec("pt_", refuse=_invalid)  # a bad page size or token: 422 validation_failed
 
-
     def _find(self, sid: str) -> _Session:
         session = self.sessions.get(sid)
         if session is None:
@@ -154,7 +154,7 @@ class AcmeLmsSimulator(BearerSimulator):
             (s for s in self.sessions.values() if starts_from <= datetime.fromisoformat(s.fields["starts_at"]) < starts_before),
             key=lambda s: (s.fields["starts_at"], s.id),
         )
-        return self._page(request, [s.as_json() for s in chosen])
+        return self.pages.json_page(request, [s.as_json() for s in chosen], default_size=50, max_size=_MAX_PAGE)
 
     # -- enrolments ----------------------------------------------------------------------------------------------
 
@@ -183,8 +183,5 @@ class AcmeLmsSimulator(BearerSimulator):
 
     @route("GET", "/sessions/{sid}/enrolments")
     def _roster(self, request: SandboxRequest, sid: str) -> SandboxResponse:
-        return self._page(request, list(self._find(sid).enrolments.values()))
-
-    def _page(self, request: SandboxRequest, items: list[dict[str, Any]]) -> SandboxResponse:
-        page, next_token = self.pages.serve(request, items, default_size=50, max_size=_MAX_PAGE)
-        return SandboxResponse(200, {"data": page, "next_page_token": next_token})
+        enrolments = list(self._find(sid).enrolments.values())
+        return self.pages.json_page(request, enrolments, default_size=50, max_size=_MAX_PAGE)
