@@ -433,7 +433,7 @@ class AdapterContract:
     # -- what the adapter package declares and commits ------------------------------------------------------
 
     def test_capabilities_match_the_code(self) -> None:
-        """Each declared capability is backed by the standard methods it stands for, and only those."""
+        """No capability is declared by hand without the standard methods it stands for, none written in part."""
         problems = capability_mismatches(self.harness.adapter_class)
         assert not problems, "; ".join(problems)
 
