@@ -73,7 +73,8 @@ class LibreBookingAdapter(Adapter[LibreBookingConfig]):
     display_name: ClassVar[str] = "LibreBooking"
     kind: ClassVar[AdapterKind] = AdapterKind.ROOM
     capabilities: ClassVar[frozenset[Capability]] = frozenset({
-        Capability.RESCHEDULE_IN_PLACE, Capability.NATIVE_CAPACITY
+        Capability.RESCHEDULE_IN_PLACE,
+        Capability.NATIVE_CAPACITY,
     })
 
     def setup(self) -> None:
