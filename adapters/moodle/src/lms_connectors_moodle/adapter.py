@@ -13,7 +13,8 @@ Calls per operation (N learners, all fitting under ``max_input_vars``):
   instance enrols in a course (it makes sure of the course's "enrolled by the SDK" group: 1 call when it is new,
   2 when it exists) -- independent of N;
 * unenrol N: 3 or 4 (course groups, members, [remove from group], unenrol those the SDK enrolled), + 1 to look
-  the users up when the scheduler does not give their ids.
+  the users up when the scheduler does not give their ids;
+* completion of N learners: 1 (users by email) + per learner 1 read + 1 override when the state differs.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 from lms_connectors.adapter import Adapter, AdapterKind, Capability, DiagnosticCheck
+from lms_connectors.completion import CompletionItem, CompletionState, CompletionWritten
 from lms_connectors.courses import integer_course_id
 from lms_connectors.errors import (
     Conflict,
@@ -42,7 +44,7 @@ from lms_connectors.models import Person, ProviderRef, ProviderSession, Registra
 from lms_connectors.outcomes import maybe_committed
 from lms_connectors.shapes import unexpected_shape
 from lms_connectors.timezones import require_window
-from lms_connectors_moodle import feed
+from lms_connectors_moodle import completion, feed
 from lms_connectors_moodle.answers import (
     CourseGroups,
     CreatedEvents,
@@ -609,6 +611,24 @@ class MoodleAdapter(Adapter[MoodleConfig]):
         ids = [int(u) for row in answer for u in row["userids"]]
         for person in self.users.by_ids(ids):
             yield RosterMember(email=str(person["email"]).lower(), external_id=str(person["id"]), status="member")
+
+    # -- completion -------------------------------------------------------------------------------------
+
+    def record_completion(
+        self, ref: ProviderRef, session: Session, item: CompletionItem, marks: Mapping[str, CompletionState]
+    ) -> Iterator[CompletionWritten]:
+        """Set each learner's completion of an existing activity of the session's course (its ``cmid``).
+
+        The activity must have completion tracking; the adapter never makes one. Needs the service functions
+        :data:`~lms_connectors_moodle.doctor.COMPLETION_FUNCTIONS` and the capabilities
+        :data:`~lms_connectors_moodle.doctor.COMPLETION_CAPABILITIES` (``lms-connectors doctor`` says whether the
+        functions are there); without them the call is a ``PermissionDenied`` naming what to add
+        (:mod:`lms_connectors_moodle.completion`).
+
+        :calls: 1 + per learner 1 read + 1 override when her state differs.
+        """
+        return completion.record_completion(self.client, self.users, self._course_of(session), item, marks,
+                                            provider=self.name)
 
     # -- lifecycle and extras -----------------------------------------------------------------------------
 

@@ -12,7 +12,10 @@ from lms_connectors_moodle.client import MoodleClient
 from lms_connectors_moodle.config import MoodleConfig
 from lms_connectors_moodle.users import IDENTITY_CAPABILITY, identity_hidden
 
-__all__ = ["CAPABILITIES", "COURSE_CAPABILITY", "REQUIRED_FUNCTIONS", "check_site"]
+__all__ = [
+    "CAPABILITIES", "COMPLETION_CAPABILITIES", "COMPLETION_FUNCTIONS", "COURSE_CAPABILITY", "REQUIRED_FUNCTIONS",
+    "check_site",
+]
 
 REQUIRED_FUNCTIONS: tuple[str, ...] = (
     "core_webservice_get_site_info",
@@ -48,8 +51,28 @@ CAPABILITIES: tuple[str, ...] = (
 ``create_missing_users``). Its role must also be allowed to assign the learners' role (Student), and the site's
 *Show user identity* must keep ``email``."""
 
+COMPLETION_FUNCTIONS: tuple[str, ...] = (
+    "core_completion_override_activity_completion_status",
+    "core_completion_get_activities_completion_status",
+)
+"""Functions only completion write-back calls (:meth:`MoodleAdapter.record_completion`): optional, so a service
+without them passes the doctor, which says completion cannot be written until they are added."""
+
+COMPLETION_CAPABILITIES: tuple[str, ...] = ("moodle/course:overridecompletion", "report/progress:view")
+"""Capabilities only completion write-back needs: overriding a learner's activity completion, and reading it."""
+
 COURSE_CAPABILITY = "moodle/course:view"
 """Without it (and without an enrolment) every call in a course fails ``errorcoursecontextnotvalid``."""
+
+
+def _completion_check(available: set[str]) -> DiagnosticCheck:
+    """Whether completion can be written back: optional, so it passes either way and says what it would need."""
+    missing = [f for f in COMPLETION_FUNCTIONS if f not in available]
+    roles = " and ".join(COMPLETION_CAPABILITIES)
+    if missing:
+        return DiagnosticCheck.of("completion (optional)", True, "completion cannot be written back: add to the "
+                                  f"token's external service {', '.join(missing)} and give its role {roles}")
+    return DiagnosticCheck.of("completion (optional)", True, f"service functions present; the role also needs {roles}")
 
 
 def _zone_offsets(name: str, year: int) -> tuple[int, int]:
@@ -93,6 +116,7 @@ def check_site(client: MoodleClient, config: MoodleConfig) -> list[DiagnosticChe
     checks.append(DiagnosticCheck.of("service functions", not missing,
                               "all present" if not missing else "add to the token's external service: "
                               + ", ".join(missing)))
+    checks.append(_completion_check(available))
     user_id = int(info.get("userid", 0))
     checks.append(_zone_check(client, config, user_id))
     enrolled: list[int] = []

@@ -12,6 +12,7 @@ from lms_connectors.testing.routing import RoutedSimulator, route
 from lms_connectors.testing.sandbox import SandboxRequest, SandboxResponse
 from lms_connectors.testing.simclock import SimClock
 from lms_connectors_moodle.simulator.calendar import CALENDAR_FUNCTIONS
+from lms_connectors_moodle.simulator.completion import COMPLETION_FUNCTIONS
 from lms_connectors_moodle.simulator.params import ParamError, Single
 from lms_connectors_moodle.simulator.people import PEOPLE_FUNCTIONS, PEOPLE_OPTIONAL_RETURNS
 from lms_connectors_moodle.simulator.php import fill_optional, parse_php_form, render_xml, render_xml_exception
@@ -22,6 +23,7 @@ __all__ = ["FUNCTIONS", "MoodleSimulator"]
 FUNCTIONS: dict[str, tuple[Single, Callable[[SiteState, int, dict[str, Any]], Any]]] = {
     **PEOPLE_FUNCTIONS,
     **CALENDAR_FUNCTIONS,
+    **COMPLETION_FUNCTIONS,
 }
 """Every function the simulator implements."""
 

@@ -111,6 +111,10 @@ class SiteData:
     groups: dict[int, dict[str, Any]] = field(default_factory=dict)
     events: dict[int, dict[str, Any]] = field(default_factory=dict)
     messages: list[dict[str, Any]] = field(default_factory=list)
+    activities: dict[int, dict[str, Any]] = field(default_factory=dict)
+    """Course modules by cmid: ``course``, ``modname``, ``instance``, ``tracking`` (0 none, 1 manual, 2 automatic)."""
+    completions: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
+    """``(cmid, user id)`` -> ``state``, ``timecompleted``, ``overrideby`` (no row: incomplete, never set)."""
 
 
 class SiteState:
@@ -181,6 +185,16 @@ class SiteState:
         """Create a course with a manual enrolment instance (what an administrator sets up by hand)."""
         return self.insert_course({"fullname": fullname, "shortname": shortname, "idnumber": shortname,
                                    "startdate": startdate})
+
+    def add_activity(self, course_id: int, *, tracking: int, modname: str = "page", cmid: int | None = None,
+                     instance: int | None = None) -> int:
+        """Add an activity (a course module) to a course; ``tracking`` 1 is manual completion, 0 none."""
+        self.course(course_id)
+        cmid = cmid if cmid is not None else self.next_id("course_modules")
+        same_kind = sum(1 for a in self.data.activities.values() if a["modname"] == modname)
+        self.data.activities[cmid] = {"course": course_id, "modname": modname, "tracking": tracking,
+                                      "instance": instance if instance is not None else same_kind + 1}
+        return cmid
 
     def add_token(self, token: str, username: str) -> None:
         """Issue ``token`` for ``username`` on the site's service (the user may be created later)."""
