@@ -39,7 +39,7 @@ class CompletionItem(BaseModel):
         points: Points of an assignment the adapter makes (Canvas shows them beside complete/incomplete).
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)  # built when first used, not at import
 
     kind: Literal["activity", "assignment"]
     id: str | None = Field(default=None, min_length=1)
@@ -61,7 +61,7 @@ class CompletionWritten(BaseModel):
         changed: ``False`` when the LMS held that state already and nothing was written.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)  # built when first used, not at import
 
     email: str
     state: CompletionState
