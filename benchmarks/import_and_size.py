@@ -5,7 +5,8 @@ Import time: each module is imported in a fresh interpreter (``python -c "import
 once, in a new random order, so that a burst of load on a shared machine hits all of them alike. A module's figure
 is its wall time and its CPU time (the child's user + system, from ``wait4``) minus the same for ``python -c pass``:
 the minimum over the rounds (what the import costs when nothing else gets in the way) and the median (what a
-loaded machine gives). The last column is the median CPU time as a ratio to zoomus's in the same run, the
+loaded machine gives). Byte-code caches are written before the counted rounds, as pip writes them
+when it installs a wheel. The last column is the median CPU time as a ratio to zoomus's in the same run, the
 figure to compare across machines. A peer that is not installed is listed as such (``pip install -r
 benchmarks/requirements-peers.txt`` installs them).
 
@@ -56,6 +57,10 @@ MODULES = {
     "canvasapi": "canvasapi",
 }
 
+# Children may write byte-code caches (the uncounted first round does): an installed wheel has them, compiled by
+# pip, while an editable install of this checkout has none until a first import writes them.
+CHILD_ENVIRONMENT = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
+
 # What each module's child runs: ``import X``; pydantic's top-level import is itself lazy, so it is measured the
 # way every user of it pays for it, by reaching BaseModel.
 STATEMENTS = {"pydantic": "from pydantic import BaseModel"}
@@ -74,7 +79,8 @@ DISTRIBUTIONS = {
 def child_seconds(code: str) -> tuple[float, float]:
     """Wall and CPU (user + system) seconds of a fresh interpreter running ``code``."""
     began = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             env=CHILD_ENVIRONMENT)
     _, status, usage = os.wait4(child.pid, 0)
     wall = time.perf_counter() - began
     child.returncode = os.waitstatus_to_exitcode(status)
@@ -96,7 +102,8 @@ def breakdown(module: str, rounds: int, shown: int = 12) -> None:
     best: list[tuple[int, int, int, str]] | None = None
     for _ in range(rounds):
         done = subprocess.run(
-            [sys.executable, "-X", "importtime", "-c", statement(module)], capture_output=True, text=True, check=True
+            [sys.executable, "-X", "importtime", "-c", statement(module)], capture_output=True, text=True, check=True,
+            env=CHILD_ENVIRONMENT,
         )
         rows = []
         for line in done.stderr.splitlines():
