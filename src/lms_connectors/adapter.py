@@ -50,7 +50,6 @@ from pydantic import BaseModel, ConfigDict
 from pydantic import ValidationError as PydanticValidationError
 from typing_extensions import TypeVar
 
-from lms_connectors.completion import CompletionItem, CompletionState, CompletionWritten
 from lms_connectors.errors import ConfigurationError, ConnectorError, MalformedResponse, NotSupported, ResponseLost
 from lms_connectors.http.auth import Auth, ClientCredentialsAuth, OAuthTokenAuth, oauth_token_classifier
 from lms_connectors.http.classify import default_classifier
@@ -76,8 +75,10 @@ from lms_connectors.models import (
 )
 from lms_connectors.shapes import guard_shapes
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # completion's models only for the signature of record_completion
     import requests
+
+    from lms_connectors.completion import CompletionItem, CompletionState, CompletionWritten
 
 __all__ = [
     "CAPABILITY_METHODS",
