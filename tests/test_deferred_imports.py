@@ -133,3 +133,14 @@ Person(email="learner@example.test", name="Ada Learner")
     built, scanned = _built_after(code)
     assert "lms_connectors.models.Person" in built and scanned
     assert "lms_connectors_zoom.config.ZoomConfig" not in built, "only what the call used"
+
+
+def test_listing_the_installed_adapters_imports_none_of_them() -> None:
+    code = """
+from lms_connectors.registry import available_adapters
+names = {info.name for info in available_adapters()}
+assert {"zoom", "google_calendar", "moodle", "microsoft_graph"} <= names, names
+loaded = sorted(m for m in sys.modules if m.startswith("lms_connectors_"))
+assert not loaded, loaded
+"""
+    assert _loaded_after(code) == []
