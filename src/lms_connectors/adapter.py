@@ -788,6 +788,22 @@ class Adapter(abc.ABC, Generic[ConfigT]):
         """
         raise self._unsupported(Capability.COMPLETION)
 
+    def check_completion(self, session: Session, item: CompletionItem) -> list[DiagnosticCheck]:
+        """What writing ``session``'s completion on ``item`` needs, checked by reads only (``plan`` runs it).
+
+        An adapter with :attr:`Capability.COMPLETION` checks the permissions the write needs (what ``doctor``
+        reports as optional) and, where a read shows it, that ``item`` exists and can take completion. A failed
+        check says what to grant or change. The default checks nothing.
+
+        Args:
+            session: The session whose completion the plan asks for (its course is where the item lives).
+            item: What the plan names for this LMS.
+
+        Returns:
+            The checks, each passed or failed with its reason.
+        """
+        return []
+
     # -- rooms (Capability.ROOMS): the one interface the scheduler books rooms through -----------------
 
     def room_busy(self, rooms: Sequence[Room], start: datetime, end: datetime) -> dict[str, list[BusyInterval]]:

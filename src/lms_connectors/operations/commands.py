@@ -106,7 +106,8 @@ def plan(
     ask_providers: Annotated[
         bool,
         typer.Option(help="Read the providers (never write): instructors' and rooms' free/busy, and each "
-                     "adapter's doctor checks for missing permissions."),
+                     "adapter's doctor checks for missing permissions, and what writing completion needs in each "
+                     "LMS a session's completion: names."),
     ] = True,
 ) -> None:
     """Show what `apply` would do per session and provider, and every problem found, without any write."""

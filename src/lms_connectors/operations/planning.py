@@ -11,7 +11,7 @@ A problem of severity ``error`` stops :func:`lms_connectors.operations.applying.
 With ``ask_providers=True`` (what ``lms-connectors plan`` does) the providers are read too, never written: the
 instructors' busy time there counts for the assignment and the double-booking check, and each room's busy time
 at its holder is checked (:mod:`lms_connectors.operations.preflight`); :func:`permission_problems` runs each
-adapter's ``doctor`` checks.
+adapter's ``doctor`` checks, and checks completion write-back for the LMSs a session's ``completion:`` names.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from lms_connectors.operations.assignment import (
     week_of,
 )
 from lms_connectors.operations.plan_file import EnrolmentRow, PlanFile, SessionSpec
-from lms_connectors.operations.preflight import failed_checks, instructors_busy, room_busy
+from lms_connectors.operations.preflight import completion_failures, failed_checks, instructors_busy, room_busy
 from lms_connectors.scheduler import Scheduler
 from lms_connectors.timezones import require_zone
 
@@ -373,10 +373,24 @@ def permission_problems(scheduler: Scheduler, previews: Sequence[SessionPreview]
     A missing permission (a Moodle function not in the token's service, a Zoom scope, a Canvas course
     permission, no access to the Google calendar) is found before the first write instead of halfway through.
 
-    :calls: :meth:`~lms_connectors.adapter.Adapter.diagnose` of those adapters (reads only).
+    A session whose plan entry has ``completion:`` also needs what writing completion takes in each LMS named
+    there (permissions ``doctor`` only reports as optional, the named activity or assignment): each failure is an
+    error naming the LMS and the session, whether or not the session has anything to change now (completion is
+    written after it took place). A plan without ``completion:`` asks for none of it.
+
+    :calls: :meth:`~lms_connectors.adapter.Adapter.diagnose` of those adapters, and
+        :meth:`~lms_connectors.adapter.Adapter.check_completion` of each LMS a session names for completion
+        (reads only).
     """
     written = {step.provider for item in previews if item.changes for step in item.steps if step.provider}
-    return [
+    problems = [
         Problem(Severity.ERROR, f"{name}: {check.name}: {check.detail}")
         for name, check in failed_checks(scheduler, written)
     ]
+    asked = [(item.session, {name: spec.item() for name, spec in item.spec.completion.items()}) for item in previews
+             if item.session is not None and item.spec.completion and not item.spec.cancelled]
+    problems.extend(
+        Problem(Severity.ERROR, f"{name}: session {session_id}: {check.name}: {check.detail}")
+        for name, session_id, check in completion_failures(scheduler, asked)
+    )
+    return problems

@@ -9,21 +9,26 @@ Both are reads only:
   for the plan's whole window, through the scheduler's conflict checker
   (:meth:`ConflictChecker.people_busy <lms_connectors.conflicts.ConflictChecker.people_busy>`: one question per
   adapter that reads free/busy), and each room's at the adapter that books it
-  (:meth:`ConflictChecker.provider_clashes <lms_connectors.conflicts.ConflictChecker.provider_clashes>`).
+  (:meth:`ConflictChecker.provider_clashes <lms_connectors.conflicts.ConflictChecker.provider_clashes>`);
+- **completion**: for each session whose plan entry has a ``completion:`` section, each LMS named there checks
+  what writing completion would need (:meth:`Adapter.check_completion
+  <lms_connectors.adapter.Adapter.check_completion>`: the permissions ``doctor`` reports as optional, and the
+  named activity or assignment where a read shows it). A plan without ``completion:`` asks nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC
 
 from lms_connectors.adapter import Capability, DiagnosticCheck
-from lms_connectors.errors import Clash
+from lms_connectors.completion import CompletionItem
+from lms_connectors.errors import Clash, ConnectorError
 from lms_connectors.models import Session, TimeSlot
 from lms_connectors.operations.plan_file import SessionSpec
 from lms_connectors.scheduler import Scheduler
 
-__all__ = ["failed_checks", "instructors_busy", "room_busy"]
+__all__ = ["completion_failures", "failed_checks", "instructors_busy", "room_busy"]
 
 
 def failed_checks(scheduler: Scheduler, adapter_names: Iterable[str]) -> list[tuple[str, DiagnosticCheck]]:
@@ -66,3 +71,34 @@ def room_busy(scheduler: Scheduler, session: Session) -> list[Clash]:
         return []
     room_only = session.model_copy(update={"instructors": []})
     return scheduler.conflicts.provider_clashes(room_only, scheduler.adapters)
+
+
+def completion_failures(
+    scheduler: Scheduler, asked: Iterable[tuple[Session, Mapping[str, CompletionItem]]]
+) -> list[tuple[str, str, DiagnosticCheck]]:
+    """What stops writing completion where the plan asks for it: ``(adapter, session id, failed check)``.
+
+    Only the LMSs each session names under ``completion:`` are asked, once per session and LMS.
+
+    Args:
+        scheduler: Holds the adapters.
+        asked: Each session with what each LMS records its completion on (sessions asking nothing may be left out).
+
+    :calls: :meth:`~lms_connectors.adapter.Adapter.check_completion` of the named adapters (reads only).
+    """
+    adapters = {adapter.name: adapter for adapter in scheduler.adapters}
+    failed: list[tuple[str, str, DiagnosticCheck]] = []
+    for session, items in asked:
+        for name, item in items.items():
+            adapter = adapters.get(name)
+            if adapter is None:
+                checks = [DiagnosticCheck.of("completion", False, f"no adapter {name} is configured")]
+            elif not adapter.supports(Capability.COMPLETION):
+                checks = [DiagnosticCheck.of("completion", False, f"{name} does not write completion back")]
+            else:
+                try:
+                    checks = adapter.check_completion(session, item)
+                except ConnectorError as exc:  # an adapter's read that fails is a failed check, not a failed plan
+                    checks = [DiagnosticCheck.of("completion", False, f"{type(exc).__name__}: {exc}")]
+            failed.extend((name, session.id, check) for check in checks if not check.ok)
+    return failed

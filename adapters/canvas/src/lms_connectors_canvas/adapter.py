@@ -490,6 +490,13 @@ class CanvasAdapter(Adapter[CanvasConfig]):
         return grading.record_completion(self.client, course_id, session, item, marks,
                                          user_id_template=self.config.user_id_template, provider=self.name)
 
+    def check_completion(self, session: Session, item: CompletionItem) -> list[DiagnosticCheck]:
+        """The grading permissions in the session's course and the named pass/fail assignment (reads only).
+
+        :calls: 1, or 2 for a named assignment (:func:`lms_connectors_canvas.grading.check_item`).
+        """
+        return grading.check_item(self.client, self._course_of(session), item, provider=self.name)
+
     # -- listing --------------------------------------------------------------------------------------------
 
     def list_sessions(

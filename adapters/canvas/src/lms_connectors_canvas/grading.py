@@ -14,13 +14,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from lms_connectors.adapter import DiagnosticCheck
 from lms_connectors.completion import CompletionItem, CompletionState, CompletionWritten, require_item_kind
 from lms_connectors.errors import MalformedResponse, NotFound, ValidationError
 from lms_connectors.markers import marker
 from lms_connectors.models import Session
 from lms_connectors_canvas.client import CanvasClient
 
-__all__ = ["COMPLETION_PERMISSIONS", "completion_marker", "record_completion"]
+__all__ = ["COMPLETION_PERMISSIONS", "check_item", "completion_marker", "record_completion"]
 
 COMPLETION_PERMISSIONS: dict[str, str] = {
     "manage_assignments_add": "make a pass/fail assignment for a session (assignment: new)",
@@ -34,18 +35,54 @@ def completion_marker(session: Session) -> str:
     return marker(f"completion:{session.id}")
 
 
+def _pass_fail_assignment(client: CanvasClient, course_id: int, assignment_id: str, provider: str) -> dict[str, Any]:
+    """The named assignment; a ValidationError when it is not graded pass/fail."""
+    found = client.call("GET", f"/courses/{course_id}/assignments/{assignment_id}", operation="get assignment")
+    if found.get("grading_type") != "pass_fail":
+        raise ValidationError(f"Canvas assignment {assignment_id} is graded {found.get('grading_type')!r}, not "
+                              "pass/fail: complete/incomplete cannot be posted on it", field=f"completion.{provider}",
+                              provider=provider)
+    return found
+
+
+def check_item(client: CanvasClient, course_id: int, item: CompletionItem, *, provider: str) -> list[DiagnosticCheck]:
+    """Whether completion can be written on ``item`` in the course, by reads only.
+
+    The token's user needs ``manage_grades`` in the course (and ``manage_assignments_add`` when the assignment is
+    to be made); a named assignment must be in the course and graded pass/fail.
+
+    :calls: ``GET /courses/:id/permissions`` and, for a named assignment, ``GET /courses/:id/assignments/:id``.
+    """
+
+    def assignment() -> tuple[bool, str]:
+        given = require_item_kind(item, "assignment", provider, can_make=True)
+        needed = {name: why for name, why in COMPLETION_PERMISSIONS.items()
+                  if name != "manage_assignments_add" or given is None}
+        granted = client.call("GET", f"/courses/{course_id}/permissions", operation="get permissions",
+                              params={"permissions[]": list(needed)})
+        missing = [f"{name} ({why})" for name, why in needed.items() if granted.get(name) is not True]
+        if missing:
+            return False, f"give the token's role in course {course_id}: " + "; ".join(missing)
+        if given is None:
+            return True, f"a pass/fail assignment can be made and graded in course {course_id}"
+        try:
+            _pass_fail_assignment(client, course_id, given, provider)
+        except NotFound:
+            return False, f"assignment {given} is not in course {course_id}"
+        except ValidationError as exc:
+            return False, exc.message
+        return True, f"assignment {given} is graded pass/fail and can be graded"
+
+    return [DiagnosticCheck.probe("completion", assignment)]
+
+
 def _assignment_for(
     client: CanvasClient, course_id: int, session: Session, item: CompletionItem, provider: str
 ) -> tuple[dict[str, Any], bool]:
     """The pass/fail assignment to grade on, and whether it was just made (so it holds no grade yet)."""
     given = require_item_kind(item, "assignment", provider, can_make=True)
     if given is not None:
-        found = client.call("GET", f"/courses/{course_id}/assignments/{given}", operation="get assignment")
-        if found.get("grading_type") != "pass_fail":
-            raise ValidationError(f"Canvas assignment {given} is graded {found.get('grading_type')!r}, not pass/fail: "
-                                  "complete/incomplete cannot be posted on it", field=f"completion.{provider}",
-                                  provider=provider)
-        return found, False
+        return _pass_fail_assignment(client, course_id, given, provider), False
     tag = completion_marker(session)
     for candidate in client.listing(f"/courses/{course_id}/assignments", params={"search_term": session.title},
                                     operation="find assignment"):

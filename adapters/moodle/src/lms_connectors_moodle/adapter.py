@@ -630,6 +630,13 @@ class MoodleAdapter(Adapter[MoodleConfig]):
         return completion.record_completion(self.client, self.users, self._course_of(session), item, marks,
                                             provider=self.name)
 
+    def check_completion(self, session: Session, item: CompletionItem) -> list[DiagnosticCheck]:
+        """The completion functions in the token's service and the activity's completion tracking (reads only).
+
+        :calls: 2 (:func:`lms_connectors_moodle.completion.check_item`).
+        """
+        return completion.check_item(self.client, self._course_of(session), item, provider=self.name)
+
     # -- lifecycle and extras -----------------------------------------------------------------------------
 
     def diagnose(self) -> list[DiagnosticCheck]:
