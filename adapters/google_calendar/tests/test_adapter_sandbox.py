@@ -196,6 +196,28 @@ def test_enrolment_into_an_event_someone_else_changed_reads_merges_and_keeps_the
     assert "learner1@example.org" not in adapter.get_session(ref).attendees
 
 
+def test_a_kept_event_never_decides_alone_that_there_is_nothing_to_write(make_adapter, server) -> None:
+    # The kept event is this adapter's last write, not the event now: another worker may have changed the attendees
+    # since. Only a PATCH is guarded by If-Match, so "already there" / "already gone" is decided on a fresh read.
+    session = make_session()
+    adapter = make_adapter()
+    ref = adapter.create_session(session, key=KEY)
+    adapter.enrol(ref, session, [learner(1)])  # kept: learner1 present
+    make_adapter().unenrol(ref, session, [learner(1)])  # another worker takes her out
+    adapter.transport.counter.reset()
+    adapter.enrol(ref, session, [learner(1)])  # the kept copy says she is there; she is not
+    assert adapter.transport.counter.by_operation == {"events.get": 1, "events.patch": 1}
+    assert "learner1@example.org" in adapter.get_session(ref).attendees
+    make_adapter().enrol(ref, session, [learner(2)])  # another worker adds learner2 after our write
+    adapter.transport.counter.reset()
+    adapter.unenrol(ref, session, [learner(2)])  # the kept copy says she is not there; she is
+    assert adapter.transport.counter.by_operation == {"events.get": 1, "events.patch": 1}
+    assert "learner2@example.org" not in adapter.get_session(ref).attendees
+    adapter.transport.counter.reset()
+    adapter.unenrol(ref, session, [learner(2)])  # really nothing to do: one read says so, no write
+    assert adapter.transport.counter.by_operation == {"events.get": 1}
+
+
 def test_reschedule_with_etag_made_stale_by_the_roster_goes_through(make_adapter, server) -> None:
     session = make_session()
     ref = make_adapter().create_session(session, key=KEY)  # the ref a ledger keeps
@@ -274,8 +296,8 @@ def test_enrol_and_unenrol_touch_only_the_given_people(adapter, server, simulato
     assert [m.email for m in members] == ["learner1@example.org", "learner2@example.org"]
     assert all(m.status == "needsAction" for m in members)
     before = len(server.requests)
-    adapter.enrol(ref, session, [learner(2)])  # already there as this adapter's last write left the event
-    assert [r.method for r in server.requests[before:]] == []
+    adapter.enrol(ref, session, [learner(2)])  # already there: one read confirms it on the event as it is now
+    assert [r.method for r in server.requests[before:]] == ["GET"]
     adapter.unenrol(ref, session, [learner(1)])
     assert [m.email for m in adapter.list_roster(ref)] == ["learner2@example.org"]
     emails = [a["email"] for a in simulator.events()[0]["attendees"]]

@@ -612,14 +612,22 @@ class GoogleCalendarAdapter(Adapter[GoogleCalendarConfig]):
         calendar_id = self._calendar_of(ref)
         attempt = 0
         event = self._written.get(ref.external_id)  # as this adapter's last write left it: no read needed
+        read = event is None
         while True:
             attempt += 1
             if event is None:
                 event = self._get_event(ref.external_id, calendar_id)
+                read = True
             if is_cancelled(event):
                 raise NotFound(f"event {ref.external_id} was cancelled: its roster is closed", provider=self.name)
             attendees, changed = merge_attendees(event.get("attendees") or [], add=add, remove=remove)
             if not changed:
+                if not read:
+                    # The kept event may be stale: another process may have changed the attendees since our write.
+                    # A PATCH on it is safe (If-Match refuses a stale etag), but "nothing to write" is not: decide
+                    # that on the event as it is now, or a learner the ledger confirms stays missing at Google.
+                    event = None
+                    continue
                 return event
             etag = event.get("etag")
             try:
