@@ -65,6 +65,15 @@ class CanvasClient:
                                     provider=self.transport.provider)
         return answer
 
+    def missing_permissions(self, course_id: int, needed: Mapping[str, str]) -> list[str]:
+        """``name (why)`` of each of ``needed`` (name → what it is for) the token's user lacks in the course.
+
+        :calls: ``GET /courses/:id/permissions?permissions[]=...`` (Canvas answers ``{name: true|false}``).
+        """
+        granted = self.call("GET", f"/courses/{course_id}/permissions", operation="get permissions",
+                            params={"permissions[]": list(needed)})
+        return [f"{name} ({why})" for name, why in needed.items() if granted.get(name) is not True]
+
     def listing(
         self, path: str, *, params: Mapping[str, Any] | None = None, operation: str
     ) -> Iterator[dict[str, Any]]:

@@ -40,25 +40,21 @@ def check_instance(client: CanvasClient, config: CanvasConfig) -> list[Diagnosti
     if config.course_id is None:
         checks.append(DiagnosticCheck.of("course", False, "set course_id (sessions without one name no course)"))
         return checks
-    course_path = f"/courses/{config.course_id}"
+    course_id = config.course_id
 
     def course() -> str:
-        found = client.call("GET", course_path, operation="get course")
+        found = client.call("GET", f"/courses/{course_id}", operation="get course")
         return (f"course {found.get('id')} {found.get('course_code') or found.get('name') or ''} in account "
                 f"{found.get('account_id', '?')}, zone {found.get('time_zone') or 'the account default'}")
 
     def permissions() -> tuple[bool, str]:
-        granted = client.call("GET", f"{course_path}/permissions", operation="get permissions",
-                              params={"permissions[]": list(NEEDED_PERMISSIONS)})
-        missing = [f"{name} ({why})" for name, why in NEEDED_PERMISSIONS.items() if granted.get(name) is not True]
+        missing = client.missing_permissions(course_id, NEEDED_PERMISSIONS)
         if missing:
             return False, "missing: " + "; ".join(missing)
         return True, "all granted: " + ", ".join(NEEDED_PERMISSIONS)
 
     def completion() -> tuple[bool, str]:
-        granted = client.call("GET", f"{course_path}/permissions", operation="get permissions",
-                              params={"permissions[]": list(COMPLETION_PERMISSIONS)})
-        missing = [f"{name} ({why})" for name, why in COMPLETION_PERMISSIONS.items() if granted.get(name) is not True]
+        missing = client.missing_permissions(course_id, COMPLETION_PERMISSIONS)
         # Optional: a site that does not write completion back works without these, so the check passes and says
         # what writing completion would need.
         if missing:

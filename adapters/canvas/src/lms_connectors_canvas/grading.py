@@ -58,9 +58,7 @@ def check_item(client: CanvasClient, course_id: int, item: CompletionItem, *, pr
         given = require_item_kind(item, "assignment", provider, can_make=True)
         needed = {name: why for name, why in COMPLETION_PERMISSIONS.items()
                   if name != "manage_assignments_add" or given is None}
-        granted = client.call("GET", f"/courses/{course_id}/permissions", operation="get permissions",
-                              params={"permissions[]": list(needed)})
-        missing = [f"{name} ({why})" for name, why in needed.items() if granted.get(name) is not True]
+        missing = client.missing_permissions(course_id, needed)
         if missing:
             return False, f"give the token's role in course {course_id}: " + "; ".join(missing)
         if given is None:
